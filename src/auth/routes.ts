@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import type { AppDeps } from '../app.ts';
+import { defineRoute } from '../http/route.ts';
+import { logIn } from './service.ts';
+
+const password = z.string().min(1).max(128);
+const loginBody = z.union([
+  z.strictObject({ username: z.string().min(1).max(64), password }),
+  z.strictObject({ email: z.string().min(1).max(254), password }),
+]);
+const tokenView = z
+  .object({ token: z.string(), expiresAt: z.iso.datetime() })
+  .meta({ id: 'Token', description: 'Send as "Authorization: Bearer <token>"' });
+
+export function authRoutes({ db, tokens }: AppDeps) {
+  return [
+    defineRoute(
+      {
+        method: 'post',
+        path: '/api/tokens',
+        summary: 'Log in with username or email and password',
+        tag: 'auth',
+        auth: 'none',
+        body: loginBody,
+        status: 200,
+        response: tokenView,
+        errors: [400, 401],
+      },
+      ({ body }) => logIn(db, tokens, body),
+    ),
+  ];
+}

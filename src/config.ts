@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+const DEV_SECRET_NOTE = 'development-only-secret-do-not-use-in-production';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const schema = z
+  .object({
+    /** development | test | production. Production requires JWT_SECRET and turns autoIndex off. */
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    /** Interface the HTTP server binds to. */
+    HOST: z.string().min(1).default('127.0.0.1'),
+    /** TCP port of the HTTP server (0 picks a free one). */
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** MongoDB connection string. Unset: start the embedded engine (see EMBEDDED_ENGINE). */
+    MONGODB_URI: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// URI')
+      .optional(),
+    /** Database name; overrides the one in MONGODB_URI. */
+    MONGODB_DB: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
+      .default('microblog'),
+    /** Maximum connections in the driver's pool. */
+    MONGODB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
+    /** How long an operation waits for a reachable server before failing (ms). */
+    MONGODB_SERVER_SELECTION_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(120_000)
+      .default(5000),
+    /** Build missing indexes from the schemas at start-up (on by default outside production). */
+    MONGODB_AUTO_INDEX: bool.optional(),
+    /** auto: a local mongod, else a downloaded one, else FerretDB from .tools/bin. */
+    EMBEDDED_ENGINE: z.enum(['auto', 'mongod', 'ferretdb']).default('auto'),
+    /** Where the embedded engine keeps its files between runs. */
+    EMBEDDED_DATA_DIR: z.string().min(1).default('.data/embedded'),
+    /** HMAC secret for bearer tokens, at least 32 characters. Required in production. */
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Lifetime of a bearer token in seconds. */
+    TOKEN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600)
+      .default(3600),
+    /** Largest accepted JSON body, in bytes. */
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(10 * 1024 * 1024)
+      .default(100 * 1024),
+    /** pino log level. */
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'is required when NODE_ENV=production',
+      });
+    }
+  });
+
+export type Config = Readonly<{
+  env: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  mongo: Readonly<{
+    uri: string | undefined;
+    dbName: string;
+    poolSize: number;
+    serverSelectionTimeoutMS: number;
+    autoIndex: boolean;
+  }>;
+  embedded: Readonly<{ engine: 'auto' | 'mongod' | 'ferretdb'; dataDir: string }>;
+  auth: Readonly<{ jwtSecret: string; tokenTtlSeconds: number }>;
+  http: Readonly<{ bodyLimitBytes: number }>;
+  logLevel: string;
+}>;
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment once; throws ConfigError with one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    mongo: Object.freeze({
+      uri: e.MONGODB_URI,
+      dbName: e.MONGODB_DB,
+      poolSize: e.MONGODB_POOL_SIZE,
+      serverSelectionTimeoutMS: e.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
+      autoIndex: e.MONGODB_AUTO_INDEX ?? e.NODE_ENV !== 'production',
+    }),
+    embedded: Object.freeze({ engine: e.EMBEDDED_ENGINE, dataDir: e.EMBEDDED_DATA_DIR }),
+    auth: Object.freeze({
+      jwtSecret: e.JWT_SECRET ?? DEV_SECRET_NOTE,
+      tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
+    }),
+    http: Object.freeze({ bodyLimitBytes: e.BODY_LIMIT_BYTES }),
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,28 @@
+import type { Connection } from 'mongoose';
+
+export interface Capabilities {
+  engine: 'mongodb' | 'ferretdb';
+  /** Version the server reports (FerretDB reports the MongoDB version it emulates). */
+  serverVersion: string;
+  engineVersion: string;
+  /** Multi-document transactions need a replica set or mongos, and are absent in FerretDB v1. */
+  transactions: boolean;
+}
+
+/** Asks the server once, at connect time, what it is and what it can do. */
+export async function probeCapabilities(connection: Connection): Promise<Capabilities> {
+  const admin = connection.getClient().db('admin');
+  const [hello, buildInfo] = await Promise.all([
+    admin.command({ hello: 1 }),
+    admin.command({ buildInfo: 1 }),
+  ]);
+  const ferretdbVersion =
+    typeof buildInfo.ferretdbVersion === 'string' ? buildInfo.ferretdbVersion : undefined;
+  const replicated = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+  return {
+    engine: ferretdbVersion ? 'ferretdb' : 'mongodb',
+    serverVersion: String(buildInfo.version),
+    engineVersion: ferretdbVersion ?? String(buildInfo.version),
+    transactions: !ferretdbVersion && replicated && hello.logicalSessionTimeoutMinutes != null,
+  };
+}

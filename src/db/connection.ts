@@ -1,0 +1,48 @@
+import mongoose, { type Connection } from 'mongoose';
+import { type PostModel, postModel } from '../posts/model.ts';
+import { type UserModel, userModel } from '../users/model.ts';
+import { type Capabilities, probeCapabilities } from './capabilities.ts';
+
+export interface Database {
+  connection: Connection;
+  User: UserModel;
+  Post: PostModel;
+  capabilities: Capabilities;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  dbName: string;
+  poolSize?: number;
+  serverSelectionTimeoutMS?: number;
+  autoIndex?: boolean;
+  /** Emit driver command events (tests count database commands per request). */
+  monitorCommands?: boolean;
+}
+
+/** Connects, probes what the server can do, and registers the models on this connection. */
+export async function connectDatabase(uri: string, options: ConnectOptions): Promise<Database> {
+  const connection = mongoose.createConnection(uri, {
+    dbName: options.dbName,
+    maxPoolSize: options.poolSize ?? 20,
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
+    autoIndex: options.autoIndex ?? false,
+    autoCreate: options.autoIndex ?? false,
+    // Fail fast instead of queueing operations while disconnected.
+    bufferCommands: false,
+    sanitizeFilter: true,
+    monitorCommands: options.monitorCommands ?? false,
+  });
+  await connection.asPromise();
+  const capabilities = await probeCapabilities(connection);
+  const User = userModel(connection);
+  const Post = postModel(connection);
+  if (options.autoIndex) await Promise.all([User.init(), Post.init()]);
+  return {
+    connection,
+    User,
+    Post,
+    capabilities,
+    close: () => connection.close(),
+  };
+}

@@ -1,0 +1,88 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import mongoose from 'mongoose';
+import { isDuplicateKeyError, isUnavailableError } from '../db/errors.ts';
+import { AppError, type ErrorCode } from '../shared/errors.ts';
+
+const statusByCode: Record<ErrorCode, number> = {
+  'validation-failed': 400,
+  'invalid-id': 400,
+  'invalid-cursor': 400,
+  'malformed-json': 400,
+  unauthenticated: 401,
+  'invalid-token': 401,
+  'invalid-credentials': 401,
+  forbidden: 403,
+  'not-found': 404,
+  'user-not-found': 404,
+  'post-not-found': 404,
+  'username-taken': 409,
+  'email-taken': 409,
+  conflict: 409,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'database-unavailable': 503,
+  internal: 500,
+};
+
+/** Errors thrown by express.json() carry a `type`; map the ones a client can cause. */
+function fromBodyParser(error: { type?: string; status?: number }): AppError | undefined {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new AppError('malformed-json', 'The request body is not valid JSON');
+    case 'entity.too.large':
+      return new AppError('payload-too-large', 'The request body is too large');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('unsupported-media-type', 'Unsupported body encoding or charset');
+    default:
+      return undefined;
+  }
+}
+
+/** Turns anything thrown into an AppError; unknown errors become `internal`. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof mongoose.Error.CastError) {
+    return new AppError('invalid-id', `Invalid value for ${error.path}`);
+  }
+  if (error instanceof mongoose.Error.ValidationError) {
+    const details = Object.values(error.errors).map((e) => ({
+      path: `body.${e.path}`,
+      message: e.message,
+    }));
+    return new AppError('validation-failed', 'Invalid data', details);
+  }
+  if (isDuplicateKeyError(error)) return new AppError('conflict', 'Conflicts with existing data');
+  if (isUnavailableError(error)) {
+    return new AppError('database-unavailable', 'The database is unavailable; try again shortly');
+  }
+  if (error && typeof error === 'object' && 'type' in error) {
+    const mapped = fromBodyParser(error as { type?: string });
+    if (mapped) return mapped;
+  }
+  return new AppError('internal', 'Internal server error');
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new AppError('not-found', `No route for ${req.method} ${req.path}`));
+};
+
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  const appError = toAppError(error);
+  const status = statusByCode[appError.code];
+  if (status >= 500) req.log.error({ err: error }, 'request failed');
+  else req.log.info({ code: appError.code }, 'request rejected');
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(status).json({
+    error: {
+      code: appError.code,
+      // Messages are always our own words (unknown errors become a fixed 'internal' message):
+      // driver messages and stack traces stay in the log.
+      message: appError.message,
+      ...(appError.details ? { details: appError.details } : {}),
+    },
+  });
+};

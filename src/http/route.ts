@@ -1,0 +1,146 @@
+import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { Express, Request, RequestHandler, Response } from 'express';
+import { type ZodType, z } from 'zod';
+import type { AuthUser } from '../auth/tokens.ts';
+import { AppError, type ErrorDetail } from '../shared/errors.ts';
+import { errorResponseSchema } from './schemas.ts';
+
+type AuthMode = 'required' | 'optional' | 'none';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RouteSpec<
+  P extends ZodType,
+  Q extends ZodType,
+  B extends ZodType,
+  A extends AuthMode,
+> {
+  method: Method;
+  /** Express path, e.g. /api/users/:id */
+  path: string;
+  summary: string;
+  tag: string;
+  auth: A;
+  params?: P;
+  query?: Q;
+  body?: B;
+  status: number;
+  /** Success response body; omitted for 204. */
+  response?: ZodType;
+  /** Error statuses this route can answer, for the OpenAPI document. */
+  errors: number[];
+}
+
+export interface HandlerInput<P, Q, B, A extends AuthMode> {
+  params: P;
+  query: Q;
+  body: B;
+  user: A extends 'required' ? AuthUser : AuthUser | undefined;
+  req: Request;
+  res: Response;
+}
+
+export interface RouteDefinition {
+  spec: RouteSpec<ZodType, ZodType, ZodType, AuthMode>;
+  handle(input: HandlerInput<unknown, unknown, unknown, AuthMode>): Promise<unknown>;
+}
+
+/** A route is its schemas plus one handler: the same schemas validate and document it. */
+export function defineRoute<
+  P extends ZodType = ZodType<Record<string, never>>,
+  Q extends ZodType = ZodType<Record<string, never>>,
+  B extends ZodType = ZodType<undefined>,
+  A extends AuthMode = 'none',
+>(
+  spec: RouteSpec<P, Q, B, A>,
+  handle: (input: HandlerInput<z.output<P>, z.output<Q>, z.output<B>, A>) => Promise<unknown>,
+): RouteDefinition {
+  return { spec, handle } as unknown as RouteDefinition;
+}
+
+export type Authenticate = (authorization: string | undefined) => Promise<AuthUser | undefined>;
+
+const emptyParams = z.strictObject({});
+const emptyQuery = z.strictObject({});
+
+function parse(schema: ZodType, value: unknown, location: string): unknown {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const details: ErrorDetail[] = result.error.issues.map((issue) => ({
+    path: [location, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  throw new AppError('validation-failed', `Invalid request ${location}`, details);
+}
+
+function toHandler(route: RouteDefinition, authenticate: Authenticate): RequestHandler {
+  const { spec } = route;
+  return async (req, res) => {
+    let user: AuthUser | undefined;
+    if (spec.auth !== 'none') {
+      user = await authenticate(req.get('authorization'));
+      if (!user && spec.auth === 'required') {
+        throw new AppError('unauthenticated', 'This request needs a bearer token');
+      }
+    }
+    const params = parse(spec.params ?? emptyParams, req.params, 'params');
+    const query = parse(spec.query ?? emptyQuery, req.query, 'query');
+    const body = spec.body ? parse(spec.body, req.body, 'body') : undefined;
+    if (!spec.body && req.body !== undefined && Object.keys(req.body as object).length > 0) {
+      throw new AppError('validation-failed', 'This request takes no body');
+    }
+    const result = await route.handle({ params, query, body, user, req, res });
+    if (spec.status === 204) res.status(204).end();
+    else res.status(spec.status).json(result);
+  };
+}
+
+export function mountRoutes(
+  app: Express,
+  routes: RouteDefinition[],
+  authenticate: Authenticate,
+): void {
+  for (const route of routes) {
+    app[route.spec.method](route.spec.path, toHandler(route, authenticate));
+  }
+}
+
+const errorDescriptions: Record<number, string> = {
+  400: 'Invalid input (validation-failed, invalid-id, invalid-cursor, malformed-json)',
+  401: 'Missing, invalid or expired token, or wrong credentials',
+  403: 'Authenticated, but not allowed to do this',
+  404: 'No such resource',
+  409: 'Conflicts with existing data (username-taken, email-taken)',
+  413: 'Body too large',
+  503: 'Database unavailable',
+};
+
+export function registerOpenApiPaths(registry: OpenAPIRegistry, routes: RouteDefinition[]): void {
+  for (const { spec } of routes) {
+    const responses: RouteConfig['responses'] = {
+      [spec.status]: spec.response
+        ? { description: spec.summary, content: { 'application/json': { schema: spec.response } } }
+        : { description: spec.summary },
+    };
+    for (const status of spec.errors) {
+      responses[status] = {
+        description: errorDescriptions[status] ?? 'Error',
+        content: { 'application/json': { schema: errorResponseSchema } },
+      };
+    }
+    registry.registerPath({
+      method: spec.method,
+      path: spec.path.replace(/:([A-Za-z]+)/g, '{$1}'),
+      summary: spec.summary,
+      tags: [spec.tag],
+      security: spec.auth === 'required' ? [{ bearerAuth: [] }] : undefined,
+      request: {
+        params: spec.params as z.ZodObject | undefined,
+        query: spec.query as z.ZodObject | undefined,
+        body: spec.body
+          ? { required: true, content: { 'application/json': { schema: spec.body } } }
+          : undefined,
+      },
+      responses,
+    });
+  }
+}

@@ -1,0 +1,80 @@
+import type { AppDeps } from '../app.ts';
+import { defineRoute } from '../http/route.ts';
+import { idParamsSchema } from '../http/schemas.ts';
+import { createPostBody, listPostsQuery, postPage, postView, updatePostBody } from './schemas.ts';
+import { createPost, deletePost, getPost, listPosts, updatePost } from './service.ts';
+
+export function postRoutes({ db }: AppDeps) {
+  return [
+    defineRoute(
+      {
+        method: 'post',
+        path: '/api/posts',
+        summary: 'Publish a post',
+        tag: 'posts',
+        auth: 'required',
+        body: createPostBody,
+        status: 201,
+        response: postView,
+        errors: [400, 401, 413],
+      },
+      ({ body, user }) => createPost(db, user, body),
+    ),
+    defineRoute(
+      {
+        method: 'get',
+        path: '/api/posts',
+        summary: 'All posts, newest first',
+        tag: 'posts',
+        auth: 'none',
+        query: listPostsQuery,
+        status: 200,
+        response: postPage,
+        errors: [400],
+      },
+      ({ query }) => listPosts(db, query),
+    ),
+    defineRoute(
+      {
+        method: 'get',
+        path: '/api/posts/:id',
+        summary: 'Get a post with its author',
+        tag: 'posts',
+        auth: 'none',
+        params: idParamsSchema,
+        status: 200,
+        response: postView,
+        errors: [400, 404],
+      },
+      ({ params }) => getPost(db, params.id),
+    ),
+    defineRoute(
+      {
+        method: 'patch',
+        path: '/api/posts/:id',
+        summary: 'Edit your post',
+        tag: 'posts',
+        auth: 'required',
+        params: idParamsSchema,
+        body: updatePostBody,
+        status: 200,
+        response: postView,
+        errors: [400, 401, 403, 404],
+      },
+      ({ params, body, user }) => updatePost(db, user, params.id, body),
+    ),
+    defineRoute(
+      {
+        method: 'delete',
+        path: '/api/posts/:id',
+        summary: 'Delete your post',
+        tag: 'posts',
+        auth: 'required',
+        params: idParamsSchema,
+        status: 204,
+        errors: [400, 401, 403, 404],
+      },
+      ({ params, user }) => deletePost(db, user, params.id),
+    ),
+  ];
+}

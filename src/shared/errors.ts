@@ -1,0 +1,39 @@
+/**
+ * The one error type of the domain. Codes are stable strings clients can rely on; the HTTP
+ * layer maps them to status codes (src/http/error-handler.ts), the domain never sees HTTP.
+ */
+export type ErrorCode =
+  | 'validation-failed'
+  | 'invalid-id'
+  | 'invalid-cursor'
+  | 'malformed-json'
+  | 'unauthenticated'
+  | 'invalid-token'
+  | 'invalid-credentials'
+  | 'forbidden'
+  | 'not-found'
+  | 'user-not-found'
+  | 'post-not-found'
+  | 'username-taken'
+  | 'email-taken'
+  | 'conflict'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'database-unavailable'
+  | 'internal';
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}

@@ -1,0 +1,5 @@
+/** One page of a keyset-paginated listing. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

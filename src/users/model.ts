@@ -1,0 +1,54 @@
+import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+export const userSchema = new Schema(
+  {
+    username: {
+      type: String,
+      required: true,
+      trim: true,
+      minlength: 3,
+      maxlength: 32,
+      match: USERNAME_PATTERN,
+      unique: true,
+    },
+    email: {
+      type: String,
+      required: true,
+      trim: true,
+      lowercase: true,
+      maxlength: 254,
+      unique: true,
+    },
+    passwordHash: { type: String, required: true },
+    /** Bumped to revoke every token issued before (password change, log out everywhere). */
+    tokenVersion: { type: Number, required: true, default: 0 },
+  },
+  {
+    collection: 'users',
+    timestamps: true,
+    strict: 'throw',
+    strictQuery: true,
+    // Secrets never leave through a serialized document, whatever path serializes it.
+    toJSON: {
+      virtuals: true,
+      versionKey: false,
+      transform: (_doc, ret: Record<string, unknown>) => {
+        delete ret.passwordHash;
+        delete ret.tokenVersion;
+        delete ret._id;
+        return ret;
+      },
+    },
+  },
+);
+
+// The tutorial's `posts = db.relationship('Post', backref='author')`: the reference lives on the
+// post; the user reaches its posts through a virtual, never through an array of ids.
+userSchema.virtual('posts', { ref: 'Post', localField: '_id', foreignField: 'author' });
+
+export type UserFields = InferSchemaType<typeof userSchema>;
+export type UserRecord = UserFields & { _id: Types.ObjectId };
+export const userModel = (connection: Connection) => connection.model('User', userSchema);
+export type UserModel = ReturnType<typeof userModel>;

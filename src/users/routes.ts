@@ -1,0 +1,97 @@
+import type { AppDeps } from '../app.ts';
+import { defineRoute } from '../http/route.ts';
+import { idParamsSchema } from '../http/schemas.ts';
+import { postPage, userPostsQuery } from '../posts/schemas.ts';
+import { listUserPosts } from '../posts/service.ts';
+import { listUsersQuery, registerBody, updateUserBody, userPage, userView } from './schemas.ts';
+import { deleteUser, getUser, listUsers, registerUser, updateUser } from './service.ts';
+
+export function userRoutes({ db }: AppDeps) {
+  return [
+    defineRoute(
+      {
+        method: 'post',
+        path: '/api/users',
+        summary: 'Register a user',
+        tag: 'users',
+        auth: 'none',
+        body: registerBody,
+        status: 201,
+        response: userView,
+        errors: [400, 409, 413],
+      },
+      ({ body }) => registerUser(db, body),
+    ),
+    defineRoute(
+      {
+        method: 'get',
+        path: '/api/users',
+        summary: 'List users by username',
+        tag: 'users',
+        auth: 'none',
+        query: listUsersQuery,
+        status: 200,
+        response: userPage,
+        errors: [400],
+      },
+      ({ query }) => listUsers(db, query),
+    ),
+    defineRoute(
+      {
+        method: 'get',
+        path: '/api/users/:id',
+        summary: 'Get a user with its post count',
+        tag: 'users',
+        auth: 'optional',
+        params: idParamsSchema,
+        status: 200,
+        response: userView,
+        errors: [400, 401, 404],
+      },
+      ({ params, user }) => getUser(db, params.id, user),
+    ),
+    defineRoute(
+      {
+        method: 'patch',
+        path: '/api/users/:id',
+        summary: 'Change your username, email or password',
+        tag: 'users',
+        auth: 'required',
+        params: idParamsSchema,
+        body: updateUserBody,
+        status: 200,
+        response: userView,
+        errors: [400, 401, 403, 404, 409],
+      },
+      ({ params, body, user }) => updateUser(db, user, params.id, body),
+    ),
+    defineRoute(
+      {
+        method: 'delete',
+        path: '/api/users/:id',
+        summary: 'Delete your account and your posts',
+        tag: 'users',
+        auth: 'required',
+        params: idParamsSchema,
+        status: 204,
+        errors: [400, 401, 403, 404],
+      },
+      ({ params, user }) => deleteUser(db, user, params.id),
+    ),
+    defineRoute(
+      {
+        method: 'get',
+        path: '/api/users/:id/posts',
+        summary: "A user's posts, newest first",
+        tag: 'posts',
+        auth: 'none',
+        params: idParamsSchema,
+        query: userPostsQuery,
+        status: 200,
+        response: postPage,
+        errors: [400, 404],
+      },
+      ({ params, query }) => listUserPosts(db, params.id, query),
+    ),
+  ];
+}
