@@ -1,22 +1,29 @@
 import { MongoServerError } from 'mongodb';
 
+// FerretDB v1 on SQLite: "UNIQUE constraint failed: index '<collection>_<hash>_<index name>'".
+const SQLITE_UNIQUE = /UNIQUE constraint failed: index '(?:[^']*_)?([A-Za-z][A-Za-z0-9]*)_-?1'/;
+
 /**
- * True for a unique-index violation. MongoDB reports code 11000; FerretDB v1 reports 11000 on
- * inserts but code 1 with an "E11000 duplicate key" message on updates, so both are recognised.
+ * True for a unique-index violation. MongoDB reports code 11000. FerretDB v1 reports 11000 on
+ * inserts, but on updates an InternalError (code 1) carrying SQLite's unique-constraint message.
  */
 export function isDuplicateKeyError(error: unknown): boolean {
   if (!(error instanceof MongoServerError)) return false;
-  return error.code === 11000 || /E11000|duplicate key/i.test(error.message);
+  return error.code === 11000 || (error.code === 1 && SQLITE_UNIQUE.test(error.message));
 }
 
-/** The field of the violated unique index, when the server says which one. */
+/**
+ * The field of the violated unique index, when the server says which one (MongoDB always does;
+ * FerretDB only on updates).
+ */
 export function duplicateKeyField(error: unknown): string | undefined {
   if (!(error instanceof MongoServerError)) return undefined;
   const pattern = (error as MongoServerError & { keyPattern?: Record<string, unknown> }).keyPattern;
   if (pattern) return Object.keys(pattern)[0];
   const value = (error as MongoServerError & { keyValue?: Record<string, unknown> }).keyValue;
   if (value) return Object.keys(value)[0];
-  return /index:\s+([A-Za-z0-9]+)_/.exec(error.message)?.[1];
+  return (/index: ([A-Za-z0-9]+)_-?1 /.exec(error.message) ??
+    SQLITE_UNIQUE.exec(error.message))?.[1];
 }
 
 /** True when the database could not be reached (as opposed to rejecting the operation). */

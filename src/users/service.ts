@@ -24,12 +24,23 @@ function toUserView(user: StoredUser, options: { self: boolean; postCount?: numb
   };
 }
 
-function conflictError(error: unknown): AppError | undefined {
+/**
+ * Names the unique field a write collided on. When the server does not say (FerretDB on
+ * inserts), one read on this error path finds out which of the values is already taken.
+ */
+async function conflictError(
+  db: Database,
+  error: unknown,
+  values: { username?: string; email?: string },
+): Promise<AppError | undefined> {
   if (!isDuplicateKeyError(error)) return undefined;
-  const field = duplicateKeyField(error);
+  let field = duplicateKeyField(error);
+  if (field !== 'email' && field !== 'username') {
+    const byName = values.username ? await db.User.exists({ username: values.username }) : null;
+    field = byName ? 'username' : 'email';
+  }
   if (field === 'email') return new AppError('email-taken', 'That email is already registered');
-  if (field === 'username') return new AppError('username-taken', 'That username is taken');
-  return new AppError('conflict', 'Conflicts with an existing user');
+  return new AppError('username-taken', 'That username is taken');
 }
 
 function assertSelf(actor: AuthUser, userId: string): void {
@@ -49,7 +60,7 @@ export async function registerUser(
     });
     return toUserView(user, { self: true });
   } catch (error) {
-    throw conflictError(error) ?? error;
+    throw (await conflictError(db, error, input)) ?? error;
   }
 }
 
@@ -120,7 +131,7 @@ export async function updateUser(
     if (!user) throw new AppError('user-not-found', 'No user with that id');
     return toUserView(user, { self: true });
   } catch (error) {
-    throw conflictError(error) ?? error;
+    throw (await conflictError(db, error, fields)) ?? error;
   }
 }
 

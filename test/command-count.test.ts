@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { aUser } from './helpers/builders.ts';
+import { recordCommands } from './helpers/db.ts';
+
+// A page of N posts with their authors costs the same number of database commands for every N:
+// populate batches the author ids into one query (no N+1).
+let t: TestApp;
+let authorIds: string[];
+beforeAll(async () => {
+  t = await startTestApp('command_count');
+  const authors = await Promise.all(Array.from({ length: 12 }, () => aUser(t.api)));
+  authorIds = authors.map((a) => a.id);
+  await t.db.Post.insertMany(
+    Array.from({ length: 60 }, (_, i) => ({
+      body: `p${i}`,
+      author: authorIds[i % authorIds.length],
+    })),
+  );
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function commandsFor(path: string) {
+  let status = 0;
+  const names = await recordCommands(t.db, async () => {
+    status = (await t.api.get(path)).status;
+  });
+  expect(status).toBe(200);
+  return names;
+}
+
+describe('database commands per request', () => {
+  it('GET /api/posts costs 2 commands (posts, then authors) for 1, 10 and 60 posts', async () => {
+    const counts = [];
+    for (const limit of [1, 10, 60]) {
+      const names = await commandsFor(`/api/posts?limit=${limit}`);
+      expect(names).toEqual(['find', 'find']);
+      counts.push(names.length);
+    }
+    expect(new Set(counts).size).toBe(1);
+  });
+
+  it('GET /api/users/:id/posts costs 2 commands (the user, then its posts) whatever the page size', async () => {
+    for (const limit of [1, 50]) {
+      expect(await commandsFor(`/api/users/${authorIds[0]}/posts?limit=${limit}`)).toEqual([
+        'find',
+        'find',
+      ]);
+    }
+  });
+
+  it('GET /api/posts/:id costs 2 commands', async () => {
+    const post = await t.db.Post.findOne().lean();
+    expect(await commandsFor(`/api/posts/${post?._id}`)).toHaveLength(2);
+  });
+
+  it('GET /api/users costs 1 command', async () => {
+    expect(await commandsFor('/api/users?limit=50')).toEqual(['find']);
+  });
+});

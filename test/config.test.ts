@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('with an empty environment, gives development defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ env: 'development', host: '127.0.0.1', port: 3000 });
+    expect(config.mongo).toMatchObject({ uri: undefined, dbName: 'microblog', poolSize: 20 });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('when NODE_ENV=production and JWT_SECRET is missing, throws one line naming JWT_SECRET', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /^Invalid configuration: JWT_SECRET /,
+    );
+  });
+
+  it('when PORT is not a number, names PORT', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+  });
+
+  it('when MONGODB_URI is not a mongodb URI, names MONGODB_URI', () => {
+    expect(() => loadConfig({ MONGODB_URI: 'http://example.com' })).toThrow(/MONGODB_URI/);
+  });
+
+  it('when JWT_SECRET is too short, names JWT_SECRET', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET/);
+  });
+
+  it('reads every documented key', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(40),
+      MONGODB_URI: 'mongodb://db.internal:27017',
+      MONGODB_DB: 'blog',
+      PORT: '8080',
+      TOKEN_TTL_SECONDS: '600',
+    });
+    expect(config.mongo.uri).toBe('mongodb://db.internal:27017');
+    expect(config.mongo.dbName).toBe('blog');
+    expect(config.port).toBe(8080);
+    expect(config.auth).toEqual({ jwtSecret: 'x'.repeat(40), tokenTtlSeconds: 600 });
+  });
+});

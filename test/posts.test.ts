@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { aPost, aUser } from './helpers/builders.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp('posts');
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('POST /api/posts', () => {
+  it('publishes a post with its author and a UTC timestamp', async () => {
+    const author = await aUser(t.api);
+    const before = Date.now();
+    const res = await t.api.post('/api/posts').set(author.auth).send({ body: '  hello world  ' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      body: 'hello world',
+      author: { id: author.id, username: author.username },
+    });
+    expect(res.body.timestamp).toMatch(/Z$/);
+    expect(Date.parse(res.body.timestamp)).toBeGreaterThanOrEqual(before - 1000);
+    const stored = await t.db.Post.findById(res.body.id).lean();
+    expect(String(stored?.author)).toBe(author.id);
+  });
+
+  it('without a token, returns 401 and stores nothing', async () => {
+    const before = await t.db.Post.countDocuments();
+    const res = await t.api.post('/api/posts').send({ body: 'anonymous' });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('unauthenticated');
+    expect(await t.db.Post.countDocuments()).toBe(before);
+  });
+
+  it('when the body is empty or longer than 140 characters, returns 400', async () => {
+    const author = await aUser(t.api);
+    for (const body of ['', '   ', 'x'.repeat(141)]) {
+      const res = await t.api.post('/api/posts').set(author.auth).send({ body });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details[0].path).toBe('body.body');
+    }
+    expect(
+      (
+        await t.api
+          .post('/api/posts')
+          .set(author.auth)
+          .send({ body: 'x'.repeat(140) })
+      ).status,
+    ).toBe(201);
+  });
+
+  it('when the client tries to set the author, returns 400', async () => {
+    const author = await aUser(t.api);
+    const victim = await aUser(t.api);
+    const res = await t.api
+      .post('/api/posts')
+      .set(author.auth)
+      .send({ body: 'x', author: victim.id });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('GET /api/posts/:id', () => {
+  it('returns the post with its author through populate', async () => {
+    const author = await aUser(t.api);
+    const post = await aPost(t.api, author, 'populated');
+    const res = await t.api.get(`/api/posts/${post.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      id: post.id,
+      body: 'populated',
+      timestamp: post.timestamp,
+      author: { id: author.id, username: author.username },
+    });
+  });
+
+  it('after the author renames itself, shows the new username', async () => {
+    const author = await aUser(t.api);
+    const post = await aPost(t.api, author);
+    await t.api
+      .patch(`/api/users/${author.id}`)
+      .set(author.auth)
+      .send({ username: `${author.username}_new` });
+    const res = await t.api.get(`/api/posts/${post.id}`);
+    expect(res.body.author.username).toBe(`${author.username}_new`);
+  });
+
+  it('when the id is malformed, returns 400 invalid input; when unknown, 404 post-not-found', async () => {
+    const malformed = await t.api.get('/api/posts/123');
+    expect(malformed.status).toBe(400);
+    const unknown = await t.api.get('/api/posts/0123456789abcdef01234567');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('post-not-found');
+  });
+});
+
+describe('PATCH and DELETE /api/posts/:id', () => {
+  it('lets the author edit the post', async () => {
+    const author = await aUser(t.api);
+    const post = await aPost(t.api, author);
+    const res = await t.api
+      .patch(`/api/posts/${post.id}`)
+      .set(author.auth)
+      .send({ body: 'edited' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: post.id, body: 'edited', author: { id: author.id } });
+    expect((await t.db.Post.findById(post.id).lean())?.body).toBe('edited');
+  });
+
+  it('refuses anyone else with 403 and changes nothing', async () => {
+    const author = await aUser(t.api);
+    const other = await aUser(t.api);
+    const post = await aPost(t.api, author, 'original');
+    const edit = await t.api
+      .patch(`/api/posts/${post.id}`)
+      .set(other.auth)
+      .send({ body: 'defaced' });
+    expect(edit.status).toBe(403);
+    const del = await t.api.delete(`/api/posts/${post.id}`).set(other.auth);
+    expect(del.status).toBe(403);
+    expect((await t.db.Post.findById(post.id).lean())?.body).toBe('original');
+  });
+
+  it('lets the author delete the post; a second delete is 404', async () => {
+    const author = await aUser(t.api);
+    const post = await aPost(t.api, author);
+    expect((await t.api.delete(`/api/posts/${post.id}`).set(author.auth)).status).toBe(204);
+    expect(await t.db.Post.exists({ _id: post.id })).toBeNull();
+    const again = await t.api.delete(`/api/posts/${post.id}`).set(author.auth);
+    expect(again.status).toBe(404);
+    expect(again.body.error.code).toBe('post-not-found');
+  });
+});
+
+describe('GET /api/posts filters', () => {
+  it('filters by author and by a since/until window, newest first', async () => {
+    const local = await startTestApp('posts_filters');
+    try {
+      const a = await aUser(local.api);
+      const b = await aUser(local.api);
+      const day = (d: number) => new Date(Date.UTC(2024, 0, d));
+      await local.db.Post.insertMany([
+        { body: 'a1', author: a.id, timestamp: day(1) },
+        { body: 'b2', author: b.id, timestamp: day(2) },
+        { body: 'a3', author: a.id, timestamp: day(3) },
+        { body: 'a4', author: a.id, timestamp: day(4) },
+      ]);
+      const byA = await local.api.get(`/api/posts?author=${a.id}`);
+      expect(byA.body.items.map((p: { body: string }) => p.body)).toEqual(['a4', 'a3', 'a1']);
+      expect(byA.body.items[0].author).toEqual({ id: a.id, username: a.username });
+      const window = await local.api.get(
+        `/api/posts?since=${day(2).toISOString()}&until=${day(4).toISOString()}`,
+      );
+      expect(window.body.items.map((p: { body: string }) => p.body)).toEqual(['a3', 'b2']);
+      const both = await local.api.get(`/api/posts?author=${a.id}&since=${day(2).toISOString()}`);
+      expect(both.body.items.map((p: { body: string }) => p.body)).toEqual(['a4', 'a3']);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('when a filter is malformed or since is not before until, returns 400', async () => {
+    expect((await t.api.get('/api/posts?author=nope')).status).toBe(400);
+    expect((await t.api.get('/api/posts?since=yesterday')).status).toBe(400);
+    const inverted = await t.api.get(
+      '/api/posts?since=2024-02-01T00:00:00Z&until=2024-01-01T00:00:00Z',
+    );
+    expect(inverted.status).toBe(400);
+  });
+});
