@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,16 +34,43 @@ export function ferretdbBinary(): string | undefined {
 /**
  * Starts a real MongoDB-compatible server on 127.0.0.1. `auto` prefers a mongod that is already
  * on this machine (MONGOMS_SYSTEM_BINARY or mongodb-memory-server's cache), then FerretDB built by
- * `npm run setup:offline-engine` (its presence says "this machine is offline"), and only then lets
- * mongodb-memory-server download mongod.
+ * `npm run setup:offline-engine` (its presence says "this machine is offline"), then lets
+ * mongodb-memory-server download mongod, and when that fails too (no internet) builds the offline
+ * engine with Go, once.
  */
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
   const log = options.log ?? (() => {});
   if (options.engine === 'ferretdb') return startFerretdb(options.dataDir, log);
-  if (options.engine === 'mongod' || (await localMongodAvailable()) || !ferretdbBinary()) {
+  if (options.engine === 'mongod' || (await localMongodAvailable())) {
     return startMongod(options.dataDir, log);
   }
-  return startFerretdb(options.dataDir, log);
+  if (ferretdbBinary()) return startFerretdb(options.dataDir, log);
+  try {
+    return await startMongod(options.dataDir, log);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    log(`no mongod could be had (${reason})`);
+    if (!(await buildOfflineEngine(log))) throw new EngineUnavailableError(NO_ENGINE);
+    return startFerretdb(options.dataDir, log);
+  }
+}
+
+const NO_ENGINE =
+  'No database engine: set MONGODB_URI, let mongodb-memory-server download mongod (needs internet), ' +
+  'set MONGOMS_SYSTEM_BINARY to a mongod, or install Go and run `npm run setup:offline-engine`.';
+
+/** Runs scripts/setup-offline-engine.sh when Go is installed; false when it cannot. */
+async function buildOfflineEngine(log: (m: string) => void): Promise<boolean> {
+  if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) return false;
+  log(
+    'building the offline engine (FerretDB, mongodump) with Go into .tools/bin: about a minute, once',
+  );
+  const script = join(projectRoot, 'scripts/setup-offline-engine.sh');
+  const code = await new Promise<number | null>((done) => {
+    spawn('bash', [script], { stdio: ['ignore', 'inherit', 'inherit'] }).once('exit', done);
+  });
+  if (code !== 0) throw new EngineUnavailableError(`setup-offline-engine failed (exit ${code})`);
+  return ferretdbBinary() !== undefined;
 }
 
 async function localMongodAvailable(): Promise<boolean> {
@@ -82,12 +109,7 @@ async function startFerretdb(
   log: (m: string) => void,
 ): Promise<EmbeddedEngine> {
   const binary = ferretdbBinary();
-  if (!binary) {
-    throw new EngineUnavailableError(
-      'No database engine: set MONGODB_URI, let mongodb-memory-server download mongod (needs internet), ' +
-        'set MONGOMS_SYSTEM_BINARY to a mongod, or run `npm run setup:offline-engine` to build FerretDB.',
-    );
-  }
+  if (!binary) throw new EngineUnavailableError(NO_ENGINE);
   const dir = dataDir ? join(dataDir, 'ferretdb') : mkdtempSync(join(tmpdir(), 'ferretdb-'));
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
