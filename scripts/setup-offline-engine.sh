@@ -41,7 +41,10 @@ fetch_module() { # module version dest [gosumdb]
   chmod -R u+w "$3"
 }
 
-if [ -x "$bin/ferretdb" ] && "$bin/ferretdb" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then
+# Version output is captured before matching: with pipefail, `cmd | grep -q` can fail on SIGPIPE.
+version_of() { [ -x "$1" ] && "$1" --version 2>/dev/null || true; }
+
+if [[ "$(version_of "$bin/ferretdb")" == *"version: $FERRETDB_VERSION"* ]]; then
   echo "ferretdb $FERRETDB_VERSION: already built"
 else
   echo "ferretdb $FERRETDB_VERSION: building (about a minute the first time)"
@@ -54,9 +57,8 @@ else
     || fail "building FerretDB failed (see the go output above)"
 fi
 
-if [ -x "$bin/mongodump" ] && [ -x "$bin/mongorestore" ] \
-  && "$bin/mongodump" --version 2>/dev/null | grep -q "$MONGO_TOOLS_LABEL" \
-  && "$bin/mongorestore" --version 2>/dev/null | grep -q "$MONGO_TOOLS_LABEL"; then
+if [[ "$(version_of "$bin/mongodump")" == *"$MONGO_TOOLS_LABEL"* ]] \
+  && [[ "$(version_of "$bin/mongorestore")" == *"$MONGO_TOOLS_LABEL"* ]]; then
   echo "mongodump/mongorestore $MONGO_TOOLS_LABEL: already built"
 else
   echo "mongodump/mongorestore $MONGO_TOOLS_LABEL: building"
@@ -70,6 +72,8 @@ else
 fi
 
 rm -rf "$src"
-"$bin/ferretdb" --version | head -1
-"$bin/mongodump" --version | head -1
-"$bin/mongorestore" --version | head -1
+for tool in ferretdb mongodump mongorestore; do
+  first_line=$(version_of "$bin/$tool")
+  [ -n "$first_line" ] || fail "$bin/$tool does not run"
+  echo "$tool: ${first_line%%$'\n'*}"
+done
