@@ -1,5 +1,7 @@
 import mongoose, { type Connection } from 'mongoose';
+import { type FollowModel, followModel } from '../follows/model.ts';
 import { type PostModel, postModel } from '../posts/model.ts';
+import { type TagModel, tagModel } from '../tags/model.ts';
 import { type UserModel, userModel } from '../users/model.ts';
 import { type Capabilities, probeCapabilities } from './capabilities.ts';
 
@@ -7,6 +9,8 @@ export interface Database {
   connection: Connection;
   User: UserModel;
   Post: PostModel;
+  Tag: TagModel;
+  Follow: FollowModel;
   capabilities: Capabilities;
   close(): Promise<void>;
 }
@@ -37,11 +41,15 @@ export async function connectDatabase(uri: string, options: ConnectOptions): Pro
   const capabilities = await probeCapabilities(connection);
   const User = userModel(connection);
   const Post = postModel(connection);
-  if (options.autoIndex) await Promise.all([User.init(), Post.init()]);
+  const Tag = tagModel(connection);
+  const Follow = followModel(connection);
+  if (options.autoIndex) await Promise.all([User.init(), Post.init(), Tag.init(), Follow.init()]);
   return {
     connection,
     User,
     Post,
+    Tag,
+    Follow,
     capabilities,
     close: () => connection.close(),
   };

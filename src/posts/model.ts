@@ -1,4 +1,5 @@
 import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
+import { MAX_TAGS_PER_POST, TAG_PATTERN } from '../tags/model.ts';
 
 export const POST_BODY_MAX = 140;
 
@@ -8,6 +9,15 @@ export const postSchema = new Schema(
     author: { type: Schema.Types.ObjectId, ref: 'User', required: true },
     /** UTC creation time (BSON dates are UTC); the sort key of every listing. */
     timestamp: { type: Date, required: true, default: () => new Date() },
+    /** Normalized tag names, embedded: the post and its tags come back in one read. */
+    tags: {
+      type: [{ type: String, match: TAG_PATTERN }],
+      default: [],
+      validate: {
+        validator: (tags: string[]) => tags.length <= MAX_TAGS_PER_POST,
+        message: `at most ${MAX_TAGS_PER_POST} tags`,
+      },
+    },
   },
   { collection: 'posts', versionKey: false, strict: 'throw', strictQuery: true },
 );
@@ -16,6 +26,8 @@ export const postSchema = new Schema(
 // so that keyset pagination has a total order.
 postSchema.index({ author: 1, timestamp: -1, _id: -1 });
 postSchema.index({ timestamp: -1, _id: -1 });
+// A tag's posts newest first (multikey: one index entry per tag of each post).
+postSchema.index({ tags: 1, timestamp: -1, _id: -1 });
 
 export type PostFields = InferSchemaType<typeof postSchema>;
 export type PostRecord = PostFields & { _id: Types.ObjectId };

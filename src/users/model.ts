@@ -2,6 +2,19 @@ import { type Connection, type InferSchemaType, Schema, type Types } from 'mongo
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
+export const ABOUT_ME_MAX = 280;
+
+/** The tutorial's one-to-one profile, embedded: it is read with the user and never shared. */
+const profileSchema = new Schema(
+  {
+    aboutMe: { type: String, trim: true, maxlength: ABOUT_ME_MAX },
+    avatarUrl: { type: String, trim: true, maxlength: 2048 },
+    /** Set by authenticated requests, at most once a minute. */
+    lastSeen: { type: Date },
+  },
+  { _id: false, strict: 'throw' },
+);
+
 export const userSchema = new Schema(
   {
     username: {
@@ -24,6 +37,7 @@ export const userSchema = new Schema(
     passwordHash: { type: String, required: true },
     /** Bumped to revoke every token issued before (password change, log out everywhere). */
     tokenVersion: { type: Number, required: true, default: 0 },
+    profile: { type: profileSchema, default: () => ({}) },
   },
   {
     collection: 'users',

@@ -1,0 +1,24 @@
+import { type Connection, type InferSchemaType, Schema } from 'mongoose';
+
+export const TAG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+export const MAX_TAGS_PER_POST = 10;
+
+/**
+ * One document per tag with the number of posts that carry it, kept by atomic $inc whenever a
+ * post gains or loses the tag. The tag names themselves live on the posts (an embedded array
+ * instead of an association table); this collection only answers "which tags, how popular".
+ */
+export const tagSchema = new Schema(
+  {
+    name: { type: String, required: true, match: TAG_PATTERN, unique: true },
+    postCount: { type: Number, required: true, default: 0 },
+  },
+  { collection: 'tags', versionKey: false, strict: 'throw', strictQuery: true },
+);
+
+// GET /api/tags: most used first, name as the tie-breaker for keyset pagination.
+tagSchema.index({ postCount: -1, name: 1 });
+
+export type TagFields = InferSchemaType<typeof tagSchema>;
+export const tagModel = (connection: Connection) => connection.model('Tag', tagSchema);
+export type TagModel = ReturnType<typeof tagModel>;
