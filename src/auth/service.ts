@@ -1,6 +1,7 @@
 import { isValidObjectId } from 'mongoose';
 import type { Database } from '../db/connection.ts';
 import { AppError } from '../shared/errors.ts';
+import { recordLastSeen } from '../users/last-seen.ts';
 import { verifyPassword } from './passwords.ts';
 import type { AuthUser, IssuedToken, TokenService } from './tokens.ts';
 
@@ -36,9 +37,14 @@ export async function authenticate(
   if (!match?.[1]) throw new AppError('invalid-token', 'Authorization must be "Bearer <token>"');
   const claims = await tokens.verify(match[1]);
   if (!isValidObjectId(claims.userId)) throw new AppError('invalid-token', 'The token is invalid');
-  const user = await db.User.findById(claims.userId, { username: 1, tokenVersion: 1 }).lean();
+  const user = await db.User.findById(claims.userId, {
+    username: 1,
+    tokenVersion: 1,
+    'profile.lastSeen': 1,
+  }).lean();
   if (!user || user.tokenVersion !== claims.tokenVersion) {
     throw new AppError('invalid-token', 'The token is no longer valid');
   }
+  await recordLastSeen(db, user._id, user.profile?.lastSeen ?? undefined);
   return { id: String(user._id), username: user.username };
 }

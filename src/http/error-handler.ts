@@ -18,6 +18,7 @@ const statusByCode: Record<ErrorCode, number> = {
   'username-taken': 409,
   'email-taken': 409,
   conflict: 409,
+  'cannot-follow-self': 422,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'database-unavailable': 503,

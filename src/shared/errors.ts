@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'username-taken'
   | 'email-taken'
   | 'conflict'
+  | 'cannot-follow-self'
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'database-unavailable'
