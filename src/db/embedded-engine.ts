@@ -18,6 +18,8 @@ export interface EmbeddedEngineOptions {
   engine: 'auto' | EngineKind;
   /** Folder for the engine's files; omitted: a throw-away temporary folder (tests). */
   dataDir?: string;
+  /** TCP port to listen on; omitted: a free one. Tests restart a server on the same port. */
+  port?: number;
   log?: (message: string) => void;
 }
 
@@ -40,18 +42,18 @@ export function ferretdbBinary(): string | undefined {
  */
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
   const log = options.log ?? (() => {});
-  if (options.engine === 'ferretdb') return startFerretdb(options.dataDir, log);
+  if (options.engine === 'ferretdb') return startFerretdb(options, log);
   if (options.engine === 'mongod' || (await localMongodAvailable())) {
-    return startMongod(options.dataDir, log);
+    return startMongod(options, log);
   }
-  if (ferretdbBinary()) return startFerretdb(options.dataDir, log);
+  if (ferretdbBinary()) return startFerretdb(options, log);
   try {
-    return await startMongod(options.dataDir, log);
+    return await startMongod(options, log);
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     log(`no mongod could be had (${reason})`);
     if (!(await buildOfflineEngine(log))) throw new EngineUnavailableError(NO_ENGINE);
-    return startFerretdb(options.dataDir, log);
+    return startFerretdb(options, log);
   }
 }
 
@@ -81,7 +83,7 @@ async function localMongodAvailable(): Promise<boolean> {
 }
 
 async function startMongod(
-  dataDir: string | undefined,
+  { dataDir, port }: EmbeddedEngineOptions,
   log: (m: string) => void,
 ): Promise<EmbeddedEngine> {
   const { MongoMemoryReplSet } = await import('mongodb-memory-server');
@@ -91,7 +93,8 @@ async function startMongod(
   // A one-node replica set, so that transactions work as they do in production.
   const replSet = await MongoMemoryReplSet.create({
     replSet: { count: 1, storageEngine: 'wiredTiger', ip: '127.0.0.1' },
-    instanceOpts: dataDir ? [{ dbPath: join(dataDir, 'mongod') }] : [],
+    instanceOpts:
+      dataDir || port ? [{ ...(dataDir ? { dbPath: join(dataDir, 'mongod') } : {}), port }] : [],
   });
   const uri = replSet.getUri();
   log(`embedded mongod (replica set) at ${uri}`);
@@ -105,14 +108,14 @@ async function startMongod(
 }
 
 async function startFerretdb(
-  dataDir: string | undefined,
+  { dataDir, port: wanted }: EmbeddedEngineOptions,
   log: (m: string) => void,
 ): Promise<EmbeddedEngine> {
   const binary = ferretdbBinary();
   if (!binary) throw new EngineUnavailableError(NO_ENGINE);
   const dir = dataDir ? join(dataDir, 'ferretdb') : mkdtempSync(join(tmpdir(), 'ferretdb-'));
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const child = spawn(
     binary,
     [
