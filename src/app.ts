@@ -6,12 +6,15 @@ import { authenticate } from './auth/service.ts';
 import { createTokenService, type TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/connection.ts';
+import { feedRoutes } from './feed/routes.ts';
+import { followRoutes } from './follows/routes.ts';
 import { mountHealth } from './health/routes.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
 import { mountRoutes } from './http/route.ts';
 import type { Logger } from './logger.ts';
 import { postRoutes } from './posts/routes.ts';
+import { tagRoutes } from './tags/routes.ts';
 import { userRoutes } from './users/routes.ts';
 
 export interface AppDeps {
@@ -43,7 +46,14 @@ export function createApp(options: { config: Config; db: Database; logger: Logge
   );
   app.use(express.json({ limit: options.config.http.bodyLimitBytes, strict: true }));
 
-  const routes = [...userRoutes(deps), ...postRoutes(deps), ...authRoutes(deps)];
+  const routes = [
+    ...userRoutes(deps),
+    ...postRoutes(deps),
+    ...authRoutes(deps),
+    ...followRoutes(deps),
+    ...tagRoutes(deps),
+    ...feedRoutes(deps),
+  ];
   const openApiDocument = buildOpenApiDocument(routes);
   mountHealth(app, deps.db);
   app.get('/openapi.json', (_req, res) => {

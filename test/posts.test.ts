@@ -72,6 +72,7 @@ describe('GET /api/posts/:id', () => {
       id: post.id,
       body: 'populated',
       timestamp: post.timestamp,
+      tags: [],
       author: { id: author.id, username: author.username },
     });
   });

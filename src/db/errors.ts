@@ -8,8 +8,14 @@ const SQLITE_UNIQUE = /UNIQUE constraint failed: index '(?:[^']*_)?([A-Za-z][A-Z
  * inserts, but on updates an InternalError (code 1) carrying SQLite's unique-constraint message.
  */
 export function isDuplicateKeyError(error: unknown): boolean {
-  if (!(error instanceof MongoServerError)) return false;
-  return error.code === 11000 || (error.code === 1 && SQLITE_UNIQUE.test(error.message));
+  if (!error || typeof error !== 'object') return false;
+  // Server errors carry `message`, per-operation write errors of a bulk write carry `errmsg`.
+  const { code, message, errmsg } = error as {
+    code?: unknown;
+    message?: unknown;
+    errmsg?: unknown;
+  };
+  return code === 11000 || (code === 1 && SQLITE_UNIQUE.test(String(errmsg ?? message ?? '')));
 }
 
 /**

@@ -1,11 +1,30 @@
 import { z } from 'zod';
 import { objectIdSchema, pageQueryShape, pageSchema } from '../http/schemas.ts';
+import { normalizeTags } from '../tags/counters.ts';
+import { MAX_TAGS_PER_POST, TAG_PATTERN } from '../tags/model.ts';
 import { POST_BODY_MAX } from './model.ts';
 
 const body = z.string().trim().min(1).max(POST_BODY_MAX).meta({ example: 'my first post!' });
 
-export const createPostBody = z.strictObject({ body });
-export const updatePostBody = z.strictObject({ body });
+export const tagName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(TAG_PATTERN, 'tags are 1-32 letters, digits, _ or -, starting with a letter or digit')
+  .meta({ example: 'mongodb' });
+
+const tags = z
+  .array(tagName)
+  .max(MAX_TAGS_PER_POST)
+  .transform(normalizeTags)
+  .meta({
+    description: `Up to ${MAX_TAGS_PER_POST} tag names; stored lower-case, without duplicates`,
+  });
+
+export const createPostBody = z.strictObject({ body, tags: tags.optional() });
+export const updatePostBody = z
+  .strictObject({ body: body.optional(), tags: tags.optional() })
+  .refine((b) => b.body !== undefined || b.tags !== undefined, 'give body, tags or both');
 
 export const listPostsQuery = z
   .strictObject({
@@ -36,6 +55,7 @@ export const postView = z
     id: objectIdSchema,
     body: z.string(),
     timestamp: z.iso.datetime(),
+    tags: z.array(z.string()),
     author: authorView.nullable(),
   })
   .meta({ id: 'Post' });

@@ -1,11 +1,13 @@
-import { type Types, trusted } from 'mongoose';
+import { type ClientSession, type Types, trusted } from 'mongoose';
 import { z } from 'zod';
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
+import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Page } from '../shared/page.ts';
-import { findUserOrThrow } from '../users/service.ts';
+import { applyTagDeltas, tagDeltas } from '../tags/counters.ts';
+import { findUserOrThrow } from '../users/queries.ts';
 import type { PostView } from './schemas.ts';
 
 interface Author {
@@ -16,10 +18,12 @@ interface StoredPost {
   _id: Types.ObjectId;
   body: string;
   timestamp: Date;
+  tags?: string[];
   author: Author | null;
 }
 
 const NEWEST_FIRST = { timestamp: -1, _id: -1 } as const;
+const postFields = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
 const postCursor = z.strictObject({ t: z.number().int(), id: z.string().regex(/^[0-9a-f]{24}$/) });
 
 function toPostView(post: StoredPost): PostView {
@@ -27,6 +31,7 @@ function toPostView(post: StoredPost): PostView {
     id: String(post._id),
     body: post.body,
     timestamp: post.timestamp.toISOString(),
+    tags: post.tags ?? [],
     author: post.author ? { id: String(post.author._id), username: post.author.username } : null,
   };
 }
@@ -43,18 +48,15 @@ function keysetFilter(cursor: string | undefined): Record<string, unknown> {
 
 /**
  * One page, newest first, with authors: one `find` for the posts and one for their authors
- * (populate batches the ids), whatever the page size.
+ * (populate batches the ids), whatever the page size. Every listing of posts goes through here.
  */
-async function findPage(
+export async function findPostPage(
   db: Database,
   filter: Record<string, unknown>,
   options: { limit: number; cursor?: string },
   knownAuthor?: Author,
 ): Promise<Page<PostView>> {
-  const query = db.Post.find(
-    { $and: [filter, keysetFilter(options.cursor)] },
-    { body: 1, timestamp: 1, author: 1 },
-  )
+  const query = db.Post.find({ $and: [filter, keysetFilter(options.cursor)] }, postFields)
     .sort(NEWEST_FIRST)
     .limit(options.limit + 1);
   const posts = knownAuthor
@@ -83,7 +85,7 @@ export function listPosts(
       ...(options.until ? { $lt: new Date(options.until) } : {}),
     });
   }
-  return findPage(db, filter, options);
+  return findPostPage(db, filter, options);
 }
 
 /** A user's posts; the author is read once up front, so no populate is needed. */
@@ -93,20 +95,34 @@ export async function listUserPosts(
   options: { limit: number; cursor?: string },
 ): Promise<Page<PostView>> {
   const author = await findUserOrThrow(db, userId);
-  return findPage(db, { author: userId }, options, author);
+  return findPostPage(db, { author: userId }, options, author);
 }
 
-export async function createPost(
+/**
+ * Writes the post, then moves the tag counters. In a transaction where the server has them;
+ * elsewhere a crash between the two leaves counts off until `npm run tags:repair`.
+ */
+export function createPost(
   db: Database,
   author: AuthUser,
-  input: { body: string },
+  input: { body: string; tags?: string[] },
 ): Promise<PostView> {
-  const post = await db.Post.create({ body: input.body, author: author.id });
-  return toPostView({ ...post.toObject(), author: { _id: author.id, username: author.username } });
+  const tags = input.tags ?? [];
+  return inTransactionIfAvailable(db, async (session) => {
+    const [post] = await db.Post.create([{ body: input.body, author: author.id, tags }], {
+      session,
+    });
+    if (!post) throw new Error('insert returned no document');
+    await applyTagDeltas(db, tagDeltas([], tags), session);
+    return toPostView({
+      ...post.toObject(),
+      author: { _id: author.id, username: author.username },
+    });
+  });
 }
 
 export async function getPost(db: Database, postId: string): Promise<PostView> {
-  const post = await db.Post.findById(postId, { body: 1, timestamp: 1, author: 1 })
+  const post = await db.Post.findById(postId, postFields)
     .populate('author', { username: 1 })
     .lean<StoredPost>();
   if (!post) throw new AppError('post-not-found', 'No post with that id');
@@ -114,28 +130,75 @@ export async function getPost(db: Database, postId: string): Promise<PostView> {
 }
 
 /** Tells "no such post" from "not yours" after a write that matched nothing. */
-async function explainMiss(db: Database, postId: string): Promise<never> {
-  const exists = await db.Post.exists({ _id: postId });
+async function explainMiss(db: Database, postId: string, session?: ClientSession): Promise<never> {
+  const exists = await db.Post.exists({ _id: postId }).session(session ?? null);
   if (exists) throw new AppError('forbidden', 'Only the author can change this post');
   throw new AppError('post-not-found', 'No post with that id');
 }
 
-export async function updatePost(
+/**
+ * Swaps in the new fields atomically and gets the previous version back, so the tag changes
+ * are computed against exactly the version this write replaced, even under concurrent edits.
+ */
+export function updatePost(
   db: Database,
   actor: AuthUser,
   postId: string,
-  input: { body: string },
+  input: { body?: string; tags?: string[] },
 ): Promise<PostView> {
-  const post = await db.Post.findOneAndUpdate(
-    { _id: postId, author: actor.id },
-    { $set: { body: input.body } },
-    { new: true, runValidators: true },
-  ).lean<StoredPost>();
-  if (!post) return explainMiss(db, postId);
-  return toPostView({ ...post, author: { _id: actor.id, username: actor.username } });
+  return inTransactionIfAvailable(db, async (session) => {
+    const before = await db.Post.findOneAndUpdate(
+      { _id: postId, author: actor.id },
+      { $set: input },
+      { new: false, runValidators: true, session },
+    ).lean<StoredPost>();
+    if (!before) return explainMiss(db, postId, session);
+    if (input.tags) await applyTagDeltas(db, tagDeltas(before.tags ?? [], input.tags), session);
+    return toPostView({ ...before, ...input, author: { _id: actor.id, username: actor.username } });
+  });
 }
 
-export async function deletePost(db: Database, actor: AuthUser, postId: string): Promise<void> {
-  const { deletedCount } = await db.Post.deleteOne({ _id: postId, author: actor.id });
-  if (deletedCount === 0) await explainMiss(db, postId);
+export function deletePost(db: Database, actor: AuthUser, postId: string): Promise<void> {
+  return inTransactionIfAvailable(db, async (session) => {
+    const deleted = await db.Post.findOneAndDelete(
+      { _id: postId, author: actor.id },
+      { session },
+    ).lean<StoredPost>();
+    if (!deleted) return explainMiss(db, postId, session);
+    await applyTagDeltas(db, tagDeltas(deleted.tags ?? [], []), session);
+  });
+}
+
+const DELETE_BATCH = 500;
+
+/**
+ * Deletes every post of an author in batches, moving tag counters by what each batch really
+ * removed. Safe to run again after a crash: it continues with whatever posts remain.
+ */
+export async function deletePostsByAuthor(
+  db: Database,
+  authorId: string,
+  session?: ClientSession,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const batch = await db.Post.find({ author: authorId }, { tags: 1 })
+      .limit(DELETE_BATCH)
+      .session(session ?? null)
+      .lean<{ _id: Types.ObjectId; tags?: string[] }[]>();
+    if (batch.length === 0) return total;
+    const { deletedCount } = await db.Post.deleteMany(
+      { _id: trusted({ $in: batch.map((p) => p._id) }), author: authorId },
+      { session },
+    );
+    if (deletedCount === 0) return total;
+    // A post deleted concurrently by another request moved its own counters; only when every
+    // post of the batch was removed here are the batch's counters ours to move.
+    if (deletedCount === batch.length) {
+      const deltas = new Map<string, number>();
+      for (const post of batch) tagDeltas(post.tags ?? [], [], deltas);
+      await applyTagDeltas(db, deltas, session);
+    }
+    total += deletedCount;
+  }
 }

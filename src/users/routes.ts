@@ -3,7 +3,16 @@ import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
 import { listUserPosts } from '../posts/service.ts';
-import { listUsersQuery, registerBody, updateUserBody, userPage, userView } from './schemas.ts';
+import { getProfile, putProfile } from './profile.ts';
+import {
+  listUsersQuery,
+  profileView,
+  putProfileBody,
+  registerBody,
+  updateUserBody,
+  userPage,
+  userView,
+} from './schemas.ts';
 import { deleteUser, getUser, listUsers, registerUser, updateUser } from './service.ts';
 
 export function userRoutes({ db }: AppDeps) {
@@ -92,6 +101,35 @@ export function userRoutes({ db }: AppDeps) {
         errors: [400, 404],
       },
       ({ params, query }) => listUserPosts(db, params.id, query),
+    ),
+    defineRoute(
+      {
+        method: 'get',
+        path: '/api/users/:id/profile',
+        summary: "A user's profile",
+        tag: 'users',
+        auth: 'none',
+        params: idParamsSchema,
+        status: 200,
+        response: profileView,
+        errors: [400, 404],
+      },
+      ({ params }) => getProfile(db, params.id),
+    ),
+    defineRoute(
+      {
+        method: 'put',
+        path: '/api/users/:id/profile',
+        summary: 'Replace your profile (a field left out is cleared)',
+        tag: 'users',
+        auth: 'required',
+        params: idParamsSchema,
+        body: putProfileBody,
+        status: 200,
+        response: profileView,
+        errors: [400, 401, 403, 404],
+      },
+      ({ params, body, user }) => putProfile(db, user, params.id, body),
     ),
   ];
 }

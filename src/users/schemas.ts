@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.ts';
 import { objectIdSchema, pageQueryShape, pageSchema } from '../http/schemas.ts';
-import { USERNAME_PATTERN } from './model.ts';
+import { ABOUT_ME_MAX, USERNAME_PATTERN } from './model.ts';
 
 const username = z
   .string()
@@ -38,6 +38,8 @@ export const userView = z
     username: z.string(),
     email: z.string().optional().meta({ description: 'Only shown to the user itself' }),
     postCount: z.number().int().optional().meta({ description: 'On GET /api/users/{id}' }),
+    followerCount: z.number().int().optional().meta({ description: 'On GET /api/users/{id}' }),
+    followingCount: z.number().int().optional().meta({ description: 'On GET /api/users/{id}' }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -46,3 +48,23 @@ export const userView = z
 export const userPage = pageSchema(userView).meta({ id: 'UserPage' });
 
 export type UserView = z.infer<typeof userView>;
+
+const avatarUrl = z
+  .url({ protocol: /^https?$/, hostname: z.regexes.domain })
+  .max(2048)
+  .meta({ example: 'https://example.com/avatars/john.png' });
+
+export const putProfileBody = z.strictObject({
+  aboutMe: z.string().trim().max(ABOUT_ME_MAX).optional(),
+  avatarUrl: avatarUrl.optional(),
+});
+
+export const profileView = z
+  .object({
+    aboutMe: z.string().nullable(),
+    avatarUrl: z.string().nullable(),
+    lastSeen: z.iso.datetime().nullable().meta({ description: 'Updated at most once a minute' }),
+  })
+  .meta({ id: 'Profile' });
+
+export type ProfileView = z.infer<typeof profileView>;

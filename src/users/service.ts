@@ -1,24 +1,29 @@
-import { type Types, trusted } from 'mongoose';
+import { trusted } from 'mongoose';
 import { z } from 'zod';
 import { hashPassword } from '../auth/passwords.ts';
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
 import { duplicateKeyField, isDuplicateKeyError } from '../db/errors.ts';
+import { inTransactionIfAvailable } from '../db/transactions.ts';
+import { deletePostsByAuthor } from '../posts/service.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Page } from '../shared/page.ts';
-import type { UserRecord } from './model.ts';
+import { findUserOrThrow, publicFields, type StoredUser } from './queries.ts';
 import type { UserView } from './schemas.ts';
 
-type StoredUser = Pick<UserRecord, '_id' | 'username' | 'email' | 'createdAt' | 'updatedAt'>;
-const publicFields = { username: 1, email: 1, createdAt: 1, updatedAt: 1 } as const;
+interface Counts {
+  postCount: number;
+  followerCount: number;
+  followingCount: number;
+}
 
-function toUserView(user: StoredUser, options: { self: boolean; postCount?: number }): UserView {
+function toUserView(user: StoredUser, options: { self: boolean; counts?: Counts }): UserView {
   return {
     id: String(user._id),
     username: user.username,
     ...(options.self ? { email: user.email } : {}),
-    ...(options.postCount === undefined ? {} : { postCount: options.postCount }),
+    ...options.counts,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
   };
@@ -88,25 +93,25 @@ export async function listUsers(
   };
 }
 
-export async function findUserOrThrow(
-  db: Database,
-  userId: string | Types.ObjectId,
-): Promise<StoredUser> {
-  const user = await db.User.findById(userId, publicFields).lean<StoredUser>();
-  if (!user) throw new AppError('user-not-found', 'No user with that id');
-  return user;
-}
-
+/**
+ * A user with its counts. Counts are counted, not stored: each is one indexed count, and a count
+ * that is never written can never drift.
+ */
 export async function getUser(
   db: Database,
   userId: string,
   viewer: AuthUser | undefined,
 ): Promise<UserView> {
-  const [user, postCount] = await Promise.all([
+  const [user, postCount, followerCount, followingCount] = await Promise.all([
     findUserOrThrow(db, userId),
     db.Post.countDocuments({ author: userId }),
+    db.Follow.countDocuments({ followee: userId }),
+    db.Follow.countDocuments({ follower: userId }),
   ]);
-  return toUserView(user, { self: viewer?.id === userId, postCount });
+  return toUserView(user, {
+    self: viewer?.id === userId,
+    counts: { postCount, followerCount, followingCount },
+  });
 }
 
 export async function updateUser(
@@ -136,22 +141,19 @@ export async function updateUser(
 }
 
 /**
- * Deletes a user and everything that references it. With transactions, all or nothing; without
- * (standalone mongod, FerretDB), an order that never leaves a post without its author: posts
- * first, then the user, then any post created in between. A retry after a crash finishes the job.
+ * Deletes a user and everything that references it: its follows in both directions, its posts
+ * (moving tag counters), then the user (its embedded profile goes with it). With transactions,
+ * all or nothing. Without (standalone mongod, FerretDB), the user goes last so that a crash
+ * leaves an account that can simply delete itself again, and posts published in between are
+ * swept after it.
  */
 export async function deleteUser(db: Database, actor: AuthUser, userId: string): Promise<void> {
   assertSelf(actor, userId);
-  if (db.capabilities.transactions) {
-    await db.connection.transaction(async (session) => {
-      await db.Post.deleteMany({ author: userId }, { session });
-      const { deletedCount } = await db.User.deleteOne({ _id: userId }, { session });
-      if (deletedCount === 0) throw new AppError('user-not-found', 'No user with that id');
-    });
-    return;
-  }
-  await db.Post.deleteMany({ author: userId });
-  const { deletedCount } = await db.User.deleteOne({ _id: userId });
-  await db.Post.deleteMany({ author: userId });
-  if (deletedCount === 0) throw new AppError('user-not-found', 'No user with that id');
+  await inTransactionIfAvailable(db, async (session) => {
+    await db.Follow.deleteMany({ $or: [{ follower: userId }, { followee: userId }] }, { session });
+    await deletePostsByAuthor(db, userId, session);
+    const { deletedCount } = await db.User.deleteOne({ _id: userId }, { session });
+    if (!session) await deletePostsByAuthor(db, userId);
+    if (deletedCount === 0) throw new AppError('user-not-found', 'No user with that id');
+  });
 }

@@ -1,0 +1,90 @@
+import { trusted } from 'mongoose';
+import { z } from 'zod';
+import type { Database } from '../db/connection.ts';
+import type { PostView } from '../posts/schemas.ts';
+import { findPostPage } from '../posts/service.ts';
+import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import type { Page } from '../shared/page.ts';
+import type { TagView } from './schemas.ts';
+
+const tagCursor = z.strictObject({ c: z.number().int(), n: z.string().min(1).max(64) });
+
+/** Tags in use, most used first: one indexed read ({postCount: -1, name: 1}). */
+export async function listTags(
+  db: Database,
+  options: { limit: number; cursor?: string },
+): Promise<Page<TagView>> {
+  const filter: Record<string, unknown> = { postCount: trusted({ $gt: 0 }) };
+  if (options.cursor) {
+    const { c, n } = decodeCursor(options.cursor, tagCursor);
+    filter.$or = [{ postCount: trusted({ $lt: c }) }, { postCount: c, name: trusted({ $gt: n }) }];
+  }
+  const tags = await db.Tag.find(filter, { _id: 0, name: 1, postCount: 1 })
+    .sort({ postCount: -1, name: 1 })
+    .limit(options.limit + 1)
+    .lean<TagView[]>();
+  const items = tags.slice(0, options.limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(({ name, postCount }) => ({ name, postCount })),
+    nextCursor:
+      tags.length > options.limit && last
+        ? encodeCursor({ c: last.postCount, n: last.name })
+        : null,
+  };
+}
+
+/** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
+export function listTagPosts(
+  db: Database,
+  name: string,
+  options: { limit: number; cursor?: string },
+): Promise<Page<PostView>> {
+  return findPostPage(db, { tags: name }, options);
+}
+
+/**
+ * Recomputes every tag's postCount from the posts themselves (the source of truth), fixing any
+ * drift a crash between a post write and its counter update left on a server without
+ * transactions. Counts changed by writes during the run converge on the next run.
+ */
+export async function repairTagCounts(db: Database): Promise<{ tags: number; fixed: number }> {
+  const actual = new Map<string, number>();
+  const grouped = db.Post.aggregate<{ _id: string; n: number }>([
+    { $unwind: '$tags' },
+    { $group: { _id: '$tags', n: { $sum: 1 } } },
+  ]).cursor({ batchSize: 1000 });
+  for await (const row of grouped) actual.set(row._id, row.n);
+
+  let fixed = 0;
+  let batch: { updateOne: { filter: { name: string }; update: object; upsert: boolean } }[] = [];
+  const flush = async () => {
+    if (batch.length) await db.Tag.bulkWrite(batch, { ordered: false });
+    batch = [];
+  };
+  for await (const tag of db.Tag.find({}, { name: 1, postCount: 1 })
+    .lean()
+    .cursor({ batchSize: 1000 })) {
+    const count = actual.get(tag.name) ?? 0;
+    actual.delete(tag.name);
+    if (tag.postCount === count) continue;
+    fixed += 1;
+    batch.push({
+      updateOne: {
+        filter: { name: tag.name },
+        update: { $set: { postCount: count } },
+        upsert: false,
+      },
+    });
+    if (batch.length >= 500) await flush();
+  }
+  for (const [name, count] of actual) {
+    fixed += 1;
+    batch.push({
+      updateOne: { filter: { name }, update: { $set: { postCount: count } }, upsert: true },
+    });
+    if (batch.length >= 500) await flush();
+  }
+  await flush();
+  return { tags: await db.Tag.countDocuments({ postCount: trusted({ $gt: 0 }) }), fixed };
+}

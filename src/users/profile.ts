@@ -1,0 +1,51 @@
+import type { AuthUser } from '../auth/tokens.ts';
+import type { Database } from '../db/connection.ts';
+import { AppError } from '../shared/errors.ts';
+import type { ProfileView } from './schemas.ts';
+
+interface StoredProfile {
+  aboutMe?: string | null;
+  avatarUrl?: string | null;
+  lastSeen?: Date | null;
+}
+
+function toProfileView(profile: StoredProfile | undefined | null): ProfileView {
+  return {
+    aboutMe: profile?.aboutMe ?? null,
+    avatarUrl: profile?.avatarUrl ?? null,
+    lastSeen: profile?.lastSeen?.toISOString() ?? null,
+  };
+}
+
+export async function getProfile(db: Database, userId: string): Promise<ProfileView> {
+  const user = await db.User.findById(userId, { profile: 1 }).lean<{ profile?: StoredProfile }>();
+  if (!user) throw new AppError('user-not-found', 'No user with that id');
+  return toProfileView(user.profile);
+}
+
+/** Replaces the editable part of your profile (PUT semantics: a field left out is cleared). */
+export async function putProfile(
+  db: Database,
+  actor: AuthUser,
+  userId: string,
+  input: { aboutMe?: string; avatarUrl?: string },
+): Promise<ProfileView> {
+  if (actor.id !== userId) throw new AppError('forbidden', 'You can only change your own profile');
+  const set: Record<string, string> = {};
+  const unset: Record<string, ''> = {};
+  for (const field of ['aboutMe', 'avatarUrl'] as const) {
+    const value = input[field];
+    if (value === undefined || value === '') unset[`profile.${field}`] = '';
+    else set[`profile.${field}`] = value;
+  }
+  const user = await db.User.findOneAndUpdate(
+    { _id: userId },
+    {
+      ...(Object.keys(set).length ? { $set: set } : {}),
+      ...(Object.keys(unset).length ? { $unset: unset } : {}),
+    },
+    { new: true, runValidators: true },
+  ).lean<{ profile?: StoredProfile }>();
+  if (!user) throw new AppError('user-not-found', 'No user with that id');
+  return toProfileView(user.profile);
+}
