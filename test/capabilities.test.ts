@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/db/connection.ts';
+import { dropTestDatabase, openTestDatabase } from './helpers/db.ts';
+
+let db: Database;
+beforeAll(async () => {
+  db = await openTestDatabase('capabilities');
+});
+afterAll(async () => {
+  await dropTestDatabase(db);
+});
+
+describe('the capability probe', () => {
+  it('names the engine and its version', () => {
+    expect(['mongodb', 'ferretdb']).toContain(db.capabilities.engine);
+    expect(db.capabilities.serverVersion).toMatch(/^\d+\.\d+/);
+    console.log(`test server: ${JSON.stringify(db.capabilities)}`);
+  });
+
+  it('says truthfully whether concurrent $inc on one document are all applied', async () => {
+    const counters = db.connection.getClient().db(db.connection.name).collection('counters');
+    await counters.insertOne({ _id: 'c' as never, n: 0 });
+    await Promise.all(
+      Array.from({ length: 40 }, () =>
+        counters.updateOne({ _id: 'c' as never }, { $inc: { n: 1 } }),
+      ),
+    );
+    const { n } = (await counters.findOne({ _id: 'c' as never })) as unknown as { n: number };
+    console.log(`40 concurrent $inc on one document on ${db.capabilities.engine}: ${n}`);
+    if (db.capabilities.atomicUpdates) expect(n).toBe(40);
+    else expect(n).toBeLessThanOrEqual(40);
+  });
+
+  it('says truthfully whether transactions work', async (ctx) => {
+    if (!db.capabilities.transactions) {
+      console.log(`skipped: ${db.capabilities.engine} reports no transactions`);
+      ctx.skip();
+    }
+    const session = await db.connection.startSession();
+    try {
+      await session.withTransaction(async () => {
+        await db.Tag.create([{ name: 'in-a-transaction', postCount: 1 }], { session });
+      });
+    } finally {
+      await session.endSession();
+    }
+    expect(await db.Tag.countDocuments({ name: 'in-a-transaction' })).toBe(1);
+  });
+});

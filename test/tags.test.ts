@@ -1,0 +1,200 @@
+import { trusted } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repairTagCounts } from '../src/tags/service.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { aUser, type TestUser } from './helpers/builders.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp('tags');
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function tagPost(user: TestUser, tags: string[], body = 'tagged') {
+  const res = await t.api.post('/api/posts').set(user.auth).send({ body, tags });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { id: string; tags: string[] };
+}
+
+/** postCount of each tag as stored, next to the count recomputed from the posts. */
+async function storedAndActual(names: string[]) {
+  const stored = Object.fromEntries(
+    (await t.db.Tag.find({ name: trusted({ $in: names }) }).lean()).map((tag) => [
+      tag.name,
+      tag.postCount,
+    ]),
+  );
+  const actual = Object.fromEntries(
+    await Promise.all(names.map(async (n) => [n, await t.db.Post.countDocuments({ tags: n })])),
+  );
+  return { stored, actual };
+}
+
+describe('tags on posts', () => {
+  it('normalizes tag names: lower-case, trimmed, without duplicates', async () => {
+    const user = await aUser(t.api);
+    const post = await tagPost(user, ['MongoDB', ' mongodb ', 'Flask', 'sql-vs-docs']);
+    expect(post.tags).toEqual(['mongodb', 'flask', 'sql-vs-docs']);
+    expect((await t.api.get(`/api/posts/${post.id}`)).body.tags).toEqual([
+      'mongodb',
+      'flask',
+      'sql-vs-docs',
+    ]);
+  });
+
+  it('when there are more than 10 tags or a tag is malformed, returns 400 and stores nothing', async () => {
+    const user = await aUser(t.api);
+    const before = await t.db.Post.countDocuments();
+    const tooMany = Array.from({ length: 11 }, (_, i) => `t${i}`);
+    expect(
+      (await t.api.post('/api/posts').set(user.auth).send({ body: 'x', tags: tooMany })).status,
+    ).toBe(400);
+    for (const bad of ['', 'has space', '$where', 'a.b', 'x'.repeat(33)]) {
+      const res = await t.api
+        .post('/api/posts')
+        .set(user.auth)
+        .send({ body: 'x', tags: [bad] });
+      expect(res.status, bad).toBe(400);
+    }
+    expect(await t.db.Post.countDocuments()).toBe(before);
+  });
+
+  it('keeps postCount right through create, edit and delete', async () => {
+    const user = await aUser(t.api);
+    const a = await tagPost(user, ['life-a', 'life-b']);
+    await tagPost(user, ['life-b']);
+    expect((await storedAndActual(['life-a', 'life-b'])).stored).toEqual({
+      'life-a': 1,
+      'life-b': 2,
+    });
+
+    const edit = await t.api
+      .patch(`/api/posts/${a.id}`)
+      .set(user.auth)
+      .send({ tags: ['life-b', 'life-c'] });
+    expect(edit.status).toBe(200);
+    expect(edit.body.tags).toEqual(['life-b', 'life-c']);
+    let counts = await storedAndActual(['life-a', 'life-b', 'life-c']);
+    expect(counts.stored).toEqual({ 'life-a': 0, 'life-b': 2, 'life-c': 1 });
+    expect(counts.stored).toEqual(counts.actual);
+
+    expect(
+      (await t.api.patch(`/api/posts/${a.id}`).set(user.auth).send({ body: 'body only' })).body
+        .tags,
+    ).toEqual(['life-b', 'life-c']);
+    expect((await t.api.delete(`/api/posts/${a.id}`).set(user.auth)).status).toBe(204);
+    counts = await storedAndActual(['life-a', 'life-b', 'life-c']);
+    expect(counts.stored).toEqual({ 'life-a': 0, 'life-b': 1, 'life-c': 0 });
+    expect(counts.stored).toEqual(counts.actual);
+  });
+
+  it('counts never drift under concurrent creates, edits and deletes', async (ctx) => {
+    const users = await Promise.all([aUser(t.api), aUser(t.api), aUser(t.api)]);
+    const names = ['race-a', 'race-b', 'race-c', 'race-d'];
+    const pick = (i: number) => names.filter((_, j) => (i >> j) & 1);
+    const posts = await Promise.all(users.map((u, i) => tagPost(u, pick(i + 3))));
+    await Promise.all(
+      Array.from({ length: 36 }, async (_, i) => {
+        const user = users[i % 3] as TestUser;
+        const post = posts[i % 3] as { id: string };
+        if (i % 4 === 0)
+          return t.api
+            .post('/api/posts')
+            .set(user.auth)
+            .send({ body: 'new', tags: pick(i % 16) });
+        return t.api
+          .patch(`/api/posts/${post.id}`)
+          .set(user.auth)
+          .send({ tags: pick((i * 7) % 16) });
+      }),
+    );
+    await Promise.all(
+      posts
+        .slice(0, 1)
+        .map((p, i) => t.api.delete(`/api/posts/${p.id}`).set((users[i] as TestUser).auth)),
+    );
+    const { stored, actual } = await storedAndActual(names);
+    if (!t.db.capabilities.atomicUpdates) {
+      // The repair command is the answer on such engines: it must restore exact counts.
+      await repairTagCounts(t.db);
+      const repaired = await storedAndActual(names);
+      for (const name of names)
+        expect(repaired.stored[name] ?? 0, name).toBe(repaired.actual[name]);
+      console.log(
+        `skipped the no-drift check: ${t.db.capabilities.engine} loses concurrent $inc on one document ` +
+          `(stored ${JSON.stringify(stored)} vs actual ${JSON.stringify(actual)}); repaired instead`,
+      );
+      ctx.skip();
+    }
+    for (const name of names) expect(stored[name] ?? 0, name).toBe(actual[name]);
+  });
+});
+
+describe('GET /api/tags', () => {
+  it('lists tags in use, most used first, with a cursor, hiding tags no post carries', async () => {
+    const local = await startTestApp('tags_list');
+    try {
+      const user = await aUser(local.api);
+      const post = async (tags: string[]) =>
+        expect(
+          (await local.api.post('/api/posts').set(user.auth).send({ body: 'x', tags })).status,
+        ).toBe(201);
+      await post(['alpha', 'beta', 'gamma']);
+      await post(['beta', 'gamma']);
+      await post(['gamma']);
+      const gone = await local.api
+        .post('/api/posts')
+        .set(user.auth)
+        .send({ body: 'x', tags: ['ghost'] });
+      await local.api.delete(`/api/posts/${gone.body.id}`).set(user.auth);
+
+      const first = await local.api.get('/api/tags?limit=2');
+      expect(first.body.items).toEqual([
+        { name: 'gamma', postCount: 3 },
+        { name: 'beta', postCount: 2 },
+      ]);
+      const second = await local.api.get(`/api/tags?limit=2&cursor=${first.body.nextCursor}`);
+      expect(second.body).toEqual({ items: [{ name: 'alpha', postCount: 1 }], nextCursor: null });
+    } finally {
+      await local.close();
+    }
+  });
+});
+
+describe('GET /api/tags/:name/posts', () => {
+  it("lists a tag's posts newest first with their authors; an unknown tag has none", async () => {
+    const a = await aUser(t.api);
+    const b = await aUser(t.api);
+    await tagPost(a, ['by-tag'], 'first');
+    await tagPost(b, ['by-tag', 'other'], 'second');
+    await tagPost(a, ['other'], 'not this one');
+    const res = await t.api.get('/api/tags/BY-TAG/posts');
+    expect(res.status).toBe(200);
+    expect(res.body.items.map((p: { body: string }) => p.body)).toEqual(['second', 'first']);
+    expect(res.body.items[0].author).toEqual({ id: b.id, username: b.username });
+    expect((await t.api.get('/api/tags/nothing-here/posts')).body).toEqual({
+      items: [],
+      nextCursor: null,
+    });
+    expect((await t.api.get('/api/tags/bad%20name/posts')).status).toBe(400);
+  });
+});
+
+describe('repairTagCounts', () => {
+  it('recomputes drifted counts from the posts', async () => {
+    const user = await aUser(t.api);
+    await tagPost(user, ['fix-a', 'fix-b']);
+    await tagPost(user, ['fix-a']);
+    // The drift a crash between a post write and its counter update leaves without transactions.
+    await t.db.Tag.updateOne({ name: 'fix-a' }, { $set: { postCount: 7 } });
+    await t.db.Tag.deleteOne({ name: 'fix-b' });
+    await t.db.Tag.create({ name: 'fix-orphan', postCount: 4 });
+    const result = await repairTagCounts(t.db);
+    expect(result.fixed).toBeGreaterThanOrEqual(3);
+    const { stored } = await storedAndActual(['fix-a', 'fix-b', 'fix-orphan']);
+    expect(stored).toEqual({ 'fix-a': 2, 'fix-b': 1, 'fix-orphan': 0 });
+    expect((await repairTagCounts(t.db)).fixed).toBe(0);
+  });
+});
