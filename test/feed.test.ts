@@ -1,0 +1,117 @@
+import { Types } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { aUser, type TestUser } from './helpers/builders.ts';
+import { recordCommands } from './helpers/db.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp('feed');
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function post(user: TestUser, body: string, tags: string[] = []) {
+  const res = await t.api.post('/api/posts').set(user.auth).send({ body, tags });
+  expect(res.status).toBe(201);
+}
+
+describe('GET /api/feed', () => {
+  it("holds the followed users' posts and your own, newest first, with authors and tags", async () => {
+    const me = await aUser(t.api);
+    const friend = await aUser(t.api);
+    const stranger = await aUser(t.api);
+    await t.api.put(`/api/users/${friend.id}/follow`).set(me.auth);
+    await post(friend, 'friend 1', ['news']);
+    await post(stranger, 'stranger 1');
+    await post(me, 'mine 1');
+    await post(friend, 'friend 2');
+
+    const res = await t.api.get('/api/feed').set(me.auth);
+    expect(res.status).toBe(200);
+    expect(res.body.items.map((p: { body: string }) => p.body)).toEqual([
+      'friend 2',
+      'mine 1',
+      'friend 1',
+    ]);
+    expect(res.body.items[2]).toMatchObject({
+      tags: ['news'],
+      author: { id: friend.id, username: friend.username },
+    });
+
+    await t.api.delete(`/api/users/${friend.id}/follow`).set(me.auth);
+    const after = await t.api.get('/api/feed').set(me.auth);
+    expect(after.body.items.map((p: { body: string }) => p.body)).toEqual(['mine 1']);
+  });
+
+  it('pages with a cursor and needs a token', async () => {
+    const me = await aUser(t.api);
+    for (let i = 0; i < 5; i += 1) await post(me, `p${i}`);
+    const first = await t.api.get('/api/feed?limit=3').set(me.auth);
+    const second = await t.api
+      .get(`/api/feed?limit=3&cursor=${first.body.nextCursor}`)
+      .set(me.auth);
+    expect(
+      [...first.body.items, ...second.body.items].map((p: { body: string }) => p.body),
+    ).toEqual(['p4', 'p3', 'p2', 'p1', 'p0']);
+    expect(second.body.nextCursor).toBeNull();
+    expect((await t.api.get('/api/feed')).status).toBe(401);
+  });
+
+  it('stays correct for a caller following 3,000 users, in the same number of commands', async () => {
+    const me = await aUser(t.api);
+    const authors = Array.from({ length: 3000 }, (_, i) => ({
+      _id: new Types.ObjectId(),
+      username: `bulk_${i}_${me.username}`,
+      email: `bulk_${i}_${me.username}@example.com`,
+      passwordHash: 'not-a-real-hash',
+    }));
+    await t.db.User.insertMany(authors);
+    await t.db.Follow.insertMany(authors.map((a) => ({ follower: me.id, followee: a._id })));
+    const base = Date.UTC(2030, 0, 1);
+    // Every 100th followee posts; the newest posts come from the last ones followed.
+    await t.db.Post.insertMany(
+      authors
+        .filter((_, i) => i % 100 === 0)
+        .map((a, i) => ({
+          body: `bulk ${i}`,
+          author: a._id,
+          timestamp: new Date(base + i * 1000),
+        })),
+    );
+    let res:
+      | { status: number; body: { items: { body: string; author: { username: string } }[] } }
+      | undefined;
+    const commands = await recordCommands(t.db, async () => {
+      res = await t.api.get('/api/feed?limit=5').set(me.auth);
+    });
+    expect(res?.status).toBe(200);
+    expect(res?.body.items.map((p) => p.body)).toEqual([
+      'bulk 29',
+      'bulk 28',
+      'bulk 27',
+      'bulk 26',
+      'bulk 25',
+    ]);
+    expect(res?.body.items[0]?.author.username).toBe(`bulk_2900_${me.username}`);
+    // The token check, then the feed's own three: followee ids, posts, authors.
+    expect(commands.filter((c) => c !== 'update')).toEqual(['find', 'distinct', 'find', 'find']);
+  });
+});
+
+describe('database commands of the feed', () => {
+  it('are the same for a page of 1 and a page of 50', async () => {
+    const me = await aUser(t.api);
+    const friends = await Promise.all([aUser(t.api), aUser(t.api), aUser(t.api)]);
+    for (const f of friends) {
+      await t.api.put(`/api/users/${f.id}/follow`).set(me.auth);
+      for (let i = 0; i < 20; i += 1) await t.db.Post.create({ body: `x${i}`, author: f.id });
+    }
+    await t.api.get('/api/feed').set(me.auth); // records lastSeen, so the counts below hold no write
+    const small = await recordCommands(t.db, () => t.api.get('/api/feed?limit=1').set(me.auth));
+    const large = await recordCommands(t.db, () => t.api.get('/api/feed?limit=50').set(me.auth));
+    expect(small).toEqual(['find', 'distinct', 'find', 'find']);
+    expect(large).toEqual(small);
+  });
+});
