@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { trusted } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { repairTagCounts } from '../src/tags/service.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { aUser, type TestUser } from './helpers/builders.ts';
@@ -196,5 +197,37 @@ describe('repairTagCounts', () => {
     const { stored } = await storedAndActual(['fix-a', 'fix-b', 'fix-orphan']);
     expect(stored).toEqual({ 'fix-a': 2, 'fix-b': 1, 'fix-orphan': 0 });
     expect((await repairTagCounts(t.db)).fixed).toBe(0);
+  });
+});
+
+describe('npm run tags:repair', () => {
+  it('repairs the database named by MONGODB_URI/MONGODB_DB and says how many counts it fixed', async () => {
+    const user = await aUser(t.api);
+    await tagPost(user, ['cli-fix']);
+    await t.db.Tag.updateOne({ name: 'cli-fix' }, { $set: { postCount: 42 } });
+    const run = spawnSync('npx', ['tsx', 'scripts/repair-tag-counts.ts'], {
+      env: { ...process.env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: t.db.connection.name },
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/1 count\(s\) corrected/);
+    expect((await t.db.Tag.findOne({ name: 'cli-fix' }).lean())?.postCount).toBe(1);
+  });
+
+  it('without MONGODB_URI, exits 1 with one line saying so', () => {
+    const env = { ...process.env };
+    delete env.MONGODB_URI;
+    const run = spawnSync('npx', ['tsx', 'scripts/repair-tag-counts.ts'], {
+      env,
+      encoding: 'utf8',
+      cwd: process.cwd(),
+    });
+    expect(run.status).toBe(1);
+    expect(
+      run.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('npm warn')),
+    ).toEqual(['tags:repair failed: MONGODB_URI is not set: say which database to repair']);
   });
 });
