@@ -59,4 +59,31 @@ describe('database commands per request', () => {
   it('GET /api/users costs 1 command', async () => {
     expect(await commandsFor('/api/users?limit=50')).toEqual(['find']);
   });
+
+  it('GET /api/tags costs 1 command and GET /api/tags/:name/posts 2, whatever the page size', async () => {
+    const author = await aUser(t.api);
+    for (let i = 0; i < 12; i += 1) {
+      await t.api
+        .post('/api/posts')
+        .set(author.auth)
+        .send({ body: `t${i}`, tags: [`tag${i % 4}`, 'common'] });
+    }
+    for (const limit of [1, 50]) {
+      expect(await commandsFor(`/api/tags?limit=${limit}`)).toEqual(['find']);
+      expect(await commandsFor(`/api/tags/common/posts?limit=${limit}`)).toEqual(['find', 'find']);
+    }
+  });
+
+  it('GET /api/users/:id/followers costs 3 commands (the user, the edges, their users)', async () => {
+    const star = await aUser(t.api);
+    const fans = await Promise.all(Array.from({ length: 6 }, () => aUser(t.api)));
+    await Promise.all(fans.map((f) => t.api.put(`/api/users/${star.id}/follow`).set(f.auth)));
+    for (const limit of [1, 50]) {
+      expect(await commandsFor(`/api/users/${star.id}/followers?limit=${limit}`)).toEqual([
+        'find',
+        'find',
+        'find',
+      ]);
+    }
+  });
 });
