@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
+import { loginRateLimits } from './auth/login-limit.ts';
 import { authRoutes } from './auth/routes.ts';
 import { authenticate } from './auth/service.ts';
 import { createTokenService, type TokenService } from './auth/tokens.ts';
@@ -8,10 +7,16 @@ import type { Config } from './config.ts';
 import type { Database } from './db/connection.ts';
 import { feedRoutes } from './feed/routes.ts';
 import { followRoutes } from './follows/routes.ts';
-import { mountHealth } from './health/routes.ts';
+import { healthRoutes } from './health/routes.ts';
+import { bodyGuard, jsonBody } from './http/body-guard.ts';
+import { type DatabaseWatch, databaseGuard, watchDatabase } from './http/database-guard.ts';
+import { mountDocs } from './http/docs.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
+import { globalRateLimit } from './http/rate-limit.ts';
+import { requestLog } from './http/request-log.ts';
 import { mountRoutes } from './http/route.ts';
+import { corsPolicy, securityHeaders } from './http/security.ts';
 import type { Logger } from './logger.ts';
 import { postRoutes } from './posts/routes.ts';
 import { tagRoutes } from './tags/routes.ts';
@@ -22,31 +27,33 @@ export interface AppDeps {
   db: Database;
   logger: Logger;
   tokens: TokenService;
+  database: DatabaseWatch;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Builds the Express app around an open database; never listens (main and tests do). */
 export function createApp(options: { config: Config; db: Database; logger: Logger }): Express {
-  const deps: AppDeps = { ...options, tokens: createTokenService(options.config.auth) };
+  const { config } = options;
+  const deps: AppDeps = {
+    ...options,
+    tokens: createTokenService(config.auth),
+    database: watchDatabase(options.db),
+  };
   const app = express();
   app.disable('x-powered-by');
+  // Client addresses (rate limits, logs) come from X-Forwarded-For only behind that many proxies.
+  app.set('trust proxy', config.http.trustProxyHops);
   app.set('query parser', 'simple');
-  app.use(
-    pinoHttp({
-      logger: options.logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id =
-          typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-    }),
-  );
-  app.use(express.json({ limit: options.config.http.bodyLimitBytes, strict: true }));
+
+  // Cheap checks first: a request refused by CORS or the rate limit costs no body parsing.
+  app.use(requestLog(options.logger));
+  app.use(securityHeaders());
+  app.use(corsPolicy(config.http.corsOrigins));
+  app.use(globalRateLimit(deps));
+  app.use(jsonBody(config.http.bodyLimitBytes));
+  app.use(bodyGuard);
 
   const routes = [
+    ...healthRoutes(deps),
     ...userRoutes(deps),
     ...postRoutes(deps),
     ...authRoutes(deps),
@@ -55,10 +62,12 @@ export function createApp(options: { config: Config; db: Database; logger: Logge
     ...feedRoutes(deps),
   ];
   const openApiDocument = buildOpenApiDocument(routes);
-  mountHealth(app, deps.db);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
+  mountDocs(app);
+  app.use('/api', databaseGuard(deps.database));
+  app.post('/api/tokens', ...loginRateLimits(deps));
   mountRoutes(app, routes, (header) => authenticate(deps.db, deps.tokens, header));
   app.use(notFoundHandler);
   app.use(errorHandler);

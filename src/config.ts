@@ -53,6 +53,43 @@ const schema = z
       .min(1024)
       .max(10 * 1024 * 1024)
       .default(100 * 1024),
+    /** Browser origins allowed to call the API (CORS), comma-separated; empty: none. */
+    CORS_ORIGINS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z
+            .url({ protocol: /^https?$/ })
+            .regex(/^https?:\/\/[^/?#]+$/, 'scheme://host[:port] only'),
+        ),
+      )
+      .optional(),
+    /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none). */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /** Where rate-limit counters live: memory (one instance) or mongodb (shared by instances). */
+    RATE_LIMIT_STORE: z.enum(['memory', 'mongodb']).default('memory'),
+    /** Window of the global per-address rate limit (ms). */
+    RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+    /** Requests one address may make per window. */
+    RATE_LIMIT_MAX: z.coerce.number().int().min(1).max(1_000_000).default(300),
+    /** Window of the failed-login limits (ms). */
+    LOGIN_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(86_400_000).default(900_000),
+    /** Failed logins per account (username or email) per window. */
+    LOGIN_RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(10),
+    /** Failed logins per client address per window. */
+    LOGIN_RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(50),
+    /** How long in-flight requests may take to finish after SIGTERM/SIGINT (ms). */
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    /** Connection attempts at start-up before giving up. */
+    MONGODB_CONNECT_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+    /** Wait after the first failed attempt (ms); doubles each time, at most 30 s. */
+    MONGODB_CONNECT_BACKOFF_MS: z.coerce.number().int().min(10).max(30_000).default(500),
     /** pino log level. */
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -81,7 +118,24 @@ export type Config = Readonly<{
   }>;
   embedded: Readonly<{ engine: 'auto' | 'mongod' | 'ferretdb'; dataDir: string }>;
   auth: Readonly<{ jwtSecret: string; tokenTtlSeconds: number }>;
-  http: Readonly<{ bodyLimitBytes: number }>;
+  http: Readonly<{
+    bodyLimitBytes: number;
+    corsOrigins: readonly string[];
+    trustProxyHops: number;
+  }>;
+  rateLimit: Readonly<{
+    store: 'memory' | 'mongodb';
+    windowMs: number;
+    max: number;
+    loginWindowMs: number;
+    loginPerAccount: number;
+    loginPerAddress: number;
+  }>;
+  lifecycle: Readonly<{
+    shutdownTimeoutMs: number;
+    connectAttempts: number;
+    connectBackoffMs: number;
+  }>;
   logLevel: string;
 }>;
 
@@ -115,7 +169,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwtSecret: e.JWT_SECRET ?? DEV_SECRET_NOTE,
       tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
     }),
-    http: Object.freeze({ bodyLimitBytes: e.BODY_LIMIT_BYTES }),
+    http: Object.freeze({
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      corsOrigins: Object.freeze(e.CORS_ORIGINS ?? []),
+      trustProxyHops: e.TRUST_PROXY_HOPS,
+    }),
+    rateLimit: Object.freeze({
+      store: e.RATE_LIMIT_STORE,
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      max: e.RATE_LIMIT_MAX,
+      loginWindowMs: e.LOGIN_RATE_LIMIT_WINDOW_MS,
+      loginPerAccount: e.LOGIN_RATE_LIMIT_PER_ACCOUNT,
+      loginPerAddress: e.LOGIN_RATE_LIMIT_PER_ADDRESS,
+    }),
+    lifecycle: Object.freeze({
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      connectAttempts: e.MONGODB_CONNECT_ATTEMPTS,
+      connectBackoffMs: e.MONGODB_CONNECT_BACKOFF_MS,
+    }),
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import { defineRoute } from '../http/route.ts';
-import { logIn } from './service.ts';
+import { logIn, revokeAllTokens } from './service.ts';
 
 const password = z.string().min(1).max(128);
 const loginBody = z.union([
@@ -27,6 +27,18 @@ export function authRoutes({ db, tokens }: AppDeps) {
         errors: [400, 401],
       },
       ({ body }) => logIn(db, tokens, body),
+    ),
+    defineRoute(
+      {
+        method: 'delete',
+        path: '/api/tokens',
+        summary: 'Log out everywhere: revoke every token of the caller, this one included',
+        tag: 'auth',
+        auth: 'required',
+        status: 204,
+        errors: [401],
+      },
+      ({ user }) => revokeAllTokens(db, user),
     ),
   ];
 }

@@ -48,3 +48,11 @@ export async function authenticate(
   await recordLastSeen(db, user._id, user.profile?.lastSeen ?? undefined);
   return { id: String(user._id), username: user.username };
 }
+
+/**
+ * Revokes every token the user holds, the one in this request included: their `ver` claim no
+ * longer matches. A new password does the same (see updateUser).
+ */
+export async function revokeAllTokens(db: Database, user: AuthUser): Promise<void> {
+  await db.User.updateOne({ _id: user.id }, { $inc: { tokenVersion: 1 } }, { timestamps: false });
+}

@@ -1,19 +1,52 @@
-import type { Express } from 'express';
-import type { Database } from '../db/connection.ts';
+import { z } from 'zod';
+import type { AppDeps } from '../app.ts';
+import { databaseUnavailable } from '../http/database-guard.ts';
+import { defineRoute } from '../http/route.ts';
+
+const liveView = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
+const readyView = z
+  .object({ status: z.literal('ready'), engine: z.enum(['mongodb', 'ferretdb']) })
+  .meta({ id: 'Readiness' });
 
 /** Liveness needs only the process; readiness needs the database to answer a ping. */
-export function mountHealth(app: Express, db: Database): void {
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    try {
-      await db.connection.getClient().db('admin').command({ ping: 1 }, { timeoutMS: 2000 });
-      res.json({ status: 'ready', engine: db.capabilities.engine });
-    } catch {
-      res.status(503).json({
-        error: { code: 'database-unavailable', message: 'The database does not answer' },
-      });
-    }
-  });
+export function healthRoutes({ db, database }: AppDeps) {
+  return [
+    defineRoute(
+      {
+        method: 'get',
+        path: '/healthz',
+        summary: 'Liveness: the process is up',
+        tag: 'health',
+        auth: 'none',
+        status: 200,
+        response: liveView,
+        errors: [],
+      },
+      async () => ({ status: 'ok' as const }),
+    ),
+    defineRoute(
+      {
+        method: 'get',
+        path: '/readyz',
+        summary: 'Readiness: the database answers a ping (503 while it does not)',
+        tag: 'health',
+        auth: 'none',
+        status: 200,
+        response: readyView,
+        errors: [503],
+      },
+      async () => {
+        if (!database.isUp()) {
+          database.nudge();
+          throw databaseUnavailable();
+        }
+        try {
+          await db.connection.getClient().db('admin').command({ ping: 1 }, { timeoutMS: 2000 });
+        } catch {
+          throw databaseUnavailable();
+        }
+        return { status: 'ready' as const, engine: db.capabilities.engine };
+      },
+    ),
+  ];
 }

@@ -21,6 +21,7 @@ const statusByCode: Record<ErrorCode, number> = {
   'cannot-follow-self': 422,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
+  'too-many-requests': 429,
   'database-unavailable': 503,
   internal: 500,
 };
@@ -39,6 +40,9 @@ function fromBodyParser(error: { type?: string; status?: number }): AppError | u
       return undefined;
   }
 }
+
+/** Seconds a client should wait before retrying while the database is unreachable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** Turns anything thrown into an AppError; unknown errors become `internal`. */
 export function toAppError(error: unknown): AppError {
@@ -61,6 +65,10 @@ export function toAppError(error: unknown): AppError {
     const mapped = fromBodyParser(error as { type?: string });
     if (mapped) return mapped;
   }
+  // The router cannot percent-decode a path parameter such as /api/users/%FF.
+  if (error instanceof URIError && (error as URIError & { status?: number }).status === 400) {
+    return new AppError('validation-failed', 'The URL is not valid percent-encoded UTF-8');
+  }
   return new AppError('internal', 'Internal server error');
 }
 
@@ -71,11 +79,17 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const appError = toAppError(error);
   const status = statusByCode[appError.code];
-  if (status >= 500) req.log.error({ err: error }, 'request failed');
+  // An outage fails every request: one warning each, without a stack trace to flood the log.
+  if (appError.code === 'database-unavailable')
+    req.log.warn({ code: appError.code }, 'request failed');
+  else if (status >= 500) req.log.error({ err: error }, 'request failed');
   else req.log.info({ code: appError.code }, 'request rejected');
   if (res.headersSent) {
     res.end();
     return;
+  }
+  if (appError.code === 'database-unavailable') {
+    res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
   }
   res.status(status).json({
     error: {

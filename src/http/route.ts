@@ -111,8 +111,15 @@ const errorDescriptions: Record<number, string> = {
   404: 'No such resource',
   409: 'Conflicts with existing data (username-taken, email-taken)',
   413: 'Body too large',
-  503: 'Database unavailable',
+  415: 'Body encoding or charset not supported',
+  422: 'Well-formed, but not allowed in this state',
+  429: 'Too many requests (too-many-requests): wait the seconds in Retry-After',
+  500: 'Internal error (internal); the log has the details under the X-Request-Id',
+  503: 'Database unavailable (database-unavailable): retry after the seconds in Retry-After',
 };
+
+// Any route can meet these: a malformed or oversized body, the rate limit, an outage, a bug.
+const COMMON_ERRORS = [400, 413, 415, 429, 500, 503];
 
 export function registerOpenApiPaths(registry: OpenAPIRegistry, routes: RouteDefinition[]): void {
   for (const { spec } of routes) {
@@ -121,7 +128,7 @@ export function registerOpenApiPaths(registry: OpenAPIRegistry, routes: RouteDef
         ? { description: spec.summary, content: { 'application/json': { schema: spec.response } } }
         : { description: spec.summary },
     };
-    for (const status of spec.errors) {
+    for (const status of new Set([...spec.errors, ...COMMON_ERRORS])) {
       responses[status] = {
         description: errorDescriptions[status] ?? 'Error',
         content: { 'application/json': { schema: errorResponseSchema } },

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'cannot-follow-self'
   | 'payload-too-large'
   | 'unsupported-media-type'
+  | 'too-many-requests'
   | 'database-unavailable'
   | 'internal';
 
