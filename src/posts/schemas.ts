@@ -31,10 +31,12 @@ export const listPostsQuery = z
     author: objectIdSchema.optional().meta({ description: 'Only posts by this user id' }),
     since: z.iso
       .datetime({ offset: true })
+      .max(64)
       .optional()
       .meta({ description: 'Posts at or after this instant' }),
     until: z.iso
       .datetime({ offset: true })
+      .max(64)
       .optional()
       .meta({ description: 'Posts before this instant' }),
     ...pageQueryShape,
