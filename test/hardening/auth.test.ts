@@ -1,0 +1,210 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PASSWORD_MIN_LENGTH } from '../../src/auth/passwords.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { aUser } from '../helpers/builders.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp('hardening_auth');
+});
+afterAll(async () => {
+  await t.close();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+};
+
+async function timedLogin(body: object): Promise<{ ms: number; status: number; body: unknown }> {
+  const start = performance.now();
+  const res = await t.api.post('/api/tokens').send(body);
+  return { ms: performance.now() - start, status: res.status, body: res.body };
+}
+
+describe('no user enumeration', () => {
+  it('an unknown user and a wrong password get the same answer in a similar time', async () => {
+    const user = await aUser(t.api);
+    const unknown = { username: 'nobody_at_all', password: 'wrong password' };
+    const wrong = { username: user.username, password: 'wrong password' };
+    // Warm-up: the first unknown-user login builds the dummy hash.
+    for (let i = 0; i < 3; i++) await Promise.all([timedLogin(unknown), timedLogin(wrong)]);
+    const times = { unknown: [] as number[], wrong: [] as number[] };
+    for (let i = 0; i < 15; i++) {
+      // Alternating, so that load on the machine hits both series alike.
+      const a = await timedLogin(unknown);
+      const b = await timedLogin(wrong);
+      expect([a.status, b.status]).toEqual([401, 401]);
+      expect(a.body).toEqual(b.body);
+      times.unknown.push(a.ms);
+      times.wrong.push(b.ms);
+    }
+    const [u, w] = [median(times.unknown), median(times.wrong)];
+    console.log(
+      `login medians: unknown user ${u.toFixed(1)} ms, wrong password ${w.toFixed(1)} ms`,
+    );
+    // Without the dummy hash an unknown user answers in a few ms against ~15+ ms for a real
+    // argon2 verification (a ratio near 0.1). Alternated samples and medians keep the ratio near
+    // 1 on two loaded cores.
+    expect(u / w).toBeGreaterThan(0.6);
+    expect(u / w).toBeLessThan(1.6);
+  });
+});
+
+describe('login rate limits', () => {
+  async function limitedApp(env: Record<string, string>) {
+    return startTestApp('login_limit', env, { db: t.db });
+  }
+
+  it('after N failed logins for one account, the next attempt is 429 even with the right password', async () => {
+    const app = await limitedApp({ LOGIN_RATE_LIMIT_PER_ACCOUNT: '3' });
+    const victim = await aUser(app.api);
+    for (let i = 0; i < 3; i++) {
+      const res = await app.api
+        .post('/api/tokens')
+        .send({ username: victim.username, password: `guess ${i}` });
+      expect(res.status).toBe(401);
+    }
+    const blocked = await app.api
+      .post('/api/tokens')
+      .send({ username: victim.username, password: victim.password });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error.code).toBe('too-many-requests');
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(blocked.headers['retry-after'])).toBeLessThanOrEqual(900);
+    const other = await aUser(app.api);
+    expect(
+      (
+        await app.api
+          .post('/api/tokens')
+          .send({ username: other.username, password: other.password })
+      ).status,
+    ).toBe(200);
+  });
+
+  it('limits an unknown account exactly like a real one, so a 429 reveals nothing', async () => {
+    const app = await limitedApp({ LOGIN_RATE_LIMIT_PER_ACCOUNT: '2' });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      statuses.push(
+        (await app.api.post('/api/tokens').send({ email: 'ghost@example.com', password: 'x' }))
+          .status,
+      );
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+  });
+
+  it('after N failed logins from one address across accounts, that address gets 429', async () => {
+    const app = await limitedApp({ LOGIN_RATE_LIMIT_PER_ADDRESS: '4' });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push(
+        (await app.api.post('/api/tokens').send({ username: `someone_${i}`, password: 'x' }))
+          .status,
+      );
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 429]);
+  });
+
+  it('successful logins do not count against the limits', async () => {
+    const app = await limitedApp({
+      LOGIN_RATE_LIMIT_PER_ADDRESS: '2',
+      LOGIN_RATE_LIMIT_PER_ACCOUNT: '2',
+    });
+    const user = await aUser(app.api);
+    for (let i = 0; i < 5; i++) {
+      const res = await app.api
+        .post('/api/tokens')
+        .send({ username: user.username, password: user.password });
+      expect(res.status).toBe(200);
+    }
+  });
+});
+
+describe('revoking tokens', () => {
+  it('DELETE /api/tokens revokes every token of the caller; a new login works', async () => {
+    const user = await aUser(t.api);
+    const second = await t.api
+      .post('/api/tokens')
+      .send({ username: user.username, password: user.password });
+    const other = { Authorization: `Bearer ${second.body.token}` };
+    expect((await t.api.delete('/api/tokens').set(user.auth)).status).toBe(204);
+    for (const auth of [user.auth, other]) {
+      const res = await t.api.post('/api/posts').set(auth).send({ body: 'after logout' });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('invalid-token');
+    }
+    const again = await t.api
+      .post('/api/tokens')
+      .send({ username: user.username, password: user.password });
+    const res = await t.api
+      .post('/api/posts')
+      .set('Authorization', `Bearer ${again.body.token}`)
+      .send({ body: 'back' });
+    expect(res.status).toBe(201);
+  });
+
+  it('DELETE /api/tokens without a token is 401', async () => {
+    expect((await t.api.delete('/api/tokens')).status).toBe(401);
+  });
+
+  it('a password change revokes every earlier token', async () => {
+    const user = await aUser(t.api);
+    const second = await t.api
+      .post('/api/tokens')
+      .send({ username: user.username, password: user.password });
+    const res = await t.api
+      .patch(`/api/users/${user.id}`)
+      .set(user.auth)
+      .send({ password: 'a brand new password' });
+    expect(res.status).toBe(200);
+    for (const token of [user.token, second.body.token]) {
+      expect(
+        (await t.api.get(`/api/users/${user.id}`).set('Authorization', `Bearer ${token}`)).status,
+      ).toBe(401);
+    }
+    expect(
+      (await t.api.post('/api/tokens').send({ username: user.username, password: user.password }))
+        .status,
+    ).toBe(401);
+    expect(
+      (
+        await t.api
+          .post('/api/tokens')
+          .send({ username: user.username, password: 'a brand new password' })
+      ).status,
+    ).toBe(200);
+  });
+
+  it('a token stops working once its lifetime (TOKEN_TTL_SECONDS) is over', async () => {
+    const user = await aUser(t.api);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    expect((await t.api.get(`/api/users/${user.id}`).set(user.auth)).status).toBe(200);
+    vi.setSystemTime(Date.now() + 3601_000);
+    const res = await t.api.get(`/api/users/${user.id}`).set(user.auth);
+    expect(res.status).toBe(401);
+    expect(res.body.error.message).toBe('The token has expired');
+  });
+});
+
+describe('passwords', () => {
+  it(`a password shorter than ${PASSWORD_MIN_LENGTH} characters is refused at registration and on change`, async () => {
+    const short = 'x'.repeat(PASSWORD_MIN_LENGTH - 1);
+    const res = await t.api
+      .post('/api/users')
+      .send({ username: 'shorty', email: 'shorty@example.com', password: short });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain('body.password');
+    const user = await aUser(t.api);
+    expect(
+      (await t.api.patch(`/api/users/${user.id}`).set(user.auth).send({ password: short })).status,
+    ).toBe(400);
+    expect(
+      (await t.api.post('/api/tokens').send({ username: user.username, password: user.password }))
+        .status,
+    ).toBe(200);
+  });
+});
