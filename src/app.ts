@@ -61,9 +61,10 @@ export function createApp(options: { config: Config; db: Database; logger: Logge
     ...tagRoutes(deps),
     ...feedRoutes(deps),
   ];
-  const openApiDocument = buildOpenApiDocument(routes);
+  // Also in app.locals, so tests can check responses against it without spending a request.
+  app.locals.openApiDocument = buildOpenApiDocument(routes);
   app.get('/openapi.json', (_req, res) => {
-    res.json(openApiDocument);
+    res.json(app.locals.openApiDocument);
   });
   mountDocs(app);
   app.use('/api', databaseGuard(deps.database));

@@ -7,16 +7,15 @@ import {
 } from 'express-rate-limit';
 import type { Collection } from 'mongodb';
 import type { Database } from '../db/connection.ts';
-import { isDuplicateKeyError, isUnavailableError } from '../db/errors.ts';
+import { isUnavailableError } from '../db/errors.ts';
+import {
+  incrementCounters,
+  insertCounters,
+  type RateLimitDocument,
+  type WindowCounters,
+} from './rate-limit-counters.ts';
 
 export const RATE_LIMIT_COLLECTION = 'rate_limits';
-
-interface WindowCounter {
-  _id: string;
-  hits: number;
-  /** End of the window; the document is garbage from then on. */
-  expiresAt: Date;
-}
 
 export interface MongoStoreOptions {
   /** Separates the counters of several limiters in the one collection. */
@@ -24,28 +23,33 @@ export interface MongoStoreOptions {
   onError?: (error: unknown, message: string) => void;
   /** Clock, for tests. */
   now?: () => number;
+  /** Counting strategy; default: from the server's capabilities. */
+  counting?: 'increment' | 'insert';
 }
 
 /**
- * express-rate-limit counters shared by every API instance on the same database: one document
- * per client key and fixed window, `{_id: "<prefix><hash(key)>:<windowStart>", hits}`, bumped
- * with one atomic upsert. Windows are aligned to the clock, so instances agree on them without
- * talking to each other.
+ * express-rate-limit counters shared by every API instance on the same database. Windows are
+ * fixed and aligned to the clock, so instances agree on them without talking to each other.
+ * Where the server serializes concurrent updates (MongoDB) a window is one `$inc` counter;
+ * where it loses them (FerretDB v1, `capabilities.atomicUpdates`) each hit is an inserted
+ * document and the window's hits are counted (see rate-limit-counters.ts).
  *
- * Cleanup: FerretDB v1 has no TTL indexes, so each instance deletes the counters of past windows
- * itself, at most once per window (an indexed deleteMany on expiresAt); on MongoDB a TTL index on
- * expiresAt does it as well.
+ * Cleanup: FerretDB v1 has no TTL indexes, so each instance deletes the documents of past
+ * windows itself, at most once per window (a deleteMany on the indexed expiresAt); on MongoDB a
+ * TTL index on expiresAt does it too.
  *
- * While the database is unreachable the counters live in memory (per instance), so limits still
+ * While the database is unreachable the counts live in memory (per instance), so limits still
  * hold and a rate-limit check never waits for server selection.
  */
 export class MongoRateLimitStore implements Store {
   readonly localKeys = false;
   readonly prefix: string;
   private windowMs = 60_000;
+  private cap = 10_000;
   private lastCleanup = 0;
   private readonly fallback = new MemoryStore();
   private readonly now: () => number;
+  private readonly counters: WindowCounters;
 
   constructor(
     private readonly db: Database,
@@ -53,30 +57,39 @@ export class MongoRateLimitStore implements Store {
   ) {
     this.prefix = options.prefix;
     this.now = options.now ?? Date.now;
+    const counting = options.counting ?? (db.capabilities.atomicUpdates ? 'increment' : 'insert');
+    this.counters =
+      counting === 'increment'
+        ? incrementCounters(this.collection())
+        : insertCounters(this.collection(), () => this.cap);
   }
 
   init(options: Options): void {
     this.windowMs = options.windowMs;
+    // Counting past limit + 1 tells nothing more.
+    if (typeof options.limit === 'number') this.cap = options.limit + 1;
     this.fallback.init(options);
+    const collection = this.collection();
     const ttl = this.db.capabilities.engine === 'mongodb' ? { expireAfterSeconds: 0 } : {};
-    this.collection()
-      .createIndex({ expiresAt: 1 }, ttl)
-      .catch((error) => this.options.onError?.(error, 'rate-limit index not created'));
+    Promise.all([
+      collection.createIndex({ expiresAt: 1 }, ttl),
+      collection.createIndex({ slot: 1 }),
+    ]).catch((error) => this.options.onError?.(error, 'rate-limit indexes not created'));
   }
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
     if (!this.online()) return this.fallback.get(key);
-    const { id, resetTime } = this.slot(key);
-    const counter = await this.collection().findOne({ _id: id });
-    return counter ? { totalHits: counter.hits, resetTime } : undefined;
+    const { slot, resetTime } = this.slot(key);
+    const totalHits = await this.counters.count(slot);
+    return totalHits > 0 ? { totalHits, resetTime } : undefined;
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
     if (!this.online()) return this.fallback.increment(key);
-    const { id, resetTime } = this.slot(key);
+    const { slot, resetTime } = this.slot(key);
     this.cleanUp();
     try {
-      return { totalHits: await this.bump(id, resetTime), resetTime };
+      return { totalHits: await this.counters.hit(slot, resetTime), resetTime };
     } catch (error) {
       if (!isUnavailableError(error)) throw error;
       return this.fallback.increment(key);
@@ -85,40 +98,26 @@ export class MongoRateLimitStore implements Store {
 
   async decrement(key: string): Promise<void> {
     if (!this.online()) return this.fallback.decrement(key);
-    await this.collection().updateOne(
-      { _id: this.slot(key).id, hits: { $gt: 0 } },
-      { $inc: { hits: -1 } },
-    );
+    await this.counters.unhit(this.slot(key).slot);
   }
 
   async resetKey(key: string): Promise<void> {
     this.fallback.resetKey(key);
-    await this.collection().deleteMany({
-      _id: { $regex: `^${escapeRegex(this.hashedKey(key))}:` },
-    });
+    await this.deleteWhereSlotStarts(`${this.hashedKey(key)}:`);
   }
 
   async resetAll(): Promise<void> {
     this.fallback.resetAll();
-    await this.collection().deleteMany({ _id: { $regex: `^${escapeRegex(this.prefix)}` } });
+    await this.deleteWhereSlotStarts(this.prefix);
   }
 
   shutdown(): void {
     this.fallback.shutdown();
   }
 
-  private async bump(id: string, resetTime: Date): Promise<number> {
-    const update = { $inc: { hits: 1 }, $setOnInsert: { expiresAt: resetTime } };
-    const options = { upsert: true, returnDocument: 'after' } as const;
-    try {
-      const counter = await this.collection().findOneAndUpdate({ _id: id }, update, options);
-      return counter?.hits ?? 1;
-    } catch (error) {
-      // Two first hits of a window raced to insert it; the loser's retry finds it.
-      if (!isDuplicateKeyError(error)) throw error;
-      const counter = await this.collection().findOneAndUpdate({ _id: id }, update, options);
-      return counter?.hits ?? 1;
-    }
+  private deleteWhereSlotStarts(start: string) {
+    const pattern = new RegExp(`^${start.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+    return this.collection().deleteMany({ $or: [{ _id: pattern }, { slot: pattern }] });
   }
 
   private cleanUp(): void {
@@ -130,10 +129,11 @@ export class MongoRateLimitStore implements Store {
       .catch((error) => this.options.onError?.(error, 'rate-limit cleanup failed'));
   }
 
-  private slot(key: string): { id: string; resetTime: Date } {
+  /** The client's document name in the current window, and when that window ends. */
+  private slot(key: string): { slot: string; resetTime: Date } {
     const windowStart = Math.floor(this.now() / this.windowMs) * this.windowMs;
     return {
-      id: `${this.hashedKey(key)}:${windowStart}`,
+      slot: `${this.hashedKey(key)}:${windowStart}`,
       resetTime: new Date(windowStart + this.windowMs),
     };
   }
@@ -147,14 +147,8 @@ export class MongoRateLimitStore implements Store {
     return this.db.connection.readyState === 1;
   }
 
-  private collection(): Collection<WindowCounter> {
-    return this.db.connection
-      .getClient()
-      .db(this.db.connection.name)
-      .collection(RATE_LIMIT_COLLECTION);
+  private collection(): Collection<RateLimitDocument> {
+    const { connection } = this.db;
+    return connection.getClient().db(connection.name).collection(RATE_LIMIT_COLLECTION);
   }
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

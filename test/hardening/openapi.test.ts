@@ -91,7 +91,8 @@ describe('the OpenAPI document', () => {
 describe('the response check wired into startTestApp', () => {
   it('fails a request whose status the document does not list', async () => {
     const drifted = structuredClone(document);
-    delete drifted.paths['/api/users/{id}']?.get?.responses?.['404' as keyof Json];
+    const get = drifted.paths['/api/users/{id}']?.get as { responses: Record<string, Json> };
+    delete get.responses['404'];
     const api = checkedAgent(supertest.agent(t.app), new OpenApiChecker(drifted));
     await expect(api.get('/api/users/665f1c2b9d3e4a0012345678')).rejects.toThrow(
       /GET \/api\/users\/665f1c2b9d3e4a0012345678 answered 404, which the OpenAPI document does not list/,
