@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { trusted } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, type Database } from '../../src/db/connection.ts';
+import { type EmbeddedEngine, startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { aUser } from '../helpers/builders.ts';
+import { dropTestDatabase } from '../helpers/db.ts';
+
+// This test stops and restarts a server, so it starts its own, never the run-wide one.
+const SELECTION_TIMEOUT_MS = 1000;
+/** A request during an outage must be answered within this (the default would be a 30 s hang). */
+const FAIL_FAST_BOUND_MS = SELECTION_TIMEOUT_MS + 1000;
+const RECOVERY_BOUND_MS = 20_000;
+
+const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
+const dataDir = mkdtempSync(join(tmpdir(), 'outage-'));
+let engine: EmbeddedEngine | undefined;
+let skipReason: string | undefined;
+let port: number;
+let db: Database;
+let t: TestApp;
+
+beforeAll(async () => {
+  try {
+    engine = await startEmbeddedEngine({ engine: kind, dataDir });
+  } catch (error) {
+    skipReason = `no engine of its own could be started (${(error as Error).message.split('\n')[0]})`;
+    return;
+  }
+  port = Number(new URL(engine.uri).port);
+  db = await connectDatabase(engine.uri, {
+    dbName: `test_outage_${randomBytes(4).toString('hex')}`,
+    autoIndex: true,
+    serverSelectionTimeoutMS: SELECTION_TIMEOUT_MS,
+  });
+  t = await startTestApp('outage', {}, { db });
+}, 120_000);
+
+afterAll(async () => {
+  if (db) await dropTestDatabase(db).catch(() => db.close());
+  await engine?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+interface Attempt {
+  status: number;
+  ms: number;
+  id?: string;
+  code?: string;
+  at: number;
+}
+
+/** Publishes posts one after another until stopped, recording every answer. */
+function keepWriting(auth: { Authorization: string }) {
+  const attempts: Attempt[] = [];
+  let running = true;
+  const done = (async () => {
+    for (let i = 0; running; i++) {
+      const start = performance.now();
+      const res = await t.api
+        .post('/api/posts')
+        .set(auth)
+        .send({ body: `write ${i}` });
+      attempts.push({
+        status: res.status,
+        ms: performance.now() - start,
+        id: res.status === 201 ? res.body.id : undefined,
+        code: res.body?.error?.code,
+        at: Date.now(),
+      });
+      if (res.status !== 201) await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    attempts,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - start };
+}
+
+describe('a database outage', () => {
+  it('fails requests fast with 503, recovers without a restart, and loses no acknowledged write', async (context) => {
+    if (skipReason) {
+      console.log(`skipped: ${skipReason}`);
+      context.skip(skipReason);
+    }
+    const user = await aUser(t.api);
+    const writer = keepWriting(user.auth);
+    await expect
+      .poll(() => writer.attempts.filter((a) => a.status === 201).length)
+      .toBeGreaterThanOrEqual(5);
+
+    // Stop the server mid-stream.
+    await engine?.stop();
+    const stoppedAt = Date.now();
+    await expect
+      .poll(() => writer.attempts.some((a) => a.status === 503), { timeout: 10_000 })
+      .toBe(true);
+
+    const list = await timed(() => t.api.get('/api/posts'));
+    const ready = await timed(() => t.api.get('/readyz'));
+    const write = await timed(() =>
+      t.api.post('/api/posts').set(user.auth).send({ body: 'during' }),
+    );
+    for (const { value, ms } of [list, ready, write]) {
+      expect(value.status).toBe(503);
+      expect(value.body.error.code).toBe('database-unavailable');
+      expect(value.headers['retry-after']).toBe('5');
+      expect(ms).toBeLessThan(FAIL_FAST_BOUND_MS);
+    }
+    expect((await t.api.get('/healthz')).status).toBe(200);
+    // Stay down a while: past the driver's first heartbeat, with the writer still at it.
+    await new Promise((r) => setTimeout(r, 3000));
+
+    // Bring it back on the same port with the same files; the app is not restarted.
+    engine = await startEmbeddedEngine({ engine: kind, dataDir, port });
+    const restartedAt = Date.now();
+    await expect
+      .poll(async () => (await t.api.get('/readyz')).status, {
+        timeout: RECOVERY_BOUND_MS,
+        interval: 200,
+      })
+      .toBe(200);
+    const recoveredAt = Date.now();
+    await expect
+      .poll(() => writer.attempts.some((a) => a.status === 201 && a.at > recoveredAt), {
+        timeout: 10_000,
+      })
+      .toBe(true);
+    await writer.stop();
+
+    const during = writer.attempts.filter((a) => a.at > stoppedAt && a.at < restartedAt);
+    const unexpected = writer.attempts.filter((a) => a.status !== 201 && a.status !== 503);
+    expect(unexpected).toEqual([]);
+    expect(Math.max(...during.map((a) => a.ms))).toBeLessThan(FAIL_FAST_BOUND_MS);
+    // Once the driver has noticed, the guard answers at once instead of waiting for a server.
+    const sorted = during.map((a) => a.ms).sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(100);
+    const acknowledged = writer.attempts.flatMap((a) => (a.id ? [a.id] : []));
+    // sanitizeFilter (on for the app's connection) needs operators marked as ours.
+    const stored = await db.Post.find({ _id: trusted({ $in: acknowledged }) }, { _id: 1 }).lean();
+    expect(stored.map((p) => String(p._id)).sort()).toEqual([...acknowledged].sort());
+    console.log(
+      `outage: ${acknowledged.length} acknowledged writes all kept; ${during.length} requests during the outage, slowest ${Math.max(...during.map((a) => a.ms)).toFixed(0)} ms; /readyz 200 again ${recoveredAt - restartedAt} ms after the restart`,
+    );
+  }, 90_000);
+});
