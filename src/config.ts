@@ -90,6 +90,19 @@ const schema = z
     MONGODB_CONNECT_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
     /** Wait after the first failed attempt (ms); doubles each time, at most 30 s. */
     MONGODB_CONNECT_BACKOFF_MS: z.coerce.number().int().min(10).max(30_000).default(500),
+    /** Folder for backup archives and manifests (npm run backup). */
+    BACKUP_DIR: z.string().min(1).default('backups'),
+    /** Retention: newest backup of each of the last N days / ISO weeks / months that have one. */
+    BACKUP_KEEP_DAILY: z.coerce.number().int().min(0).max(1000).default(7),
+    BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(1000).default(4),
+    BACKUP_KEEP_MONTHLY: z.coerce.number().int().min(0).max(1000).default(12),
+    /** Shell command run when backup or backup:verify fails (alerting from cron). */
+    BACKUP_ON_FAILURE: z.string().min(1).optional(),
+    /** backup:status exits non-zero when the newest good backup is older than this. */
+    BACKUP_MAX_AGE_HOURS: z.coerce.number().positive().max(24 * 366).default(26),
+    /** mongodump / mongorestore to run; default: PATH, then .tools/bin. */
+    MONGODUMP_PATH: z.string().min(1).optional(),
+    MONGORESTORE_PATH: z.string().min(1).optional(),
     /** pino log level. */
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -135,6 +148,14 @@ export type Config = Readonly<{
     shutdownTimeoutMs: number;
     connectAttempts: number;
     connectBackoffMs: number;
+  }>;
+  backup: Readonly<{
+    dir: string;
+    keep: Readonly<{ daily: number; weekly: number; monthly: number }>;
+    onFailure: string | undefined;
+    maxAgeHours: number;
+    mongodumpPath: string | undefined;
+    mongorestorePath: string | undefined;
   }>;
   logLevel: string;
 }>;
@@ -186,6 +207,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
       connectAttempts: e.MONGODB_CONNECT_ATTEMPTS,
       connectBackoffMs: e.MONGODB_CONNECT_BACKOFF_MS,
+    }),
+    backup: Object.freeze({
+      dir: e.BACKUP_DIR,
+      keep: Object.freeze({
+        daily: e.BACKUP_KEEP_DAILY,
+        weekly: e.BACKUP_KEEP_WEEKLY,
+        monthly: e.BACKUP_KEEP_MONTHLY,
+      }),
+      onFailure: e.BACKUP_ON_FAILURE,
+      maxAgeHours: e.BACKUP_MAX_AGE_HOURS,
+      mongodumpPath: e.MONGODUMP_PATH,
+      mongorestorePath: e.MONGORESTORE_PATH,
     }),
     logLevel: e.LOG_LEVEL,
   });
