@@ -1,0 +1,68 @@
+import { parseArgs } from 'node:util';
+import { runBackup } from '../src/backups/backup.ts';
+import { intFlag, runCli, usageErrors } from '../src/backups/cli.ts';
+import { BackupError } from '../src/backups/errors.ts';
+import { pruneBackups } from '../src/backups/prune.ts';
+
+const USAGE =
+  'npm run backup -- [--dry-run] [--no-prune] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]';
+
+await runCli(
+  'backup',
+  async (ctx) => {
+    const { values, positionals } = usageErrors(USAGE, () =>
+      parseArgs({
+        options: {
+          'dry-run': { type: 'boolean' },
+          'no-prune': { type: 'boolean' },
+          'keep-daily': { type: 'string' },
+          'keep-weekly': { type: 'string' },
+          'keep-monthly': { type: 'string' },
+        },
+        allowPositionals: true,
+      }),
+    );
+    if (positionals.length > 0)
+      throw new BackupError('usage', `unexpected ${positionals[0]}; usage: ${USAGE}`);
+    const config = ctx.config();
+    const policy = {
+      daily: intFlag('keep-daily', values['keep-daily'], config.backup.keep.daily),
+      weekly: intFlag('keep-weekly', values['keep-weekly'], config.backup.keep.weekly),
+      monthly: intFlag('keep-monthly', values['keep-monthly'], config.backup.keep.monthly),
+    };
+    if (values['dry-run']) {
+      const plan = await pruneBackups({
+        dir: config.backup.dir,
+        database: config.mongo.dbName,
+        policy,
+        dryRun: true,
+        pretendBackupAt: new Date(),
+      });
+      ctx.out(
+        `dry run: no backup made, nothing deleted; a backup now would then prune ${plan.pruned.length} of ${plan.kept.length - 1 + plan.pruned.length} archives (keep ${policy.daily} daily, ${policy.weekly} weekly, ${policy.monthly} monthly)`,
+      );
+      for (const path of plan.pruned) ctx.out(`would delete ${path}`);
+      for (const skipped of plan.skipped) ctx.out(`ignored ${skipped.file}: ${skipped.reason}`);
+      return;
+    }
+    const result = await runBackup({
+      uri: ctx.uri(),
+      dbName: config.mongo.dbName,
+      dir: config.backup.dir,
+      retention: values['no-prune'] ? false : policy,
+      mongodumpPath: config.backup.mongodumpPath,
+      serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
+    });
+    // First line: the archive path (the contract scripts and the deploy rely on).
+    ctx.out(result.archivePath);
+    const { manifest } = result;
+    const documents = manifest.collections.reduce((sum, c) => sum + c.documents, 0);
+    ctx.out(
+      `${manifest.database}: ${documents} documents in ${manifest.collections.length} collections, ${manifest.sizeBytes} bytes, ${manifest.durationMs} ms`,
+    );
+    if (manifest.collections.length === 0)
+      ctx.out(`warning: database ${manifest.database} is empty`);
+    for (const path of result.pruned) ctx.out(`pruned ${path}`);
+  },
+  { failureHook: true },
+);

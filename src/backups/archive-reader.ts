@@ -1,0 +1,289 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { BSON, type Document } from 'mongodb';
+import { BackupError } from './errors.ts';
+
+// The mongodump archive format (mongo-tools common/archive/spec.md): a magic number, a header
+// document, one metadata document per collection, a terminator, then blocks of
+// "namespace header, documents, terminator" and one EOF header per collection.
+const MAGIC = 0x8199e26d;
+const TERMINATOR = -1;
+// 16 MiB documents plus the room the server allows for internal fields.
+const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 + 16 * 1024;
+
+export interface ArchiveCollection {
+  name: string;
+  documents: number;
+  /** Index definitions as the server listed them at dump time. */
+  indexes: Document[];
+}
+
+export interface ArchiveSummary {
+  sha256: string;
+  sizeBytes: number;
+  serverVersion: string;
+  toolVersion: string;
+  databases: string[];
+  collections: ArchiveCollection[];
+  /** Documents of the collections asked for in `decode`, by collection name. */
+  decoded: Record<string, Document[]>;
+}
+
+/**
+ * Reads a gzip mongodump archive to its end in one pass: SHA-256 of the file, the gzip stream's
+ * own checks, the archive structure, and the documents per collection. Any damage (truncation,
+ * flipped bits, a collection without its end marker) is a corrupt-archive error.
+ */
+export async function inspectArchive(path: string, decode: string[] = []): Promise<ArchiveSummary> {
+  const hash = createHash('sha256');
+  let sizeBytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      sizeBytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  let parsed: ParsedArchive | undefined;
+  try {
+    await pipeline(
+      createReadStream(path),
+      tap,
+      createGunzip(),
+      async (source: AsyncIterable<Buffer>) => {
+        parsed = await parseArchive(
+          new ByteReader(source[Symbol.asyncIterator]()),
+          new Set(decode),
+          false,
+        );
+      },
+    );
+  } catch (error) {
+    throw readFailure(path, error);
+  }
+  if (!parsed) throw corrupt('the parser did not finish');
+  return { sha256: hash.digest('hex'), sizeBytes, ...parsed };
+}
+
+/** The header and collections (with index definitions) without reading the data: counts stay 0. */
+export async function readArchivePrelude(path: string): Promise<ParsedArchive> {
+  const file = createReadStream(path);
+  const gunzip = createGunzip();
+  file.on('error', (error) => gunzip.destroy(error));
+  file.pipe(gunzip);
+  try {
+    return await parseArchive(new ByteReader(gunzip[Symbol.asyncIterator]()), new Set(), true);
+  } catch (error) {
+    throw readFailure(path, error);
+  } finally {
+    file.destroy();
+    gunzip.destroy();
+  }
+}
+
+/** SHA-256 and size of a file, streamed. */
+export async function hashFile(path: string): Promise<{ sha256: string; sizeBytes: number }> {
+  const hash = createHash('sha256');
+  let sizeBytes = 0;
+  try {
+    for await (const chunk of createReadStream(path)) {
+      hash.update(chunk as Buffer);
+      sizeBytes += (chunk as Buffer).length;
+    }
+  } catch (error) {
+    throw new BackupError('io-error', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  return { sha256: hash.digest('hex'), sizeBytes };
+}
+
+type ParsedArchive = Omit<ArchiveSummary, 'sha256' | 'sizeBytes'>;
+
+function readFailure(path: string, error: unknown): BackupError {
+  if (error instanceof BackupError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+    return new BackupError('io-error', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  return new BackupError(
+    'corrupt-archive',
+    `${path} is not a valid gzip stream: ${(error as Error).message}`,
+  );
+}
+
+async function parseArchive(
+  reader: ByteReader,
+  decode: Set<string>,
+  preludeOnly: boolean,
+): Promise<ParsedArchive> {
+  const magic = await reader.read(4);
+  if (!magic || magic.readUInt32LE(0) !== MAGIC)
+    throw corrupt('not a mongodump archive (bad magic number)');
+  const header = await readDocument(reader, 'archive header');
+  const collections = new Map<
+    string,
+    ArchiveCollection & { ended: boolean; expectData: boolean }
+  >();
+  const databases = new Set<string>();
+  for (;;) {
+    const meta = await readDocumentOrTerminator(reader, 'collection metadata');
+    if (!meta) break;
+    const ns = `${meta.db}.${meta.collection}`;
+    databases.add(String(meta.db));
+    const metadata = meta.metadata
+      ? (BSON.EJSON.parse(String(meta.metadata), { relaxed: false }) as Document)
+      : {};
+    collections.set(ns, {
+      name: String(meta.collection),
+      documents: 0,
+      indexes: Array.isArray(metadata.indexes) ? metadata.indexes : [],
+      ended: false,
+      // Views carry no documents; timeseries data lives in system.buckets.<name>.
+      expectData: meta.type !== 'view' && meta.type !== 'timeseries',
+    });
+  }
+  const decoded: Record<string, Document[]> = {};
+  for (;;) {
+    if (preludeOnly) break;
+    const lengthBytes = await reader.read(4);
+    if (!lengthBytes) break;
+    const head = await readDocumentAfterLength(reader, lengthBytes, 'namespace header');
+    if (!head) throw corrupt('two terminators in a row');
+    const ns = `${head.db}.${head.collection}`;
+    const entry = collections.get(ns) ?? addUnlisted(collections, ns, String(head.collection));
+    if (entry.ended) throw corrupt(`data for ${ns} after its end marker`);
+    if (head.EOF === true) {
+      entry.ended = true;
+      if (await readDocumentOrTerminator(reader, 'terminator'))
+        throw corrupt(`no terminator after the end of ${ns}`);
+      continue;
+    }
+    for (;;) {
+      const doc = await readRawOrTerminator(reader, ns);
+      if (!doc) break;
+      entry.documents += 1;
+      if (decode.has(entry.name)) {
+        const list = decoded[entry.name] ?? [];
+        list.push(BSON.deserialize(doc));
+        decoded[entry.name] = list;
+      }
+    }
+  }
+  for (const [ns, entry] of collections) {
+    if (preludeOnly) break;
+    if (entry.expectData && !entry.ended)
+      throw corrupt(`archive truncated: ${ns} has no end marker`);
+  }
+  return {
+    serverVersion: String(header.server_version ?? ''),
+    toolVersion: String(header.tool_version ?? ''),
+    databases: [...databases],
+    collections: [...collections.values()]
+      .filter((c) => c.expectData)
+      .map(({ name, documents, indexes }) => ({ name, documents, indexes })),
+    decoded,
+  };
+}
+
+function addUnlisted(
+  collections: Map<string, ArchiveCollection & { ended: boolean; expectData: boolean }>,
+  ns: string,
+  name: string,
+) {
+  const entry = { name, documents: 0, indexes: [], ended: false, expectData: true };
+  collections.set(ns, entry);
+  return entry;
+}
+
+function corrupt(reason: string): BackupError {
+  return new BackupError('corrupt-archive', `corrupt archive: ${reason}`);
+}
+
+async function readDocument(reader: ByteReader, what: string): Promise<Document> {
+  const doc = await readDocumentOrTerminator(reader, what);
+  if (!doc) throw corrupt(`terminator where the ${what} should be`);
+  return doc;
+}
+
+async function readDocumentOrTerminator(
+  reader: ByteReader,
+  what: string,
+): Promise<Document | undefined> {
+  const lengthBytes = await reader.read(4);
+  if (!lengthBytes) throw corrupt(`archive ends before the ${what}`);
+  return readDocumentAfterLength(reader, lengthBytes, what);
+}
+
+async function readDocumentAfterLength(
+  reader: ByteReader,
+  lengthBytes: Buffer,
+  what: string,
+): Promise<Document | undefined> {
+  const raw = await readRawAfterLength(reader, lengthBytes, what);
+  return raw ? BSON.deserialize(raw) : undefined;
+}
+
+async function readRawOrTerminator(reader: ByteReader, what: string): Promise<Buffer | undefined> {
+  const lengthBytes = await reader.read(4);
+  if (!lengthBytes) throw corrupt(`archive ends inside ${what}`);
+  return readRawAfterLength(reader, lengthBytes, what);
+}
+
+async function readRawAfterLength(
+  reader: ByteReader,
+  lengthBytes: Buffer,
+  what: string,
+): Promise<Buffer | undefined> {
+  const length = lengthBytes.readInt32LE(0);
+  if (length === TERMINATOR) return undefined;
+  if (length < 5 || length > MAX_DOCUMENT_BYTES)
+    throw corrupt(`bad document length ${length} in ${what}`);
+  const rest = await reader.read(length - 4);
+  if (rest?.[rest.length - 1] !== 0) throw corrupt(`truncated document in ${what}`);
+  return Buffer.concat([lengthBytes, rest]);
+}
+
+/** Exact-size reads over a stream of chunks, copying only when a read spans chunks. */
+class ByteReader {
+  private chunks: Buffer[] = [];
+  private available = 0;
+  private done = false;
+
+  constructor(private readonly source: AsyncIterator<Buffer>) {}
+
+  /** n bytes, or undefined at a clean end of stream; a partial read is corruption. */
+  async read(n: number): Promise<Buffer | undefined> {
+    while (this.available < n && !this.done) {
+      const next = await this.source.next();
+      if (next.done) this.done = true;
+      else if (next.value.length > 0) {
+        this.chunks.push(next.value);
+        this.available += next.value.length;
+      }
+    }
+    if (this.available === 0) return undefined;
+    if (this.available < n) throw corrupt('archive ends in the middle of a record');
+    const first = this.chunks[0] as Buffer;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const chunk = this.chunks[0] as Buffer;
+        const take = Math.min(chunk.length, n - filled);
+        chunk.copy(out, filled, 0, take);
+        filled += take;
+        if (take === chunk.length) this.chunks.shift();
+        else this.chunks[0] = chunk.subarray(take);
+      }
+    }
+    this.available -= n;
+    return out;
+  }
+}

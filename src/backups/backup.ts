@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Capabilities } from '../db/capabilities.ts';
+import { type ArchiveSummary, inspectArchive } from './archive-reader.ts';
+import { redactSecrets, toolConnectionString } from './connection-string.ts';
+import { BackupError, fileSystemError } from './errors.ts';
+import { acquireLock, type LockOptions } from './lock.ts';
+import {
+  archiveFileName,
+  type Manifest,
+  manifestPathFor,
+  PARTIAL_SUFFIX,
+  writeManifest,
+} from './manifest.ts';
+import { pruneBackups } from './prune.ts';
+import { DEFAULT_RETENTION, type RetentionPolicy } from './retention.ts';
+import { openServer } from './server.ts';
+import { locateTool, startTool, withToolConfig } from './tools.ts';
+
+export const CHANGELOG_COLLECTION = 'changelog';
+
+export interface BackupOptions {
+  uri: string;
+  dbName: string;
+  dir: string;
+  /** Pruning after the backup succeeded; false keeps everything. */
+  retention?: RetentionPolicy | false;
+  mongodumpPath?: string;
+  serverSelectionTimeoutMS?: number;
+  lock?: LockOptions;
+  now?: () => Date;
+}
+
+export interface BackupResult {
+  archivePath: string;
+  manifestPath: string;
+  manifest: Manifest;
+  pruned: string[];
+}
+
+/**
+ * One backup run: lock, dump to a .partial file, read it back (checksum, gzip, archive
+ * structure, counts), rename into place, write the manifest, then prune. Throws BackupError;
+ * nothing half-written stays behind.
+ */
+export async function runBackup(options: BackupOptions): Promise<BackupResult> {
+  const dir = resolve(options.dir);
+  const now = options.now ?? (() => new Date());
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw fileSystemError(`creating ${dir}`, error);
+  }
+  const lock = await acquireLock(dir, options.lock);
+  try {
+    await removeStalePartials(dir);
+    const mongodump = locateTool('mongodump', { explicitPath: options.mongodumpPath });
+    const capabilities = await probe(options);
+    const startedAt = now();
+    const archivePath = join(dir, archiveFileName(options.dbName, startedAt));
+    const manifestPath = manifestPathFor(archivePath);
+    const manifest = await dumpAndCheck({
+      ...options,
+      mongodump,
+      archivePath,
+      manifestPath,
+      startedAt,
+      now,
+      capabilities,
+    });
+    const pruned =
+      options.retention === false
+        ? []
+        : (
+            await pruneBackups({
+              dir,
+              database: options.dbName,
+              policy: options.retention ?? DEFAULT_RETENTION,
+              protect: archivePath,
+            })
+          ).pruned;
+    return { archivePath, manifestPath, manifest, pruned };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function probe(options: BackupOptions): Promise<Capabilities> {
+  const db = await openServer(options.uri, options.dbName, options.serverSelectionTimeoutMS);
+  try {
+    return db.capabilities;
+  } finally {
+    await db.close();
+  }
+}
+
+// Only this lock holder writes here, so any .partial file is left by a run that was killed.
+async function removeStalePartials(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (name.endsWith(PARTIAL_SUFFIX)) await rm(join(dir, name), { force: true });
+  }
+}
+
+interface DumpPlan extends BackupOptions {
+  mongodump: string;
+  archivePath: string;
+  manifestPath: string;
+  startedAt: Date;
+  now: () => Date;
+  capabilities: Capabilities;
+}
+
+async function dumpAndCheck(plan: DumpPlan): Promise<Manifest> {
+  const partial = plan.archivePath + PARTIAL_SUFFIX;
+  let renamed = false;
+  try {
+    const streamedSha256 = await dumpTo(partial, plan);
+    const summary = await inspectArchive(partial, [CHANGELOG_COLLECTION]);
+    if (summary.sha256 !== streamedSha256) {
+      throw new BackupError(
+        'checksum-mismatch',
+        `checksum mismatch: mongodump sent ${streamedSha256}, ${partial} reads back as ${summary.sha256}`,
+      );
+    }
+    const stray = summary.databases.filter((name) => name !== plan.dbName);
+    if (stray.length > 0)
+      throw new BackupError('dump-failed', `archive holds other databases: ${stray.join(', ')}`);
+    await rename(partial, plan.archivePath);
+    renamed = true;
+    await syncDirectory(plan.archivePath);
+    const manifest = buildManifest(plan, summary);
+    await writeManifest(plan.manifestPath, manifest);
+    return manifest;
+  } catch (error) {
+    await rm(partial, { force: true });
+    if (renamed) await rm(plan.archivePath, { force: true });
+    if (error instanceof BackupError) throw error;
+    throw fileSystemError(`writing ${plan.archivePath}`, error);
+  }
+}
+
+/** Streams mongodump's archive (stdout) into the file, hashing on the way; fsyncs the file. */
+async function dumpTo(partial: string, plan: DumpPlan): Promise<string> {
+  return withToolConfig(toolConnectionString(plan.uri), async (configPath) => {
+    // Through stdout rather than --archive=<file>: if this process dies, mongodump's next write
+    // fails and it stops too, instead of dumping on into a file nobody will finish.
+    const tool = startTool(
+      plan.mongodump,
+      ['--config', configPath, '--db', plan.dbName, '--archive', '--gzip'],
+      'pipe',
+    );
+    const hash = createHash('sha256');
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    let writeError: unknown;
+    const stdout = tool.child.stdout;
+    if (!stdout) throw new BackupError('internal', 'mongodump has no stdout');
+    const writing = pipeline(
+      stdout,
+      tap,
+      createWriteStream(partial, { flags: 'wx', mode: 0o600 }),
+    ).catch((error) => {
+      writeError = error;
+      tool.child.kill('SIGKILL');
+    });
+    const code = await tool.exited;
+    await writing;
+    if (writeError) throw fileSystemError(`writing ${partial}`, writeError);
+    if (code !== 0) {
+      const reason = redactSecrets(tool.failureLine(), plan.uri);
+      const unreachable =
+        /server selection|connection refused|no reachable servers|authentication failed/i.test(
+          reason,
+        );
+      throw new BackupError(
+        unreachable ? 'unreachable' : 'dump-failed',
+        `mongodump exited with ${code}: ${reason}`,
+      );
+    }
+    const handle = await open(partial, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return hash.digest('hex');
+  });
+}
+
+// A rename is durable only once the directory entry is on disk.
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(resolve(path, '..'), 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function buildManifest(plan: DumpPlan, summary: ArchiveSummary): Manifest {
+  const finishedAt = plan.now();
+  const changelogDocs = summary.decoded[CHANGELOG_COLLECTION] ?? [];
+  return {
+    formatVersion: 1,
+    database: plan.dbName,
+    archive: basename(plan.archivePath),
+    sizeBytes: summary.sizeBytes,
+    sha256: summary.sha256,
+    startedAt: plan.startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: Math.max(0, finishedAt.getTime() - plan.startedAt.getTime()),
+    server: {
+      engine: plan.capabilities.engine,
+      version: summary.serverVersion || plan.capabilities.serverVersion,
+      engineVersion: plan.capabilities.engineVersion,
+    },
+    tool: { name: 'mongodump', version: summary.toolVersion, path: plan.mongodump },
+    collections: summary.collections
+      .map((c) => ({
+        name: c.name,
+        documents: c.documents,
+        indexes: c.indexes.map((i) => String(i.name)),
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    changelog: {
+      collection: CHANGELOG_COLLECTION,
+      present: summary.collections.some((c) => c.name === CHANGELOG_COLLECTION),
+      migrations: changelogDocs
+        .map((doc) => ({
+          fileName: String(doc.fileName),
+          appliedAt: doc.appliedAt instanceof Date ? doc.appliedAt.toISOString() : null,
+          ...(typeof doc.migrationBlock === 'number' ? { migrationBlock: doc.migrationBlock } : {}),
+        }))
+        .sort(
+          (a, b) =>
+            (a.appliedAt ?? '').localeCompare(b.appliedAt ?? '') ||
+            a.fileName.localeCompare(b.fileName),
+        ),
+    },
+  };
+}

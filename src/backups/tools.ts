@@ -1,0 +1,112 @@
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BackupError } from './errors.ts';
+
+export type ToolName = 'mongodump' | 'mongorestore';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Where `npm run setup:offline-engine` puts the tools it builds. */
+export const PROJECT_TOOLS_DIR = join(projectRoot, '.tools/bin');
+
+export interface LocateOptions {
+  /** MONGODUMP_PATH / MONGORESTORE_PATH: used as given, never searched past. */
+  explicitPath?: string;
+  pathEnv?: string;
+  projectToolsDir?: string;
+}
+
+/** The tool to run: the configured path, else the first on PATH, else the offline build. */
+export function locateTool(name: ToolName, options: LocateOptions = {}): string {
+  const variable = name === 'mongodump' ? 'MONGODUMP_PATH' : 'MONGORESTORE_PATH';
+  if (options.explicitPath) {
+    const path = resolve(options.explicitPath);
+    if (!isExecutableFile(path)) {
+      throw new BackupError('tool-missing', `${variable}=${path} is not an executable file`);
+    }
+    return path;
+  }
+  const pathEnv = options.pathEnv ?? process.env.PATH ?? '';
+  const dirs = [
+    ...pathEnv.split(delimiter).filter(Boolean),
+    options.projectToolsDir ?? PROJECT_TOOLS_DIR,
+  ];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  throw new BackupError(
+    'tool-missing',
+    `${name} not found on PATH or in .tools/bin: install the MongoDB Database Tools ` +
+      `(https://www.mongodb.com/docs/database-tools/installation/), set ${variable}, ` +
+      'or build them offline with `npm run setup:offline-engine`',
+  );
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs fn with the path of a mongo-tools --config file holding the connection string, so that
+ * the URI (and its password) never shows on a command line (`ps` shows those to every user).
+ * The file is 0600 in a fresh 0700 directory and removed afterwards, whatever fn does.
+ */
+export async function withToolConfig<T>(
+  uri: string,
+  fn: (configPath: string) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'microblog-tools-'));
+  try {
+    const configPath = join(dir, 'config.yaml');
+    // A JSON string is a valid YAML double-quoted scalar: no escaping rules of our own.
+    await writeFile(configPath, `uri: ${JSON.stringify(uri)}\n`, { mode: 0o600, flag: 'wx' });
+    return await fn(configPath);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface RunningTool {
+  child: ChildProcess;
+  /** Resolves with the exit code (signals count as failures), never rejects. */
+  exited: Promise<number>;
+  /** The line that says why the tool failed, from the end of its log. */
+  failureLine(): string;
+}
+
+/** Spawns a tool, keeping the tail of its log (stderr) for the failure message. */
+export function startTool(path: string, args: string[], stdout: 'pipe' | 'ignore'): RunningTool {
+  const stdio: StdioOptions = ['ignore', stdout, 'pipe'];
+  const child = spawn(path, args, { stdio });
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-16_000);
+  });
+  const exited = new Promise<number>((resolveExit) => {
+    child.once('error', (error) => {
+      log += `\n${error.message}`;
+      resolveExit(127);
+    });
+    child.once('close', (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
+  });
+  return { child, exited, failureLine: () => lastFailure(log) };
+}
+
+/** mongo-tools log lines are "<timestamp>\t<message>"; the reason is on the "Failed:" line. */
+export function lastFailure(log: string): string {
+  const lines = log
+    .split('\n')
+    .map((line) => line.replace(/^\d{4}-\d\d-\d\dT[^\t]*\t/, '').trim())
+    .filter(Boolean);
+  const failed = lines.filter((line) => /^Failed:|error/i.test(line)).at(-1);
+  return (failed ?? lines.at(-1) ?? 'no output').replace(/^Failed:\s*/, '');
+}
