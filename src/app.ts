@@ -9,7 +9,12 @@ import { feedRoutes } from './feed/routes.ts';
 import { followRoutes } from './follows/routes.ts';
 import { healthRoutes } from './health/routes.ts';
 import { bodyGuard, jsonBody } from './http/body-guard.ts';
-import { type DatabaseWatch, databaseGuard, watchDatabase } from './http/database-guard.ts';
+import {
+  type DatabaseWatch,
+  databaseErrorWatch,
+  databaseGuard,
+  watchDatabase,
+} from './http/database-guard.ts';
 import { mountDocs } from './http/docs.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
@@ -71,6 +76,7 @@ export function createApp(options: { config: Config; db: Database; logger: Logge
   app.post('/api/tokens', ...loginRateLimits(deps));
   mountRoutes(app, routes, (header) => authenticate(deps.db, deps.tokens, header));
   app.use(notFoundHandler);
+  app.use(databaseErrorWatch(deps.database));
   app.use(errorHandler);
   return app;
 }

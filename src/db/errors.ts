@@ -1,4 +1,4 @@
-import { MongoServerError } from 'mongodb';
+import { MongoNetworkError, MongoServerError } from 'mongodb';
 
 // FerretDB v1 on SQLite: "UNIQUE constraint failed: index '<collection>_<hash>_<index name>'".
 const SQLITE_UNIQUE = /UNIQUE constraint failed: index '(?:[^']*_)?([A-Za-z][A-Za-z0-9]*)_-?1'/;
@@ -32,9 +32,16 @@ export function duplicateKeyField(error: unknown): string | undefined {
     SQLITE_UNIQUE.exec(error.message))?.[1];
 }
 
+const SOCKET_ERRORS = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
 /** True when the database could not be reached (as opposed to rejecting the operation). */
 export function isUnavailableError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // Subclasses too: a pool cleared by a network error (MongoPoolClearedError) is an outage.
+  if (error instanceof MongoNetworkError) return true;
+  // mongodb 7.8 lets a raw EPIPE escape when it writes to a socket the server has just closed.
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code && SOCKET_ERRORS.has(code)) return true;
   return (
     /^(MongoServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoTopologyClosedError|MongoNotConnectedError)$/.test(
       error.name,

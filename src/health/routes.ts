@@ -43,6 +43,7 @@ export function healthRoutes({ db, database }: AppDeps) {
         try {
           await db.connection.getClient().db('admin').command({ ping: 1 }, { timeoutMS: 2000 });
         } catch {
+          database.trip();
           throw databaseUnavailable();
         }
         return { status: 'ready' as const, engine: db.capabilities.engine };

@@ -1,21 +1,29 @@
-import type { RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Database } from '../db/connection.ts';
+import { isUnavailableError } from '../db/errors.ts';
 import { AppError } from '../shared/errors.ts';
 
 const CONNECTED = 1;
 
 export interface DatabaseWatch {
-  /** True while the driver can reach the server (Mongoose's readyState says connected). */
+  /** False while the database is known to be unreachable. */
   isUp(): boolean;
-  /**
-   * Asks the server for a ping, at most one at a time. While no operation runs, the driver
-   * re-checks a lost server only every heartbeat (10 s); an operation makes it look at once, so
-   * a ping is what lets the API notice quickly that the database is back.
-   */
+  /** Records that an operation could not reach the database. */
+  trip(): void;
+  /** Pings the database (one ping at a time); a success means it is reachable again. */
   nudge(): void;
 }
 
+/**
+ * Knows whether the database is reachable, from two sources. Mongoose's readyState follows the
+ * driver's server monitoring, which can take a heartbeat (10 s) to notice an outage: the
+ * mongodb 7 driver does not mark a server unknown when a new connection is refused (it labels
+ * that "system overloaded"). So a failed operation also trips the watch; a successful ping
+ * resets it. The ping also makes the driver re-check the server at once instead of at the next
+ * heartbeat, which is what lets the API notice quickly that the database is back.
+ */
 export function watchDatabase(db: Database): DatabaseWatch {
+  let tripped = false;
   let pinging = false;
   // After an explicit close (shutdown) a ping would make the driver connect again.
   let closed = false;
@@ -23,7 +31,10 @@ export function watchDatabase(db: Database): DatabaseWatch {
     closed = true;
   });
   return {
-    isUp: () => db.connection.readyState === CONNECTED,
+    isUp: () => !tripped && db.connection.readyState === CONNECTED,
+    trip() {
+      tripped = true;
+    },
     nudge() {
       if (pinging || closed) return;
       pinging = true;
@@ -31,7 +42,12 @@ export function watchDatabase(db: Database): DatabaseWatch {
         .getClient()
         .db('admin')
         .command({ ping: 1 })
-        .catch(() => {})
+        .then(
+          () => {
+            tripped = false;
+          },
+          () => {},
+        )
         .finally(() => {
           pinging = false;
         });
@@ -45,9 +61,9 @@ export function databaseUnavailable(): AppError {
 
 /**
  * Fails a request at once with 503 database-unavailable while the database is known to be
- * unreachable, instead of letting it wait out the server-selection timeout. Requests that start
- * just before the driver notices still fail within that timeout (bounded by config), and their
- * driver errors map to the same 503.
+ * unreachable, instead of letting it wait out the server-selection timeout. A request that
+ * starts before anything noticed the outage fails within that timeout (MONGODB_SERVER_SELECTION_
+ * TIMEOUT_MS), with the same 503, and trips the watch for the requests after it.
  */
 export function databaseGuard(watch: DatabaseWatch): RequestHandler {
   return (_req, _res, next) => {
@@ -57,5 +73,16 @@ export function databaseGuard(watch: DatabaseWatch): RequestHandler {
     }
     watch.nudge();
     next(databaseUnavailable());
+  };
+}
+
+/** Trips the watch when a request failed because the database could not be reached. */
+export function databaseErrorWatch(watch: DatabaseWatch): ErrorRequestHandler {
+  return (error, _req, _res, next) => {
+    if (isUnavailableError(error)) {
+      watch.trip();
+      watch.nudge();
+    }
+    next(error);
   };
 }

@@ -130,7 +130,7 @@ describe('request ids and logs', () => {
     expect(all).not.toContain(password);
     expect(all).not.toContain('wrong but secret');
     expect(all).not.toContain(user.token);
-    expect(all).toContain('"authorization":"[redacted]"');
+    expect(all).not.toMatch(/Bearer /);
   });
 
   it('redacts secrets wherever a log call puts them, and connection-string credentials', () => {
