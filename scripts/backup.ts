@@ -52,6 +52,7 @@ await runCli(
       retention: values['no-prune'] ? false : policy,
       mongodumpPath: config.backup.mongodumpPath,
       serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
+      signal: ctx.signal,
     });
     // First line: the archive path (the contract scripts and the deploy rely on).
     ctx.out(result.archivePath);
@@ -64,5 +65,5 @@ await runCli(
       ctx.out(`warning: database ${manifest.database} is empty`);
     for (const path of result.pruned) ctx.out(`pruned ${path}`);
   },
-  { failureHook: true },
+  { failureHook: true, interruptible: true },
 );

@@ -33,6 +33,8 @@ export interface BackupOptions {
   serverSelectionTimeoutMS?: number;
   lock?: LockOptions;
   now?: () => Date;
+  /** Aborting (SIGTERM from cron's timeout, Ctrl-C) stops mongodump and cleans up. */
+  signal?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -60,6 +62,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
     await removeStalePartials(dir);
     const mongodump = locateTool('mongodump', { explicitPath: options.mongodumpPath });
     const capabilities = await probe(options);
+    throwIfAborted(options.signal);
     const startedAt = now();
     const archivePath = join(dir, archiveFileName(options.dbName, startedAt));
     const manifestPath = manifestPathFor(archivePath);
@@ -120,6 +123,7 @@ async function dumpAndCheck(plan: DumpPlan): Promise<Manifest> {
   try {
     const streamedSha256 = await dumpTo(partial, plan);
     const summary = await inspectArchive(partial, [CHANGELOG_COLLECTION]);
+    throwIfAborted(plan.signal);
     if (summary.sha256 !== streamedSha256) {
       throw new BackupError(
         'checksum-mismatch',
@@ -171,8 +175,12 @@ async function dumpTo(partial: string, plan: DumpPlan): Promise<string> {
       writeError = error;
       tool.child.kill('SIGKILL');
     });
+    const stop = () => tool.child.kill('SIGKILL');
+    plan.signal?.addEventListener('abort', stop, { once: true });
     const code = await tool.exited;
+    plan.signal?.removeEventListener('abort', stop);
     await writing;
+    throwIfAborted(plan.signal);
     if (writeError) throw fileSystemError(`writing ${partial}`, writeError);
     if (code !== 0) {
       const reason = redactSecrets(tool.failureLine(), plan.uri);
@@ -193,6 +201,11 @@ async function dumpTo(partial: string, plan: DumpPlan): Promise<string> {
     }
     return hash.digest('hex');
   });
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted)
+    throw new BackupError('interrupted', `interrupted (${String(signal.reason)})`);
 }
 
 // A rename is durable only once the directory entry is on disk.

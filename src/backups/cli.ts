@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { redactSecrets } from './connection-string.ts';
-import { BackupError } from './errors.ts';
+import { BACKUP_EXIT_CODES, BackupError } from './errors.ts';
 import { runFailureHook } from './failure-hook.ts';
 
 export interface CliContext {
@@ -10,6 +10,8 @@ export interface CliContext {
   /** MONGODB_URI, required: the backup commands never start the embedded engine. */
   uri(): string;
   out(line: string): void;
+  /** interruptible commands: aborted by the first SIGTERM or SIGINT; a second exits at once. */
+  signal: AbortSignal;
 }
 
 /**
@@ -19,12 +21,23 @@ export interface CliContext {
 export async function runCli(
   command: string,
   main: (ctx: CliContext) => Promise<void>,
-  options: { failureHook: boolean },
+  options: { failureHook: boolean; interruptible?: boolean },
 ): Promise<void> {
   // The same .env the server reads (src/main.ts), from the folder npm runs scripts in.
   if (existsSync('.env')) process.loadEnvFile('.env');
   let config: Config | undefined;
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(BACKUP_EXIT_CODES.interrupted);
+    abort.abort(signal);
+  };
+  // Only commands that clean up on abort take over the signals; the others die as usual.
+  if (options.interruptible) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
   const ctx: CliContext = {
+    signal: abort.signal,
     config() {
       config ??= loadCliConfig();
       return config;
@@ -59,6 +72,9 @@ export async function runCli(
     }
     process.stderr.write(`${line}\n`);
     process.exitCode = failure.exitCode;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
 }
 

@@ -20,6 +20,7 @@ export const BACKUP_EXIT_CODES = {
   'restore-mismatch': 15,
   'no-backup': 16,
   'backup-too-old': 17,
+  interrupted: 18,
 } as const;
 
 export type BackupErrorCode = keyof typeof BACKUP_EXIT_CODES;

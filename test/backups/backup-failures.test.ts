@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { redactSecrets, toolConnectionString } from '../../src/backups/connection-string.ts';
 import { acquireLock } from '../../src/backups/lock.ts';
 import { locateTool } from '../../src/backups/tools.ts';
-import { findTools, runScript, tempDir, testDbName } from './helpers.ts';
+import { findTools, runScript, startScript, tempDir, testDbName } from './helpers.ts';
 
 const tools = findTools();
 if ('missing' in tools) console.warn(`skipping backup failure tests: ${tools.missing}`);
@@ -81,6 +81,27 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
     expect(run.code).toBe(10);
     expect(run.stderr).toMatch(/^backup: .*not a valid gzip stream/);
     expect(await readdir(join(dir.path, 'out'))).toEqual(['.backup.lock']);
+  });
+
+  it('on SIGTERM, stops mongodump, removes the partial file and exits 18', async () => {
+    // exec: the fake must be one process, as mongodump is, so that killing it closes the pipe.
+    const fake = await fakeTool(dir.path, 'printf "the first bytes"; exec sleep 30');
+    const out = join(dir.path, 'out');
+    const { child, done } = startScript('backup', [], {
+      ...env,
+      MONGODUMP_PATH: fake,
+      BACKUP_DIR: out,
+    });
+    await until(async () =>
+      (await readdir(out).catch(() => [])).some((n) => n.endsWith('.partial')),
+    );
+
+    child.kill('SIGTERM');
+    const run = await done;
+
+    expect(run.code).toBe(18);
+    expect(run.stderr).toBe('backup: interrupted (SIGTERM)\n');
+    expect(await readdir(out)).toEqual(['.backup.lock']);
   });
 
   it('while another run holds the lock, exits 6 and writes nothing', async () => {
@@ -163,4 +184,12 @@ async function fakeTool(dir: string, body: string): Promise<string> {
   await writeFile(path, `#!/bin/sh\n${body}\n`);
   await chmod(path, 0o755);
   return path;
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,9 +49,20 @@ export function runScript(
   env: Record<string, string>,
   cwd = tmpdir(),
 ): Promise<CliRun> {
+  return startScript(name, args, env, cwd).done;
+}
+
+/** runScript, with the child process at hand (to signal it). */
+export function startScript(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd = tmpdir(),
+): { child: ChildProcess; done: Promise<CliRun> } {
   const tsx = join(root, 'node_modules/.bin/tsx');
-  return new Promise((resolveRun) => {
-    execFile(
+  let child: ChildProcess | undefined;
+  const done = new Promise<CliRun>((resolveRun) => {
+    child = execFile(
       tsx,
       [join(root, 'scripts', `${name}.ts`), ...args],
       {
@@ -70,6 +81,8 @@ export function runScript(
       },
     );
   });
+  if (!child) throw new Error('execFile returned no child');
+  return { child, done };
 }
 
 /**
