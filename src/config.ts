@@ -6,7 +6,7 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 
 const schema = z
   .object({
-    /** development | test | production. Production requires JWT_SECRET and turns autoIndex off. */
+    /** development | test | production. Production requires JWT_SECRET. */
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     /** Interface the HTTP server binds to. */
     HOST: z.string().min(1).default('127.0.0.1'),
@@ -31,8 +31,8 @@ const schema = z
       .min(100)
       .max(120_000)
       .default(5000),
-    /** Build missing indexes from the schemas at start-up (on by default outside production). */
-    MONGODB_AUTO_INDEX: bool.optional(),
+    /** Build missing indexes from the schemas at start-up. Off by default: migrations own indexes. */
+    MONGODB_AUTO_INDEX: bool.default(false),
     /** auto: a local mongod, else a downloaded one, else FerretDB from .tools/bin. */
     EMBEDDED_ENGINE: z.enum(['auto', 'mongod', 'ferretdb']).default('auto'),
     /** Where the embedded engine keeps its files between runs. */
@@ -99,10 +99,23 @@ const schema = z
     /** Shell command run when backup or backup:verify fails (alerting from cron). */
     BACKUP_ON_FAILURE: z.string().min(1).optional(),
     /** backup:status exits non-zero when the newest good backup is older than this. */
-    BACKUP_MAX_AGE_HOURS: z.coerce.number().positive().max(24 * 366).default(26),
+    BACKUP_MAX_AGE_HOURS: z.coerce
+      .number()
+      .positive()
+      .max(24 * 366)
+      .default(26),
     /** mongodump / mongorestore to run; default: PATH, then .tools/bin. */
     MONGODUMP_PATH: z.string().min(1).optional(),
     MONGORESTORE_PATH: z.string().min(1).optional(),
+    /** Pending migrations at start-up: refuse to serve, apply them, or warn (default: apply in
+     * development so that `npm start` works on a fresh machine, refuse elsewhere). */
+    MIGRATIONS_ON_START: z.enum(['refuse', 'apply', 'warn']).optional(),
+    /** Documents per bulkWrite batch in data migrations. */
+    MIGRATION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+    /** How long a migration run waits for another run's lock before failing (s). */
+    MIGRATION_LOCK_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+    /** Back up a non-test database before applying migrations (npm run migrate -- up, start-up). */
+    MIGRATION_BACKUP: bool.default(true),
     /** pino log level. */
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -157,6 +170,12 @@ export type Config = Readonly<{
     mongodumpPath: string | undefined;
     mongorestorePath: string | undefined;
   }>;
+  migrations: Readonly<{
+    onStart: 'refuse' | 'apply' | 'warn';
+    batchSize: number;
+    lockWaitSeconds: number;
+    backup: boolean;
+  }>;
   logLevel: string;
 }>;
 
@@ -183,7 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dbName: e.MONGODB_DB,
       poolSize: e.MONGODB_POOL_SIZE,
       serverSelectionTimeoutMS: e.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
-      autoIndex: e.MONGODB_AUTO_INDEX ?? e.NODE_ENV !== 'production',
+      autoIndex: e.MONGODB_AUTO_INDEX,
     }),
     embedded: Object.freeze({ engine: e.EMBEDDED_ENGINE, dataDir: e.EMBEDDED_DATA_DIR }),
     auth: Object.freeze({
@@ -219,6 +238,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAgeHours: e.BACKUP_MAX_AGE_HOURS,
       mongodumpPath: e.MONGODUMP_PATH,
       mongorestorePath: e.MONGORESTORE_PATH,
+    }),
+    migrations: Object.freeze({
+      onStart: e.MIGRATIONS_ON_START ?? (e.NODE_ENV === 'development' ? 'apply' : 'refuse'),
+      batchSize: e.MIGRATION_BATCH_SIZE,
+      lockWaitSeconds: e.MIGRATION_LOCK_WAIT_SECONDS,
+      backup: e.MIGRATION_BACKUP,
     }),
     logLevel: e.LOG_LEVEL,
   });
