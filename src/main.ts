@@ -3,41 +3,55 @@ import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { connectDatabase, type Database } from './db/connection.ts';
-import { type EmbeddedEngine, startEmbeddedEngine } from './db/embedded-engine.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { startEmbeddedEngine } from './db/embedded-engine.ts';
+import { isUnavailableError } from './db/errors.ts';
+import { createLogger, type Logger, redactUri } from './logger.ts';
+import { connectWithRetry } from './process/connect-with-retry.ts';
+import { closeServer, createShutdown, type Shutdown } from './process/shutdown.ts';
 
-async function start(config: Config, logger: Logger): Promise<() => Promise<void>> {
-  let engine: EmbeddedEngine | undefined;
+/** A server that cannot be reached yet; anything else (a bad URI, bad credentials) is final. */
+const worthRetrying = (error: unknown) =>
+  isUnavailableError(error) || (error as Error).name === 'MongooseServerSelectionError';
+
+async function start(config: Config, logger: Logger, shutdown: Shutdown): Promise<void> {
   let uri = config.mongo.uri;
   if (!uri) {
-    engine = await startEmbeddedEngine({
+    const engine = await startEmbeddedEngine({
       engine: config.embedded.engine,
       dataDir: config.embedded.dataDir,
       log: (message) => logger.info(message),
     });
+    shutdown.onShutdown('embedded engine', () => engine.stop());
     uri = engine.uri;
   }
-  const db: Database = await connectDatabase(uri, {
-    dbName: config.mongo.dbName,
-    poolSize: config.mongo.poolSize,
-    serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
-    autoIndex: config.mongo.autoIndex,
-  });
+  const target = redactUri(uri);
+  const db: Database = await connectWithRetry(
+    () =>
+      connectDatabase(uri, {
+        dbName: config.mongo.dbName,
+        poolSize: config.mongo.poolSize,
+        serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
+        autoIndex: config.mongo.autoIndex,
+      }),
+    {
+      attempts: config.lifecycle.connectAttempts,
+      backoffMs: config.lifecycle.connectBackoffMs,
+      retryable: worthRetrying,
+      log: (message) => logger.warn({ target }, message),
+      signal: shutdown.signal,
+    },
+  );
+  shutdown.onShutdown('database connection', () => db.close());
   logger.info({ capabilities: db.capabilities, db: config.mongo.dbName }, 'database connected');
   const app = createApp({ config, db, logger });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  shutdown.onShutdown('http server', () => closeServer(server));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(`listening on http://${config.host}:${port}`);
-
-  return async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await db.close();
-    await engine?.stop();
-  };
 }
 
 async function main(): Promise<void> {
@@ -53,36 +67,22 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  let stop: () => Promise<void>;
+  const shutdown = createShutdown({
+    logger,
+    timeoutMs: config.lifecycle.shutdownTimeoutMs,
+    exit: (code) => process.exit(code),
+  });
+  // From the start, so that a signal during start-up retries shuts down cleanly too.
+  shutdown.handleProcessEvents(process);
   try {
-    stop = await start(config, logger);
+    await start(config, logger, shutdown);
   } catch (error) {
+    // A shutdown that began during start-up finishes (and exits) on its own.
+    if (shutdown.signal.aborted) return;
     logger.fatal({ err: error }, 'start-up failed');
     console.error(`start-up failed: ${(error as Error).message.split('\n')[0]}`);
     process.exit(1);
   }
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      logger.warn(`${signal} again: exiting now`);
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info(`${signal}: shutting down`);
-    try {
-      await stop();
-      process.exit(0);
-    } catch (error) {
-      logger.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('unhandledRejection', (reason) => {
-    logger.error({ err: reason }, 'unhandled rejection');
-    void shutdown('unhandledRejection');
-  });
 }
 
 await main();
