@@ -1,0 +1,51 @@
+// Posts get embedded tag names, and a tags collection counts the posts per tag. Existing posts are
+// backfilled with an empty list, so every post has the array that the tag index and the API read.
+// Down removes the field, its index and the tags collection (the earlier shape).
+import {
+  dropCollectionIfExists,
+  dropIndexIfExists,
+  ensureCollection,
+  transformInBatches,
+} from '../src/migrations/migration-kit.js';
+
+const TAG_INDEX = 'tags_1_timestamp_-1__id_-1';
+
+/** @param {import('mongodb').Db} db */
+export const up = async (db) => {
+  await ensureCollection(db, 'tags');
+  await db.collection('tags').createIndexes([
+    { key: { name: 1 }, name: 'name_1', unique: true },
+    { key: { postCount: -1, name: 1 }, name: 'postCount_-1_name_1' },
+  ]);
+  await transformInBatches(db, 'posts', {
+    label: 'posts.tags backfill',
+    filter: { tags: { $exists: false } },
+    projection: { _id: 1 },
+    toWrite: (post) => ({
+      updateOne: {
+        filter: { _id: post._id, tags: { $exists: false } },
+        update: { $set: { tags: [] } },
+      },
+    }),
+  });
+  await db
+    .collection('posts')
+    .createIndex({ tags: 1, timestamp: -1, _id: -1 }, { name: TAG_INDEX });
+};
+
+/** @param {import('mongodb').Db} db */
+export const down = async (db) => {
+  await dropIndexIfExists(db, 'posts', TAG_INDEX);
+  await transformInBatches(db, 'posts', {
+    label: 'posts.tags removal',
+    filter: { tags: { $exists: true } },
+    projection: { _id: 1 },
+    toWrite: (post) => ({
+      updateOne: {
+        filter: { _id: post._id, tags: { $exists: true } },
+        update: { $unset: { tags: '' } },
+      },
+    }),
+  });
+  await dropCollectionIfExists(db, 'tags');
+};

@@ -1,0 +1,177 @@
+// The toolkit that migration files import. Plain ESM JavaScript (type-checked by tsc through JSDoc)
+// because the plain `npx migrate-mongo` CLI require()s migration files, and Node's require() of
+// ES modules cannot load TypeScript even when tsx is registered.
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * @typedef {import('mongodb').Db} Db
+ * @typedef {import('mongodb').Document} Document
+ * @typedef {{ label: string, done: number, total: number, written: number, elapsedMs: number,
+ *   final: boolean }} BatchProgress
+ * @typedef {{ batchSize: number, signal?: AbortSignal,
+ *   onProgress: (progress: BatchProgress) => void }} BatchSettings
+ */
+
+/** @type {BatchSettings} */
+const initialDefaults = { batchSize: 1000, onProgress: throttledStderrReporter(2000) };
+
+// One store per process even when this file is loaded twice (migrate-mongo require()s migration
+// files while the runner import()s them), so settings set by the runner reach every copy.
+const SHARED = Symbol.for('microblog.migration-kit');
+/** @typedef {{ storage: AsyncLocalStorage<BatchSettings>, defaults: BatchSettings }} SharedState */
+const holder = /** @type {Record<symbol, SharedState | undefined>} */ (
+  /** @type {unknown} */ (globalThis)
+);
+holder[SHARED] ??= { storage: new AsyncLocalStorage(), defaults: initialDefaults };
+const shared = holder[SHARED];
+
+/** Sets the process-wide defaults (the plain migrate-mongo CLI path has no runner around it). */
+export function setBatchDefaults(/** @type {Partial<BatchSettings>} */ settings) {
+  shared.defaults = { ...shared.defaults, ...settings };
+}
+
+/**
+ * Runs fn (a migration's up or down) with these batch settings.
+ * @template T
+ * @param {Partial<BatchSettings>} settings
+ * @param {() => Promise<T>} fn
+ * @returns {Promise<T>}
+ */
+export function withBatchSettings(settings, fn) {
+  return shared.storage.run({ ...currentBatchSettings(), ...settings }, fn);
+}
+
+/** @returns {BatchSettings} */
+export function currentBatchSettings() {
+  return shared.storage.getStore() ?? shared.defaults;
+}
+
+/**
+ * Streams the documents matching `filter` in _id order with one cursor, asks `toWrite` for at most
+ * one write per document, and sends the writes with bulkWrite every `batchSize` documents, so memory
+ * stays flat whatever the collection size. Make each write's filter repeat the condition that
+ * selected the document ({ _id, nickname: { $exists: true } }): a run interrupted half-way can then
+ * be re-run and only the documents still in the old shape are touched.
+ * @param {Db} db
+ * @param {string} collectionName
+ * @param {{ filter: Document, projection?: Document, label?: string,
+ *   toWrite: (doc: Document) => import('mongodb').AnyBulkWriteOperation | null }} options
+ * @returns {Promise<{ seen: number, written: number }>}
+ */
+export async function transformInBatches(db, collectionName, options) {
+  const settings = currentBatchSettings();
+  settings.signal?.throwIfAborted();
+  const collection = db.collection(collectionName);
+  const label = options.label ?? collectionName;
+  const started = Date.now();
+  const total = await collection.countDocuments(options.filter);
+  const perCommand = await statementsPerWriteCommand(db);
+  let done = 0;
+  let written = 0;
+  /** @param {boolean} final */
+  const report = (final) =>
+    settings.onProgress({ label, done, total, written, elapsedMs: Date.now() - started, final });
+  /** @type {import('mongodb').AnyBulkWriteOperation[]} */
+  let pending = [];
+  let inBatch = 0;
+  const flush = async () => {
+    settings.signal?.throwIfAborted();
+    for (let i = 0; i < pending.length; i += perCommand) {
+      const result = await collection.bulkWrite(pending.slice(i, i + perCommand), {
+        ordered: false,
+      });
+      written += result.modifiedCount + result.deletedCount + result.insertedCount;
+    }
+    done += inBatch;
+    pending = [];
+    inBatch = 0;
+    report(false);
+  };
+
+  const cursor = collection.find(options.filter, {
+    projection: options.projection,
+    sort: { _id: 1 },
+    batchSize: settings.batchSize,
+  });
+  try {
+    for await (const doc of cursor) {
+      const write = options.toWrite(doc);
+      if (write) pending.push(write);
+      inBatch += 1;
+      if (inBatch >= settings.batchSize) await flush();
+    }
+    if (inBatch > 0) await flush();
+  } finally {
+    await cursor.close();
+  }
+  report(true);
+  return { seen: done, written };
+}
+
+/** Creates an empty collection unless it exists (a re-run must not fail). */
+export async function ensureCollection(/** @type {Db} */ db, /** @type {string} */ name) {
+  const existing = await db.listCollections({ name }, { nameOnly: true }).toArray();
+  if (existing.length > 0) return;
+  try {
+    await db.createCollection(name);
+  } catch (error) {
+    if (/** @type {{ code?: number }} */ (error).code !== 48) throw error; // created meanwhile
+  }
+}
+
+/** Drops a collection if it exists. */
+export async function dropCollectionIfExists(/** @type {Db} */ db, /** @type {string} */ name) {
+  const existing = await db.listCollections({ name }, { nameOnly: true }).toArray();
+  if (existing.length > 0) await db.collection(name).drop();
+}
+
+/** Drops an index by name if it (and its collection) exist. */
+export async function dropIndexIfExists(
+  /** @type {Db} */ db,
+  /** @type {string} */ collectionName,
+  /** @type {string} */ indexName,
+) {
+  try {
+    await db.collection(collectionName).dropIndex(indexName);
+  } catch (error) {
+    const code = /** @type {{ code?: number }} */ (error).code;
+    if (code !== 27 && code !== 26) throw error; // IndexNotFound, NamespaceNotFound
+  }
+}
+
+/** @type {WeakMap<Db, Promise<number>>} */
+const statementLimits = new WeakMap();
+
+// FerretDB v1.24 never answers an update command carrying 100 or more statements (measured on
+// this project's test engine), although it advertises maxWriteBatchSize 100000. MongoDB splits
+// bulkWrite on its own, so the cap applies only when the server says it is FerretDB.
+function statementsPerWriteCommand(/** @type {Db} */ db) {
+  let limit = statementLimits.get(db);
+  if (!limit) {
+    limit = db
+      .command({ buildInfo: 1 })
+      .then((info) => (typeof info.ferretdbVersion === 'string' ? 99 : Number.MAX_SAFE_INTEGER));
+    statementLimits.set(db, limit);
+  }
+  return limit;
+}
+
+/**
+ * Prints `label: done/total (pct) rate` to stderr at most every intervalMs, and the final line.
+ * @param {number} intervalMs
+ * @returns {(progress: BatchProgress) => void}
+ */
+export function throttledStderrReporter(intervalMs) {
+  let last = 0;
+  return (p) => {
+    if (p.total === 0 && p.done === 0) return; // nothing to reshape: no noise
+    const now = Date.now();
+    if (!p.final && now - last < intervalMs) return;
+    last = now;
+    const pct = p.total > 0 ? Math.min(100, Math.round((p.done / p.total) * 100)) : 100;
+    const rate = p.elapsedMs > 0 ? Math.round((p.done * 1000) / p.elapsedMs) : p.done;
+    process.stderr.write(
+      `${p.label}: ${p.done}/${p.total} (${pct}%), ${rate} docs/s${p.final ? ', done' : ''}\n`,
+    );
+  };
+}

@@ -1,0 +1,43 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type MigrateMongoConfig, config as migrateMongoConfig } from 'migrate-mongo';
+
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Absolute, so that the app and the tools find the files whatever the working directory. */
+export const MIGRATIONS_DIR = resolve(projectRoot, 'migrations');
+
+/** migrate-mongo's default; the backup manifest reads it, so it keeps that name. */
+export const CHANGELOG_COLLECTION = 'changelog';
+
+/** Our atomic lock (migrate-mongo's own lock needs TTL indexes and is racy). */
+export const LOCK_COLLECTION = 'migrations_lock';
+
+/** The settings migrate-mongo reads, shared by the root config file and the runner. */
+export function migrateMongoSettings(
+  url: string,
+  databaseName: string,
+  migrationsDir = MIGRATIONS_DIR,
+): MigrateMongoConfig {
+  return {
+    mongodb: { url, databaseName },
+    migrationsDir,
+    changelogCollectionName: CHANGELOG_COLLECTION,
+    // 0 turns migrate-mongo's own lock off: it creates a TTL index (FerretDB has none) without
+    // awaiting it, and checks-then-inserts, which two runs can pass together.
+    lockCollectionName: 'changelog_lock',
+    lockTtl: 0,
+    migrationFileExtension: '.js',
+    useFileHash: false,
+    moduleSystem: 'esm',
+  };
+}
+
+/**
+ * Points migrate-mongo's API (status, create) at a migrations folder. migrate-mongo keeps this in
+ * module state, so one process works with one folder at a time.
+ */
+export function useMigrationsDir(migrationsDir = MIGRATIONS_DIR): void {
+  // The API calls used here never connect, so the URL is not needed.
+  migrateMongoConfig.set(migrateMongoSettings('mongodb://unused', 'unused', migrationsDir));
+}
