@@ -178,6 +178,22 @@ describe('start-up', () => {
     expect(app.stdout() + app.stderr()).not.toContain('s3cret-pw');
   });
 
+  it('a SIGTERM during the retries stops them and exits 0', async () => {
+    const app = spawnApp({
+      MONGODB_URI: `mongodb://127.0.0.1:${await freePort()}`,
+      MONGODB_DB: 'test_never_connected',
+      MONGODB_SERVER_SELECTION_TIMEOUT_MS: '200',
+      MONGODB_CONNECT_ATTEMPTS: '100',
+      MONGODB_CONNECT_BACKOFF_MS: '5000',
+    });
+    await app.waitForLog((l) => /^database not reachable \(attempt 1 /.test(String(l.msg)));
+    const start = Date.now();
+    app.child.kill('SIGTERM');
+    expect((await app.exited).code).toBe(0);
+    expect(Date.now() - start).toBeLessThan(3000);
+    expect(app.stderr()).toBe('');
+  });
+
   it('keeps retrying until the database comes up, then serves without a restart', async (context) => {
     const port = await freePort();
     const app = spawnApp({
