@@ -49,7 +49,7 @@ await runCli(
       uri: ctx.uri(),
       dbName: config.mongo.dbName,
       dir: config.backup.dir,
-      retention: values['no-prune'] ? false : policy,
+      retention: values['no-prune'] ? undefined : policy,
       mongodumpPath: config.backup.mongodumpPath,
       serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
       signal: ctx.signal,

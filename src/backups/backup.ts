@@ -17,7 +17,7 @@ import {
   writeManifest,
 } from './manifest.ts';
 import { pruneBackups } from './prune.ts';
-import { DEFAULT_RETENTION, type RetentionPolicy } from './retention.ts';
+import type { RetentionPolicy } from './retention.ts';
 import { openServer } from './server.ts';
 import { locateTool, startTool, withToolConfig } from './tools.ts';
 
@@ -27,8 +27,8 @@ export interface BackupOptions {
   uri: string;
   dbName: string;
   dir: string;
-  /** Pruning after the backup succeeded; false keeps everything. */
-  retention?: RetentionPolicy | false;
+  /** Prune with this policy after the backup succeeded; absent: keep everything. */
+  retention?: RetentionPolicy;
   mongodumpPath?: string;
   serverSelectionTimeoutMS?: number;
   lock?: LockOptions;
@@ -75,17 +75,16 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       now,
       capabilities,
     });
-    const pruned =
-      options.retention === false
-        ? []
-        : (
-            await pruneBackups({
-              dir,
-              database: options.dbName,
-              policy: options.retention ?? DEFAULT_RETENTION,
-              protect: archivePath,
-            })
-          ).pruned;
+    const pruned = options.retention
+      ? (
+          await pruneBackups({
+            dir,
+            database: options.dbName,
+            policy: options.retention,
+            protect: archivePath,
+          })
+        ).pruned
+      : [];
     return { archivePath, manifestPath, manifest, pruned };
   } finally {
     await lock.release();

@@ -1,5 +1,11 @@
 import { resolve } from 'node:path';
-import type { Db, Document, IndexDescription } from 'mongodb';
+import {
+  type Collection,
+  type Db,
+  type Document,
+  type IndexDescription,
+  MongoServerError,
+} from 'mongodb';
 import type { Capabilities } from '../db/capabilities.ts';
 import { hashFile, readArchivePrelude } from './archive-reader.ts';
 import { redactSecrets, toolConnectionString } from './connection-string.ts';
@@ -158,14 +164,7 @@ async function assertMatchesManifest(db: Db, manifest: Manifest): Promise<void> 
         `${expected.name}: ${documents} documents, manifest says ${expected.documents}`,
       );
     }
-    const present = new Set(
-      (
-        await collection
-          .listIndexes()
-          .toArray()
-          .catch(() => [] as Document[])
-      ).map((i) => String(i.name)),
-    );
+    const present = new Set((await indexNames(collection)) ?? []);
     // _id_ exists wherever the collection does; an empty collection may not have been created.
     const missing = expected.indexes.filter((name) => name !== '_id_' && !present.has(name));
     if (missing.length > 0)
@@ -176,5 +175,15 @@ async function assertMatchesManifest(db: Db, manifest: Manifest): Promise<void> 
       'restore-mismatch',
       `restored data differs from the manifest: ${problems.join('; ')}`,
     );
+  }
+}
+
+/** Index names, or undefined when the collection does not exist (an empty one may not). */
+async function indexNames(collection: Collection): Promise<string[] | undefined> {
+  try {
+    return (await collection.listIndexes().toArray()).map((i) => String(i.name));
+  } catch (error) {
+    if (error instanceof MongoServerError && error.code === 26) return undefined; // NamespaceNotFound
+    throw error;
   }
 }

@@ -8,7 +8,6 @@ export interface RetentionPolicy {
   monthly: number;
 }
 
-export const DEFAULT_RETENTION: RetentionPolicy = { daily: 7, weekly: 4, monthly: 12 };
 
 export interface Dated {
   id: string;
