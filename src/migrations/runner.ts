@@ -123,6 +123,8 @@ export function planDown(status: MigrationStatus, options: Pick<DownOptions, 'st
   if (!Number.isInteger(steps) || steps < 1) {
     throw new MigrationPlanError(`--steps must be a whole number of at least 1, not ${steps}`);
   }
+  if (applied.length === 0)
+    throw new MigrationPlanError('no migration is applied, nothing to roll back');
   if (steps > applied.length) {
     throw new MigrationPlanError(
       `cannot roll back ${steps} migrations: ${applied.length} applied (use --to base for all)`,

@@ -1,0 +1,194 @@
+import { parseArgs } from 'node:util';
+import { create as createMigration } from 'migrate-mongo';
+import { MongoClient } from 'mongodb';
+import { redactSecrets } from '../src/backups/connection-string.ts';
+import { type Config, loadConfig } from '../src/config.ts';
+import { backupBeforeMigrating } from '../src/migrations/backup.ts';
+import { clearMigrationLock, describeLock, readMigrationLock } from '../src/migrations/lock.ts';
+import { throttledStderrReporter } from '../src/migrations/migration-kit.js';
+import { migrateDown, migrateUp, type RunOptions } from '../src/migrations/runner.ts';
+import { loadDotEnv, resolveMigrationServer } from '../src/migrations/server.ts';
+import { useMigrationsDir } from '../src/migrations/settings.ts';
+import { readMigrationStatus } from '../src/migrations/status.ts';
+
+const USAGE = `usage: npm run migrate -- <command>
+  up [--to <file>] [--no-backup] [--allow-out-of-order] [--wait <seconds>]
+  down [--steps N | --to <file> | --to base] [--wait <seconds>]
+  status
+  check                 exit 1 and list them when migrations are pending
+  create <name>         new file from migrations/sample-migration.js
+  unlock [--force]      clear the lock of a crashed run
+  help`;
+
+const FLAGS: Record<string, string[]> = {
+  up: ['to', 'no-backup', 'allow-out-of-order', 'wait'],
+  down: ['steps', 'to', 'wait'],
+  status: [],
+  check: [],
+  create: [],
+  unlock: ['force'],
+  help: [],
+};
+
+class UsageError extends Error {}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseCommandLine();
+  const [command, ...rest] = positionals;
+  const allowed = command ? FLAGS[command] : undefined;
+  if (!command || !allowed) {
+    throw new UsageError(command ? `unknown command ${command}` : 'no command given');
+  }
+  const stray = Object.keys(values).find((flag) => !allowed.includes(flag));
+  if (stray) throw new UsageError(`${command} does not take --${stray}`);
+  if (command === 'help') {
+    out(USAGE);
+    return 0;
+  }
+  if (command === 'create') return create(rest);
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
+  loadDotEnv();
+  const config = loadConfig();
+  const server = await resolveMigrationServer(config, out);
+  const client = new MongoClient(server.uri, {
+    serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
+  });
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    // The second signal leaves at once; the lock then stays and `unlock` clears it.
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await client.connect();
+    const target = { client, db: client.db(config.mongo.dbName) };
+    const run: RunOptions = {
+      command: `migrate ${command}`,
+      lockWaitMs: seconds(values.wait, config.migrations.lockWaitSeconds) * 1000,
+      batch: {
+        batchSize: config.migrations.batchSize,
+        signal: abort.signal,
+        onProgress: throttledStderrReporter(2000),
+      },
+      log: out,
+    };
+    switch (command) {
+      case 'up': {
+        const applied = await migrateUp(target, {
+          ...run,
+          to: values.to,
+          allowOutOfOrder: values['allow-out-of-order'] ?? false,
+          beforeApply: () =>
+            backupBeforeMigrating({
+              db: target.db,
+              uri: server.uri,
+              config,
+              enabled: !values['no-backup'] && config.migrations.backup,
+              signal: abort.signal,
+              log: out,
+            }),
+        });
+        out(applied.length > 0 ? `applied ${applied.length} migrations` : 'nothing to apply');
+        return 0;
+      }
+      case 'down': {
+        const steps = values.steps === undefined ? undefined : Number(values.steps);
+        const rolledBack = await migrateDown(target, { ...run, steps, to: values.to });
+        out(`rolled back ${rolledBack.length} migrations`);
+        return 0;
+      }
+      case 'unlock': {
+        const cleared = await clearMigrationLock(target.db, { force: values.force ?? false });
+        out(cleared ? `cleared the migration lock (${describeLock(cleared)})` : 'no lock was held');
+        return 0;
+      }
+      default:
+        return await report(target.db, command === 'check', config);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await client.close();
+    await server.stop();
+  }
+}
+
+async function report(db: import('mongodb').Db, check: boolean, config: Config): Promise<number> {
+  const status = await readMigrationStatus(db);
+  if (!check) {
+    for (const file of status.files) {
+      const late = status.outOfOrder.includes(file.fileName) ? '  (out of order)' : '';
+      const when = file.appliedAt ? file.appliedAt.toISOString() : 'pending'.padEnd(24);
+      out(`${when}  ${file.fileName}${late}`);
+    }
+    const lock = await readMigrationLock(db);
+    if (lock) out(`lock: ${describeLock(lock)}`);
+  }
+  for (const name of status.unknown) out(`applied but not in migrations/: ${name}`);
+  if (check && status.pending.length > 0) {
+    for (const name of status.pending) out(`pending: ${name}`);
+    throw new CheckFailed(
+      `${status.pending.length} pending migrations on ${config.mongo.dbName}: ${status.pending.join(', ')}`,
+    );
+  }
+  if (check) out(`all ${status.files.length} migrations applied on ${config.mongo.dbName}`);
+  return 0;
+}
+
+class CheckFailed extends Error {}
+
+async function create(args: string[]): Promise<number> {
+  const [name, ...extra] = args;
+  if (!name || extra.length > 0)
+    throw new UsageError('create takes one name, e.g. create add-tags');
+  if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name)) {
+    throw new UsageError(`migration names are kebab-case (add-user-bio), not ${name}`);
+  }
+  useMigrationsDir();
+  out(`created migrations/${await createMigration(name)}`);
+  return 0;
+}
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        to: { type: 'string' },
+        steps: { type: 'string' },
+        wait: { type: 'string' },
+        'no-backup': { type: 'boolean' },
+        'allow-out-of-order': { type: 'boolean' },
+        force: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function seconds(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`--wait takes whole seconds, not ${value}`);
+  return n;
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  const message = redactSecrets((error as Error).message ?? String(error), process.env.MONGODB_URI);
+  const line = message.replace(/\s*\n\s*/g, ' | ');
+  if (error instanceof UsageError) {
+    process.stderr.write(`migrate: ${line} (npm run migrate -- help)\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`migrate: ${line}\n`);
+    process.exitCode = 1;
+  }
+}
