@@ -6,6 +6,8 @@ import { connectDatabase, type Database } from './db/connection.ts';
 import { startEmbeddedEngine } from './db/embedded-engine.ts';
 import { isUnavailableError } from './db/errors.ts';
 import { createLogger, type Logger, redactUri } from './logger.ts';
+import { enforceMigrationPolicy } from './migrations/startup.ts';
+import { pendingMigrations } from './migrations/status.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
 import { closeServer, createShutdown, type Shutdown } from './process/shutdown.ts';
 
@@ -43,6 +45,18 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
   );
   shutdown.onShutdown('database connection', () => db.close());
   logger.info({ capabilities: db.capabilities, db: config.mongo.dbName }, 'database connected');
+  const migrations = {
+    client: db.connection.getClient(),
+    db: db.connection.getClient().db(config.mongo.dbName),
+  };
+  await enforceMigrationPolicy({
+    target: migrations,
+    uri,
+    config,
+    log: logger,
+    signal: shutdown.signal,
+  });
+  db.pendingMigrations = () => pendingMigrations(migrations.db);
   const app = createApp({ config, db, logger });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

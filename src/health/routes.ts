@@ -2,13 +2,17 @@ import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import { databaseUnavailable } from '../http/database-guard.ts';
 import { defineRoute } from '../http/route.ts';
+import { AppError } from '../shared/errors.ts';
 
 const liveView = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
 const readyView = z
   .object({ status: z.literal('ready'), engine: z.enum(['mongodb', 'ferretdb']) })
   .meta({ id: 'Readiness' });
 
-/** Liveness needs only the process; readiness needs the database to answer a ping. */
+/**
+ * Liveness needs only the process; readiness needs the database to answer a ping and, where main
+ * wired it, no pending migrations (the code expects the data in its newest shape).
+ */
 export function healthRoutes({ db, database }: AppDeps) {
   return [
     defineRoute(
@@ -28,7 +32,8 @@ export function healthRoutes({ db, database }: AppDeps) {
       {
         method: 'get',
         path: '/readyz',
-        summary: 'Readiness: the database answers a ping (503 while it does not)',
+        summary:
+          'Readiness: the database answers a ping and no migration is pending (503 otherwise)',
         tag: 'health',
         auth: 'none',
         status: 200,
@@ -45,6 +50,15 @@ export function healthRoutes({ db, database }: AppDeps) {
         } catch {
           database.trip();
           throw databaseUnavailable();
+        }
+        // 503 database-unavailable too: a load balancer only needs "not yet", and the error codes
+        // are a closed list owned by the HTTP layer.
+        const pending = (await db.pendingMigrations?.()) ?? [];
+        if (pending.length > 0) {
+          throw new AppError(
+            'database-unavailable',
+            `${pending.length} database migrations are pending`,
+          );
         }
         return { status: 'ready' as const, engine: db.capabilities.engine };
       },
