@@ -33,6 +33,8 @@ export function spawnApp(env: Record<string, string>, preload: string[] = []): S
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'info',
+      // Test databases start empty, with every migration pending; the app may start anyway.
+      MIGRATIONS_ON_START: 'warn',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
