@@ -121,12 +121,18 @@ export function createPost(
   });
 }
 
+/**
+ * A post and its author: two reads by _id. Not populate, which asks for {_id: {$in: [id]}}: the
+ * same plan on MongoDB, but FerretDB v1 pushes only an _id equality down to its storage and
+ * filters every user for $in in Go (measured by npm run bench, see docs/benchmarks.md).
+ */
 export async function getPost(db: Database, postId: string): Promise<PostView> {
-  const post = await db.Post.findById(postId, postFields)
-    .populate('author', { username: 1 })
-    .lean<StoredPost>();
+  const post = await db.Post.findById(postId, postFields).lean<
+    Omit<StoredPost, 'author'> & { author: Types.ObjectId }
+  >();
   if (!post) throw new AppError('post-not-found', 'No post with that id');
-  return toPostView(post);
+  const author = await db.User.findById(post.author, { username: 1 }).lean<Author>();
+  return toPostView({ ...post, author });
 }
 
 /** Tells "no such post" from "not yours" after a write that matched nothing. */

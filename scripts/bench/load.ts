@@ -1,0 +1,88 @@
+import autocannon from 'autocannon';
+
+export interface LoadSpec {
+  /** Base URL of the server (http://127.0.0.1:port). */
+  url: string;
+  /** Paths requested in turn, so that reads do not all hit one document. */
+  paths: string[];
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  /** Completed requests per second over the measured run. */
+  rps: number;
+  latencyMs: { p50: number; p90: number; p99: number; mean: number; max: number };
+  errors: number;
+  non2xx: number;
+}
+
+// Far above any healthy answer; on a slow engine a full collection scan can take seconds.
+const TIMEOUT_SECONDS = 120;
+
+function run(spec: LoadSpec, connections: number, seconds: number) {
+  let next = 0;
+  return autocannon({
+    url: spec.url,
+    connections,
+    duration: seconds,
+    timeout: TIMEOUT_SECONDS,
+    method: spec.method ?? 'GET',
+    headers: { ...spec.headers, ...(spec.body ? { 'content-type': 'application/json' } : {}) },
+    body: spec.body,
+    requests: [
+      {
+        setupRequest: (request) => {
+          const path = spec.paths[next % spec.paths.length] as string;
+          next += 1;
+          return { ...request, path };
+        },
+      },
+    ],
+  });
+}
+
+/**
+ * Requests abandoned when a run ends are still being served; one more request, answered after
+ * them, keeps that backlog out of the next run (it matters on slow engines).
+ */
+async function drain(spec: LoadSpec): Promise<void> {
+  const res = await fetch(`${spec.url}${spec.paths[0]}`, {
+    method: spec.method ?? 'GET',
+    headers: { ...spec.headers, ...(spec.body ? { 'content-type': 'application/json' } : {}) },
+    body: spec.body,
+  });
+  await res.arrayBuffer();
+}
+
+/**
+ * Loads the server for `warmup` seconds (discarded: JIT, pools, caches), then measures for
+ * `duration` seconds with autocannon over keep-alive connections on 127.0.0.1.
+ */
+export async function measure(
+  spec: LoadSpec,
+  options: { connections: number; warmup: number; duration: number },
+): Promise<LoadResult> {
+  await run(spec, options.connections, options.warmup);
+  await drain(spec);
+  const result = await run(spec, options.connections, options.duration);
+  await drain(spec);
+  const requests = result.requests.total;
+  return {
+    requests,
+    seconds: result.duration,
+    rps: requests / result.duration,
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      mean: result.latency.mean,
+      max: result.latency.max,
+    },
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}

@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  /** Dataset size relative to 10k users / 200k posts; undefined: chosen for the engine. */
+  scale: number | undefined;
+  /** Seconds of each measured throughput run, after `warmup` seconds of discarded load. */
+  duration: number;
+  warmup: number;
+  connections: number;
+  /** Seconds of each pagination-depth latency run (one connection). */
+  depthDuration: number;
+  /** Documents for the migration measurement; 0: the posts collection as seeded. */
+  migrationDocs: number;
+  poolSize: number;
+  /** Keep the bench database afterwards (it is dropped by default). */
+  keep: boolean;
+  /** Exit 1 when a target fails (the run itself succeeding is not enough). */
+  check: boolean;
+}
+
+const USAGE =
+  'usage: npm run bench -- [--scale N] [--duration S] [--warmup S] [--connections N] ' +
+  '[--depth-duration S] [--migration-docs N] [--pool-size N] [--keep] [--check]';
+
+export class UsageError extends Error {}
+
+function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > max) {
+    throw new UsageError(`--${name} must be a number above 0 and at most ${max} (${USAGE})`);
+  }
+  return value;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        scale: { type: 'string' },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        connections: { type: 'string' },
+        'depth-duration': { type: 'string' },
+        'migration-docs': { type: 'string' },
+        'pool-size': { type: 'string' },
+        keep: { type: 'boolean' },
+        check: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message} (${USAGE})`);
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  return {
+    scale: str('scale') === undefined ? undefined : positive('scale', str('scale'), 1, 50),
+    duration: positive('duration', str('duration'), 10, 600),
+    warmup: positive('warmup', str('warmup'), 3, 120),
+    connections: Math.round(positive('connections', str('connections'), 10, 1000)),
+    depthDuration: positive('depth-duration', str('depth-duration'), 5, 600),
+    migrationDocs:
+      str('migration-docs') === undefined
+        ? 0
+        : Math.round(positive('migration-docs', str('migration-docs'), 0, 20_000_000)),
+    poolSize: Math.round(positive('pool-size', str('pool-size'), 20, 500)),
+    keep: values.keep === true,
+    check: values.check === true,
+  };
+}

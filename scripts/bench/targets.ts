@@ -1,0 +1,91 @@
+import type { DepthSeries } from './depth.ts';
+import type { LoadResult } from './load.ts';
+import type { BackupResult, MigrationResult } from './operations.ts';
+
+export interface EndpointResult {
+  name: string;
+  list: boolean;
+  api: LoadResult;
+  baseline?: LoadResult;
+  /** API throughput over the baseline's, when there is a baseline. */
+  ratio?: number;
+  apiCommands: string[];
+  /** Commands of the first request of a minute (the lastSeen write of authenticated ones). */
+  apiFirstCommands: string[];
+  tokenCheck: number;
+  baselineCommands?: string[];
+}
+
+export interface Target {
+  name: string;
+  status: 'PASS' | 'FAIL' | 'SKIP';
+  detail: string;
+}
+
+const MB = 1024 * 1024;
+export const RSS_LIMIT_BYTES = 300 * MB;
+export const MIGRATION_TARGET_DOCS = 1_000_000;
+
+const verdict = (ok: boolean): Target['status'] => (ok ? 'PASS' : 'FAIL');
+
+export function evaluateTargets(input: {
+  endpoints: EndpointResult[];
+  depth: DepthSeries;
+  migration: MigrationResult;
+  backup: BackupResult;
+}): Target[] {
+  const targets: Target[] = [];
+  for (const e of input.endpoints.filter((x) => x.list && x.ratio !== undefined)) {
+    const ratio = e.ratio as number;
+    targets.push({
+      name: `${e.name} throughput >= 60% of baseline`,
+      status: verdict(ratio >= 0.6),
+      detail: `${(ratio * 100).toFixed(0)}%`,
+    });
+  }
+  const first = input.depth.apiCursor[0];
+  const deep = input.depth.apiCursor.at(-1);
+  if (first && deep) {
+    const growth = deep.p99 / first.p99;
+    targets.push({
+      name: 'cursor pagination p99 at 90% depth <= 1.5x page 1',
+      status: verdict(growth <= 1.5),
+      detail: `${deep.p99} ms vs ${first.p99} ms (${growth.toFixed(2)}x)`,
+    });
+  }
+  for (const e of input.endpoints) {
+    const limit = e.name === 'GET /api/posts/:id' ? 2 : e.list ? 3 : undefined;
+    if (limit === undefined) continue;
+    const n = e.apiCommands.length;
+    targets.push({
+      name: `${e.name} <= ${limit} database commands`,
+      status: verdict(n <= limit),
+      detail:
+        e.tokenCheck > 0
+          ? `${n}, of which ${e.tokenCheck} token check (${n - e.tokenCheck} without it: ` +
+            `${n - e.tokenCheck <= limit ? 'within' : 'over'} the limit)`
+          : `${n}`,
+    });
+  }
+  const m = input.migration;
+  targets.push({
+    name: 'migration over 1M documents: peak RSS < 300 MB',
+    status:
+      m.docs < MIGRATION_TARGET_DOCS ? 'SKIP' : verdict(m.memory.largestBytes < RSS_LIMIT_BYTES),
+    detail:
+      `${m.docs} documents, peak ${(m.memory.largestBytes / MB).toFixed(0)} MB` +
+      (m.docs < MIGRATION_TARGET_DOCS ? ' (run with --migration-docs 1000000 for the target)' : ''),
+  });
+  const b = input.backup;
+  if (b.missing || !b.backup || !b.verify) {
+    targets.push({ name: 'backup: peak RSS < 300 MB', status: 'SKIP', detail: b.missing ?? '' });
+  } else {
+    const peak = Math.max(b.backup.memory.largestBytes, b.verify.memory.largestBytes);
+    targets.push({
+      name: 'backup and verify: peak RSS < 300 MB',
+      status: verdict(peak < RSS_LIMIT_BYTES),
+      detail: `largest process ${(peak / MB).toFixed(0)} MB`,
+    });
+  }
+  return targets;
+}
