@@ -1,12 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Capabilities } from '../db/capabilities.ts';
 import { type ArchiveSummary, inspectArchive } from './archive-reader.ts';
-import { redactSecrets, toolConnectionString } from './connection-string.ts';
+import { dumpTo, syncDirectory, throwIfAborted } from './dump.ts';
 import { BackupError, fileSystemError } from './errors.ts';
 import { acquireLock, type LockOptions } from './lock.ts';
 import {
@@ -19,7 +15,7 @@ import {
 import { pruneBackups } from './prune.ts';
 import type { RetentionPolicy } from './retention.ts';
 import { openServer } from './server.ts';
-import { locateTool, startTool, withToolConfig } from './tools.ts';
+import { locateTool } from './tools.ts';
 
 export const CHANGELOG_COLLECTION = 'changelog';
 
@@ -143,77 +139,6 @@ async function dumpAndCheck(plan: DumpPlan): Promise<Manifest> {
     if (renamed) await rm(plan.archivePath, { force: true });
     if (error instanceof BackupError) throw error;
     throw fileSystemError(`writing ${plan.archivePath}`, error);
-  }
-}
-
-/** Streams mongodump's archive (stdout) into the file, hashing on the way; fsyncs the file. */
-async function dumpTo(partial: string, plan: DumpPlan): Promise<string> {
-  return withToolConfig(toolConnectionString(plan.uri), async (configPath) => {
-    // Through stdout rather than --archive=<file>: if this process dies, mongodump's next write
-    // fails and it stops too, instead of dumping on into a file nobody will finish.
-    const tool = startTool(
-      plan.mongodump,
-      ['--config', configPath, '--db', plan.dbName, '--archive', '--gzip'],
-      'pipe',
-    );
-    const hash = createHash('sha256');
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
-    let writeError: unknown;
-    const stdout = tool.child.stdout;
-    if (!stdout) throw new BackupError('internal', 'mongodump has no stdout');
-    const writing = pipeline(
-      stdout,
-      tap,
-      createWriteStream(partial, { flags: 'wx', mode: 0o600 }),
-    ).catch((error) => {
-      writeError = error;
-      tool.child.kill('SIGKILL');
-    });
-    const stop = () => tool.child.kill('SIGKILL');
-    plan.signal?.addEventListener('abort', stop, { once: true });
-    const code = await tool.exited;
-    plan.signal?.removeEventListener('abort', stop);
-    await writing;
-    throwIfAborted(plan.signal);
-    if (writeError) throw fileSystemError(`writing ${partial}`, writeError);
-    if (code !== 0) {
-      const reason = redactSecrets(tool.failureLine(), plan.uri);
-      const unreachable =
-        /server selection|connection refused|no reachable servers|authentication failed/i.test(
-          reason,
-        );
-      throw new BackupError(
-        unreachable ? 'unreachable' : 'dump-failed',
-        `mongodump exited with ${code}: ${reason}`,
-      );
-    }
-    const handle = await open(partial, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return hash.digest('hex');
-  });
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted)
-    throw new BackupError('interrupted', `interrupted (${String(signal.reason)})`);
-}
-
-// A rename is durable only once the directory entry is on disk.
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(resolve(path, '..'), 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -8,7 +8,6 @@ export interface RetentionPolicy {
   monthly: number;
 }
 
-
 export interface Dated {
   id: string;
   time: Date;
