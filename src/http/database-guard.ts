@@ -41,7 +41,8 @@ export function watchDatabase(db: Database): DatabaseWatch {
       db.connection
         .getClient()
         .db('admin')
-        .command({ ping: 1 })
+        // Bounded: a ping stuck in the driver's retries would hold back every later nudge.
+        .command({ ping: 1 }, { timeoutMS: 2000 })
         .then(
           () => {
             tripped = false;
