@@ -52,6 +52,10 @@ export function createLimiter(deps: LimiterDeps, options: LimiterOptions): Reque
     requestPropertyName: `rateLimit_${options.name}`,
     store: createStore(deps, options.name),
     passOnStoreError: true,
+    logger: {
+      error: (error, message) => deps.logger.error({ err: error }, message),
+      warn: (error, message) => deps.logger.warn({ err: error }, message),
+    },
     skipSuccessfulRequests: options.failuresOnly ?? false,
     // An answer the client did not cause (an outage, a bug) is not its failure.
     requestWasSuccessful: (_req, res) => res.statusCode < 400 || res.statusCode >= 500,
