@@ -156,7 +156,7 @@ export function updatePost(
     const before = await db.Post.findOneAndUpdate(
       { _id: postId, author: actor.id },
       { $set: input },
-      { new: false, runValidators: true, session },
+      { returnDocument: 'before', runValidators: true, session },
     ).lean<StoredPost>();
     if (!before) return explainMiss(db, postId, session);
     if (input.tags) await applyTagDeltas(db, tagDeltas(before.tags ?? [], input.tags), session);

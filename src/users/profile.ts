@@ -44,7 +44,7 @@ export async function putProfile(
       ...(Object.keys(set).length ? { $set: set } : {}),
       ...(Object.keys(unset).length ? { $unset: unset } : {}),
     },
-    { new: true, runValidators: true },
+    { returnDocument: 'after', runValidators: true },
   ).lean<{ profile?: StoredProfile }>();
   if (!user) throw new AppError('user-not-found', 'No user with that id');
   return toProfileView(user.profile);

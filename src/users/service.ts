@@ -130,7 +130,7 @@ export async function updateUser(
   }
   try {
     const user = await db.User.findOneAndUpdate({ _id: userId }, update, {
-      new: true,
+      returnDocument: 'after',
       runValidators: true,
     }).lean<StoredUser>();
     if (!user) throw new AppError('user-not-found', 'No user with that id');
