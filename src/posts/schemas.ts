@@ -6,12 +6,17 @@ import { POST_BODY_MAX } from './model.ts';
 
 const body = z.string().trim().min(1).max(POST_BODY_MAX).meta({ example: 'my first post!' });
 
+// Checked case-insensitively, then lower-cased: the document's pattern accepts what the API does.
 export const tagName = z
   .string()
   .trim()
+  .max(32)
+  .regex(
+    new RegExp(TAG_PATTERN.source, 'i'),
+    'tags are 1-32 letters, digits, _ or -, starting with a letter or digit',
+  )
   .toLowerCase()
-  .regex(TAG_PATTERN, 'tags are 1-32 letters, digits, _ or -, starting with a letter or digit')
-  .meta({ example: 'mongodb' });
+  .meta({ example: 'mongodb', description: 'Case-insensitive; stored lower-case' });
 
 const tags = z
   .array(tagName)
