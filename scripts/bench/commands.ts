@@ -27,11 +27,14 @@ function describe(event: { commandName: string; command: Document }): string {
   return typeof collection === 'string' ? `${event.commandName} ${collection}` : event.commandName;
 }
 
-/** authenticate() reads the user by a single _id; populate reads authors with {_id: {$in}}. */
+/** authenticate() is the only read of a user's tokenVersion (the revocation check). */
 function isTokenCheck(event: { commandName: string; command: Document }): boolean {
-  const id = event.command.filter?._id;
+  const projection = event.command.projection ?? {};
+  const fields = projection instanceof Map ? [...projection.keys()] : Object.keys(projection);
   return (
-    event.commandName === 'find' && event.command.find === 'users' && id?._bsontype === 'ObjectId'
+    event.commandName === 'find' &&
+    event.command.find === 'users' &&
+    fields.includes('tokenVersion')
   );
 }
 

@@ -126,7 +126,7 @@ export function renderReport(r: {
           : [
               [
                 'npm run backup',
-                `${n1(b.backup.seconds)} s, ${n1(b.backup.dataBytes / 1e6)} MB of data (${n1(b.backup.mbPerSecond)} MB/s), archive ${n1(b.backup.archiveBytes / 1e6)} MB, ${mem(b.backup)}`,
+                `${n1(b.backup.seconds)} s, ${(b.backup.dataBytes / 1e6).toFixed(2)} MB of data (${n1(b.backup.mbPerSecond)} MB/s), archive ${(b.backup.archiveBytes / 1e6).toFixed(2)} MB, ${mem(b.backup)}`,
               ],
               ['npm run backup:verify', `${n1(b.verify.seconds)} s, ${mem(b.verify)}`],
             ]),

@@ -28,6 +28,12 @@ export const MIGRATION_TARGET_DOCS = 1_000_000;
 
 const verdict = (ok: boolean): Target['status'] => (ok ? 'PASS' : 'FAIL');
 
+// Below these, a ratio or a p99 says more about chance than about the code.
+const MIN_REQUESTS = 20;
+const MIN_LATENCY_SAMPLES = 10;
+const tooFew = (a: number, b: number | undefined) =>
+  `only ${a} and ${b ?? 0} requests completed: lengthen --duration or lower --scale`;
+
 export function evaluateTargets(input: {
   endpoints: EndpointResult[];
   depth: DepthSeries;
@@ -35,23 +41,30 @@ export function evaluateTargets(input: {
   backup: BackupResult;
 }): Target[] {
   const targets: Target[] = [];
-  for (const e of input.endpoints.filter((x) => x.list && x.ratio !== undefined)) {
+  for (const e of input.endpoints.filter((x) => x.list && x.baseline)) {
+    const name = `${e.name} throughput >= 60% of baseline`;
+    const counted = Math.min(e.api.requests, e.baseline?.requests ?? 0);
+    if (counted < MIN_REQUESTS) {
+      targets.push({ name, status: 'SKIP', detail: tooFew(e.api.requests, e.baseline?.requests) });
+      continue;
+    }
     const ratio = e.ratio as number;
-    targets.push({
-      name: `${e.name} throughput >= 60% of baseline`,
-      status: verdict(ratio >= 0.6),
-      detail: `${(ratio * 100).toFixed(0)}%`,
-    });
+    targets.push({ name, status: verdict(ratio >= 0.6), detail: `${(ratio * 100).toFixed(0)}%` });
   }
   const first = input.depth.apiCursor[0];
   const deep = input.depth.apiCursor.at(-1);
   if (first && deep) {
+    const name = 'cursor pagination p99 at 90% depth <= 1.5x page 1';
     const growth = deep.p99 / first.p99;
-    targets.push({
-      name: 'cursor pagination p99 at 90% depth <= 1.5x page 1',
-      status: verdict(growth <= 1.5),
-      detail: `${deep.p99} ms vs ${first.p99} ms (${growth.toFixed(2)}x)`,
-    });
+    targets.push(
+      Math.min(first.requests, deep.requests) < MIN_LATENCY_SAMPLES
+        ? { name, status: 'SKIP', detail: tooFew(first.requests, deep.requests) }
+        : {
+            name,
+            status: verdict(growth <= 1.5),
+            detail: `${deep.p99} ms vs ${first.p99} ms (${growth.toFixed(2)}x)`,
+          },
+    );
   }
   for (const e of input.endpoints) {
     const limit = e.name === 'GET /api/posts/:id' ? 2 : e.list ? 3 : undefined;

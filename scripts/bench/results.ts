@@ -1,0 +1,74 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { depthChart } from './chart.ts';
+import type { DepthSeries } from './depth.ts';
+import type { BackupResult, MigrationResult } from './operations.ts';
+import type { BenchOptions } from './options.ts';
+import { type Compression, type Environment, renderReport } from './report.ts';
+import type { Dataset } from './seed.ts';
+import type { EndpointResult, Target } from './targets.ts';
+
+/** What gzip would cost and save on a page of 20 posts (the app does not compress; see docs). */
+export function measureCompression(page: unknown): Compression {
+  const json = JSON.stringify(page);
+  const rounds = 200;
+  const start = performance.now();
+  let gzipBytes = 0;
+  for (let i = 0; i < rounds; i += 1) gzipBytes = gzipSync(json).length;
+  return {
+    jsonBytes: Buffer.byteLength(json),
+    gzipBytes,
+    microsecondsPerResponse: ((performance.now() - start) * 1000) / rounds,
+  };
+}
+
+/**
+ * Writes bench/results/<timestamp>.json (everything), .md (the report) and .svg (latency by
+ * page depth), and returns the report for stdout.
+ */
+export function writeResults(
+  root: string,
+  r: {
+    engine: string;
+    options: BenchOptions & { scale: number };
+    data: Dataset;
+    endpoints: EndpointResult[];
+    depth: DepthSeries;
+    compression: Compression;
+    migration: MigrationResult;
+    backup: BackupResult;
+    targets: Target[];
+  },
+): { report: string; files: string } {
+  const cpu = cpus();
+  const { options: o, data: d } = r;
+  const environment: Environment = {
+    date: new Date().toISOString(),
+    cpu: cpu[0]?.model.trim() ?? 'unknown CPU',
+    cores: cpu.length,
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    os: `${type()} ${release()}`,
+    node: process.versions.node,
+    engine: r.engine,
+    dataset:
+      `scale ${o.scale}: ${d.users} users, ${d.posts} posts, ${d.follows} follows, ${d.tags} tags; ` +
+      `the feed's reader follows ${d.feedFollowees}`,
+    load:
+      `autocannon, ${o.connections} connections, ${o.warmup} s warm-up + ${o.duration} s per ` +
+      `endpoint (depth: 1 connection, ${o.depthDuration} s); the load generator, the servers and ` +
+      'the database share the machine',
+  };
+  const report = renderReport({ environment, ...r });
+  const dir = join(root, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = environment.date.replace(/[:.]/g, '-');
+  const { userIds: _u, samplePostIds: _p, ...dataset } = d;
+  const { data: _d, ...measured } = r;
+  const everything = { environment, dataset, ...measured };
+  writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(everything, null, 2)}\n`);
+  writeFileSync(join(dir, `${stamp}.md`), report);
+  writeFileSync(join(dir, `${stamp}.svg`), depthChart(r.depth, `${r.engine}, ${d.posts} posts`));
+  return { report, files: `bench/results/${stamp}.{json,md,svg}` };
+}
