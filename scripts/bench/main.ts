@@ -8,14 +8,20 @@ import { connectDatabase } from '../../src/db/connection.ts';
 import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { createLogger } from '../../src/logger.ts';
 import { baselineListener } from './baseline.ts';
-import { measureDepth } from './depth.ts';
+import { type DepthSeries, measureDepth } from './depth.ts';
 import { countReads, countWrite, measureEndpoints, workloads } from './endpoints.ts';
-import { measureBackup, measureMigration, seedMigrationProbe } from './operations.ts';
+import {
+  type BackupResult,
+  type MigrationResult,
+  measureBackup,
+  measureMigration,
+  seedMigrationProbe,
+} from './operations.ts';
 import { type BenchOptions, parseOptions, UsageError } from './options.ts';
 import { startServer } from './processes.ts';
 import { measureCompression, writeResults } from './results.ts';
 import { seedDataset } from './seed.ts';
-import { evaluateTargets } from './targets.ts';
+import { type EndpointResult, evaluateTargets } from './targets.ts';
 
 // FerretDB v1 on SQLite filters and sorts every query in Go over the whole collection, and a
 // migration's write costs a scan per document: at the issue's default (10k users, 200k posts) a
@@ -83,51 +89,60 @@ async function run(options: BenchOptions): Promise<boolean> {
   const reads = work.filter((w) => !w.write);
   const write = work.find((w) => w.write);
 
-  log('counting database commands per request');
+  const phases = options.only;
   const app = createApp({ config, db, logger: createLogger('silent') });
-  const counts = await countReads(
-    client,
-    dbName,
-    { api: app, baseline: baselineListener(raw, tokens) },
-    reads,
-  );
-
-  log('starting the API and the baseline in processes of their own');
-  const api = await startServer('api', serverEnv);
-  cleanups.push(() => api.stop());
-  const baseline = await startServer('baseline', serverEnv);
-  cleanups.push(() => baseline.stop());
-  const urls = { api: api.url, baseline: baseline.url };
-  const load = {
-    connections: options.connections,
-    warmup: options.warmup,
-    duration: options.duration,
-  };
-  const endpoints = await measureEndpoints(reads, urls, counts, load, log);
-
-  log('measuring latency by page depth');
-  const depthRun = { warmup: options.warmup, duration: options.depthDuration };
-  const depth = await measureDepth(raw, data.posts, urls, depthRun, log);
-
-  // The write last, so that every read above saw exactly the seeded data.
-  if (write) {
-    for (const [name, c] of await countWrite(client, dbName, app, write)) counts.api.set(name, c);
-    endpoints.push(...(await measureEndpoints([write], urls, counts, load, log)));
+  let endpoints: EndpointResult[] = [];
+  let depth: DepthSeries | undefined;
+  let counts: Awaited<ReturnType<typeof countReads>> | undefined;
+  if (phases.has('http')) {
+    log('counting database commands per request');
+    const listeners = { api: app, baseline: baselineListener(raw, tokens) };
+    counts = await countReads(client, dbName, listeners, reads);
   }
-  await Promise.all([api.stop(), baseline.stop()]);
+  if (phases.has('http') || phases.has('depth')) {
+    log('starting the API and the baseline in processes of their own');
+    const api = await startServer('api', serverEnv);
+    cleanups.push(() => api.stop());
+    const baseline = await startServer('baseline', serverEnv);
+    cleanups.push(() => baseline.stop());
+    const urls = { api: api.url, baseline: baseline.url };
+    const load = {
+      connections: options.connections,
+      warmup: options.warmup,
+      duration: options.duration,
+    };
+    if (counts) endpoints = await measureEndpoints(reads, urls, counts, load, log);
+    if (phases.has('depth')) {
+      log('measuring latency by page depth');
+      const depthRun = { warmup: options.warmup, duration: options.depthDuration };
+      depth = await measureDepth(raw, data.posts, urls, depthRun, log);
+    }
+    // The write last, so that every read above saw exactly the seeded data.
+    if (counts && write) {
+      for (const [name, c] of await countWrite(client, dbName, app, write)) counts.api.set(name, c);
+      endpoints.push(...(await measureEndpoints([write], urls, counts, load, log)));
+    }
+    await Promise.all([api.stop(), baseline.stop()]);
+  }
 
   const jobEnv = { ...process.env, MONGODB_URI: uri, BENCH_DB: dbName };
-  let collection = 'posts';
-  if (options.migrationDocs > 0) {
-    collection = 'migration_probe';
-    log(`seeding ${options.migrationDocs} documents for the migration`);
-    await seedMigrationProbe(raw, collection, options.migrationDocs);
+  let migration: MigrationResult | undefined;
+  if (phases.has('migration')) {
+    let collection = 'posts';
+    if (options.migrationDocs > 0) {
+      collection = 'migration_probe';
+      log(`seeding ${options.migrationDocs} documents for the migration`);
+      await seedMigrationProbe(raw, collection, options.migrationDocs);
+    }
+    log(`migrating ${collection}`);
+    migration = await measureMigration(jobEnv, collection, 1000);
+    if (collection !== 'posts') await raw.collection(collection).drop();
   }
-  log(`migrating ${collection}`);
-  const migration = await measureMigration(jobEnv, collection, 1000);
-  if (collection !== 'posts') await raw.collection(collection).drop();
-  log('npm run backup, then npm run backup:verify');
-  const backup = await measureBackup(raw, jobEnv);
+  let backup: BackupResult | undefined;
+  if (phases.has('backup')) {
+    log('npm run backup, then npm run backup:verify');
+    backup = await measureBackup(raw, jobEnv);
+  }
 
   const targets = evaluateTargets({ endpoints, depth, migration, backup });
   const written = writeResults(root, {
@@ -136,7 +151,7 @@ async function run(options: BenchOptions): Promise<boolean> {
     data,
     endpoints,
     depth,
-    compression: measureCompression(counts.api.get('GET /api/posts')?.json),
+    compression: counts && measureCompression(counts.api.get('GET /api/posts')?.json),
     migration,
     backup,
     targets,

@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
 
+export const PHASES = ['http', 'depth', 'migration', 'backup'] as const;
+export type Phase = (typeof PHASES)[number];
+
 export interface BenchOptions {
   /** Dataset size relative to 10k users / 200k posts; undefined: chosen for the engine. */
   scale: number | undefined;
@@ -16,11 +19,14 @@ export interface BenchOptions {
   keep: boolean;
   /** Exit 1 when a target fails (the run itself succeeding is not enough). */
   check: boolean;
+  /** The parts to run (all by default); the others' targets are reported as SKIP. */
+  only: ReadonlySet<Phase>;
 }
 
 const USAGE =
   'usage: npm run bench -- [--scale N] [--duration S] [--warmup S] [--connections N] ' +
-  '[--depth-duration S] [--migration-docs N] [--pool-size N] [--keep] [--check]';
+  '[--depth-duration S] [--migration-docs N] [--pool-size N] [--only http,depth,migration,backup] ' +
+  '[--keep] [--check]';
 
 export class UsageError extends Error {}
 
@@ -47,6 +53,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         'depth-duration': { type: 'string' },
         'migration-docs': { type: 'string' },
         'pool-size': { type: 'string' },
+        only: { type: 'string' },
         keep: { type: 'boolean' },
         check: { type: 'boolean' },
       },
@@ -55,6 +62,11 @@ export function parseOptions(argv: string[]): BenchOptions {
     throw new UsageError(`${(error as Error).message} (${USAGE})`);
   }
   const str = (k: string) => values[k] as string | undefined;
+  const only = (str('only') ?? PHASES.join(',')).split(',').map((p) => p.trim());
+  const unknown = only.filter((p) => !(PHASES as readonly string[]).includes(p));
+  if (unknown.length || only.length === 0) {
+    throw new UsageError(`--only takes ${PHASES.join(', ')} (${USAGE})`);
+  }
   return {
     scale: str('scale') === undefined ? undefined : positive('scale', str('scale'), 1, 50),
     duration: positive('duration', str('duration'), 10, 600),
@@ -68,5 +80,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     poolSize: Math.round(positive('pool-size', str('pool-size'), 20, 500)),
     keep: values.keep === true,
     check: values.check === true,
+    only: new Set(only as Phase[]),
   };
 }

@@ -35,10 +35,10 @@ export function writeResults(
     options: BenchOptions & { scale: number };
     data: Dataset;
     endpoints: EndpointResult[];
-    depth: DepthSeries;
-    compression: Compression;
-    migration: MigrationResult;
-    backup: BackupResult;
+    depth?: DepthSeries;
+    compression?: Compression;
+    migration?: MigrationResult;
+    backup?: BackupResult;
     targets: Target[];
   },
 ): { report: string; files: string } {
@@ -57,7 +57,8 @@ export function writeResults(
       `the feed's reader follows ${d.feedFollowees}`,
     load:
       `autocannon, ${o.connections} connections, ${o.warmup} s warm-up + ${o.duration} s per ` +
-      `endpoint (depth: 1 connection, ${o.depthDuration} s); the load generator, the servers and ` +
+      `endpoint; depth: one request at a time, ${o.depthDuration} s per method and depth in 5 ` +
+      'interleaved rounds; the load generator, the servers and ' +
       'the database share the machine',
   };
   const report = renderReport({ environment, ...r });
@@ -66,9 +67,11 @@ export function writeResults(
   const stamp = environment.date.replace(/[:.]/g, '-');
   const { userIds: _u, samplePostIds: _p, ...dataset } = d;
   const { data: _d, ...measured } = r;
-  const everything = { environment, dataset, ...measured };
+  const everything = { environment, dataset, ...measured, options: { ...o, only: [...o.only] } };
   writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(everything, null, 2)}\n`);
   writeFileSync(join(dir, `${stamp}.md`), report);
-  writeFileSync(join(dir, `${stamp}.svg`), depthChart(r.depth, `${r.engine}, ${d.posts} posts`));
-  return { report, files: `bench/results/${stamp}.{json,md,svg}` };
+  if (r.depth) {
+    writeFileSync(join(dir, `${stamp}.svg`), depthChart(r.depth, `${r.engine}, ${d.posts} posts`));
+  }
+  return { report, files: `bench/results/${stamp}.{json,md${r.depth ? ',svg' : ''}}` };
 }
