@@ -1,7 +1,11 @@
 // `nickname` becomes `username`, and its unique index follows. The old index is dropped before the
 // rename: on MongoDB a unique index counts a missing field as null, so half-renamed users would
 // collide on it. Writers must be stopped meanwhile (deploy order: backup, migrate, start).
-import { dropIndexIfExists, transformInBatches } from '../src/migrations/migration-kit.js';
+import {
+  dropIndexIfExists,
+  ensureIndexes,
+  updateInBatches,
+} from '../src/migrations/migration-kit.js';
 
 /**
  * @param {import('mongodb').Db} db
@@ -10,18 +14,12 @@ import { dropIndexIfExists, transformInBatches } from '../src/migrations/migrati
  */
 async function renameField(db, from, to) {
   await dropIndexIfExists(db, 'users', `${from}_1`);
-  await transformInBatches(db, 'users', {
+  await updateInBatches(db, 'users', {
     label: `users.${from} -> ${to}`,
     filter: { [from]: { $exists: true } },
-    projection: { _id: 1 },
-    toWrite: (user) => ({
-      updateOne: {
-        filter: { _id: user._id, [from]: { $exists: true } },
-        update: { $rename: { [from]: to } },
-      },
-    }),
+    update: { $rename: { [from]: to } },
   });
-  await db.collection('users').createIndex({ [to]: 1 }, { name: `${to}_1`, unique: true });
+  await ensureIndexes(db, 'users', [{ key: { [to]: 1 }, name: `${to}_1`, unique: true }]);
 }
 
 /** @param {import('mongodb').Db} db */

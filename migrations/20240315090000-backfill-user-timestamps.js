@@ -1,7 +1,7 @@
 // Users get createdAt/updatedAt (Mongoose `timestamps`). Existing users are backfilled from the
 // creation time inside their ObjectId; updatedAt falls back to createdAt. Down restores the earlier
 // shape by removing both fields, from every user (the earlier code never wrote them).
-import { transformInBatches } from '../src/migrations/migration-kit.js';
+import { transformInBatches, updateInBatches } from '../src/migrations/migration-kit.js';
 
 /** @param {import('mongodb').Db} db */
 export const up = async (db) => {
@@ -26,16 +26,9 @@ export const up = async (db) => {
 
 /** @param {import('mongodb').Db} db */
 export const down = async (db) => {
-  const stamped = { $or: [{ createdAt: { $exists: true } }, { updatedAt: { $exists: true } }] };
-  await transformInBatches(db, 'users', {
+  await updateInBatches(db, 'users', {
     label: 'users.createdAt removal',
-    filter: stamped,
-    projection: { _id: 1 },
-    toWrite: (user) => ({
-      updateOne: {
-        filter: { _id: user._id, ...stamped },
-        update: { $unset: { createdAt: '', updatedAt: '' } },
-      },
-    }),
+    filter: { $or: [{ createdAt: { $exists: true } }, { updatedAt: { $exists: true } }] },
+    update: { $unset: { createdAt: '', updatedAt: '' } },
   });
 };

@@ -5,7 +5,8 @@ import {
   dropCollectionIfExists,
   dropIndexIfExists,
   ensureCollection,
-  transformInBatches,
+  ensureIndexes,
+  updateInBatches,
 } from '../src/migrations/migration-kit.js';
 
 const TAG_INDEX = 'tags_1_timestamp_-1__id_-1';
@@ -13,39 +14,25 @@ const TAG_INDEX = 'tags_1_timestamp_-1__id_-1';
 /** @param {import('mongodb').Db} db */
 export const up = async (db) => {
   await ensureCollection(db, 'tags');
-  await db.collection('tags').createIndexes([
+  await ensureIndexes(db, 'tags', [
     { key: { name: 1 }, name: 'name_1', unique: true },
     { key: { postCount: -1, name: 1 }, name: 'postCount_-1_name_1' },
   ]);
-  await transformInBatches(db, 'posts', {
+  await updateInBatches(db, 'posts', {
     label: 'posts.tags backfill',
     filter: { tags: { $exists: false } },
-    projection: { _id: 1 },
-    toWrite: (post) => ({
-      updateOne: {
-        filter: { _id: post._id, tags: { $exists: false } },
-        update: { $set: { tags: [] } },
-      },
-    }),
+    update: { $set: { tags: [] } },
   });
-  await db
-    .collection('posts')
-    .createIndex({ tags: 1, timestamp: -1, _id: -1 }, { name: TAG_INDEX });
+  await ensureIndexes(db, 'posts', [{ key: { tags: 1, timestamp: -1, _id: -1 }, name: TAG_INDEX }]);
 };
 
 /** @param {import('mongodb').Db} db */
 export const down = async (db) => {
   await dropIndexIfExists(db, 'posts', TAG_INDEX);
-  await transformInBatches(db, 'posts', {
+  await updateInBatches(db, 'posts', {
     label: 'posts.tags removal',
     filter: { tags: { $exists: true } },
-    projection: { _id: 1 },
-    toWrite: (post) => ({
-      updateOne: {
-        filter: { _id: post._id, tags: { $exists: true } },
-        update: { $unset: { tags: '' } },
-      },
-    }),
+    update: { $unset: { tags: '' } },
   });
   await dropCollectionIfExists(db, 'tags');
 };

@@ -2,38 +2,29 @@
 // copies migrations/sample-migration.js when it exists, and never runs it). Replace the example,
 // keep both directions, and make each one safe to re-run after an interruption.
 //
-// The kit (../src/migrations/migration-kit.js) also has, for new collections and indexes:
-//   up:   await ensureCollection(db, 'tags');
-//         await db.collection('tags').createIndex({ name: 1 }, { name: 'name_1', unique: true });
-//   down: await dropCollectionIfExists(db, 'tags');   or   await dropIndexIfExists(db, 'tags', 'name_1');
-// Reshaping documents: transformInBatches (one cursor, bulkWrite in batches, progress on stderr).
-// Repeat the selecting condition in each write's filter, so that a re-run touches only what is left.
-import { transformInBatches } from '../src/migrations/migration-kit.js';
+// The kit (../src/migrations/migration-kit.js), beside updateInBatches below:
+//   transformInBatches(db, coll, { filter, projection, toWrite })  a different write per document
+//   ensureCollection(db, 'bookmarks') / dropCollectionIfExists(db, 'bookmarks')
+//   ensureIndexes(db, 'bookmarks', [{ key: { user: 1, post: 1 }, name: 'user_1_post_1', unique: true }])
+//   dropIndexIfExists(db, 'bookmarks', 'user_1_post_1')
+// Name indexes as MongoDB would (`field_1_other_-1`). Indexes come from migrations only
+// (MONGODB_AUTO_INDEX is off): a schema.index() without a migration fails
+// test/migrations/history.test.ts.
+import { updateInBatches } from '../src/migrations/migration-kit.js';
 
 /** @param {import('mongodb').Db} db */
 export const up = async (db) => {
-  await transformInBatches(db, 'things', {
+  // One cursor, one updateMany per batch, progress on stderr; re-running touches what is left.
+  await updateInBatches(db, 'things', {
     filter: { oldField: { $exists: true } },
-    projection: { _id: 1 },
-    toWrite: (doc) => ({
-      updateOne: {
-        filter: { _id: doc._id, oldField: { $exists: true } },
-        update: { $rename: { oldField: 'newField' } },
-      },
-    }),
+    update: { $rename: { oldField: 'newField' } },
   });
 };
 
 /** @param {import('mongodb').Db} db */
 export const down = async (db) => {
-  await transformInBatches(db, 'things', {
+  await updateInBatches(db, 'things', {
     filter: { newField: { $exists: true } },
-    projection: { _id: 1 },
-    toWrite: (doc) => ({
-      updateOne: {
-        filter: { _id: doc._id, newField: { $exists: true } },
-        update: { $rename: { newField: 'oldField' } },
-      },
-    }),
+    update: { $rename: { newField: 'oldField' } },
   });
 };

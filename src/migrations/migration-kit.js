@@ -47,11 +47,29 @@ export function currentBatchSettings() {
 }
 
 /**
- * Streams the documents matching `filter` in _id order with one cursor, asks `toWrite` for at most
- * one write per document, and sends the writes with bulkWrite every `batchSize` documents, so memory
- * stays flat whatever the collection size. Make each write's filter repeat the condition that
- * selected the document ({ _id, nickname: { $exists: true } }): a run interrupted half-way can then
- * be re-run and only the documents still in the old shape are touched.
+ * Applies one update to every document matching `filter`: streams their _ids with one cursor and
+ * sends, per batch, a single updateMany limited to those _ids that repeats `filter`. A run that
+ * was interrupted half-way can be re-run: only the documents still matching are touched.
+ * @param {Db} db
+ * @param {string} collectionName
+ * @param {{ filter: Document, update: Document, label?: string }} options
+ * @returns {Promise<{ seen: number, written: number }>}
+ */
+export function updateInBatches(db, collectionName, options) {
+  const collection = db.collection(collectionName);
+  return streamInBatches(db, collectionName, options, { _id: 1 }, async (docs) => {
+    const ids = docs.map((doc) => doc._id);
+    const filter = { $and: [options.filter, { _id: { $in: ids } }] };
+    const result = await collection.bulkWrite([{ updateMany: { filter, update: options.update } }]);
+    return result.modifiedCount;
+  });
+}
+
+/**
+ * For writes that differ per document: streams the documents matching `filter` in _id order with
+ * one cursor, asks `toWrite` for at most one write per document, and sends them with bulkWrite per
+ * batch. Make each write's filter repeat the selecting condition ({ _id, createdAt: { $exists:
+ * false } }), so that a re-run after an interruption touches only what is left.
  * @param {Db} db
  * @param {string} collectionName
  * @param {{ filter: Document, projection?: Document, label?: string,
@@ -59,48 +77,65 @@ export function currentBatchSettings() {
  * @returns {Promise<{ seen: number, written: number }>}
  */
 export async function transformInBatches(db, collectionName, options) {
+  const collection = db.collection(collectionName);
+  const perCommand = await statementsPerWriteCommand(db);
+  const projection = options.projection ?? {};
+  return streamInBatches(db, collectionName, options, projection, async (docs) => {
+    const writes = docs.flatMap((doc) => options.toWrite(doc) ?? []);
+    let written = 0;
+    for (let i = 0; i < writes.length; i += perCommand) {
+      const result = await collection.bulkWrite(writes.slice(i, i + perCommand), {
+        ordered: false,
+      });
+      written += result.modifiedCount + result.deletedCount + result.insertedCount;
+    }
+    return written;
+  });
+}
+
+/**
+ * The shared loop: one cursor in _id order (an _id never changes, so no document is seen twice
+ * while the batches rewrite the collection), at most `batchSize` documents in memory, progress
+ * after each batch, and the abort signal checked before each write.
+ * @param {Db} db
+ * @param {string} collectionName
+ * @param {{ filter: Document, label?: string }} options
+ * @param {Document} projection
+ * @param {(docs: Document[]) => Promise<number>} writeBatch
+ * @returns {Promise<{ seen: number, written: number }>}
+ */
+async function streamInBatches(db, collectionName, options, projection, writeBatch) {
   const settings = currentBatchSettings();
   settings.signal?.throwIfAborted();
   const collection = db.collection(collectionName);
   const label = options.label ?? collectionName;
   const started = Date.now();
   const total = await collection.countDocuments(options.filter);
-  const perCommand = await statementsPerWriteCommand(db);
   let done = 0;
   let written = 0;
   /** @param {boolean} final */
   const report = (final) =>
     settings.onProgress({ label, done, total, written, elapsedMs: Date.now() - started, final });
-  /** @type {import('mongodb').AnyBulkWriteOperation[]} */
-  let pending = [];
-  let inBatch = 0;
+  /** @type {Document[]} */
+  let batch = [];
   const flush = async () => {
     settings.signal?.throwIfAborted();
-    for (let i = 0; i < pending.length; i += perCommand) {
-      const result = await collection.bulkWrite(pending.slice(i, i + perCommand), {
-        ordered: false,
-      });
-      written += result.modifiedCount + result.deletedCount + result.insertedCount;
-    }
-    done += inBatch;
-    pending = [];
-    inBatch = 0;
+    written += await writeBatch(batch);
+    done += batch.length;
+    batch = [];
     report(false);
   };
-
   const cursor = collection.find(options.filter, {
-    projection: options.projection,
+    projection,
     sort: { _id: 1 },
     batchSize: settings.batchSize,
   });
   try {
     for await (const doc of cursor) {
-      const write = options.toWrite(doc);
-      if (write) pending.push(write);
-      inBatch += 1;
-      if (inBatch >= settings.batchSize) await flush();
+      batch.push(doc);
+      if (batch.length >= settings.batchSize) await flush();
     }
-    if (inBatch > 0) await flush();
+    if (batch.length > 0) await flush();
   } finally {
     await cursor.close();
   }
@@ -117,6 +152,41 @@ export async function ensureCollection(/** @type {Db} */ db, /** @type {string} 
   } catch (error) {
     if (/** @type {{ code?: number }} */ (error).code !== 48) throw error; // created meanwhile
   }
+}
+
+/**
+ * Creates the named indexes that do not exist yet, so that a re-run is a no-op, and fails when an
+ * index of that name exists with other keys or uniqueness. (It also sidesteps a FerretDB v1.24
+ * panic: createIndexes listing two or more indexes that all exist drops the connection.)
+ * @param {Db} db
+ * @param {string} collectionName
+ * @param {(import('mongodb').IndexDescription & { name: string })[]} indexes
+ */
+export async function ensureIndexes(db, collectionName, indexes) {
+  const collection = db.collection(collectionName);
+  /** @type {Document[]} */
+  let existing = [];
+  try {
+    existing = await collection.listIndexes().toArray();
+  } catch (error) {
+    if (/** @type {{ code?: number }} */ (error).code !== 26) throw error; // no collection yet
+  }
+  const byName = new Map(existing.map((index) => [index.name, index]));
+  const missing = indexes.filter((index) => {
+    const found = byName.get(index.name);
+    if (!found) return true;
+    const same =
+      JSON.stringify(found.key) === JSON.stringify(index.key) &&
+      Boolean(found.unique) === Boolean(index.unique);
+    if (!same) {
+      throw new Error(
+        `index ${collectionName}.${index.name} exists as ${JSON.stringify(found.key)}` +
+          `${found.unique ? ' unique' : ''}; drop it or give the new one another name`,
+      );
+    }
+    return false;
+  });
+  if (missing.length > 0) await collection.createIndexes(missing);
 }
 
 /** Drops a collection if it exists. */

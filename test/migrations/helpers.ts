@@ -1,0 +1,193 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { type Db, MongoClient } from 'mongodb';
+import { inject } from 'vitest';
+import type { DownOptions, UpOptions } from '../../src/migrations/runner.ts';
+import { MIGRATIONS_DIR, projectRoot } from '../../src/migrations/settings.ts';
+
+/** Every migration file, in order (what migrate-mongo runs). */
+export const ALL_MIGRATIONS = readdirSync(MIGRATIONS_DIR)
+  .filter((name) => name.endsWith('.js') && name !== 'sample-migration.js')
+  .sort();
+
+export const M = {
+  users: '20240105090000-create-users.js',
+  posts: '20240112090000-create-posts.js',
+  rename: '20240301090000-rename-nickname-to-username.js',
+  timestamps: '20240315090000-backfill-user-timestamps.js',
+  follows: '20240402090000-create-follows.js',
+  tags: '20240416090000-add-post-tags.js',
+} as const;
+
+export interface MigrationTestDb {
+  uri: string;
+  name: string;
+  client: MongoClient;
+  db: Db;
+  /** The target the runner takes. */
+  target: { client: MongoClient; db: Db };
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty test_* database with its own client (the runner works on driver objects). */
+export async function openMigrationDb(label: string): Promise<MigrationTestDb> {
+  const uri = inject('mongoUri');
+  const name = `test_mig_${label}_${randomBytes(4).toString('hex')}`;
+  const client = await MongoClient.connect(uri);
+  const db = client.db(name);
+  return {
+    uri,
+    name,
+    client,
+    db,
+    target: { client, db },
+    async drop() {
+      if (!name.startsWith('test')) throw new Error(`refusing to drop ${name}`);
+      await db.dropDatabase();
+      await client.close();
+    },
+  };
+}
+
+/** Runner options for tests: no lock wait, no output. */
+export function quietRun(
+  overrides: Partial<UpOptions & DownOptions> = {},
+): UpOptions & DownOptions {
+  return {
+    command: 'test',
+    lockWaitMs: 0,
+    log: () => {},
+    ...overrides,
+    batch: { onProgress: () => {}, ...overrides.batch },
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRun {
+  child: ReturnType<typeof spawn>;
+  /** Resolves with the first stderr/stdout text matching the pattern. */
+  waitFor(pattern: RegExp, stream?: 'stdout' | 'stderr'): Promise<void>;
+  done: Promise<CliResult>;
+}
+
+/** Starts a command from the repository root with the test database in its environment. */
+export function startCommand(command: string, args: string[], env: Record<string, string>): CliRun {
+  const child = spawn(command, args, {
+    cwd: projectRoot,
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const text = { stdout: '', stderr: '' };
+  const watchers: { pattern: RegExp; stream: 'stdout' | 'stderr'; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...watchers]) {
+      if (w.pattern.test(text[w.stream])) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text.stdout += chunk.toString();
+    check();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text.stderr += chunk.toString();
+    check();
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, ...text }));
+  });
+  return {
+    child,
+    done,
+    waitFor: (pattern, stream = 'stderr') =>
+      new Promise((resolve, reject) => {
+        watchers.push({ pattern, stream, resolve });
+        check();
+        done.then(() => reject(new Error(`exited before printing ${pattern}`)), reject);
+      }),
+  };
+}
+
+/** `npm run migrate -- <args>`, run as node --import tsx (npm adds nothing but start-up time). */
+export function startMigrate(
+  db: MigrationTestDb,
+  args: string[],
+  env: Record<string, string> = {},
+) {
+  return startCommand(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts', ...args], {
+    MONGODB_URI: db.uri,
+    MONGODB_DB: db.name,
+    ...env,
+  });
+}
+
+export function migrate(db: MigrationTestDb, args: string[], env: Record<string, string> = {}) {
+  return startMigrate(db, args, env).done;
+}
+
+/** Names of the collections that hold data (not the migration bookkeeping). */
+export async function dataCollections(db: Db): Promise<string[]> {
+  const all = await db.listCollections({}, { nameOnly: true }).toArray();
+  return all
+    .map((c) => c.name)
+    .filter((name) => name !== 'changelog' && name !== 'migrations_lock')
+    .sort();
+}
+
+export async function indexNames(db: Db, collection: string): Promise<string[]> {
+  return (await db.collection(collection).indexes()).map((i) => String(i.name)).sort();
+}
+
+export async function changelogNames(db: Db): Promise<string[]> {
+  const entries = await db.collection('changelog').find().toArray();
+  return entries.map((e) => String(e.fileName)).sort();
+}
+
+/** Inserts users in the shape of a given era: 2012's `nickname` or today's `username`. */
+export async function seedUsers(
+  db: Db,
+  count: number,
+  field: 'nickname' | 'username',
+  extra: (i: number) => Record<string, unknown> = () => ({}),
+): Promise<void> {
+  for (let start = 0; start < count; start += 5000) {
+    const docs = Array.from({ length: Math.min(5000, count - start) }, (_, k) => {
+      const i = start + k;
+      return {
+        [field]: `user${i}`,
+        email: `user${i}@example.com`,
+        passwordHash: `$argon2id$v=19$m=19456,t=2,p=1$${i}`,
+        tokenVersion: 0,
+        ...extra(i),
+      };
+    });
+    await db.collection('users').insertMany(docs);
+  }
+}
+
+let announced = false;
+
+/**
+ * How many documents the transformation tests seed: 5000 where updates are cheap. FerretDB v1
+ * (SQLite) scans the collection for every update (8 ms per updateOne at 1000 documents, 24 ms at
+ * 4000, measured), so a transformation there is quadratic; 1000 keeps each test near a minute.
+ */
+export async function seedSize(db: Db): Promise<number> {
+  const info = await db.command({ buildInfo: 1 });
+  if (typeof info.ferretdbVersion !== 'string') return 5000;
+  if (!announced) {
+    console.log('FerretDB: transformation tests seed 1000 documents, not 5000 (updates scan)');
+    announced = true;
+  }
+  return 1000;
+}

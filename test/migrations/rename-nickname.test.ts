@@ -1,0 +1,98 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readMigrationLock } from '../../src/migrations/lock.ts';
+import { MigrationFailedError, migrateDown, migrateUp } from '../../src/migrations/runner.ts';
+import {
+  changelogNames,
+  indexNames,
+  M,
+  type MigrationTestDb,
+  openMigrationDb,
+  quietRun,
+  seedSize,
+  seedUsers,
+} from './helpers.ts';
+
+// FerretDB v1 needs a few milliseconds per updated document, so these take a while there.
+describe('migration rename-nickname-to-username, on thousands of users', {
+  timeout: 300_000,
+}, () => {
+  let t: MigrationTestDb;
+  let USERS: number;
+  beforeEach(async () => {
+    t = await openMigrationDb('rename');
+    await migrateUp(t.target, quietRun({ to: M.posts }));
+    USERS = await seedSize(t.db);
+    await seedUsers(t.db, USERS, 'nickname');
+  }, 120_000);
+  afterEach(async () => {
+    await t.drop();
+  });
+
+  const users = () => t.db.collection('users');
+  const snapshot = async () =>
+    new Map((await users().find().toArray()).map((u) => [String(u._id), u]));
+
+  it('up renames every nickname to username and swaps the unique index; down restores both', async () => {
+    const before = await snapshot();
+
+    await migrateUp(t.target, quietRun({ to: M.rename, batch: { batchSize: USERS / 4 } }));
+
+    expect(await users().countDocuments({ nickname: { $exists: true } })).toBe(0);
+    const after = await snapshot();
+    expect(after.size).toBe(USERS);
+    for (const [id, old] of before) {
+      const { nickname, ...rest } = old;
+      expect(after.get(id)).toEqual({ ...rest, username: nickname });
+    }
+    expect(await indexNames(t.db, 'users')).toEqual(['_id_', 'email_1', 'username_1']);
+    await expect(
+      users().insertOne({ username: 'user7', email: 'other@example.com' }),
+    ).rejects.toMatchObject({
+      code: 11000,
+    });
+
+    await migrateDown(t.target, quietRun({ batch: { batchSize: USERS / 4 } }));
+
+    expect(await snapshot()).toEqual(before);
+    expect(await indexNames(t.db, 'users')).toEqual(['_id_', 'email_1', 'nickname_1']);
+    expect(await changelogNames(t.db)).toEqual([M.users, M.posts]);
+  });
+
+  it('when interrupted half-way, is not recorded, releases the lock, and a re-run completes it', async () => {
+    const before = await snapshot();
+    const abort = new AbortController();
+
+    const interrupted = migrateUp(
+      t.target,
+      quietRun({
+        to: M.rename,
+        batch: {
+          batchSize: USERS / 4,
+          signal: abort.signal,
+          onProgress: (p) => {
+            if (p.done >= (USERS * 3) / 4) abort.abort(new Error('simulated crash'));
+          },
+        },
+      }),
+    );
+
+    await expect(interrupted).rejects.toThrow(MigrationFailedError);
+    await expect(interrupted).rejects.toThrow(/simulated crash/);
+    const renamed = await users().countDocuments({ username: { $exists: true } });
+    expect(renamed).toBe((USERS * 3) / 4);
+    expect(await users().countDocuments({ nickname: { $exists: true } })).toBe(USERS / 4);
+    expect(await changelogNames(t.db)).toEqual([M.users, M.posts]);
+    expect(await readMigrationLock(t.db)).toBeUndefined();
+
+    const applied = await migrateUp(t.target, quietRun({ to: M.rename }));
+
+    expect(applied).toEqual([M.rename]);
+    const after = await snapshot();
+    for (const [id, old] of before) {
+      const { nickname, ...rest } = old;
+      expect(after.get(id)).toEqual({ ...rest, username: nickname });
+    }
+    expect(await indexNames(t.db, 'users')).toEqual(['_id_', 'email_1', 'username_1']);
+    expect(await changelogNames(t.db)).toEqual([M.users, M.posts, M.rename]);
+  });
+});
