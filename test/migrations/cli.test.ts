@@ -1,0 +1,166 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readMigrationLock } from '../../src/migrations/lock.ts';
+import { migrateUp } from '../../src/migrations/runner.ts';
+import {
+  ALL_MIGRATIONS,
+  changelogNames,
+  M,
+  type MigrationTestDb,
+  migrate,
+  openMigrationDb,
+  quietRun,
+  seedUsers,
+  startCommand,
+  startMigrate,
+} from './helpers.ts';
+
+const stderrLines = (text: string) => text.split('\n').filter(Boolean);
+
+describe('the migration commands', { timeout: 180_000 }, () => {
+  let t: MigrationTestDb;
+  beforeEach(async () => {
+    t = await openMigrationDb('cli');
+  });
+  afterEach(async () => {
+    await t.drop();
+  });
+
+  it('plain `npx migrate-mongo status` and `up` work with the root config and agree with ours', async () => {
+    const env = { MONGODB_URI: t.uri, MONGODB_DB: t.name };
+
+    const status = await startCommand('npx', ['--no-install', 'migrate-mongo', 'status'], env).done;
+    const up = await startCommand('npx', ['--no-install', 'migrate-mongo', 'up'], env).done;
+
+    expect(status.code).toBe(0);
+    for (const name of ALL_MIGRATIONS)
+      expect(status.stdout).toMatch(new RegExp(`${name}.*PENDING`));
+    expect(up.code).toBe(0);
+    expect(up.stdout.match(/MIGRATED UP: .*/g)).toEqual(
+      ALL_MIGRATIONS.map((n) => `MIGRATED UP: ${n}`),
+    );
+    const check = await migrate(t, ['check']);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain(`all ${ALL_MIGRATIONS.length} migrations applied`);
+  });
+
+  it('check exits 1 and lists what is pending, then 0 once everything is applied', async () => {
+    await migrateUp(t.target, quietRun({ to: M.rename }));
+
+    const pending = await migrate(t, ['check']);
+
+    expect(pending.code).toBe(1);
+    const left = ALL_MIGRATIONS.slice(3);
+    expect(pending.stdout.trim().split('\n')).toEqual(left.map((n) => `pending: ${n}`));
+    expect(stderrLines(pending.stderr)).toEqual([
+      `migrate: ${left.length} pending migrations on ${t.name}: ${left.join(', ')}`,
+    ]);
+    await migrateUp(t.target, quietRun());
+    expect((await migrate(t, ['check'])).code).toBe(0);
+  });
+
+  it('up refuses a pending migration older than the latest applied one, unless allowed', async () => {
+    await migrateUp(t.target, quietRun());
+    // As if the rename had been merged from another branch after the later ones were applied.
+    await t.db.collection('changelog').deleteOne({ fileName: M.rename });
+
+    const refused = await migrate(t, ['up']);
+
+    expect(refused.code).toBe(1);
+    expect(stderrLines(refused.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^migrate: refusing to apply ${M.rename}: older than the latest applied migration ${M.tags}`,
+        ),
+      ),
+    ]);
+    expect(await changelogNames(t.db)).not.toContain(M.rename);
+    expect((await migrate(t, ['check'])).code).toBe(1);
+
+    const allowed = await migrate(t, ['up', '--allow-out-of-order']);
+
+    expect(allowed.code).toBe(0);
+    expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS);
+  });
+
+  it('a killed run leaves its lock: up fails clearly, unlock needs --force while it looks alive, then up finishes', async () => {
+    await migrateUp(t.target, quietRun({ to: M.posts }));
+    await seedUsers(t.db, 1000, 'nickname');
+    const run = startMigrate(t, ['up'], { MIGRATION_BATCH_SIZE: '100' });
+    await run.waitFor(/users\.nickname -> username: \d+\/1000/);
+    run.child.kill('SIGKILL');
+    await run.done;
+
+    const blocked = await migrate(t, ['up', '--wait', '0']);
+    const gentle = await migrate(t, ['unlock']);
+    const forced = await migrate(t, ['unlock', '--force']);
+    const finished = await migrate(t, ['up']);
+
+    expect(blocked.code).toBe(1);
+    expect(stderrLines(blocked.stderr)).toEqual([
+      expect.stringMatching(
+        /^migrate: another migration run holds the lock \(held by "migrate up".*npm run migrate -- unlock`$/,
+      ),
+    ]);
+    expect(gentle.code).toBe(1);
+    expect(gentle.stderr).toMatch(/the lock looks alive .*unlock --force/);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/^cleared the migration lock \(held by "migrate up"/);
+    expect(finished.code).toBe(0);
+    expect(await t.db.collection('users').countDocuments({ nickname: { $exists: true } })).toBe(0);
+    expect(await t.db.collection('users').countDocuments({ username: { $exists: true } })).toBe(
+      1000,
+    );
+    expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS);
+  });
+
+  it('SIGINT stops up at a batch boundary: exit 1, one line, nothing recorded, lock released', async () => {
+    await migrateUp(t.target, quietRun({ to: M.posts }));
+    await seedUsers(t.db, 1000, 'nickname');
+    const run = startMigrate(t, ['up'], { MIGRATION_BATCH_SIZE: '100' });
+    await run.waitFor(/users\.nickname -> username: \d+\/1000/);
+
+    run.child.kill('SIGINT');
+    const result = await run.done;
+
+    expect(result.code).toBe(1);
+    expect(stderrLines(result.stderr).at(-1)).toBe(
+      `migrate: up ${M.rename} failed, not recorded (run it again once fixed): interrupted by SIGINT`,
+    );
+    expect(await readMigrationLock(t.db)).toBeUndefined();
+    expect(await changelogNames(t.db)).toEqual([M.users, M.posts]);
+    expect(
+      await t.db.collection('users').countDocuments({ nickname: { $exists: true } }),
+    ).toBeGreaterThan(0);
+  });
+
+  it('two concurrent `up` commands: each migration is applied by exactly one of them', async () => {
+    await migrateUp(t.target, quietRun({ to: M.posts }));
+    await seedUsers(t.db, 1000, 'nickname');
+
+    const [a, b] = await Promise.all([migrate(t, ['up']), migrate(t, ['up'])]);
+
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const appliedBy = (out: string) => out.match(/^applied \S+\.js/gm) ?? [];
+    expect([...appliedBy(a.stdout), ...appliedBy(b.stdout)].sort()).toEqual(
+      ALL_MIGRATIONS.slice(2).map((n) => `applied ${n}`),
+    );
+    const entries = await t.db.collection('changelog').find().toArray();
+    expect(entries).toHaveLength(ALL_MIGRATIONS.length);
+  });
+
+  it('bad input changes nothing: unknown flags and names exit 2 with one line', async () => {
+    const wrongFlag = await migrate(t, ['up', '--steps', '2']);
+    const badName = await migrate(t, ['create', 'Add Tags']);
+    const unknownTarget = await migrate(t, ['up', '--to', 'no-such-migration']);
+
+    expect(wrongFlag.code).toBe(2);
+    expect(stderrLines(wrongFlag.stderr)).toEqual([
+      'migrate: up does not take --steps (npm run migrate -- help)',
+    ]);
+    expect(badName.code).toBe(2);
+    expect(stderrLines(badName.stderr)).toHaveLength(1);
+    expect(unknownTarget.code).toBe(1);
+    expect(unknownTarget.stderr).toMatch(/no migration named no-such-migration/);
+    expect(await changelogNames(t.db)).toEqual([]);
+  });
+});
