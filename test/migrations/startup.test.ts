@@ -1,0 +1,145 @@
+import supertest from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { connectDatabase } from '../../src/db/connection.ts';
+import { createLogger } from '../../src/logger.ts';
+import { migrateUp } from '../../src/migrations/runner.ts';
+import { enforceMigrationPolicy, PendingMigrationsError } from '../../src/migrations/startup.ts';
+import { pendingMigrations } from '../../src/migrations/status.ts';
+import {
+  ALL_MIGRATIONS,
+  changelogNames,
+  dataCollections,
+  M,
+  type MigrationTestDb,
+  openMigrationDb,
+  quietRun,
+  startCommand,
+} from './helpers.ts';
+
+const config = (env: Record<string, string>) =>
+  loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env });
+
+describe('configuration of migrations and indexes', () => {
+  it('MIGRATIONS_ON_START defaults to apply in development and refuse elsewhere', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).migrations.onStart).toBe('apply');
+    expect(loadConfig({ NODE_ENV: 'test' }).migrations.onStart).toBe('refuse');
+    const secret = 'x'.repeat(32);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }).migrations.onStart).toBe(
+      'refuse',
+    );
+    expect(loadConfig({ MIGRATIONS_ON_START: 'warn' }).migrations.onStart).toBe('warn');
+  });
+
+  it('MONGODB_AUTO_INDEX is off unless asked for: indexes come from migrations', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).mongo.autoIndex).toBe(false);
+    expect(loadConfig({ MONGODB_AUTO_INDEX: 'true' }).mongo.autoIndex).toBe(true);
+  });
+
+  it('rejects a bad MIGRATIONS_ON_START or MIGRATION_BATCH_SIZE with one line naming it', () => {
+    expect(() => loadConfig({ MIGRATIONS_ON_START: 'maybe' })).toThrow(
+      /^Invalid configuration: MIGRATIONS_ON_START/,
+    );
+    expect(() => loadConfig({ MIGRATION_BATCH_SIZE: '0' })).toThrow(
+      /^Invalid configuration: MIGRATION_BATCH_SIZE/,
+    );
+  });
+});
+
+describe('start-up with pending migrations', { timeout: 60_000 }, () => {
+  let t: MigrationTestDb;
+  const warnings: string[] = [];
+  const log = { info: () => {}, warn: (m: string) => warnings.push(m) };
+  beforeEach(async () => {
+    t = await openMigrationDb('startup');
+    warnings.length = 0;
+  });
+  afterEach(async () => {
+    await t.drop();
+  });
+
+  it('refuse throws one line naming every pending migration and changes nothing', async () => {
+    await migrateUp(t.target, quietRun({ to: M.posts }));
+    const options = { target: t.target, uri: t.uri, log, config: config({}) };
+
+    const start = enforceMigrationPolicy(options);
+
+    await expect(start).rejects.toThrow(PendingMigrationsError);
+    await expect(start).rejects.toThrow(
+      `${ALL_MIGRATIONS.length - 2} pending migrations: ${ALL_MIGRATIONS.slice(2).join(', ')}; ` +
+        'run `npm run migrate -- up` first (or set MIGRATIONS_ON_START=apply)',
+    );
+    expect(await changelogNames(t.db)).toEqual([M.users, M.posts]);
+  });
+
+  it('warn logs them and starts without applying', async () => {
+    const options = {
+      target: t.target,
+      uri: t.uri,
+      log,
+      config: config({ MIGRATIONS_ON_START: 'warn' }),
+    };
+
+    await enforceMigrationPolicy(options);
+
+    expect(warnings).toEqual([
+      expect.stringContaining(`${ALL_MIGRATIONS.length} pending migrations`),
+    ]);
+    expect(await dataCollections(t.db)).toEqual([]);
+  });
+
+  it('apply runs them (a test database is not backed up) and starts', async () => {
+    const options = {
+      target: t.target,
+      uri: t.uri,
+      log,
+      config: config({ MIGRATIONS_ON_START: 'apply' }),
+    };
+
+    await enforceMigrationPolicy(options);
+
+    expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS);
+    expect(await pendingMigrations(t.db)).toEqual([]);
+  });
+
+  it('GET /readyz answers 503 while a migration is pending and 200 once none is', async () => {
+    const db = await connectDatabase(t.uri, { dbName: t.name });
+    db.pendingMigrations = () => pendingMigrations(t.db);
+    const cfg = config({});
+    const api = supertest(createApp({ config: cfg, db, logger: createLogger('silent') }));
+    try {
+      const notReady = await api.get('/readyz');
+      await migrateUp(t.target, quietRun());
+      const ready = await api.get('/readyz');
+
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.error).toMatchObject({
+        code: 'database-unavailable',
+        message: `${ALL_MIGRATIONS.length} database migrations are pending`,
+      });
+      expect(ready.status).toBe(200);
+      expect(ready.body.status).toBe('ready');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('the server started in production refuses to serve: exit 1, one stderr line naming them', async () => {
+    const run = startCommand(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      NODE_ENV: 'production',
+      JWT_SECRET: 'y'.repeat(40),
+      MONGODB_URI: t.uri,
+      MONGODB_DB: t.name,
+      PORT: '0',
+    });
+
+    const result = await run.done;
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `start-up failed: ${ALL_MIGRATIONS.length} pending migrations: ${ALL_MIGRATIONS.join(', ')}; ` +
+        'run `npm run migrate -- up` first (or set MIGRATIONS_ON_START=apply)',
+    ]);
+  });
+});
