@@ -87,3 +87,30 @@ describe('the migration history, all the way up and down', { timeout: 120_000 },
     expect(await dataCollections(t.db)).toEqual([]);
   });
 });
+
+describe('a database built by autoIndex before migrations existed', { timeout: 120_000 }, () => {
+  let t: MigrationTestDb;
+  beforeAll(async () => {
+    t = await openMigrationDb('adopt');
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it('runs the whole history, keeps its users and ends with the indexes the models declare', async () => {
+    const old = await connectDatabase(t.uri, { dbName: t.name, autoIndex: true });
+    try {
+      for (const name of ['alice', 'bob', 'carol']) {
+        await old.User.create({ username: name, email: `${name}@example.com`, passwordHash: 'h' });
+      }
+    } finally {
+      await old.close();
+    }
+    const before = await t.db.collection('users').find().sort({ _id: 1 }).toArray();
+
+    expect(await migrateUp(t.target, quietRun())).toEqual(ALL_MIGRATIONS);
+
+    expect(await t.db.collection('users').find().sort({ _id: 1 }).toArray()).toEqual(before);
+    expect(await indexDrift(t)).toEqual([]);
+  });
+});
