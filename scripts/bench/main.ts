@@ -33,10 +33,19 @@ const started = Date.now();
 const log = (m: string) =>
   console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
 
-/** Undone in reverse order on the way out, also on Ctrl-C: servers, the database, the engine. */
+/**
+ * Undone in reverse order on the way out, also on Ctrl-C: servers, the database, the engine.
+ * Every step runs even when one fails; the first failure is returned.
+ */
 const cleanups: (() => Promise<unknown>)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const undo of cleanups.splice(0).reverse()) await undo().catch(() => {});
+async function cleanUp(): Promise<Error | undefined> {
+  let failure: Error | undefined;
+  for (const undo of cleanups.splice(0).reverse()) {
+    await undo().catch((error: Error) => {
+      failure ??= error;
+    });
+  }
+  return failure;
 }
 
 async function run(options: BenchOptions): Promise<boolean> {
@@ -171,9 +180,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   const options = parseOptions(process.argv.slice(2));
   const allPassed = await run(options);
-  await cleanUp();
+  const failure = await cleanUp();
+  if (failure) throw new Error(`cleaning up: ${failure.message}`);
   process.exit(options.check && !allPassed ? 1 : 0);
 } catch (error) {
+  // The first failure is the one reported; cleaning up after it is best effort.
   await cleanUp();
   const message =
     error instanceof UsageError ? error.message : `bench failed: ${(error as Error).message}`;
