@@ -200,6 +200,31 @@ describe('repairTagCounts', () => {
   });
 });
 
+describe('large counter updates', () => {
+  it('repair fixes more drifted tags than one write command may carry', async () => {
+    const names = Array.from({ length: 160 }, (_, i) => `bulk-orphan-${i}`);
+    await t.db.Tag.insertMany(names.map((name) => ({ name, postCount: 3 })));
+    await repairTagCounts(t.db);
+    expect(await t.db.Tag.countDocuments({ name: trusted({ $in: names }), postCount: 0 })).toBe(
+      160,
+    );
+  });
+
+  it("deleting a user whose posts carry 160 distinct tags moves every tag's count", async () => {
+    const user = await aUser(t.api);
+    for (let i = 0; i < 16; i += 1) {
+      await tagPost(
+        user,
+        Array.from({ length: 10 }, (_, j) => `many-${i}-${j}`),
+      );
+    }
+    expect((await t.api.delete(`/api/users/${user.id}`).set(user.auth)).status).toBe(204);
+    expect(await t.db.Tag.countDocuments({ name: /^many-/, postCount: trusted({ $ne: 0 }) })).toBe(
+      0,
+    );
+  });
+});
+
 describe('npm run tags:repair', () => {
   it('repairs the database named by MONGODB_URI/MONGODB_DB and says how many counts it fixed', async () => {
     const user = await aUser(t.api);

@@ -13,6 +13,12 @@ export interface Capabilities {
    * updates: 40 concurrent `$inc: 1` on one document left it at 3 (test/capabilities.test.ts).
    */
   atomicUpdates: boolean;
+  /**
+   * Most statements one write command may carry. FerretDB v1.24 never answers an update command
+   * with 150 statements (99 and 100 work; measured here), although it advertises
+   * maxWriteBatchSize 100000; MongoDB splits large bulk writes itself.
+   */
+  maxWriteStatements: number;
 }
 
 /** Asks the server once, at connect time, what it is and what it can do. */
@@ -31,5 +37,6 @@ export async function probeCapabilities(connection: Connection): Promise<Capabil
     engineVersion: ferretdbVersion ?? String(buildInfo.version),
     transactions: !ferretdbVersion && replicated && hello.logicalSessionTimeoutMinutes != null,
     atomicUpdates: !ferretdbVersion,
+    maxWriteStatements: ferretdbVersion ? 99 : Number(hello.maxWriteBatchSize ?? 100_000),
   };
 }

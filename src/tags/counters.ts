@@ -32,11 +32,25 @@ export async function applyTagDeltas(
   deltas: TagDeltas,
   session?: ClientSession,
 ): Promise<void> {
-  let ops = [...deltas]
+  const ops = [...deltas]
     .filter(([, n]) => n !== 0)
     .map(([name, n]) => ({
       updateOne: { filter: { name }, update: { $inc: { postCount: n } }, upsert: n > 0 },
     }));
+  const size = db.capabilities.maxWriteStatements;
+  for (let start = 0; start < ops.length; start += size) {
+    await incrementWithRetry(db, ops.slice(start, start + size), session);
+  }
+}
+
+type IncrementOp = { updateOne: { filter: { name: string }; update: object; upsert: boolean } };
+
+async function incrementWithRetry(
+  db: Database,
+  batch: IncrementOp[],
+  session?: ClientSession,
+): Promise<void> {
+  let ops = batch;
   for (let attempt = 0; ops.length > 0; attempt += 1) {
     try {
       await db.Tag.bulkWrite(ops, { ordered: false, session });
@@ -47,6 +61,7 @@ export async function applyTagDeltas(
         ? error.writeErrors
         : [error.writeErrors];
       if (!writeErrors.every((e) => isDuplicateKeyError(e))) throw error;
+      // Indexes are positions in this batch: only the upserts that lost the race run again.
       const failed = new Set(writeErrors.map((e) => e.index));
       ops = ops.filter((_, index) => failed.has(index));
     }

@@ -57,6 +57,8 @@ export async function repairTagCounts(db: Database): Promise<{ tags: number; fix
   for await (const row of grouped) actual.set(row._id, row.n);
 
   let fixed = 0;
+  // One write command carries at most maxWriteStatements operations (FerretDB: 99).
+  const batchSize = Math.min(500, db.capabilities.maxWriteStatements);
   let batch: { updateOne: { filter: { name: string }; update: object; upsert: boolean } }[] = [];
   const flush = async () => {
     if (batch.length) await db.Tag.bulkWrite(batch, { ordered: false });
@@ -76,14 +78,14 @@ export async function repairTagCounts(db: Database): Promise<{ tags: number; fix
         upsert: false,
       },
     });
-    if (batch.length >= 500) await flush();
+    if (batch.length >= batchSize) await flush();
   }
   for (const [name, count] of actual) {
     fixed += 1;
     batch.push({
       updateOne: { filter: { name }, update: { $set: { postCount: count } }, upsert: true },
     });
-    if (batch.length >= 500) await flush();
+    if (batch.length >= batchSize) await flush();
   }
   await flush();
   return { tags: await db.Tag.countDocuments({ postCount: trusted({ $gt: 0 }) }), fixed };
