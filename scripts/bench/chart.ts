@@ -21,7 +21,8 @@ export function depthChart(series: DepthSeries, subtitle: string): string {
   const x = (depth: number) => PAD.left + depth * plotW;
   const y = (ms: number) => PAD.top + plotH - (ms / yMax) * plotH;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11" role="img" aria-labelledby="chart-title">`,
+    `<title id="chart-title">p99 latency of a page of 20 posts by depth: ${escapeXml(subtitle)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
     `<text x="${PAD.left}" y="16" font-size="13" font-weight="bold">p99 latency of a page of 20 posts by depth</text>`,
     `<text x="${PAD.left}" y="30" fill="#555">${escapeXml(subtitle)}</text>`,
