@@ -25,7 +25,13 @@ export interface Capabilities {
 export async function probeCapabilities(connection: Connection): Promise<Capabilities> {
   const admin = connection.getClient().db('admin');
   const [hello, buildInfo] = await Promise.all([
-    admin.command({ hello: 1 }),
+    // `hello` is MongoDB 4.4.2+; servers without it (mongo-java-server, which the bench can use:
+    // docs/benchmarks.md) answer its legacy name, `isMaster`, with the same fields.
+    admin
+      .command({ hello: 1 })
+      .catch((error: { code?: number }) =>
+        error.code === 59 ? admin.command({ isMaster: 1 }) : Promise.reject(error),
+      ),
     admin.command({ buildInfo: 1 }),
   ]);
   const ferretdbVersion =
