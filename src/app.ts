@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import { loginRateLimits } from './auth/login-limit.ts';
 import { authRoutes } from './auth/routes.ts';
-import { authenticate } from './auth/service.ts';
+import { authenticate, authenticateLater } from './auth/service.ts';
 import { createTokenService, type TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/connection.ts';
@@ -74,7 +74,10 @@ export function createApp(options: { config: Config; db: Database; logger: Logge
   mountDocs(app);
   app.use('/api', databaseGuard(deps.database));
   app.post('/api/tokens', ...loginRateLimits(deps));
-  mountRoutes(app, routes, (header) => authenticate(deps.db, deps.tokens, header));
+  mountRoutes(app, routes, {
+    now: (header) => authenticate(deps.db, deps.tokens, header),
+    later: (header) => authenticateLater(deps.db, deps.tokens, header),
+  });
   app.use(notFoundHandler);
   app.use(databaseErrorWatch(deps.database));
   app.use(errorHandler);

@@ -95,8 +95,8 @@ describe('GET /api/feed', () => {
       'bulk 25',
     ]);
     expect(res?.body.items[0]?.author.username).toBe(`bulk_2900_${me.username}`);
-    // The token check, then the feed's own three: followee ids, posts, authors.
-    expect(commands.filter((c) => c !== 'update')).toEqual(['find', 'distinct', 'find', 'find']);
+    // Followee ids, posts, then the authors and the reader's record (the token check) in one.
+    expect(commands.filter((c) => c !== 'update')).toEqual(['distinct', 'find', 'find']);
   });
 });
 
@@ -111,7 +111,59 @@ describe('database commands of the feed', () => {
     await t.api.get('/api/feed').set(me.auth); // records lastSeen, so the counts below hold no write
     const small = await recordCommands(t.db, () => t.api.get('/api/feed?limit=1').set(me.auth));
     const large = await recordCommands(t.db, () => t.api.get('/api/feed?limit=50').set(me.auth));
-    expect(small).toEqual(['find', 'distinct', 'find', 'find']);
+    expect(small).toEqual(['distinct', 'find', 'find']);
     expect(large).toEqual(small);
+  });
+
+  it('are three for an empty feed too, the token check included', async () => {
+    const me = await aUser(t.api);
+    await t.api.get('/api/feed').set(me.auth);
+    let res: { status: number; body: { items: unknown[] } } | undefined;
+    const commands = await recordCommands(t.db, async () => {
+      res = await t.api.get('/api/feed').set(me.auth);
+    });
+    expect(res?.status).toBe(200);
+    expect(res?.body.items).toEqual([]);
+    expect(commands).toEqual(['distinct', 'find', 'find']);
+  });
+});
+
+describe('the token check folded into the feed', () => {
+  it('refuses a revoked token with 401 and no posts', async () => {
+    const me = await aUser(t.api);
+    await post(me, 'secret');
+    expect((await t.api.get('/api/feed').set(me.auth)).status).toBe(200);
+    expect((await t.api.delete('/api/tokens').set(me.auth)).status).toBe(204);
+    const res = await t.api.get('/api/feed').set(me.auth);
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('invalid-token');
+    expect(JSON.stringify(res.body)).not.toContain('secret');
+  });
+
+  it("refuses a deleted user's token, even when the feed holds others' posts", async () => {
+    const me = await aUser(t.api);
+    const friend = await aUser(t.api);
+    await t.api.put(`/api/users/${friend.id}/follow`).set(me.auth);
+    await post(friend, 'still here');
+    const token = me.auth;
+    expect((await t.api.delete(`/api/users/${me.id}`).set(token)).status).toBe(204);
+    const res = await t.api.get('/api/feed').set(token);
+    expect(res.status).toBe(401);
+    expect(JSON.stringify(res.body)).not.toContain('still here');
+  });
+
+  it('refuses a forged or malformed token before any database command', async () => {
+    const me = await aUser(t.api);
+    const [header, payload] = me.auth.Authorization.replace('Bearer ', '').split('.');
+    const forged = `Bearer ${header}.${payload}.${'A'.repeat(43)}`;
+    let statuses: number[] = [];
+    const commands = await recordCommands(t.db, async () => {
+      statuses = [
+        (await t.api.get('/api/feed').set({ Authorization: forged })).status,
+        (await t.api.get('/api/feed').set({ Authorization: 'Bearer not a token' })).status,
+      ];
+    });
+    expect(statuses).toEqual([401, 401]);
+    expect(commands).toEqual([]);
   });
 });

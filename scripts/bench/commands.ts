@@ -27,7 +27,10 @@ function describe(event: { commandName: string; command: Document }): string {
   return typeof collection === 'string' ? `${event.commandName} ${collection}` : event.commandName;
 }
 
-/** authenticate() is the only read of a user's tokenVersion (the revocation check). */
+/**
+ * A read of users that includes tokenVersion is a token check: authenticate()'s own, or the
+ * feed's read of its authors, which confirms the reader's token in the same command.
+ */
 function isTokenCheck(event: { commandName: string; command: Document }): boolean {
   const projection = event.command.projection ?? {};
   const fields = projection instanceof Map ? [...projection.keys()] : Object.keys(projection);

@@ -1,9 +1,9 @@
-import { isValidObjectId } from 'mongoose';
+import { isValidObjectId, type Types } from 'mongoose';
 import type { Database } from '../db/connection.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';
 import { verifyPassword } from './passwords.ts';
-import type { AuthUser, IssuedToken, TokenService } from './tokens.ts';
+import type { AuthUser, IssuedToken, TokenClaims, TokenService } from './tokens.ts';
 
 export type Credentials = { password: string } & ({ username: string } | { email: string });
 
@@ -26,27 +26,92 @@ export async function logIn(
   return tokens.issue({ userId: String(user._id), tokenVersion: user.tokenVersion });
 }
 
+/** The fields of a user's record that confirm a token: whose it is, whether it was revoked. */
+export const AUTH_RECORD_FIELDS = { username: 1, tokenVersion: 1, 'profile.lastSeen': 1 } as const;
+
+export interface AuthRecord {
+  _id: Types.ObjectId;
+  username: string;
+  tokenVersion: number;
+  profile?: { lastSeen?: Date | null } | null;
+}
+
+/**
+ * A token whose signature and expiry are good but which is not yet checked against its user's
+ * record (revocation, deletion). The caller reads that record in one of its own queries (with
+ * AUTH_RECORD_FIELDS) and hands it to confirm(); nothing may be answered before it resolves.
+ */
+export interface PendingUser {
+  readonly id: string;
+  confirm(record: AuthRecord | undefined): Promise<AuthUser>;
+  readonly confirmed: AuthUser | undefined;
+}
+
+/** The claims of an Authorization header's token, checked offline; undefined without a header. */
+async function verifyHeader(
+  tokens: TokenService,
+  authorization: string | undefined,
+): Promise<TokenClaims | undefined> {
+  if (authorization === undefined) return undefined;
+  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization);
+  if (!match?.[1]) throw new AppError('invalid-token', 'Authorization must be "Bearer <token>"');
+  const claims = await tokens.verify(match[1]);
+  if (!isValidObjectId(claims.userId)) throw new AppError('invalid-token', 'The token is invalid');
+  return claims;
+}
+
+/** The token holds only while its user exists and has not revoked it since it was issued. */
+async function confirmClaims(
+  db: Database,
+  claims: TokenClaims,
+  record: AuthRecord | undefined,
+): Promise<AuthUser> {
+  if (
+    !record ||
+    String(record._id) !== claims.userId ||
+    record.tokenVersion !== claims.tokenVersion
+  ) {
+    throw new AppError('invalid-token', 'The token is no longer valid');
+  }
+  await recordLastSeen(db, record._id, record.profile?.lastSeen ?? undefined);
+  return { id: String(record._id), username: record.username };
+}
+
 /** Resolves an Authorization header to the user it speaks for; undefined without a header. */
 export async function authenticate(
   db: Database,
   tokens: TokenService,
   authorization: string | undefined,
 ): Promise<AuthUser | undefined> {
-  if (authorization === undefined) return undefined;
-  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization);
-  if (!match?.[1]) throw new AppError('invalid-token', 'Authorization must be "Bearer <token>"');
-  const claims = await tokens.verify(match[1]);
-  if (!isValidObjectId(claims.userId)) throw new AppError('invalid-token', 'The token is invalid');
-  const user = await db.User.findById(claims.userId, {
-    username: 1,
-    tokenVersion: 1,
-    'profile.lastSeen': 1,
-  }).lean();
-  if (!user || user.tokenVersion !== claims.tokenVersion) {
-    throw new AppError('invalid-token', 'The token is no longer valid');
-  }
-  await recordLastSeen(db, user._id, user.profile?.lastSeen ?? undefined);
-  return { id: String(user._id), username: user.username };
+  const claims = await verifyHeader(tokens, authorization);
+  if (!claims) return undefined;
+  const record = await db.User.findById(claims.userId, AUTH_RECORD_FIELDS).lean<AuthRecord>();
+  return confirmClaims(db, claims, record ?? undefined);
+}
+
+/**
+ * Like authenticate, but leaves the read of the user's record to the handler, which folds it
+ * into a query it makes anyway (the feed reads its authors and the reader in one command).
+ * A bad signature or an expired token still fails here, before any handler runs.
+ */
+export async function authenticateLater(
+  db: Database,
+  tokens: TokenService,
+  authorization: string | undefined,
+): Promise<PendingUser | undefined> {
+  const claims = await verifyHeader(tokens, authorization);
+  if (!claims) return undefined;
+  let confirmed: AuthUser | undefined;
+  return {
+    id: claims.userId,
+    async confirm(record) {
+      confirmed = await confirmClaims(db, claims, record);
+      return confirmed;
+    },
+    get confirmed() {
+      return confirmed;
+    },
+  };
 }
 
 /**

@@ -11,7 +11,7 @@ export function feedRoutes({ db }: AppDeps) {
         path: '/api/feed',
         summary: 'Posts of the users you follow and your own, newest first',
         tag: 'feed',
-        auth: 'required',
+        auth: 'deferred',
         query: userPostsQuery,
         status: 200,
         response: postPage,

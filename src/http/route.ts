@@ -1,11 +1,18 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { type ZodType, z } from 'zod';
+import type { PendingUser } from '../auth/service.ts';
 import type { AuthUser } from '../auth/tokens.ts';
 import { AppError, type ErrorDetail } from '../shared/errors.ts';
 import { errorResponseSchema } from './schemas.ts';
 
-type AuthMode = 'required' | 'optional' | 'none';
+/**
+ * required/optional: the token is checked against its user's record before the handler runs.
+ * deferred: a token is required; its signature and expiry are checked first, and the handler
+ * confirms it with a record it reads in one of its own queries (PendingUser.confirm). The answer
+ * is sent only once the token is confirmed; a handler that forgets fails with a 500, not a leak.
+ */
+type AuthMode = 'required' | 'optional' | 'deferred' | 'none';
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface RouteSpec<
@@ -34,7 +41,7 @@ export interface HandlerInput<P, Q, B, A extends AuthMode> {
   params: P;
   query: Q;
   body: B;
-  user: A extends 'required' ? AuthUser : AuthUser | undefined;
+  user: A extends 'required' ? AuthUser : A extends 'deferred' ? PendingUser : AuthUser | undefined;
   req: Request;
   res: Response;
 }
@@ -57,7 +64,12 @@ export function defineRoute<
   return { spec, handle } as unknown as RouteDefinition;
 }
 
-export type Authenticate = (authorization: string | undefined) => Promise<AuthUser | undefined>;
+export interface Authenticator {
+  /** The token checked against its user's record; undefined without an Authorization header. */
+  now(authorization: string | undefined): Promise<AuthUser | undefined>;
+  /** The token's signature and expiry checked; the record is the handler's to read. */
+  later(authorization: string | undefined): Promise<PendingUser | undefined>;
+}
 
 const emptyParams = z.strictObject({});
 const emptyQuery = z.strictObject({});
@@ -72,15 +84,14 @@ function parse(schema: ZodType, value: unknown, location: string): unknown {
   throw new AppError('validation-failed', `Invalid request ${location}`, details);
 }
 
-function toHandler(route: RouteDefinition, authenticate: Authenticate): RequestHandler {
+function toHandler(route: RouteDefinition, authenticator: Authenticator): RequestHandler {
   const { spec } = route;
   return async (req, res) => {
-    let user: AuthUser | undefined;
-    if (spec.auth !== 'none') {
-      user = await authenticate(req.get('authorization'));
-      if (!user && spec.auth === 'required') {
-        throw new AppError('unauthenticated', 'This request needs a bearer token');
-      }
+    let user: AuthUser | PendingUser | undefined;
+    if (spec.auth === 'deferred') user = await authenticator.later(req.get('authorization'));
+    else if (spec.auth !== 'none') user = await authenticator.now(req.get('authorization'));
+    if (!user && (spec.auth === 'required' || spec.auth === 'deferred')) {
+      throw new AppError('unauthenticated', 'This request needs a bearer token');
     }
     const params = parse(spec.params ?? emptyParams, req.params, 'params');
     const query = parse(spec.query ?? emptyQuery, req.query, 'query');
@@ -88,7 +99,19 @@ function toHandler(route: RouteDefinition, authenticate: Authenticate): RequestH
     if (!spec.body && req.body !== undefined && Object.keys(req.body as object).length > 0) {
       throw new AppError('validation-failed', 'This request takes no body');
     }
-    const result = await route.handle({ params, query, body, user, req, res });
+    const result = await route.handle({
+      params,
+      query,
+      body,
+      user: user as AuthUser | undefined,
+      req,
+      res,
+    });
+    if (user && 'confirm' in user && !user.confirmed) {
+      throw new Error(
+        `${spec.method.toUpperCase()} ${spec.path} answered without confirming its token`,
+      );
+    }
     if (spec.status === 204) res.status(204).end();
     else res.status(spec.status).json(result);
   };
@@ -97,10 +120,10 @@ function toHandler(route: RouteDefinition, authenticate: Authenticate): RequestH
 export function mountRoutes(
   app: Express,
   routes: RouteDefinition[],
-  authenticate: Authenticate,
+  authenticator: Authenticator,
 ): void {
   for (const route of routes) {
-    app[route.spec.method](route.spec.path, toHandler(route, authenticate));
+    app[route.spec.method](route.spec.path, toHandler(route, authenticator));
   }
 }
 
@@ -139,7 +162,8 @@ export function registerOpenApiPaths(registry: OpenAPIRegistry, routes: RouteDef
       path: spec.path.replace(/:([A-Za-z]+)/g, '{$1}'),
       summary: spec.summary,
       tags: [spec.tag],
-      security: spec.auth === 'required' ? [{ bearerAuth: [] }] : undefined,
+      security:
+        spec.auth === 'required' || spec.auth === 'deferred' ? [{ bearerAuth: [] }] : undefined,
       request: {
         params: spec.params as z.ZodObject | undefined,
         query: spec.query as z.ZodObject | undefined,

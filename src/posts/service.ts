@@ -47,6 +47,13 @@ function keysetFilter(cursor: string | undefined): Record<string, unknown> {
 }
 
 /**
+ * Where a page's authors come from: populate (the default), an author already read (a user's
+ * own posts), or a function given the page's author ids that reads them in one command of its
+ * own (the feed, which reads its reader's record in the same command).
+ */
+export type AuthorSource = Author | ((ids: Types.ObjectId[]) => Promise<Author[]>);
+
+/**
  * One page, newest first, with authors: one `find` for the posts and one for their authors
  * (populate batches the ids), whatever the page size. Every listing of posts goes through here.
  */
@@ -54,14 +61,23 @@ export async function findPostPage(
   db: Database,
   filter: Record<string, unknown>,
   options: { limit: number; cursor?: string },
-  knownAuthor?: Author,
+  authors?: AuthorSource,
 ): Promise<Page<PostView>> {
   const query = db.Post.find({ $and: [filter, keysetFilter(options.cursor)] }, postFields)
     .sort(NEWEST_FIRST)
     .limit(options.limit + 1);
-  const posts = knownAuthor
-    ? (await query.lean<StoredPost[]>()).map((p) => ({ ...p, author: knownAuthor }))
-    : await query.populate('author', { username: 1 }).lean<StoredPost[]>();
+  let posts: StoredPost[];
+  if (authors === undefined) {
+    posts = await query.populate('author', { username: 1 }).lean<StoredPost[]>();
+  } else if (typeof authors === 'function') {
+    const stored = await query.lean<(Omit<StoredPost, 'author'> & { author: Types.ObjectId })[]>();
+    const page = stored.slice(0, options.limit); // the extra post only tells whether a next page exists
+    const ids = [...new Map(page.map((p) => [String(p.author), p.author])).values()];
+    const byId = new Map((await authors(ids)).map((a) => [String(a._id), a]));
+    posts = stored.map((p) => ({ ...p, author: byId.get(String(p.author)) ?? null }));
+  } else {
+    posts = (await query.lean<StoredPost[]>()).map((p) => ({ ...p, author: authors }));
+  }
   const items = posts.slice(0, options.limit);
   const last = items.at(-1);
   return {
