@@ -10,7 +10,7 @@ export interface MigrationResult {
   docs: number;
   seconds: number;
   docsPerSecond: number;
-  /** Documents per cursor batch (bulkWrite commands are capped at 99 statements on FerretDB). */
+  /** Documents per cursor batch (bulkWrite commands are capped at 25 statements on FerretDB). */
   batchSize: number;
   memory: MemoryPeak;
 }

@@ -14,12 +14,19 @@ export interface Capabilities {
    */
   atomicUpdates: boolean;
   /**
-   * Most statements one write command may carry. FerretDB v1.24 never answers an update command
-   * with 150 statements (99 and 100 work; measured here), although it advertises
+   * Most statements one write command may carry. FerretDB v1.24 (SQLite) keeps each update
+   * statement's query open until the whole command ends, and a database has 100 SQLite
+   * connections: statements + cursors open on that database + 1 must stay under 100, or the
+   * command never answers and its connections are never given back (measured here: 99 statements
+   * alone work, 99 beside one open cursor hang; see FerretDB's internal/handler/msg_update.go).
+   * So 25 there, leaving room for cursors and concurrent commands. FerretDB still advertises
    * maxWriteBatchSize 100000; MongoDB splits large bulk writes itself.
    */
   maxWriteStatements: number;
 }
+
+/** See Capabilities.maxWriteStatements; the migration kit applies the same cap. */
+export const FERRETDB_MAX_WRITE_STATEMENTS = 25;
 
 /** Asks the server once, at connect time, what it is and what it can do. */
 export async function probeCapabilities(connection: Connection): Promise<Capabilities> {
@@ -43,6 +50,8 @@ export async function probeCapabilities(connection: Connection): Promise<Capabil
     engineVersion: ferretdbVersion ?? String(buildInfo.version),
     transactions: !ferretdbVersion && replicated && hello.logicalSessionTimeoutMinutes != null,
     atomicUpdates: !ferretdbVersion,
-    maxWriteStatements: ferretdbVersion ? 99 : Number(hello.maxWriteBatchSize ?? 100_000),
+    maxWriteStatements: ferretdbVersion
+      ? FERRETDB_MAX_WRITE_STATEMENTS
+      : Number(hello.maxWriteBatchSize ?? 100_000),
   };
 }

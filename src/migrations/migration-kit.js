@@ -212,15 +212,23 @@ export async function dropIndexIfExists(
 /** @type {WeakMap<Db, Promise<number>>} */
 const statementLimits = new WeakMap();
 
-// FerretDB v1.24 never answers an update command carrying 100 or more statements (measured on
-// this project's test engine), although it advertises maxWriteBatchSize 100000. MongoDB splits
+// FerretDB v1.24 (SQLite) holds one connection per update statement until the command ends, out
+// of 100 per database, and the kit's own cursor holds another: 99 statements beside an open
+// cursor never answer (measured). 25 per command, as FERRETDB_MAX_WRITE_STATEMENTS in
+// src/db/capabilities.ts (plain JavaScript here, for the plain migrate-mongo CLI). MongoDB splits
 // bulkWrite on its own, so the cap applies only when the server says it is FerretDB.
+const FERRETDB_STATEMENTS_PER_COMMAND = 25;
+
 function statementsPerWriteCommand(/** @type {Db} */ db) {
   let limit = statementLimits.get(db);
   if (!limit) {
     limit = db
       .command({ buildInfo: 1 })
-      .then((info) => (typeof info.ferretdbVersion === 'string' ? 99 : Number.MAX_SAFE_INTEGER));
+      .then((info) =>
+        typeof info.ferretdbVersion === 'string'
+          ? FERRETDB_STATEMENTS_PER_COMMAND
+          : Number.MAX_SAFE_INTEGER,
+      );
     statementLimits.set(db, limit);
   }
   return limit;

@@ -57,7 +57,7 @@ export async function repairTagCounts(db: Database): Promise<{ tags: number; fix
   for await (const row of grouped) actual.set(row._id, row.n);
 
   let fixed = 0;
-  // One write command carries at most maxWriteStatements operations (FerretDB: 99).
+  // One write command carries at most maxWriteStatements operations (FerretDB: 25).
   const batchSize = Math.min(500, db.capabilities.maxWriteStatements);
   let batch: { updateOne: { filter: { name: string }; update: object; upsert: boolean } }[] = [];
   const flush = async () => {
