@@ -10,6 +10,7 @@ import {
   quietRun,
   seedSize,
   seedUsers,
+  upInterruptedAt,
 } from './helpers.ts';
 
 const EPOCH = Date.UTC(2013, 0, 1) / 1000;
@@ -58,21 +59,10 @@ describe('migration backfill-user-timestamps, on thousands of users', { timeout:
 
   it('when interrupted half-way, is not recorded, and a re-run completes it', async () => {
     const before = await snapshot();
-    const abort = new AbortController();
-
-    const interrupted = migrateUp(
-      t.target,
-      quietRun({
-        to: M.timestamps,
-        batch: {
-          batchSize: USERS / 4,
-          signal: abort.signal,
-          onProgress: (p) => {
-            if (p.done >= USERS / 2) abort.abort(new Error('simulated crash'));
-          },
-        },
-      }),
-    );
+    const interrupted = upInterruptedAt(t.target, M.timestamps, {
+      batchSize: USERS / 4,
+      crashAt: USERS / 2,
+    });
 
     await expect(interrupted).rejects.toThrow(MigrationFailedError);
     expect(await users().countDocuments({ createdAt: { $exists: true } })).toBe(USERS / 2);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { type Db, MongoClient } from 'mongodb';
 import { inject } from 'vitest';
-import type { DownOptions, UpOptions } from '../../src/migrations/runner.ts';
+import { type DownOptions, migrateUp, type UpOptions } from '../../src/migrations/runner.ts';
 import { MIGRATIONS_DIR, projectRoot } from '../../src/migrations/settings.ts';
 
 /** Every migration file, in order (what migrate-mongo runs). */
@@ -61,6 +61,31 @@ export function quietRun(
     ...overrides,
     batch: { onProgress: () => {}, ...overrides.batch },
   };
+}
+
+/**
+ * `up` to a migration that crashes (an aborted signal) once `crashAt` documents are done, in
+ * batches of `batchSize`: the run a killed deploy would leave. Resolves to the rejected run.
+ */
+export function upInterruptedAt(
+  target: Parameters<typeof migrateUp>[0],
+  to: string,
+  { batchSize, crashAt }: { batchSize: number; crashAt: number },
+): ReturnType<typeof migrateUp> {
+  const abort = new AbortController();
+  return migrateUp(
+    target,
+    quietRun({
+      to,
+      batch: {
+        batchSize,
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (p.done >= crashAt) abort.abort(new Error('simulated crash'));
+        },
+      },
+    }),
+  );
 }
 
 export interface CliResult {

@@ -10,6 +10,7 @@ import {
   openMigrationDb,
   quietRun,
   seedSize,
+  upInterruptedAt,
 } from './helpers.ts';
 
 describe('migration add-post-tags, on thousands of posts', { timeout: 300_000 }, () => {
@@ -56,21 +57,10 @@ describe('migration add-post-tags, on thousands of posts', { timeout: 300_000 },
 
   it('when interrupted half-way, is not recorded, and a re-run completes it', async () => {
     const before = await snapshot();
-    const abort = new AbortController();
-
-    const interrupted = migrateUp(
-      t.target,
-      quietRun({
-        to: M.tags,
-        batch: {
-          batchSize: POSTS / 4,
-          signal: abort.signal,
-          onProgress: (p) => {
-            if (p.done >= POSTS / 4) abort.abort(new Error('simulated crash'));
-          },
-        },
-      }),
-    );
+    const interrupted = upInterruptedAt(t.target, M.tags, {
+      batchSize: POSTS / 4,
+      crashAt: POSTS / 4,
+    });
 
     await expect(interrupted).rejects.toThrow(MigrationFailedError);
     expect(await posts().countDocuments({ tags: { $exists: true } })).toBe(POSTS / 4);

@@ -10,6 +10,7 @@ import {
   quietRun,
   seedSize,
   seedUsers,
+  upInterruptedAt,
 } from './helpers.ts';
 
 // FerretDB v1 needs a few milliseconds per updated document, so these take a while there.
@@ -60,21 +61,10 @@ describe('migration rename-nickname-to-username, on thousands of users', {
 
   it('when interrupted half-way, is not recorded, releases the lock, and a re-run completes it', async () => {
     const before = await snapshot();
-    const abort = new AbortController();
-
-    const interrupted = migrateUp(
-      t.target,
-      quietRun({
-        to: M.rename,
-        batch: {
-          batchSize: USERS / 4,
-          signal: abort.signal,
-          onProgress: (p) => {
-            if (p.done >= (USERS * 3) / 4) abort.abort(new Error('simulated crash'));
-          },
-        },
-      }),
-    );
+    const interrupted = upInterruptedAt(t.target, M.rename, {
+      batchSize: USERS / 4,
+      crashAt: (USERS * 3) / 4,
+    });
 
     await expect(interrupted).rejects.toThrow(MigrationFailedError);
     await expect(interrupted).rejects.toThrow(/simulated crash/);
