@@ -31,6 +31,12 @@ const schema = z
       .min(100)
       .max(120_000)
       .default(5000),
+    /**
+     * How long opening a connection (TCP and the hello handshake) may take (ms). The driver's
+     * server monitor also uses it for its checks: one hung handshake holds the monitor, and the
+     * API's recovery after an outage, this long (the driver's default, 30 s, was seen here).
+     */
+    MONGODB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     /** Build missing indexes from the schemas at start-up. Off by default: migrations own indexes. */
     MONGODB_AUTO_INDEX: bool.default(false),
     /** auto: a local mongod, else a downloaded one, else FerretDB from .tools/bin. */
@@ -140,6 +146,7 @@ export type Config = Readonly<{
     dbName: string;
     poolSize: number;
     serverSelectionTimeoutMS: number;
+    connectTimeoutMS: number;
     autoIndex: boolean;
   }>;
   embedded: Readonly<{ engine: 'auto' | 'mongod' | 'ferretdb'; dataDir: string }>;
@@ -202,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dbName: e.MONGODB_DB,
       poolSize: e.MONGODB_POOL_SIZE,
       serverSelectionTimeoutMS: e.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
+      connectTimeoutMS: e.MONGODB_CONNECT_TIMEOUT_MS,
       autoIndex: e.MONGODB_AUTO_INDEX,
     }),
     embedded: Object.freeze({ engine: e.EMBEDDED_ENGINE, dataDir: e.EMBEDDED_DATA_DIR }),

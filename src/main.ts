@@ -33,6 +33,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
         dbName: config.mongo.dbName,
         poolSize: config.mongo.poolSize,
         serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
+        connectTimeoutMS: config.mongo.connectTimeoutMS,
         autoIndex: config.mongo.autoIndex,
       }),
     {

@@ -21,6 +21,7 @@ export interface ConnectOptions {
   dbName: string;
   poolSize?: number;
   serverSelectionTimeoutMS?: number;
+  connectTimeoutMS?: number;
   autoIndex?: boolean;
   /** Emit driver command events (tests count database commands per request). */
   monitorCommands?: boolean;
@@ -32,6 +33,7 @@ export async function connectDatabase(uri: string, options: ConnectOptions): Pro
     dbName: options.dbName,
     maxPoolSize: options.poolSize ?? 20,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
+    connectTimeoutMS: options.connectTimeoutMS ?? 10_000,
     autoIndex: options.autoIndex ?? false,
     autoCreate: options.autoIndex ?? false,
     // Fail fast instead of queueing operations while disconnected.
