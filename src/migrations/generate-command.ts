@@ -5,6 +5,7 @@ import { appModels } from './app-models.ts';
 import { describeChange } from './diff.ts';
 import { generateMigration, modelDrift, recordModelState } from './generate.ts';
 import { loadDotEnv, resolveMigrationServer } from './server.ts';
+import { MIGRATIONS_DIR } from './settings.ts';
 
 /** `npm run migrate -- generate|snapshot` and the model half of `check` (scripts/migrate.ts). */
 export interface CommandContext {
@@ -56,8 +57,12 @@ export function snapshotCommand(args: string[], { out, usageError }: CommandCont
  * Prints what differs between the models and the recorded state; returns the error `check` must
  * fail with, or undefined when they match.
  */
-export function checkModelDrift(out: (line: string) => void): Error | undefined {
-  const drift = modelDrift(appModels());
+export function checkModelDrift(
+  out: (line: string) => void,
+  models = appModels(),
+  migrationsDir = MIGRATIONS_DIR,
+): Error | undefined {
+  const drift = modelDrift(models, migrationsDir);
   if (drift.length === 0) return undefined;
   for (const change of drift) out(`model changed without a migration: ${describeChange(change)}`);
   return new Error(

@@ -273,15 +273,17 @@ export async function replaceIndex(db, collectionName, from, to) {
   const existing = await collection.listIndexes().toArray();
   const guardName = `${from.name}_guard`;
   const current = existing.find((index) => index.name === to.name);
+  // A guard left by an interrupted run is dropped too, once `to` exists.
+  let guarded = existing.some((index) => index.name === guardName);
   if (!(current && sameIndex(current, to))) {
     if (from.unique && existing.some((index) => index.name === from.name)) {
-      await guardUniqueness(collection, existing, from, guardName);
+      guarded = (await guardUniqueness(collection, existing, from, guardName)) || guarded;
     }
     await dropIndexIfExists(db, collectionName, from.name);
     if (current && from.name !== to.name) await dropIndexIfExists(db, collectionName, to.name);
     await collection.createIndexes([to]);
   }
-  await dropIndexIfExists(db, collectionName, guardName);
+  if (guarded) await dropIndexIfExists(db, collectionName, guardName);
 }
 
 /**
@@ -289,6 +291,7 @@ export async function replaceIndex(db, collectionName, from, to) {
  * @param {Document[]} existing
  * @param {NamedIndex} index
  * @param {string} guardName
+ * @returns {Promise<boolean>} whether the guard was built
  */
 async function guardUniqueness(collection, existing, index, guardName) {
   const directions = Object.values(index.key);
@@ -296,17 +299,18 @@ async function guardUniqueness(collection, existing, index, guardName) {
     process.stderr.write(
       `${collection.collectionName}.${index.name}: no guard for a ${JSON.stringify(index.key)} key; uniqueness is not enforced until the new index is built\n`,
     );
-    return;
+    return false;
   }
   const key = Object.fromEntries(Object.entries(index.key).map(([field, d]) => [field, -d]));
   const twin = existing.find((found) => JSON.stringify(found.key) === JSON.stringify(key));
-  if (twin?.unique) return; // that index already enforces the same uniqueness
+  if (twin?.unique) return false; // that index already enforces the same uniqueness
   if (twin)
     throw new Error(
       `${collection.collectionName}.${twin.name} has the key a uniqueness guard for ${index.name} needs; drop it first`,
     );
   const { name: _name, key: _key, ...options } = index;
   await collection.createIndexes([{ ...options, key, name: guardName }]);
+  return true;
 }
 
 /**
