@@ -207,6 +207,12 @@ function fillField(collection: string, path: string, field: FieldState, what: st
       `unwrittenStep(${JSON.stringify(`a value for the required ${collection}.${path} in existing documents`)});`,
     ];
   }
+  if (field.default) {
+    return [
+      `${head}: a computed default is not backfilled (it would be this migration's value);`,
+      '// existing documents stay without it: add a backfill here if the code needs one.',
+    ];
+  }
   return [`${head}: optional, no default to fill in; existing documents stay without it.`];
 }
 
