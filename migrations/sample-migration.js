@@ -1,6 +1,8 @@
 // Template for `npm run migrate -- create <name>` and `npx migrate-mongo create <name>` (migrate-mongo
 // copies migrations/sample-migration.js when it exists, and never runs it). Replace the example,
 // keep both directions, and make each one safe to re-run after an interruption.
+// A model change is usually better left to `npm run migrate -- generate <name>`; when this file
+// changes the models' shape by hand, run `npm run migrate -- snapshot` after writing it.
 //
 // The kit (../src/migrations/migration-kit.js), beside updateInBatches below:
 //   transformInBatches(db, coll, { filter, projection, toWrite })  a different write per document

@@ -4,6 +4,11 @@ import { MongoClient } from 'mongodb';
 import { redactSecrets } from '../src/backups/connection-string.ts';
 import { type Config, loadConfig } from '../src/config.ts';
 import { backupBeforeMigrating } from '../src/migrations/backup.ts';
+import {
+  checkModelDrift,
+  generateCommand,
+  snapshotCommand,
+} from '../src/migrations/generate-command.ts';
 import { clearMigrationLock, describeLock, readMigrationLock } from '../src/migrations/lock.ts';
 import { throttledStderrReporter } from '../src/migrations/migration-kit.js';
 import { migrateDown, migrateUp, type RunOptions } from '../src/migrations/runner.ts';
@@ -15,8 +20,12 @@ const USAGE = `usage: npm run migrate -- <command>
   up [--to <file>] [--no-backup] [--allow-out-of-order] [--wait <seconds>]
   down [--steps N | --to <file> | --to base] [--wait <seconds>]
   status
-  check                 exit 1 and list them when migrations are pending
+  check                 exit 1 and list them when migrations are pending or the models
+                        differ from migrations/model-state.json
   create <name>         new file from migrations/sample-migration.js
+  generate <name> [--validators error|warn|off] [--no-db]
+                        write the migration for the models' changes (docs/migrations.md)
+  snapshot              record the models' state after a hand-written migration
   unlock [--force]      clear the lock of a crashed run
   help`;
 
@@ -26,6 +35,8 @@ const FLAGS: Record<string, string[]> = {
   status: [],
   check: [],
   create: [],
+  generate: ['validators', 'no-db'],
+  snapshot: [],
   unlock: ['force'],
   help: [],
 };
@@ -48,6 +59,10 @@ async function main(): Promise<number> {
     return 0;
   }
   if (command === 'create') return create(rest);
+  const commandContext = { out, usageError: (message: string) => new UsageError(message) };
+  if (command === 'generate') return generateCommand(rest, values, commandContext);
+  if (command === 'snapshot') return snapshotCommand(rest, commandContext);
+  const modelDrift = command === 'check' ? checkModelDrift(out) : undefined;
   if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
   loadDotEnv();
   const config = loadConfig();
@@ -106,8 +121,11 @@ async function main(): Promise<number> {
         out(cleared ? `cleared the migration lock (${describeLock(cleared)})` : 'no lock was held');
         return 0;
       }
-      default:
-        return await report(target.db, command === 'check', config);
+      default: {
+        const code = await report(target.db, command === 'check', config);
+        if (modelDrift) throw modelDrift;
+        return code;
+      }
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -164,6 +182,8 @@ function parseCommandLine() {
         'no-backup': { type: 'boolean' },
         'allow-out-of-order': { type: 'boolean' },
         force: { type: 'boolean' },
+        validators: { type: 'string' },
+        'no-db': { type: 'boolean' },
       },
     });
   } catch (error) {

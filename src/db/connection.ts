@@ -27,6 +27,16 @@ export interface ConnectOptions {
   monitorCommands?: boolean;
 }
 
+/** Every model of the app, registered on a connection (also what migrations are generated from). */
+export function registerModels(connection: Connection) {
+  return {
+    User: userModel(connection),
+    Post: postModel(connection),
+    Tag: tagModel(connection),
+    Follow: followModel(connection),
+  };
+}
+
 /** Connects, probes what the server can do, and registers the models on this connection. */
 export async function connectDatabase(uri: string, options: ConnectOptions): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
@@ -43,10 +53,7 @@ export async function connectDatabase(uri: string, options: ConnectOptions): Pro
   });
   await connection.asPromise();
   const capabilities = await probeCapabilities(connection);
-  const User = userModel(connection);
-  const Post = postModel(connection);
-  const Tag = tagModel(connection);
-  const Follow = followModel(connection);
+  const { User, Post, Tag, Follow } = registerModels(connection);
   if (options.autoIndex) await Promise.all([User.init(), Post.init(), Tag.init(), Follow.init()]);
   return {
     connection,

@@ -253,3 +253,141 @@ export function throttledStderrReporter(intervalMs) {
     );
   };
 }
+
+/**
+ * @typedef {import('mongodb').IndexDescription & { name: string, key: Record<string, number | string> }} NamedIndex
+ */
+
+/**
+ * Replaces index `from` by `to` (the same name with other keys or options) without a moment
+ * where `from`'s unique constraint is missing while writes run: a guard with the same fields in
+ * the opposite directions (a different key pattern, so the server accepts it beside the others,
+ * enforcing the same uniqueness) is built first and dropped last. Safe to re-run.
+ * @param {Db} db
+ * @param {string} collectionName
+ * @param {NamedIndex} from
+ * @param {NamedIndex} to
+ */
+export async function replaceIndex(db, collectionName, from, to) {
+  const collection = db.collection(collectionName);
+  const existing = await collection.listIndexes().toArray();
+  const guardName = `${from.name}_guard`;
+  const current = existing.find((index) => index.name === to.name);
+  // A guard left by an interrupted run is dropped too, once `to` exists.
+  let guarded = existing.some((index) => index.name === guardName);
+  if (!(current && sameIndex(current, to))) {
+    if (from.unique && existing.some((index) => index.name === from.name)) {
+      guarded = (await guardUniqueness(collection, existing, from, guardName)) || guarded;
+    }
+    await dropIndexIfExists(db, collectionName, from.name);
+    if (current && from.name !== to.name) await dropIndexIfExists(db, collectionName, to.name);
+    await collection.createIndexes([to]);
+  }
+  if (guarded) await dropIndexIfExists(db, collectionName, guardName);
+}
+
+/**
+ * @param {import('mongodb').Collection} collection
+ * @param {Document[]} existing
+ * @param {NamedIndex} index
+ * @param {string} guardName
+ * @returns {Promise<boolean>} whether the guard was built
+ */
+async function guardUniqueness(collection, existing, index, guardName) {
+  const directions = Object.values(index.key);
+  if (!directions.every((d) => d === 1 || d === -1)) {
+    process.stderr.write(
+      `${collection.collectionName}.${index.name}: no guard for a ${JSON.stringify(index.key)} key; uniqueness is not enforced until the new index is built\n`,
+    );
+    return false;
+  }
+  const key = Object.fromEntries(Object.entries(index.key).map(([field, d]) => [field, -d]));
+  const twin = existing.find((found) => JSON.stringify(found.key) === JSON.stringify(key));
+  if (twin?.unique) return false; // that index already enforces the same uniqueness
+  if (twin)
+    throw new Error(
+      `${collection.collectionName}.${twin.name} has the key a uniqueness guard for ${index.name} needs; drop it first`,
+    );
+  const { name: _name, key: _key, ...options } = index;
+  await collection.createIndexes([{ ...options, key, name: guardName }]);
+  return true;
+}
+
+/**
+ * Whether an index as listed by the server is `wanted` (key and the options we set).
+ * @param {Document} found
+ * @param {NamedIndex} wanted
+ */
+function sameIndex(found, wanted) {
+  const options = /** @type {const} */ ([
+    'unique',
+    'sparse',
+    'partialFilterExpression',
+    'expireAfterSeconds',
+    'collation',
+  ]);
+  return (
+    JSON.stringify(found.key) === JSON.stringify(wanted.key) &&
+    options.every(
+      (o) => JSON.stringify(found[o] || undefined) === JSON.stringify(wanted[o] || undefined),
+    )
+  );
+}
+
+/**
+ * Whether the server takes $jsonSchema validators (collMod). The probe names a collection that
+ * does not exist: MongoDB answers NamespaceNotFound (so it has collMod) and changes nothing;
+ * FerretDB v1 answers NotImplemented.
+ * @param {Db} db
+ * @returns {Promise<{ supported: true } | { supported: false, reason: string }>}
+ */
+export async function probeValidators(db) {
+  try {
+    await db.command({ collMod: 'validator_probe_no_such_collection', validator: {} });
+    return { supported: true };
+  } catch (error) {
+    const { code, message } = /** @type {{ code?: number, message: string }} */ (error);
+    if (code === 26) return { supported: true };
+    // CommandNotFound, CommandNotSupported, NotImplemented
+    if (code === 59 || code === 115 || code === 238) {
+      return { supported: false, reason: `the server has no collMod validators (${message})` };
+    }
+    throw error;
+  }
+}
+
+/**
+ * Installs the collection's $jsonSchema validator (null removes it), or, where the server has no
+ * validators, prints why it is skipped and goes on: the models still validate every write.
+ * @param {Db} db
+ * @param {string} collectionName
+ * @param {Document | null} validator
+ * @param {{ validationAction?: 'error' | 'warn', validationLevel?: 'strict' | 'moderate' }} [options]
+ * @returns {Promise<boolean>} whether it was applied
+ */
+export async function setValidator(db, collectionName, validator, options = {}) {
+  const probe = await probeValidators(db);
+  if (!probe.supported) {
+    process.stderr.write(`${collectionName}: $jsonSchema validator skipped: ${probe.reason}\n`);
+    return false;
+  }
+  await db.command({
+    collMod: collectionName,
+    validator: validator ?? {},
+    validationLevel: validator ? (options.validationLevel ?? 'strict') : 'strict',
+    validationAction: validator ? (options.validationAction ?? 'error') : 'error',
+  });
+  return true;
+}
+
+/**
+ * Stands for a step of a generated migration that only its author can write (a type conversion, a
+ * value for a new required field): running the migration before it is written fails here.
+ * @param {string} description
+ * @returns {never}
+ */
+export function unwrittenStep(description) {
+  throw new Error(
+    `this migration has a step to write by hand: ${description} (see the TODO in the file)`,
+  );
+}

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appModels } from '../../src/migrations/app-models.ts';
+import { modelDrift } from '../../src/migrations/generate.ts';
+import { liveIndexReport } from '../../src/migrations/live-indexes.ts';
+import { extractModelState, readModelState } from '../../src/migrations/model-state.ts';
+import { migrateUp } from '../../src/migrations/runner.ts';
+import { jsonSchemaFor } from '../../src/migrations/validator.ts';
+import { ALL_MIGRATIONS, type MigrationTestDb, openMigrationDb, quietRun } from './helpers.ts';
+
+describe('the recorded model state (migrations/model-state.json)', { timeout: 120_000 }, () => {
+  let t: MigrationTestDb;
+  beforeAll(async () => {
+    t = await openMigrationDb('state');
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it('matches the models as they are (what check compares)', () => {
+    expect(modelDrift(appModels())).toEqual([]);
+  });
+
+  it('has exactly the indexes the migration history builds', async () => {
+    expect(await migrateUp(t.target, quietRun())).toEqual(ALL_MIGRATIONS);
+
+    expect(await liveIndexReport(t.db, readModelState())).toEqual([]);
+    expect(Object.keys(readModelState().collections)).toEqual([
+      'follows',
+      'posts',
+      'tags',
+      'users',
+    ]);
+  });
+
+  it('records fields with type, required, default and enum, and indexes with their options', () => {
+    const users = extractModelState(appModels()).collections.users;
+
+    expect(users?.model).toBe('User');
+    expect(users?.fields.username).toEqual({ type: 'String', required: true });
+    expect(users?.fields.tokenVersion).toEqual({
+      type: 'Number',
+      required: true,
+      default: { value: 0 },
+    });
+    expect(users?.fields.profile).toEqual({ type: 'Embedded', default: { value: {} } });
+    expect(users?.fields['profile.lastSeen']).toEqual({ type: 'Date' });
+    expect(users?.fields.createdAt).toEqual({ type: 'Date' });
+    expect(users?.fields.__v).toBeUndefined();
+    expect(users?.indexes).toEqual([
+      { name: 'email_1', key: { email: 1 }, unique: true },
+      { name: 'username_1', key: { username: 1 }, unique: true },
+    ]);
+    const posts = extractModelState(appModels()).collections.posts;
+    expect(posts?.fields.timestamp).toEqual({
+      type: 'Date',
+      required: true,
+      default: { computed: true },
+    });
+    expect(posts?.fields.tags).toEqual({ type: 'Array<String>', default: { value: [] } });
+  });
+
+  it('derives a $jsonSchema validator: types, required names, null for optional fields', () => {
+    const users = extractModelState(appModels()).collections.users;
+    if (!users) throw new Error('no users state');
+
+    const { $jsonSchema: schema } = jsonSchemaFor(users);
+
+    expect(schema.required).toEqual(['email', 'passwordHash', 'tokenVersion', 'username']);
+    expect(schema.properties?.username).toEqual({ bsonType: 'string' });
+    expect(schema.properties?.tokenVersion).toEqual({
+      bsonType: ['double', 'int', 'long', 'decimal'],
+    });
+    expect(schema.properties?.profile?.properties?.lastSeen).toEqual({
+      bsonType: ['date', 'null'],
+    });
+    expect(schema).not.toHaveProperty('additionalProperties');
+  });
+});
