@@ -174,7 +174,7 @@ export async function measureEndpoints(
         const window = { start: () => server.startWindow(file), stop: () => server.stopWindow() };
         const r = await measure({ ...spec, url: server.url }, { ...load, warmup: 0 }, window);
         const usage = checked(r, `${w.name} (${side}, profiled)`).usage as ProcessUsage;
-        profiles[side] = { usage, costs: summarizeProfile(file, usage.requests) };
+        profiles[side] = { usage, costs: summarizeProfile(file, usage.cpuMicrosPerRequest) };
       }
     }
     const api = combine(runs.api);

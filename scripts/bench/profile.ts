@@ -75,8 +75,17 @@ function categoryOf(frame: { functionName: string; url: string }): string | unde
  * a package or to our code; Node's own internals (http parser, sockets, streams) and unnamed
  * natives count for the nearest such caller, or as "node: http, net, streams" when none is on
  * the stack (reading and writing sockets). Idle time and the bench's own probe are left out.
+ *
+ * Samples are counted, not weighed by their wall-clock gaps: on a machine shared with other
+ * work a descheduled thread yields one sample with a long gap, which says nothing about where
+ * its CPU went. The shares are then scaled to `cpuMicrosPerRequest`, the CPU time per request
+ * the process measured for itself over the profiled run.
  */
-export function summarizeProfile(file: string, requests: number, top = 12): CostShare[] {
+export function summarizeProfile(
+  file: string,
+  cpuMicrosPerRequest: number,
+  top = 12,
+): CostShare[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const parent = new Map<number, number>();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -97,27 +106,29 @@ export function summarizeProfile(file: string, requests: number, top = 12): Cost
     categoryCache.set(id, category);
     return category;
   };
-  const totals = new Map<string, number>();
-  for (const [i, id] of profile.samples.entries()) {
+  const counts = new Map<string, number>();
+  for (const id of profile.samples) {
     const category = categorize(id);
-    totals.set(category, (totals.get(category) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    counts.set(category, (counts.get(category) ?? 0) + 1);
   }
-  totals.delete('idle');
-  totals.delete('excluded');
-  return [...totals.entries()]
-    .map(([category, micros]) => ({ category, micros: micros / Math.max(1, requests) }))
+  counts.delete('idle');
+  counts.delete('excluded');
+  const busy = [...counts.values()].reduce((a, b) => a + b, 0) || 1;
+  return [...counts.entries()]
+    .map(([category, n]) => ({ category, micros: (n / busy) * cpuMicrosPerRequest }))
     .sort((a, b) => b.micros - a.micros)
     .slice(0, top);
 }
 
-// `tsx scripts/bench/profile.ts <file.cpuprofile> <requests>`: the same summary for any profile.
+// `tsx scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>`: the same summary for
+// any profile (the bench's results JSON holds each profiled run's CPU per request).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [file, requests] = process.argv.slice(2);
-  if (!file || !Number(requests)) {
-    console.error('usage: tsx scripts/bench/profile.ts <file.cpuprofile> <requests served>');
+  const [file, cpu] = process.argv.slice(2);
+  if (!file || !Number(cpu)) {
+    console.error('usage: tsx scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>');
     process.exit(1);
   }
-  for (const { category, micros } of summarizeProfile(file, Number(requests), 30)) {
+  for (const { category, micros } of summarizeProfile(file, Number(cpu), 30)) {
     console.log(`${micros.toFixed(1).padStart(8)} µs  ${category}`);
   }
 }
