@@ -2,19 +2,14 @@ import express, { type Express } from 'express';
 import { loginRateLimits } from './auth/login-limit.ts';
 import { authRoutes } from './auth/routes.ts';
 import { authenticate, authenticateLater } from './auth/service.ts';
-import { createTokenService, type TokenService } from './auth/tokens.ts';
+import { createTokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/connection.ts';
 import { feedRoutes } from './feed/routes.ts';
 import { followRoutes } from './follows/routes.ts';
 import { healthRoutes } from './health/routes.ts';
 import { bodyGuard, jsonBody } from './http/body-guard.ts';
-import {
-  type DatabaseWatch,
-  databaseErrorWatch,
-  databaseGuard,
-  watchDatabase,
-} from './http/database-guard.ts';
+import { databaseErrorWatch, databaseGuard, watchDatabase } from './http/database-guard.ts';
 import { mountDocs } from './http/docs.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
@@ -27,22 +22,22 @@ import { postRoutes } from './posts/routes.ts';
 import { tagRoutes } from './tags/routes.ts';
 import { userRoutes } from './users/routes.ts';
 
-export interface AppDeps {
+export interface AppOptions {
   config: Config;
   db: Database;
   logger: Logger;
-  tokens: TokenService;
-  database: DatabaseWatch;
+  /** The migration files not yet applied, for /readyz; main passes it, autoIndex tests do not. */
+  pendingMigrations?: () => Promise<string[]>;
 }
 
-/** Builds the Express app around an open database; never listens (main and tests do). */
-export function createApp(options: { config: Config; db: Database; logger: Logger }): Express {
-  const { config } = options;
-  const deps: AppDeps = {
-    ...options,
-    tokens: createTokenService(config.auth),
-    database: watchDatabase(options.db),
-  };
+/**
+ * Builds the Express app around an open database; never listens (main and tests do). Each
+ * part gets only what it uses; nothing is patched onto shared objects.
+ */
+export function createApp(options: AppOptions): Express {
+  const { config, db, logger } = options;
+  const tokens = createTokenService(config.auth);
+  const database = watchDatabase(db);
   const app = express();
   app.disable('x-powered-by');
   // Client addresses (rate limits, logs) come from X-Forwarded-For only behind that many proxies.
@@ -50,21 +45,21 @@ export function createApp(options: { config: Config; db: Database; logger: Logge
   app.set('query parser', 'simple');
 
   // Cheap checks first: a request refused by CORS or the rate limit costs no body parsing.
-  app.use(requestLog(options.logger));
+  app.use(requestLog(logger));
   app.use(securityHeaders());
   app.use(corsPolicy(config.http.corsOrigins));
-  app.use(globalRateLimit(deps));
+  app.use(globalRateLimit({ config, db, logger }));
   app.use(jsonBody(config.http.bodyLimitBytes));
   app.use(bodyGuard);
 
   const routes = [
-    ...healthRoutes(deps),
-    ...userRoutes(deps),
-    ...postRoutes(deps),
-    ...authRoutes(deps),
-    ...followRoutes(deps),
-    ...tagRoutes(deps),
-    ...feedRoutes(deps),
+    ...healthRoutes({ db, database, pendingMigrations: options.pendingMigrations }),
+    ...userRoutes(db),
+    ...postRoutes(db),
+    ...authRoutes({ db, tokens }),
+    ...followRoutes(db),
+    ...tagRoutes(db),
+    ...feedRoutes(db),
   ];
   // Also in app.locals, so tests can check responses against it without spending a request.
   app.locals.openApiDocument = buildOpenApiDocument(routes);
@@ -72,14 +67,14 @@ export function createApp(options: { config: Config; db: Database; logger: Logge
     res.json(app.locals.openApiDocument);
   });
   mountDocs(app);
-  app.use('/api', databaseGuard(deps.database));
-  app.post('/api/tokens', ...loginRateLimits(deps));
+  app.use('/api', databaseGuard(database));
+  app.post('/api/tokens', ...loginRateLimits({ config, db, logger }));
   mountRoutes(app, routes, {
-    now: (header) => authenticate(deps.db, deps.tokens, header),
-    later: (header) => authenticateLater(deps.db, deps.tokens, header),
+    now: (header) => authenticate(db, tokens, header),
+    later: (header) => authenticateLater(db, tokens, header),
   });
   app.use(notFoundHandler);
-  app.use(databaseErrorWatch(deps.database));
+  app.use(databaseErrorWatch(database));
   app.use(errorHandler);
   return app;
 }

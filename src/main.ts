@@ -57,8 +57,12 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     log: logger,
     signal: shutdown.signal,
   });
-  db.pendingMigrations = () => pendingMigrations(migrations.db);
-  const app = createApp({ config, db, logger });
+  const app = createApp({
+    config,
+    db,
+    logger,
+    pendingMigrations: () => pendingMigrations(migrations.db),
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);

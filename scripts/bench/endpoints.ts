@@ -1,9 +1,13 @@
 import type { RequestListener } from 'node:http';
+import { join } from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { assertSameJson, type CommandCount, countCommands, type Probe } from './commands.ts';
 import { type LoadResult, measure } from './load.ts';
+import type { ServerProcess } from './processes.ts';
+import { summarizeProfile } from './profile.ts';
 import type { Dataset } from './seed.ts';
 import type { EndpointResult } from './targets.ts';
+import type { ProcessUsage } from './usage.ts';
 
 export interface Workload {
   name: string;
@@ -85,12 +89,62 @@ function checked(r: LoadResult, label: string): LoadResult {
   return r;
 }
 
-/** Throughput of each workload on the API, and of each read on the baseline, one after the other. */
+/** Several runs of one side as one: medians of throughput and latency, totals of what it spent. */
+function combine(runs: LoadResult[]): LoadResult {
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+  };
+  const byRps = [...runs].sort((a, b) => a.rps - b.rps);
+  const middle = byRps[Math.floor((byRps.length - 1) / 2)] as LoadResult;
+  const usages = runs.map((r) => r.usage).filter((u): u is ProcessUsage => u !== undefined);
+  let usage: ProcessUsage | undefined;
+  if (usages.length === runs.length && usages.length > 0) {
+    const sum = (f: (u: ProcessUsage) => number) => usages.reduce((a, u) => a + f(u), 0);
+    const requests = sum((u) => u.requests);
+    const seconds = sum((u) => u.seconds);
+    usage = {
+      requests,
+      cpuMicros: sum((u) => u.cpuMicros),
+      userMicros: sum((u) => u.userMicros),
+      systemMicros: sum((u) => u.systemMicros),
+      cpuMicrosPerRequest: requests > 0 ? sum((u) => u.cpuMicros) / requests : 0,
+      eventLoopUtilization: sum((u) => u.eventLoopUtilization * u.seconds) / (seconds || 1),
+      maxRssBytes: Math.max(...usages.map((u) => u.maxRssBytes)),
+      seconds,
+    };
+  }
+  return {
+    ...middle,
+    requests: runs.reduce((a, r) => a + r.requests, 0),
+    seconds: runs.reduce((a, r) => a + r.seconds, 0),
+    rps: median(runs.map((r) => r.rps)),
+    usage,
+  };
+}
+
+export interface MeasureOptions {
+  connections: number;
+  warmup: number;
+  duration: number;
+  /** API and baseline take turns this many times per endpoint, first one then the other. */
+  rounds: number;
+  /** Folder for one CPU profile per endpoint and process, from an extra run after the measured ones. */
+  profileDir?: string;
+}
+
+const fileName = (name: string) => name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+/**
+ * Throughput of each workload on the API, and of each read on the baseline, with what each
+ * server process spent per request. The two take turns (API first in odd rounds, baseline
+ * first in even ones), so that load elsewhere on the machine falls on both alike.
+ */
 export async function measureEndpoints(
   work: Workload[],
-  urls: { api: string; baseline: string },
+  servers: { api: ServerProcess; baseline: ServerProcess },
   counts: { api: Counts; baseline: Counts },
-  load: { connections: number; warmup: number; duration: number },
+  load: MeasureOptions,
   log: (m: string) => void,
 ): Promise<EndpointResult[]> {
   const results: EndpointResult[] = [];
@@ -101,24 +155,51 @@ export async function measureEndpoints(
       body: w.body,
       method: w.write ? 'POST' : 'GET',
     } as const;
-    const api = checked(await measure({ ...spec, url: urls.api }, load), `${w.name} (API)`);
-    const baseline = w.write
-      ? undefined
-      : checked(await measure({ ...spec, url: urls.baseline }, load), `${w.name} (baseline)`);
+    const sides = w.write ? (['api'] as const) : (['api', 'baseline'] as const);
+    const runs: Record<'api' | 'baseline', LoadResult[]> = { api: [], baseline: [] };
+    for (let round = 0; round < load.rounds; round += 1) {
+      const order = round % 2 === 0 ? sides : [...sides].reverse();
+      for (const side of order) {
+        const server = servers[side];
+        const window = { start: () => server.startWindow(), stop: () => server.stopWindow() };
+        const r = await measure({ ...spec, url: server.url }, load, window);
+        runs[side].push(checked(r, `${w.name} (${side})`));
+      }
+    }
+    const profiles: EndpointResult['profiles'] = {};
+    if (load.profileDir) {
+      for (const side of sides) {
+        const server = servers[side];
+        const file = join(load.profileDir, `${fileName(w.name)}.${side}.cpuprofile`);
+        const window = { start: () => server.startWindow(file), stop: () => server.stopWindow() };
+        const r = await measure({ ...spec, url: server.url }, { ...load, warmup: 0 }, window);
+        const usage = checked(r, `${w.name} (${side}, profiled)`).usage as ProcessUsage;
+        profiles[side] = { usage, costs: summarizeProfile(file, usage.cpuMicrosPerRequest) };
+      }
+    }
+    const api = combine(runs.api);
+    const baseline = w.write ? undefined : combine(runs.baseline);
     const apiCounts = counts.api.get(w.name);
+    const apiCpu = api.usage?.cpuMicrosPerRequest;
+    const baseCpu = baseline?.usage?.cpuMicrosPerRequest;
     results.push({
       name: w.name,
       list: w.list,
       api,
       baseline,
       ratio: baseline ? api.rps / baseline.rps : undefined,
+      cpuRatio: apiCpu !== undefined && baseCpu ? apiCpu / baseCpu : undefined,
+      rounds: { api: runs.api.map((r) => r.rps), baseline: runs.baseline.map((r) => r.rps) },
+      profiles,
       apiCommands: apiCounts?.commands ?? [],
       apiFirstCommands: apiCounts?.firstCommands ?? [],
       tokenCheck: apiCounts?.tokenCheck ?? 0,
       baselineCommands: counts.baseline.get(w.name)?.commands,
     });
+    const cpu = (u?: ProcessUsage) => (u ? `, ${u.cpuMicrosPerRequest.toFixed(0)} µs CPU/req` : '');
     log(
-      `${w.name}: ${api.rps.toFixed(1)} req/s${baseline ? `, baseline ${baseline.rps.toFixed(1)}` : ''}`,
+      `${w.name}: ${api.rps.toFixed(1)} req/s${cpu(api.usage)}` +
+        (baseline ? `; baseline ${baseline.rps.toFixed(1)} req/s${cpu(baseline.usage)}` : ''),
     );
   }
   return results;

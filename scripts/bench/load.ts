@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import type { ProcessUsage } from './usage.ts';
 
 export interface LoadSpec {
   /** Base URL of the server (http://127.0.0.1:port). */
@@ -18,6 +19,14 @@ export interface LoadResult {
   latencyMs: { p50: number; p90: number; p99: number; mean: number; max: number };
   errors: number;
   non2xx: number;
+  /** What the server process spent over the measured run, by its own counters. */
+  usage?: ProcessUsage;
+}
+
+/** The server's own accounting of a measured run: opened before it, closed after its backlog. */
+export interface UsageWindow {
+  start(): Promise<void>;
+  stop(): Promise<ProcessUsage>;
 }
 
 // Far above any healthy answer; on a slow engine a full collection scan can take seconds.
@@ -60,16 +69,23 @@ async function drain(spec: LoadSpec): Promise<void> {
 
 /**
  * Loads the server for `warmup` seconds (discarded: JIT, pools, caches), then measures for
- * `duration` seconds with autocannon over keep-alive connections on 127.0.0.1.
+ * `duration` seconds with autocannon over keep-alive connections on 127.0.0.1. `window` is the
+ * server's own account of the measured run, closed once the requests abandoned at its end were
+ * answered too (their CPU and their count are both in it). `warmup` 0 skips the warm-up.
  */
 export async function measure(
   spec: LoadSpec,
   options: { connections: number; warmup: number; duration: number },
+  window?: UsageWindow,
 ): Promise<LoadResult> {
-  await run(spec, options.connections, options.warmup);
-  await drain(spec);
+  if (options.warmup > 0) {
+    await run(spec, options.connections, options.warmup);
+    await drain(spec);
+  }
+  await window?.start();
   const result = await run(spec, options.connections, options.duration);
   await drain(spec);
+  const usage = await window?.stop();
   const requests = result.requests.total;
   return {
     requests,
@@ -84,5 +100,6 @@ export async function measure(
     },
     errors: result.errors,
     non2xx: result.non2xx,
+    usage,
   };
 }

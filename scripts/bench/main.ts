@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
@@ -115,12 +115,20 @@ async function run(options: BenchOptions): Promise<boolean> {
     const baseline = await startServer('baseline', serverEnv);
     cleanups.push(() => baseline.stop());
     const urls = { api: api.url, baseline: baseline.url };
+    const servers = { api, baseline };
+    let profileDir: string | undefined;
+    if (options.profile) {
+      profileDir = join(root, 'bench/results', `profiles-${dbName.slice(6)}`);
+      mkdirSync(profileDir, { recursive: true });
+    }
     const load = {
       connections: options.connections,
       warmup: options.warmup,
       duration: options.duration,
+      rounds: options.rounds,
+      profileDir,
     };
-    if (counts) endpoints = await measureEndpoints(reads, urls, counts, load, log);
+    if (counts) endpoints = await measureEndpoints(reads, servers, counts, load, log);
     if (phases.has('depth')) {
       log('measuring latency by page depth');
       const depthRun = { warmup: options.warmup, duration: options.depthDuration };
@@ -129,7 +137,7 @@ async function run(options: BenchOptions): Promise<boolean> {
     // The write last, so that every read above saw exactly the seeded data.
     if (counts && write) {
       for (const [name, c] of await countWrite(client, dbName, app, write)) counts.api.set(name, c);
-      endpoints.push(...(await measureEndpoints([write], urls, counts, load, log)));
+      endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
     }
     await Promise.all([api.stop(), baseline.stop()]);
   }
@@ -153,9 +161,12 @@ async function run(options: BenchOptions): Promise<boolean> {
     backup = await measureBackup(raw, jobEnv);
   }
 
-  const targets = evaluateTargets({ endpoints, depth, migration, backup });
+  const inMemoryEngine = caps.engineVersion.includes('mongo-java-server');
+  const targets = evaluateTargets({ inMemoryEngine, endpoints, depth, migration, backup });
   const written = writeResults(root, {
-    engine: `${caps.engine} ${caps.engineVersion}${caps.engine === 'ferretdb' ? ' (SQLite)' : ''}`,
+    engine: inMemoryEngine
+      ? `mongo-java-server ${caps.engineVersion.split('mongo-java-server-')[1]} (in memory)`
+      : `${caps.engine} ${caps.engineVersion}${caps.engine === 'ferretdb' ? ' (SQLite)' : ''}`,
     options: { ...options, scale },
     data,
     endpoints,

@@ -15,6 +15,10 @@ export interface BenchOptions {
   /** Documents for the migration measurement; 0: the posts collection as seeded. */
   migrationDocs: number;
   poolSize: number;
+  /** API and baseline runs per read endpoint, taking turns; figures are combined over them. */
+  rounds: number;
+  /** Also record a CPU profile of each server per endpoint (an extra, unmeasured run each). */
+  profile: boolean;
   /** Keep the bench database afterwards (it is dropped by default). */
   keep: boolean;
   /** Exit 1 when a target fails (the run itself succeeding is not enough). */
@@ -25,8 +29,8 @@ export interface BenchOptions {
 
 const USAGE =
   'usage: npm run bench -- [--scale N] [--duration S] [--warmup S] [--connections N] ' +
-  '[--depth-duration S] [--migration-docs N] [--pool-size N] [--only http,depth,migration,backup] ' +
-  '[--keep] [--check]';
+  '[--depth-duration S] [--migration-docs N] [--pool-size N] [--rounds N] [--profile] ' +
+  '[--only http,depth,migration,backup] [--keep] [--check]';
 
 export class UsageError extends Error {}
 
@@ -53,6 +57,8 @@ export function parseOptions(argv: string[]): BenchOptions {
         'depth-duration': { type: 'string' },
         'migration-docs': { type: 'string' },
         'pool-size': { type: 'string' },
+        rounds: { type: 'string' },
+        profile: { type: 'boolean' },
         only: { type: 'string' },
         keep: { type: 'boolean' },
         check: { type: 'boolean' },
@@ -78,6 +84,8 @@ export function parseOptions(argv: string[]): BenchOptions {
         ? 0
         : Math.round(positive('migration-docs', str('migration-docs'), 0, 20_000_000)),
     poolSize: Math.round(positive('pool-size', str('pool-size'), 20, 500)),
+    rounds: Math.round(positive('rounds', str('rounds'), 1, 20)),
+    profile: values.profile === true,
     keep: values.keep === true,
     check: values.check === true,
     only: new Set(only as Phase[]),

@@ -1,20 +1,49 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { ProcessUsage, UsageMessage } from './usage.ts';
 
 export interface ServerProcess {
   url: string;
   pid: number;
+  /** Opens a measured window in the server (with a CPU profile written to `profile`). */
+  startWindow(profile?: string): Promise<void>;
+  /** Closes it: what the server process spent in the window, by its own counters. */
+  stopWindow(): Promise<ProcessUsage>;
   stop(): Promise<void>;
 }
 
 const here = new URL('.', import.meta.url).pathname;
 
 /** Runs a TypeScript file under node with tsx as a loader: one process, no tsx wrapper. */
-export function spawnTs(file: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+export function spawnTs(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { ipc?: boolean } = {},
+): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', `${here}${file}`, ...args], {
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Sends one message over the child's IPC channel and waits for the reply of type `reply`. */
+function ask<T>(child: ChildProcess, message: UsageMessage, reply: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string; usage?: T }) => {
+      if (m.type !== reply) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(m.usage as T);
+    };
+    const onExit = () => {
+      child.off('message', onMessage);
+      reject(new Error(`server process exited while the bench waited for "${reply}"`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.send(message);
   });
 }
 
@@ -23,7 +52,7 @@ export function startServer(
   kind: 'api' | 'baseline',
   env: NodeJS.ProcessEnv,
 ): Promise<ServerProcess> {
-  const child = spawnTs('serve.ts', [kind], env);
+  const child = spawnTs('serve.ts', [kind], env, { ipc: true });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);
@@ -40,6 +69,8 @@ export function startServer(
       resolve({
         url: `http://127.0.0.1:${port}`,
         pid: child.pid as number,
+        startWindow: (profile) => ask<void>(child, { type: 'start', profile }, 'started'),
+        stopWindow: () => ask<ProcessUsage>(child, { type: 'stop' }, 'usage'),
         stop: () =>
           new Promise((done) => {
             if (child.exitCode !== null) return done();

@@ -56,6 +56,59 @@ function endpointTable(endpoints: EndpointResult[]): string {
   return `${table(head, rows)}\n\nCommands per request, steady state (the first authenticated request of a minute adds the lastSeen write):\n\n${lists.join('\n')}`;
 }
 
+const us = (x: number) => x.toFixed(0);
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+/** What each server process spent, by its own counters over the measured runs. */
+function usageTable(endpoints: EndpointResult[]): string {
+  const head = ['endpoint', 'API CPU µs/req', 'baseline CPU µs/req', 'API/baseline CPU'];
+  head.push(
+    'API / baseline event loop busy',
+    'API / baseline peak RSS MB',
+    'requests API / baseline',
+  );
+  const rows = endpoints
+    .filter((x) => x.api.usage)
+    .map((x) => {
+      const a = x.api.usage as NonNullable<typeof x.api.usage>;
+      const b = x.baseline?.usage;
+      return [
+        x.name,
+        us(a.cpuMicrosPerRequest),
+        b ? us(b.cpuMicrosPerRequest) : '–',
+        b ? `${(a.cpuMicrosPerRequest / b.cpuMicrosPerRequest).toFixed(2)}x` : '–',
+        `${pct(a.eventLoopUtilization)} / ${b ? pct(b.eventLoopUtilization) : '–'}`,
+        `${n0(a.maxRssBytes / MB)} / ${b ? n0(b.maxRssBytes / MB) : '–'}`,
+        `${a.requests} / ${b?.requests ?? '–'}`,
+      ];
+    });
+  const rounds = endpoints[0]?.rounds.api.length ?? 1;
+  return `${table(head, rows)}\n\nCPU is user + system time of the whole server process (process.cpuUsage) over the measured runs${
+    rounds > 1 ? ` (${rounds} rounds each, API and baseline taking turns)` : ''
+  }, divided by the requests it received; event loop busy is performance.eventLoopUtilization over the same window; peak RSS is the process's high-water mark (resourceUsage().maxRSS).`;
+}
+
+/** The profiled run's top costs per request, API and baseline side by side. */
+function profileTable(endpoints: EndpointResult[]): string {
+  const parts: string[] = [];
+  for (const x of endpoints) {
+    const api = x.profiles.api;
+    if (!api) continue;
+    const base = x.profiles.baseline;
+    const rows = api.costs.map((c) => [c.category, c.micros.toFixed(1)]);
+    const head = [`${x.name}: API, profiled`, 'µs/req'];
+    let text = table(head, rows);
+    if (base) {
+      const b = base.costs.map((c) => `${c.category} ${c.micros.toFixed(1)}`).join('; ');
+      text += `\n\nBaseline, profiled: ${b}.`;
+    }
+    const cpu = (u: { cpuMicrosPerRequest: number }) => u.cpuMicrosPerRequest.toFixed(0);
+    text += ` CPU per request while profiled: API ${cpu(api.usage)} µs${base ? `, baseline ${cpu(base.usage)} µs` : ''}; profiles in ${api.usage.profile?.replace(/[^/]*$/, '')}.`;
+    parts.push(text);
+  }
+  return parts.join('\n\n');
+}
+
 function depthTable(d: DepthSeries): string {
   const head = ['page at depth', 'posts before it', 'API cursor p50 / p99 ms'];
   head.push('raw cursor p50 / p99 ms', 'raw skip/limit p50 / p99 ms', 'requests (API, raw, skip)');
@@ -113,6 +166,8 @@ export function renderReport(r: {
       `engine ${e.engine}; dataset ${e.dataset}; load ${e.load}.`,
   ];
   if (r.endpoints.length) parts.push(endpointTable(r.endpoints));
+  if (r.endpoints.some((x) => x.api.usage)) parts.push(usageTable(r.endpoints));
+  if (r.endpoints.some((x) => x.profiles.api)) parts.push(profileTable(r.endpoints));
   if (r.depth) parts.push(depthTable(r.depth));
   const c = r.compression;
   if (c) {

@@ -6,12 +6,14 @@ import { loadConfig } from '../../src/config.ts';
 import { connectDatabase } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logger.ts';
 import { baselineListener } from './baseline.ts';
+import { installUsageProbe } from './usage.ts';
 
 /**
  * A server under load, in its own process so it does not share an event loop with the load
  * generator: `api` is the real app (createApp, as src/main.ts builds it, minus the embedded
  * engine), `baseline` the raw-driver server. Both read the same environment (MONGODB_URI is
- * passed there, never on a command line) and print {"port": n} once listening.
+ * passed there, never on a command line) and print {"port": n} once listening. Over the IPC
+ * channel the bench opens, each reports what it spent during a measured window (usage.ts).
  */
 async function start(kind: string): Promise<{ server: Server; close: () => Promise<void> }> {
   const config = loadConfig(process.env);
@@ -47,6 +49,7 @@ try {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
+  installUsageProbe(server);
   const address = server.address();
   process.stdout.write(
     `${JSON.stringify({ port: typeof address === 'object' && address?.port })}\n`,

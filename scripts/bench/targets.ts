@@ -1,6 +1,8 @@
 import type { DepthSeries } from './depth.ts';
 import type { LoadResult } from './load.ts';
 import type { BackupResult, MigrationResult } from './operations.ts';
+import type { CostShare } from './profile.ts';
+import type { ProcessUsage } from './usage.ts';
 
 export interface EndpointResult {
   name: string;
@@ -9,6 +11,12 @@ export interface EndpointResult {
   baseline?: LoadResult;
   /** API throughput over the baseline's, when there is a baseline. */
   ratio?: number;
+  /** API CPU time per request over the baseline's. */
+  cpuRatio?: number;
+  /** req/s of each round, in the order measured. */
+  rounds: { api: number[]; baseline: number[] };
+  /** The profiled extra run of each side (its usage, profile file), with --profile. */
+  profiles: Partial<Record<'api' | 'baseline', { usage: ProcessUsage; costs: CostShare[] }>>;
   apiCommands: string[];
   /** Commands of the first request of a minute (the lastSeen write of authenticated ones). */
   apiFirstCommands: string[];
@@ -24,6 +32,11 @@ export interface Target {
 
 const MB = 1024 * 1024;
 export const RSS_LIMIT_BYTES = 300 * MB;
+/** The API process under load (issue 14). */
+export const API_RSS_LIMIT_BYTES = 150 * MB;
+export const CPU_RATIO_LIMIT = 1.3;
+/** Throughput the API keeps of the baseline's on the in-memory engine, on every read. */
+export const IN_MEMORY_THROUGHPUT = 0.85;
 export const MIGRATION_TARGET_DOCS = 1_000_000;
 
 const verdict = (ok: boolean): Target['status'] => (ok ? 'PASS' : 'FAIL');
@@ -42,6 +55,8 @@ const notRun = (name: string, phase: string): Target => ({
 
 /** PASS, FAIL or SKIP (with why) for every target of the issue; parts not run are SKIP. */
 export function evaluateTargets(input: {
+  /** mongo-java-server: the engine answers fast enough for the API's own cost to show. */
+  inMemoryEngine: boolean;
   endpoints: EndpointResult[];
   depth?: DepthSeries;
   migration?: MigrationResult;
@@ -61,6 +76,7 @@ export function evaluateTargets(input: {
     const ratio = e.ratio as number;
     targets.push({ name, status: verdict(ratio >= 0.6), detail: `${(ratio * 100).toFixed(0)}%` });
   }
+  targets.push(...processTargets(input.endpoints, input.inMemoryEngine));
   const first = input.depth?.apiCursor[0];
   const deep = input.depth?.apiCursor.at(-1);
   if (!input.depth) targets.push(notRun('cursor pagination p99 at 90% depth', 'depth'));
@@ -118,6 +134,56 @@ export function evaluateTargets(input: {
       name: 'backup and verify: peak RSS < 300 MB',
       status: verdict(peak < RSS_LIMIT_BYTES),
       detail: `largest process ${(peak / MB).toFixed(0)} MB`,
+    });
+  }
+  return targets;
+}
+
+const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
+
+/**
+ * What the API process spends next to the baseline's: CPU per request on every read (it does
+ * not depend on the engine's speed), throughput on the in-memory engine (on FerretDB the engine's
+ * scans dominate both sides), and the API's peak RSS under the load.
+ */
+function processTargets(endpoints: EndpointResult[], inMemoryEngine: boolean): Target[] {
+  const targets: Target[] = [];
+  const reads = endpoints.filter((e) => e.baseline);
+  for (const e of reads) {
+    const name = `${e.name} CPU per request <= ${CPU_RATIO_LIMIT}x baseline`;
+    const a = e.api.usage;
+    const b = e.baseline?.usage;
+    if (!a || !b || Math.min(a.requests, b.requests) < MIN_REQUESTS) {
+      targets.push({ name, status: 'SKIP', detail: tooFew(a?.requests ?? 0, b?.requests) });
+      continue;
+    }
+    const ratio = a.cpuMicrosPerRequest / b.cpuMicrosPerRequest;
+    targets.push({
+      name,
+      status: verdict(ratio <= CPU_RATIO_LIMIT),
+      detail: `${a.cpuMicrosPerRequest.toFixed(0)} µs vs ${b.cpuMicrosPerRequest.toFixed(0)} µs (${ratio.toFixed(2)}x)`,
+    });
+  }
+  for (const e of reads) {
+    const name = `${e.name} throughput >= ${IN_MEMORY_THROUGHPUT * 100}% of baseline (in-memory engine)`;
+    if (!inMemoryEngine) {
+      targets.push({ name, status: 'SKIP', detail: 'measured on mongo-java-server only' });
+      continue;
+    }
+    const ratio = e.ratio as number;
+    targets.push({
+      name,
+      status: verdict(ratio >= IN_MEMORY_THROUGHPUT),
+      detail: `${(ratio * 100).toFixed(0)}%`,
+    });
+  }
+  const measured = endpoints.filter((e) => e.api.usage);
+  if (measured.length > 0) {
+    const peak = Math.max(...measured.map((e) => e.api.usage?.maxRssBytes ?? 0));
+    targets.push({
+      name: `API peak RSS under load < ${mb(API_RSS_LIMIT_BYTES)}`,
+      status: verdict(peak < API_RSS_LIMIT_BYTES),
+      detail: `${mb(peak)} (the process's high-water mark after the last measured run)`,
     });
   }
   return targets;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { AppDeps } from '../app.ts';
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { logIn, revokeAllTokens } from './service.ts';
+import type { TokenService } from './tokens.ts';
 
 const password = z.string().min(1).max(128);
 const loginBody = z.union([
@@ -12,7 +13,7 @@ const tokenView = z
   .object({ token: z.string(), expiresAt: z.iso.datetime() })
   .meta({ id: 'Token', description: 'Send as "Authorization: Bearer <token>"' });
 
-export function authRoutes({ db, tokens }: AppDeps) {
+export function authRoutes({ db, tokens }: { db: Database; tokens: TokenService }) {
   return [
     defineRoute(
       {

@@ -1,5 +1,6 @@
 import { isValidObjectId, type Types } from 'mongoose';
 import type { Database } from '../db/connection.ts';
+import { toObjectId } from '../db/object-id.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';
 import { verifyPassword } from './passwords.ts';
@@ -85,7 +86,10 @@ export async function authenticate(
 ): Promise<AuthUser | undefined> {
   const claims = await verifyHeader(tokens, authorization);
   if (!claims) return undefined;
-  const record = await db.User.findById(claims.userId, AUTH_RECORD_FIELDS).lean<AuthRecord>();
+  const record = await db.User.collection.findOne<AuthRecord>(
+    { _id: toObjectId(claims.userId) },
+    { projection: AUTH_RECORD_FIELDS },
+  );
   return confirmClaims(db, claims, record ?? undefined);
 }
 

@@ -12,8 +12,6 @@ export interface Database {
   Tag: TagModel;
   Follow: FollowModel;
   capabilities: Capabilities;
-  /** Pending migration files; set by main (tests that build indexes with autoIndex leave it out). */
-  pendingMigrations?: () => Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,9 @@
-import type { AppDeps } from '../app.ts';
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
 import { getFeed } from './service.ts';
 
-export function feedRoutes({ db }: AppDeps) {
+export function feedRoutes(db: Database) {
   return [
     defineRoute(
       {

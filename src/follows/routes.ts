@@ -1,10 +1,10 @@
-import type { AppDeps } from '../app.ts';
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
 import { followListQuery, followPage } from './schemas.ts';
 import { follow, listFollows, unfollow } from './service.ts';
 
-export function followRoutes({ db }: AppDeps) {
+export function followRoutes(db: Database) {
   return [
     defineRoute(
       {

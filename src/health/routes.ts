@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { AppDeps } from '../app.ts';
-import { databaseUnavailable } from '../http/database-guard.ts';
+import type { Database } from '../db/connection.ts';
+import { type DatabaseWatch, databaseUnavailable } from '../http/database-guard.ts';
 import { defineRoute } from '../http/route.ts';
 import { AppError } from '../shared/errors.ts';
 
@@ -13,7 +13,16 @@ const readyView = z
  * Liveness needs only the process; readiness needs the database to answer a ping and, where main
  * wired it, no pending migrations (the code expects the data in its newest shape).
  */
-export function healthRoutes({ db, database }: AppDeps) {
+export function healthRoutes({
+  db,
+  database,
+  pendingMigrations,
+}: {
+  db: Database;
+  database: DatabaseWatch;
+  /** The migration files not yet applied; absent where indexes come from autoIndex (tests). */
+  pendingMigrations?: () => Promise<string[]>;
+}) {
   return [
     defineRoute(
       {
@@ -53,7 +62,7 @@ export function healthRoutes({ db, database }: AppDeps) {
         }
         // 503 database-unavailable too: a load balancer only needs "not yet", and the error codes
         // are a closed list owned by the HTTP layer.
-        const pending = (await db.pendingMigrations?.()) ?? [];
+        const pending = (await pendingMigrations?.()) ?? [];
         if (pending.length > 0) {
           throw new AppError(
             'database-unavailable',

@@ -1,46 +1,84 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Logger } from '../logger.ts';
+
+declare module 'http' {
+  interface IncomingMessage {
+    /** The request id (X-Request-Id). */
+    id: string;
+    /** A logger whose every line names the request id (`requestId`). */
+    log: Logger;
+  }
+}
 
 // An incoming id is echoed only when it cannot forge or break a log line.
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+type Level = 'info' | 'warn' | 'error';
+
+function levelOf(status: number, error: unknown): Level {
+  // During an outage every request is a 503: a warning each, not an error with a stack.
+  if (status === 503) return 'warn';
+  if (error || status >= 500) return 'error';
+  if (status >= 400) return 'warn';
+  return 'info';
+}
+
 /**
  * Gives every request an id (a well-formed incoming X-Request-Id, else a UUID), returns it in
- * X-Request-Id, and logs one JSON line per response. `req.log` carries the id as `requestId`,
- * so every line logged while serving the request names it.
+ * X-Request-Id, and logs one JSON line per response, in pino-http's shape: `requestId`, `req`
+ * (id, method, url, remoteAddress: the request, not its headers), `res` (statusCode),
+ * `responseTime`, "request completed", "request aborted" or "request errored" (with `err`, not
+ * for a 503). `req.log` carries the id, so every line logged while serving the request names it.
+ *
+ * Not pino-http, which builds two child loggers per request, one of them serialising the
+ * request, whether or not a line is written: here `req.log` is made on first use and the
+ * response line only when its level is enabled (docs/benchmarks.md has the measured cost).
  */
 export function requestLog(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    quietReqLogger: true,
-    customAttributeKeys: { reqId: 'requestId' },
-    genReqId: (req, res) => {
-      const incoming = req.headers['x-request-id'];
-      const id =
-        typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    // A line names the request, not its headers: less to leak, less to store.
-    serializers: {
-      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: req.url,
-        remoteAddress: req.remoteAddress,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel: (_req, res, error) => {
-      // During an outage every request is a 503: a warning each, not an error with a stack.
-      if (res.statusCode === 503) return 'warn';
-      if (error || res.statusCode >= 500) return 'error';
-      if (res.statusCode >= 400) return 'warn';
-      return 'info';
-    },
-    customErrorObject: (_req, res, _error, value) =>
-      res.statusCode === 503 ? { ...value, err: undefined } : value,
-  });
+  return (req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    req.id = id;
+    let log: Logger | undefined;
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      enumerable: false,
+      get: () => {
+        log ??= logger.child({ requestId: id });
+        return log;
+      },
+    });
+    const started = Date.now();
+    const summary = {
+      id,
+      method: req.method,
+      url: req.originalUrl || req.url,
+      remoteAddress: req.socket?.remoteAddress,
+    };
+    const done = (error?: Error) => {
+      res.off('close', done);
+      res.off('finish', done);
+      res.off('error', done);
+      const level = levelOf(res.statusCode, error);
+      if (!logger.isLevelEnabled(level)) return;
+      const line = {
+        req: summary,
+        res: { statusCode: res.statusCode },
+        responseTime: Date.now() - started,
+      };
+      if (error || res.statusCode >= 500) {
+        const err = error ?? new Error(`failed with status code ${res.statusCode}`);
+        req.log[level](res.statusCode === 503 ? line : { ...line, err }, 'request errored');
+        return;
+      }
+      const ended = !req.readableAborted && res.writableEnded;
+      req.log[level](line, ended ? 'request completed' : 'request aborted');
+    };
+    res.on('close', done);
+    res.on('finish', done);
+    res.on('error', done);
+    next();
+  };
 }

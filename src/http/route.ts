@@ -84,6 +84,18 @@ function parse(schema: ZodType, value: unknown, location: string): unknown {
   throw new AppError('validation-failed', `Invalid request ${location}`, details);
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * res.json() without its per-request type lookups: the body is serialised here and handed to
+ * res.send() as bytes with the Content-Type res.json() would have set, so Express still adds
+ * Content-Length, the same ETag (it hashes these bytes either way) and a 304 for a fresh request.
+ */
+function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).setHeader('Content-Type', JSON_TYPE);
+  res.send(Buffer.from(JSON.stringify(body)));
+}
+
 function toHandler(route: RouteDefinition, authenticator: Authenticator): RequestHandler {
   const { spec } = route;
   return async (req, res) => {
@@ -113,7 +125,7 @@ function toHandler(route: RouteDefinition, authenticator: Authenticator): Reques
       );
     }
     if (spec.status === 204) res.status(204).end();
-    else res.status(spec.status).json(result);
+    else sendJson(res, spec.status, result);
   };
 }
 

@@ -1,10 +1,10 @@
-import type { AppDeps } from '../app.ts';
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
 import { createPostBody, listPostsQuery, postPage, postView, updatePostBody } from './schemas.ts';
 import { createPost, deletePost, getPost, listPosts, updatePost } from './service.ts';
 
-export function postRoutes({ db }: AppDeps) {
+export function postRoutes(db: Database) {
   return [
     defineRoute(
       {

@@ -2,6 +2,7 @@ import { type ClientSession, type Types, trusted } from 'mongoose';
 import { z } from 'zod';
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
+import { toObjectId } from '../db/object-id.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
@@ -47,15 +48,26 @@ function keysetFilter(cursor: string | undefined): Record<string, unknown> {
 }
 
 /**
- * Where a page's authors come from: populate (the default), an author already read (a user's
- * own posts), or a function given the page's author ids that reads them in one command of its
- * own (the feed, which reads its reader's record in the same command).
+ * Where a page's authors come from: one read of the page's authors (the default), an author
+ * already read (a user's own posts), or a function given the page's author ids that reads them
+ * in one command of its own (the feed, which reads its reader's record in the same command).
  */
 export type AuthorSource = Author | ((ids: Types.ObjectId[]) => Promise<Author[]>);
 
 /**
+ * The authors of a page in one `find` by their ids, through the driver: the command populate
+ * sends, without populate's per-request query building and document assignment (measured by
+ * `npm run bench -- --profile`, see docs/benchmarks.md).
+ */
+function readAuthors(db: Database, ids: Types.ObjectId[]): Promise<Author[]> {
+  return db.User.collection
+    .find<Author>({ _id: { $in: ids } }, { projection: { username: 1 } })
+    .toArray();
+}
+
+/**
  * One page, newest first, with authors: one `find` for the posts and one for their authors
- * (populate batches the ids), whatever the page size. Every listing of posts goes through here.
+ * (the ids batched), whatever the page size. Every listing of posts goes through here.
  */
 export async function findPostPage(
   db: Database,
@@ -67,9 +79,8 @@ export async function findPostPage(
     .sort(NEWEST_FIRST)
     .limit(options.limit + 1);
   let posts: StoredPost[];
-  if (authors === undefined) {
-    posts = await query.populate('author', { username: 1 }).lean<StoredPost[]>();
-  } else if (typeof authors === 'function') {
+  authors ??= (ids) => readAuthors(db, ids);
+  if (typeof authors === 'function') {
     const stored = await query.lean<(Omit<StoredPost, 'author'> & { author: Types.ObjectId })[]>();
     const page = stored.slice(0, options.limit); // the extra post only tells whether a next page exists
     const ids = [...new Map(page.map((p) => [String(p.author), p.author])).values()];
@@ -140,14 +151,19 @@ export function createPost(
 /**
  * A post and its author: two reads by _id. Not populate, which asks for {_id: {$in: [id]}}: the
  * same plan on MongoDB, but FerretDB v1 pushes only an _id equality down to its storage and
- * filters every user for $in in Go (measured by npm run bench, see docs/benchmarks.md).
+ * filters every user for $in in Go (measured by npm run bench, see docs/benchmarks.md). Through
+ * the driver: the same two commands findById sends, at a fraction of the CPU (the id is
+ * validated by the route, so there is nothing for Mongoose to cast).
  */
 export async function getPost(db: Database, postId: string): Promise<PostView> {
-  const post = await db.Post.findById(postId, postFields).lean<
+  const post = await db.Post.collection.findOne<
     Omit<StoredPost, 'author'> & { author: Types.ObjectId }
-  >();
+  >({ _id: toObjectId(postId) }, { projection: postFields });
   if (!post) throw new AppError('post-not-found', 'No post with that id');
-  const author = await db.User.findById(post.author, { username: 1 }).lean<Author>();
+  const author = await db.User.collection.findOne<Author>(
+    { _id: post.author },
+    { projection: { username: 1 } },
+  );
   return toPostView({ ...post, author });
 }
 

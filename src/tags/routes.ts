@@ -1,10 +1,10 @@
-import type { AppDeps } from '../app.ts';
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
 import { tagListQuery, tagPage, tagParams } from './schemas.ts';
 import { listTagPosts, listTags } from './service.ts';
 
-export function tagRoutes({ db }: AppDeps) {
+export function tagRoutes(db: Database) {
   return [
     defineRoute(
       {

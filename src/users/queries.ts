@@ -1,5 +1,6 @@
 import type { Types } from 'mongoose';
 import type { Database } from '../db/connection.ts';
+import { toObjectId } from '../db/object-id.ts';
 import { AppError } from '../shared/errors.ts';
 import type { UserRecord } from './model.ts';
 
@@ -10,7 +11,11 @@ export async function findUserOrThrow(
   db: Database,
   userId: string | Types.ObjectId,
 ): Promise<StoredUser> {
-  const user = await db.User.findById(userId, publicFields).lean<StoredUser>();
+  // Through the driver: the command findById sends, without Mongoose's query building.
+  const user = await db.User.collection.findOne<StoredUser>(
+    { _id: toObjectId(userId) },
+    { projection: publicFields },
+  );
   if (!user) throw new AppError('user-not-found', 'No user with that id');
   return user;
 }

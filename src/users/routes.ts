@@ -1,4 +1,4 @@
-import type { AppDeps } from '../app.ts';
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
@@ -15,7 +15,7 @@ import {
 } from './schemas.ts';
 import { deleteUser, getUser, listUsers, registerUser, updateUser } from './service.ts';
 
-export function userRoutes({ db }: AppDeps) {
+export function userRoutes(db: Database) {
   return [
     defineRoute(
       {

@@ -105,9 +105,15 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
 
   it('GET /readyz answers 503 while a migration is pending and 200 once none is', async () => {
     const db = await connectDatabase(t.uri, { dbName: t.name });
-    db.pendingMigrations = () => pendingMigrations(t.db);
     const cfg = config({});
-    const api = supertest(createApp({ config: cfg, db, logger: createLogger('silent') }));
+    const api = supertest(
+      createApp({
+        config: cfg,
+        db,
+        logger: createLogger('silent'),
+        pendingMigrations: () => pendingMigrations(t.db),
+      }),
+    );
     try {
       const notReady = await api.get('/readyz');
       await migrateUp(t.target, quietRun());

@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+
+/** A V8 CPU profile (.cpuprofile), as the inspector's Profiler.stop returns it. */
+interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string };
+    children?: number[];
+  }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface CostShare {
+  category: string;
+  /** CPU time per request attributed to the category, in microseconds. */
+  micros: number;
+}
+
+// Which part of the request's way each package is; the first match on the frame's URL wins.
+const PACKAGES: [RegExp, string][] = [
+  [
+    /node_modules\/(pino|pino-http|pino-std-serializers|sonic-boom|@pinojs|fast-redact|quick-format-unescaped|safe-stable-stringify|thread-stream|atomic-sleep|on-exit-leak-free)\//,
+    'logging (pino)',
+  ],
+  [/node_modules\/helmet\//, 'security headers (helmet)'],
+  [/node_modules\/(cors|vary)\//, 'CORS'],
+  [/node_modules\/express-rate-limit\//, 'rate limiting'],
+  [
+    /node_modules\/(body-parser|raw-body|type-is|content-type|media-typer|iconv-lite)\//,
+    'body parsing',
+  ],
+  [/node_modules\/(etag|fresh)\//, 'ETag and freshness (express res.send)'],
+  [/node_modules\/(zod|@asteasolutions)\//, 'validation (zod)'],
+  [/node_modules\/jose\//, 'token check (jose)'],
+  [/node_modules\/(mongoose|mquery|mpath|sift|kareem)\//, 'Mongoose'],
+  [
+    /node_modules\/(mongodb|bson|@mongodb-js|mongodb-connection-string-url)\//,
+    'MongoDB driver and BSON',
+  ],
+  [/node_modules\/(tsx|esbuild)\//, 'tsx loader'],
+  [
+    /node_modules\/(express|router|path-to-regexp|finalhandler|on-finished|ee-first|parseurl|proxy-addr|forwarded|ipaddr\.js|accepts|negotiator|mime-types|mime-db|statuses|http-errors|depd|debug|ms|encodeurl|escape-html|merge-descriptors|setprototypeof|send|serve-static|cookie|range-parser|qs|content-disposition|is-promise|safe-buffer)\//,
+    'Express (routing, request and response)',
+  ],
+  [/node_modules\/([^/]+)\//, 'other package: $1'],
+  [/\/src\/http\/route\.ts/, 'app: route helper (src/http/route.ts)'],
+  [/\/src\/([a-z-]+)\//, 'app: src/$1'],
+  [/\/src\/([a-z-]+\.ts)/, 'app: src/$1'],
+  [/\/scripts\/bench\//, 'baseline server code'],
+];
+
+// Native functions without a URL that are worth their own line wherever they are called from.
+const BUILTINS: Record<string, string> = {
+  stringify: 'JSON.stringify',
+  parse: 'JSON.parse',
+};
+
+function categoryOf(frame: { functionName: string; url: string }): string | undefined {
+  if (frame.functionName === '(garbage collector)') return 'garbage collection';
+  if (frame.functionName === '(program)') return 'V8 and native code outside JS (program)';
+  if (frame.functionName === '(idle)') return 'idle';
+  // The bench's own probe (starting and stopping the profiler) is not the server's work.
+  if (frame.url.endsWith('/scripts/bench/usage.ts')) return 'excluded';
+  if (frame.url === '' && BUILTINS[frame.functionName]) return BUILTINS[frame.functionName];
+  for (const [pattern, name] of PACKAGES) {
+    const match = pattern.exec(frame.url);
+    if (match) return name.replace('$1', match[1] ?? '');
+  }
+  return undefined;
+}
+
+/**
+ * CPU per request by part of the stack: each sample goes to the innermost frame that belongs to
+ * a package or to our code; Node's own internals (http parser, sockets, streams) and unnamed
+ * natives count for the nearest such caller, or as "node: http, net, streams" when none is on
+ * the stack (reading and writing sockets). Idle time and the bench's own probe are left out.
+ *
+ * Samples are counted, not weighed by their wall-clock gaps: on a machine shared with other
+ * work a descheduled thread yields one sample with a long gap, which says nothing about where
+ * its CPU went. The shares are then scaled to `cpuMicrosPerRequest`, the CPU time per request
+ * the process measured for itself over the profiled run.
+ */
+export function summarizeProfile(
+  file: string,
+  cpuMicrosPerRequest: number,
+  top = 12,
+): CostShare[] {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const parent = new Map<number, number>();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const categoryCache = new Map<number, string>();
+  const categorize = (id: number): string => {
+    const cached = categoryCache.get(id);
+    if (cached) return cached;
+    let current: number | undefined = id;
+    let found: string | undefined;
+    while (current !== undefined && !found) {
+      const node = byId.get(current);
+      if (!node) break;
+      found = categoryOf(node.callFrame);
+      current = parent.get(current);
+    }
+    const category = found ?? 'node: http, net, streams';
+    categoryCache.set(id, category);
+    return category;
+  };
+  const counts = new Map<string, number>();
+  for (const id of profile.samples) {
+    const category = categorize(id);
+    counts.set(category, (counts.get(category) ?? 0) + 1);
+  }
+  counts.delete('idle');
+  counts.delete('excluded');
+  const busy = [...counts.values()].reduce((a, b) => a + b, 0) || 1;
+  return [...counts.entries()]
+    .map(([category, n]) => ({ category, micros: (n / busy) * cpuMicrosPerRequest }))
+    .sort((a, b) => b.micros - a.micros)
+    .slice(0, top);
+}
+
+// `tsx scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>`: the same summary for
+// any profile (the bench's results JSON holds each profiled run's CPU per request).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [file, cpu] = process.argv.slice(2);
+  if (!file || !Number(cpu)) {
+    console.error('usage: tsx scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>');
+    process.exit(1);
+  }
+  for (const { category, micros } of summarizeProfile(file, Number(cpu), 30)) {
+    console.log(`${micros.toFixed(1).padStart(8)} µs  ${category}`);
+  }
+}
