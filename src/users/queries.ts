@@ -1,10 +1,13 @@
-import type { Types } from 'mongoose';
+import { type Types, trusted } from 'mongoose';
 import type { Database } from '../db/connection.ts';
 import { AppError } from '../shared/errors.ts';
 import type { UserRecord } from './model.ts';
 
 export type StoredUser = Pick<UserRecord, '_id' | 'username' | 'email' | 'createdAt' | 'updatedAt'>;
 export const publicFields = { username: 1, email: 1, createdAt: 1, updatedAt: 1 } as const;
+
+/** Profile and account writes of a user whose deletion has begun match nothing (404). */
+export const NOT_DELETING = { deletingSince: trusted({ $exists: false }) };
 
 export async function findUserOrThrow(
   db: Database,
@@ -13,4 +16,15 @@ export async function findUserOrThrow(
   const user = await db.User.findById(userId, publicFields).lean<StoredUser>();
   if (!user) throw new AppError('user-not-found', 'No user with that id');
   return user;
+}
+
+/**
+ * True while the user exists and its deletion has not begun: writes that might land after a
+ * deletion's cascade ask this after they wrote, and undo themselves when it is false.
+ */
+export async function isActiveUser(
+  db: Database,
+  userId: string | Types.ObjectId,
+): Promise<boolean> {
+  return (await db.User.exists({ _id: userId, ...NOT_DELETING })) !== null;
 }
