@@ -128,17 +128,22 @@ export async function createPost(
 ): Promise<PostView> {
   const tags = input.tags ?? [];
   const view = await inTransactionIfAvailable(db, (session) =>
-    withTagCounts(db, session, async () => {
-      const [post] = await db.Post.create([{ body: input.body, author: author.id, tags }], {
-        session,
-      });
-      if (!post) throw new Error('insert returned no document');
-      const result = toPostView({
-        ...post.toObject(),
-        author: { _id: author.id, username: author.username },
-      });
-      return { result, deltas: tagDeltas([], tags) };
-    }),
+    withTagCounts(
+      db,
+      session,
+      async () => {
+        const [post] = await db.Post.create([{ body: input.body, author: author.id, tags }], {
+          session,
+        });
+        if (!post) throw new Error('insert returned no document');
+        const result = toPostView({
+          ...post.toObject(),
+          author: { _id: author.id, username: author.username },
+        });
+        return { result, deltas: tagDeltas([], tags) };
+      },
+      tags,
+    ),
   );
   if (!(await isActiveUser(db, author.id))) {
     await deletePost(db, author, view.id).catch((error: unknown) => {
@@ -181,19 +186,24 @@ export function updatePost(
   input: { body?: string; tags?: string[] },
 ): Promise<PostView> {
   return inTransactionIfAvailable(db, (session) =>
-    withTagCounts(db, session, async () => {
-      const before = await db.Post.findOneAndUpdate(
-        { _id: postId, author: actor.id },
-        { $set: input },
-        { returnDocument: 'before', runValidators: true, session },
-      ).lean<StoredPost>();
-      if (!before) return explainMiss(db, postId, session);
-      const author = { _id: actor.id, username: actor.username };
-      return {
-        result: toPostView({ ...before, ...input, author }),
-        deltas: input.tags ? tagDeltas(before.tags ?? [], input.tags) : new Map(),
-      };
-    }),
+    withTagCounts(
+      db,
+      session,
+      async () => {
+        const before = await db.Post.findOneAndUpdate(
+          { _id: postId, author: actor.id },
+          { $set: input },
+          { returnDocument: 'before', runValidators: true, session },
+        ).lean<StoredPost>();
+        if (!before) return explainMiss(db, postId, session);
+        const author = { _id: actor.id, username: actor.username };
+        return {
+          result: toPostView({ ...before, ...input, author }),
+          deltas: input.tags ? tagDeltas(before.tags ?? [], input.tags) : new Map(),
+        };
+      },
+      input.tags,
+    ),
   );
 }
 

@@ -1,6 +1,7 @@
 import { type ClientSession, trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
 import type { Database } from '../db/connection.ts';
+import { isUnavailableError } from '../db/errors.ts';
 
 /** How each tag's postCount must move: +n for posts that gained it, -n for posts that lost it. */
 export type TagDeltas = Map<string, number>;
@@ -96,23 +97,34 @@ export async function recountTags(
  * transaction both commit or neither does. Without one, when the counter write fails, the
  * affected tags are recounted from the posts: when that succeeds the request has done all it
  * was asked; when it fails too, the error is thrown (the request fails) and the counts stay off
- * until `npm run tags:repair`.
+ * until `npm run tags:repair`. When the post write itself fails, its outcome may be unknown (a
+ * lost reply looks like a lost request): the tags named up front (`touches`) are recounted
+ * before the error is thrown.
  */
 export async function withTagCounts<T>(
   db: Database,
   session: ClientSession | undefined,
   write: () => Promise<{ result: T; deltas: TagDeltas }>,
+  touches: readonly string[] = [],
 ): Promise<T> {
-  const { result, deltas } = await write();
+  let written: { result: T; deltas: TagDeltas };
   try {
-    await applyTagDeltas(db, deltas, session);
+    written = await write();
+  } catch (error) {
+    if (!session && touches.length > 0 && isUnavailableError(error)) {
+      await recountTags(db, touches).catch(() => {});
+    }
+    throw error;
+  }
+  try {
+    await applyTagDeltas(db, written.deltas, session);
   } catch (error) {
     if (session) throw error;
     try {
-      await recountTags(db, [...deltas.keys()]);
+      await recountTags(db, [...written.deltas.keys()]);
     } catch {
       throw error;
     }
   }
-  return result;
+  return written.result;
 }
