@@ -1,4 +1,7 @@
 import type { Connection } from 'mongoose';
+import { ferretdbVersionOf, maxWriteStatementsOf } from './engine-limits.js';
+
+export { FERRETDB_MAX_WRITE_STATEMENTS } from './engine-limits.js';
 
 export interface Capabilities {
   engine: 'mongodb' | 'ferretdb';
@@ -13,20 +16,9 @@ export interface Capabilities {
    * updates: 40 concurrent `$inc: 1` on one document left it at 3 (test/capabilities.test.ts).
    */
   atomicUpdates: boolean;
-  /**
-   * Most statements one write command may carry. FerretDB v1.24 (SQLite) keeps each update
-   * statement's query open until the whole command ends, and a database has 100 SQLite
-   * connections: statements + cursors open on that database + 1 must stay under 100, or the
-   * command never answers and its connections are never given back (measured here: 99 statements
-   * alone work, 99 beside one open cursor hang; see FerretDB's internal/handler/msg_update.go).
-   * So 25 there, leaving room for cursors and concurrent commands. FerretDB still advertises
-   * maxWriteBatchSize 100000; MongoDB splits large bulk writes itself.
-   */
+  /** Most statements one write command may carry (FerretDB: see src/db/engine-limits.js). */
   maxWriteStatements: number;
 }
-
-/** See Capabilities.maxWriteStatements; the migration kit applies the same cap. */
-export const FERRETDB_MAX_WRITE_STATEMENTS = 25;
 
 /** Asks the server once, at connect time, what it is and what it can do. */
 export async function probeCapabilities(connection: Connection): Promise<Capabilities> {
@@ -41,8 +33,7 @@ export async function probeCapabilities(connection: Connection): Promise<Capabil
       ),
     admin.command({ buildInfo: 1 }),
   ]);
-  const ferretdbVersion =
-    typeof buildInfo.ferretdbVersion === 'string' ? buildInfo.ferretdbVersion : undefined;
+  const ferretdbVersion = ferretdbVersionOf(buildInfo);
   const replicated = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
   return {
     engine: ferretdbVersion ? 'ferretdb' : 'mongodb',
@@ -50,8 +41,8 @@ export async function probeCapabilities(connection: Connection): Promise<Capabil
     engineVersion: ferretdbVersion ?? String(buildInfo.version),
     transactions: !ferretdbVersion && replicated && hello.logicalSessionTimeoutMinutes != null,
     atomicUpdates: !ferretdbVersion,
-    maxWriteStatements: ferretdbVersion
-      ? FERRETDB_MAX_WRITE_STATEMENTS
-      : Number(hello.maxWriteBatchSize ?? 100_000),
+    maxWriteStatements: maxWriteStatementsOf(buildInfo, {
+      maxWriteBatchSize: hello.maxWriteBatchSize ?? 100_000,
+    }),
   };
 }

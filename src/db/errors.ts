@@ -1,4 +1,5 @@
-import { MongoNetworkError, MongoServerError } from 'mongodb';
+import { MongoBulkWriteError, MongoNetworkError, MongoServerError } from 'mongodb';
+import type { Model } from 'mongoose';
 
 // FerretDB v1 on SQLite: "UNIQUE constraint failed: index '<collection>_<hash>_<index name>'".
 const SQLITE_UNIQUE = /UNIQUE constraint failed: index '(?:[^']*_)?([A-Za-z][A-Za-z0-9]*)_-?1'/;
@@ -30,6 +31,40 @@ export function duplicateKeyField(error: unknown): string | undefined {
   if (value) return Object.keys(value)[0];
   return (/index: ([A-Za-z0-9]+)_-?1 /.exec(error.message) ??
     SQLITE_UNIQUE.exec(error.message))?.[1];
+}
+
+/**
+ * The positions, in the batch sent, of the operations that failed on a unique key, when that is
+ * all that went wrong: every per-operation error is a duplicate key, and nothing failed the
+ * command as a whole (no write concern error). Undefined for anything else, including a bulk
+ * write error that carries no per-operation errors (a network error or an aborted transaction
+ * raised while the command ran): such an error says nothing about which operations applied.
+ */
+export function duplicateKeyPositions(error: unknown): Set<number> | undefined {
+  if (!(error instanceof MongoBulkWriteError)) return undefined;
+  const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  if (writeErrors.length === 0 || error.result?.getWriteConcernError()) return undefined;
+  if (!writeErrors.every((e) => isDuplicateKeyError(e))) return undefined;
+  return new Set(writeErrors.map((e) => e.index));
+}
+
+/**
+ * Which of `values`' fields a duplicate-key error collided on. MongoDB names the index in every
+ * duplicate-key error; FerretDB v1 does not on inserts, so there one read per candidate (on
+ * this error path only) finds the value that is already taken.
+ */
+export async function collidingField<T>(
+  model: Model<T>,
+  error: unknown,
+  values: Record<string, string | undefined>,
+): Promise<string | undefined> {
+  if (!isDuplicateKeyError(error)) return undefined;
+  const named = duplicateKeyField(error);
+  if (named && named in values) return named;
+  for (const [field, value] of Object.entries(values)) {
+    if (value !== undefined && (await model.exists({ [field]: value } as never))) return field;
+  }
+  return undefined;
 }
 
 const SOCKET_ERRORS = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH']);

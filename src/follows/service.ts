@@ -6,23 +6,35 @@ import { isDuplicateKeyError } from '../db/errors.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Page } from '../shared/page.ts';
-import { findUserOrThrow } from '../users/queries.ts';
+import { findUserOrThrow, NOT_DELETING } from '../users/queries.ts';
 import type { FollowEntry } from './schemas.ts';
 
-/** Follows `targetId`; following again is a no-op (one edge per pair, unique index). */
+/**
+ * Follows `targetId`; following again is a no-op (one edge per pair, unique index). After the
+ * write both users are read again: when either has begun its deletion meanwhile (or is gone),
+ * the edge is taken back, so that a follow racing a deletion never leaves an edge behind (the
+ * deletion removes the edges written before its mark, this check those written after).
+ */
 export async function follow(db: Database, actor: AuthUser, targetId: string): Promise<void> {
   if (actor.id === targetId) throw new AppError('cannot-follow-self', 'You cannot follow yourself');
   await findUserOrThrow(db, targetId);
+  const edge = { follower: actor.id, followee: targetId };
   try {
-    await db.Follow.updateOne(
-      { follower: actor.id, followee: targetId },
-      { $setOnInsert: { createdAt: new Date() } },
-      { upsert: true },
-    );
+    await db.Follow.updateOne(edge, { $setOnInsert: { createdAt: new Date() } }, { upsert: true });
   } catch (error) {
     // Two concurrent follows of the same pair: the unique index let one insert; same outcome.
     if (!isDuplicateKeyError(error)) throw error;
   }
+  const active = await db.User.find(
+    { _id: trusted({ $in: [actor.id, targetId] }), ...NOT_DELETING },
+    { _id: 1 },
+  ).lean();
+  if (active.length === 2) return;
+  await db.Follow.deleteOne(edge);
+  if (!active.some((u) => String(u._id) === actor.id)) {
+    throw new AppError('invalid-token', 'The account is being deleted');
+  }
+  throw new AppError('user-not-found', 'No user with that id');
 }
 
 /** Stops following; unfollowing someone you do not follow is a no-op. */

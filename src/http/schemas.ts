@@ -6,7 +6,9 @@ export const objectIdSchema = z
   .regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-character hexadecimal id')
   .meta({ example: '665f1c2b9d3e4a0012345678' });
 
-export const idParamsSchema = z.strictObject({ id: objectIdSchema });
+// Ids in paths are lower-cased here, once: the domain compares them as strings (is this me?),
+// and case must never change who an id names.
+export const idParamsSchema = z.strictObject({ id: objectIdSchema.toLowerCase() });
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

@@ -2,6 +2,7 @@
 // because the plain `npx migrate-mongo` CLI require()s migration files, and Node's require() of
 // ES modules cannot load TypeScript even when tsx is registered.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { writeStatementLimit } from '../db/engine-limits.js';
 
 /**
  * @typedef {import('mongodb').Db} Db
@@ -78,7 +79,8 @@ export function updateInBatches(db, collectionName, options) {
  */
 export async function transformInBatches(db, collectionName, options) {
   const collection = db.collection(collectionName);
-  const perCommand = await statementsPerWriteCommand(db);
+  // FerretDB holds a connection per statement until the command ends: see src/db/engine-limits.js.
+  const perCommand = await writeStatementLimit(db);
   const projection = options.projection ?? {};
   return streamInBatches(db, collectionName, options, projection, async (docs) => {
     const writes = docs.flatMap((doc) => options.toWrite(doc) ?? []);
@@ -207,31 +209,6 @@ export async function dropIndexIfExists(
     const code = /** @type {{ code?: number }} */ (error).code;
     if (code !== 27 && code !== 26) throw error; // IndexNotFound, NamespaceNotFound
   }
-}
-
-/** @type {WeakMap<Db, Promise<number>>} */
-const statementLimits = new WeakMap();
-
-// FerretDB v1.24 (SQLite) holds one connection per update statement until the command ends, out
-// of 100 per database, and the kit's own cursor holds another: 99 statements beside an open
-// cursor never answer (measured). 25 per command, as FERRETDB_MAX_WRITE_STATEMENTS in
-// src/db/capabilities.ts (plain JavaScript here, for the plain migrate-mongo CLI). MongoDB splits
-// bulkWrite on its own, so the cap applies only when the server says it is FerretDB.
-const FERRETDB_STATEMENTS_PER_COMMAND = 25;
-
-function statementsPerWriteCommand(/** @type {Db} */ db) {
-  let limit = statementLimits.get(db);
-  if (!limit) {
-    limit = db
-      .command({ buildInfo: 1 })
-      .then((info) =>
-        typeof info.ferretdbVersion === 'string'
-          ? FERRETDB_STATEMENTS_PER_COMMAND
-          : Number.MAX_SAFE_INTEGER,
-      );
-    statementLimits.set(db, limit);
-  }
-  return limit;
 }
 
 /**

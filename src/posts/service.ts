@@ -7,8 +7,8 @@ import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Page } from '../shared/page.ts';
-import { applyTagDeltas, tagDeltas } from '../tags/counters.ts';
-import { findUserOrThrow } from '../users/queries.ts';
+import { applyTagDeltas, recountTags, tagDeltas, withTagCounts } from '../tags/counters.ts';
+import { findUserOrThrow, isActiveUser } from '../users/queries.ts';
 import type { PostView } from './schemas.ts';
 
 interface Author {
@@ -126,26 +126,43 @@ export async function listUserPosts(
 }
 
 /**
- * Writes the post, then moves the tag counters. In a transaction where the server has them;
- * elsewhere a crash between the two leaves counts off until `npm run tags:repair`.
+ * Writes the post, then moves the tag counters: in a transaction where the server has them;
+ * elsewhere a failed counter write is made good by a recount (src/tags/counters.ts). Then the
+ * author is checked again: a post that lands after its author's deletion began (its request
+ * passed authentication just before) is removed by its own request, which answers 401, so that
+ * no post outlives its author.
  */
-export function createPost(
+export async function createPost(
   db: Database,
   author: AuthUser,
   input: { body: string; tags?: string[] },
 ): Promise<PostView> {
   const tags = input.tags ?? [];
-  return inTransactionIfAvailable(db, async (session) => {
-    const [post] = await db.Post.create([{ body: input.body, author: author.id, tags }], {
+  const view = await inTransactionIfAvailable(db, (session) =>
+    withTagCounts(
+      db,
       session,
+      async () => {
+        const [post] = await db.Post.create([{ body: input.body, author: author.id, tags }], {
+          session,
+        });
+        if (!post) throw new Error('insert returned no document');
+        const result = toPostView({
+          ...post.toObject(),
+          author: { _id: author.id, username: author.username },
+        });
+        return { result, deltas: tagDeltas([], tags) };
+      },
+      tags,
+    ),
+  );
+  if (!(await isActiveUser(db, author.id))) {
+    await deletePost(db, author, view.id).catch((error: unknown) => {
+      if (!(error instanceof AppError)) throw error; // removed by the deletion meanwhile
     });
-    if (!post) throw new Error('insert returned no document');
-    await applyTagDeltas(db, tagDeltas([], tags), session);
-    return toPostView({
-      ...post.toObject(),
-      author: { _id: author.id, username: author.username },
-    });
-  });
+    throw new AppError('invalid-token', 'The account is being deleted');
+  }
+  return view;
 }
 
 /**
@@ -184,27 +201,39 @@ export function updatePost(
   postId: string,
   input: { body?: string; tags?: string[] },
 ): Promise<PostView> {
-  return inTransactionIfAvailable(db, async (session) => {
-    const before = await db.Post.findOneAndUpdate(
-      { _id: postId, author: actor.id },
-      { $set: input },
-      { returnDocument: 'before', runValidators: true, session },
-    ).lean<StoredPost>();
-    if (!before) return explainMiss(db, postId, session);
-    if (input.tags) await applyTagDeltas(db, tagDeltas(before.tags ?? [], input.tags), session);
-    return toPostView({ ...before, ...input, author: { _id: actor.id, username: actor.username } });
-  });
+  return inTransactionIfAvailable(db, (session) =>
+    withTagCounts(
+      db,
+      session,
+      async () => {
+        const before = await db.Post.findOneAndUpdate(
+          { _id: postId, author: actor.id },
+          { $set: input },
+          { returnDocument: 'before', runValidators: true, session },
+        ).lean<StoredPost>();
+        if (!before) return explainMiss(db, postId, session);
+        const author = { _id: actor.id, username: actor.username };
+        return {
+          result: toPostView({ ...before, ...input, author }),
+          deltas: input.tags ? tagDeltas(before.tags ?? [], input.tags) : new Map(),
+        };
+      },
+      input.tags,
+    ),
+  );
 }
 
 export function deletePost(db: Database, actor: AuthUser, postId: string): Promise<void> {
-  return inTransactionIfAvailable(db, async (session) => {
-    const deleted = await db.Post.findOneAndDelete(
-      { _id: postId, author: actor.id },
-      { session },
-    ).lean<StoredPost>();
-    if (!deleted) return explainMiss(db, postId, session);
-    await applyTagDeltas(db, tagDeltas(deleted.tags ?? [], []), session);
-  });
+  return inTransactionIfAvailable(db, (session) =>
+    withTagCounts(db, session, async () => {
+      const deleted = await db.Post.findOneAndDelete(
+        { _id: postId, author: actor.id },
+        { session },
+      ).lean<StoredPost>();
+      if (!deleted) return explainMiss(db, postId, session);
+      return { result: undefined, deltas: tagDeltas(deleted.tags ?? [], []) };
+    }),
+  );
 }
 
 const DELETE_BATCH = 500;
@@ -230,13 +259,13 @@ export async function deletePostsByAuthor(
       { session },
     );
     if (deletedCount === 0) return total;
-    // A post deleted concurrently by another request moved its own counters; only when every
-    // post of the batch was removed here are the batch's counters ours to move.
-    if (deletedCount === batch.length) {
-      const deltas = new Map<string, number>();
-      for (const post of batch) tagDeltas(post.tags ?? [], [], deltas);
-      await applyTagDeltas(db, deltas, session);
-    }
+    const deltas = new Map<string, number>();
+    for (const post of batch) tagDeltas(post.tags ?? [], [], deltas);
+    // A post deleted concurrently by another request moved its own counters: only when every
+    // post of the batch was removed here are the batch's moves ours; otherwise nobody can tell
+    // which were, and the batch's tags are recounted.
+    if (deletedCount === batch.length) await applyTagDeltas(db, deltas, session);
+    else await recountTags(db, [...deltas.keys()], session);
     total += deletedCount;
   }
 }

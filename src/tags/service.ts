@@ -1,5 +1,6 @@
 import { trusted } from 'mongoose';
 import { z } from 'zod';
+import { bulkWriteInChunks } from '../db/bulk-write.ts';
 import type { Database } from '../db/connection.ts';
 import type { PostView } from '../posts/schemas.ts';
 import { findPostPage } from '../posts/service.ts';
@@ -43,12 +44,22 @@ export function listTagPosts(
   return findPostPage(db, { tags: name }, options);
 }
 
+export interface TagDrift {
+  name: string;
+  stored: number;
+  actual: number;
+}
+
 /**
  * Recomputes every tag's postCount from the posts themselves (the source of truth), fixing any
  * drift a crash between a post write and its counter update left on a server without
- * transactions. Counts changed by writes during the run converge on the next run.
+ * transactions. With `check`, only reports the drift and writes nothing (for monitoring). Counts
+ * changed by writes during the run converge on the next run.
  */
-export async function repairTagCounts(db: Database): Promise<{ tags: number; fixed: number }> {
+export async function repairTagCounts(
+  db: Database,
+  options: { check?: boolean } = {},
+): Promise<{ tags: number; fixed: number; drift: TagDrift[] }> {
   const actual = new Map<string, number>();
   const grouped = db.Post.aggregate<{ _id: string; n: number }>([
     { $unwind: '$tags' },
@@ -56,37 +67,26 @@ export async function repairTagCounts(db: Database): Promise<{ tags: number; fix
   ]).cursor({ batchSize: 1000 });
   for await (const row of grouped) actual.set(row._id, row.n);
 
-  let fixed = 0;
-  // One write command carries at most maxWriteStatements operations (FerretDB: 25).
-  const batchSize = Math.min(500, db.capabilities.maxWriteStatements);
-  let batch: { updateOne: { filter: { name: string }; update: object; upsert: boolean } }[] = [];
-  const flush = async () => {
-    if (batch.length) await db.Tag.bulkWrite(batch, { ordered: false });
-    batch = [];
-  };
+  const drift: TagDrift[] = [];
   for await (const tag of db.Tag.find({}, { name: 1, postCount: 1 })
     .lean()
     .cursor({ batchSize: 1000 })) {
     const count = actual.get(tag.name) ?? 0;
     actual.delete(tag.name);
-    if (tag.postCount === count) continue;
-    fixed += 1;
-    batch.push({
-      updateOne: {
-        filter: { name: tag.name },
-        update: { $set: { postCount: count } },
-        upsert: false,
-      },
-    });
-    if (batch.length >= batchSize) await flush();
+    if (tag.postCount !== count)
+      drift.push({ name: tag.name, stored: tag.postCount, actual: count });
   }
-  for (const [name, count] of actual) {
-    fixed += 1;
-    batch.push({
-      updateOne: { filter: { name }, update: { $set: { postCount: count } }, upsert: true },
-    });
-    if (batch.length >= batchSize) await flush();
+  for (const [name, count] of actual) drift.push({ name, stored: 0, actual: count });
+  if (!options.check) {
+    await bulkWriteInChunks(
+      db,
+      db.Tag,
+      drift.map(({ name, actual: count }) => ({
+        updateOne: { filter: { name }, update: { $set: { postCount: count } }, upsert: true },
+      })),
+      { duplicateKeyRetries: 3 },
+    );
   }
-  await flush();
-  return { tags: await db.Tag.countDocuments({ postCount: trusted({ $gt: 0 }) }), fixed };
+  const tags = await db.Tag.countDocuments({ postCount: trusted({ $gt: 0 }) });
+  return { tags, fixed: options.check ? 0 : drift.length, drift };
 }

@@ -38,6 +38,11 @@ export const userSchema = new Schema(
     /** Bumped to revoke every token issued before (password change, log out everywhere). */
     tokenVersion: { type: Number, required: true, default: 0 },
     profile: { type: profileSchema, default: () => ({}) },
+    /**
+     * Set by the first write of the user's deletion (with a tokenVersion bump); from then on
+     * the user's writes are refused and undone (src/users/service.ts deleteUser).
+     */
+    deletingSince: { type: Date },
   },
   {
     collection: 'users',

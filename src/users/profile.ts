@@ -1,6 +1,7 @@
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
 import { AppError } from '../shared/errors.ts';
+import { NOT_DELETING } from './queries.ts';
 import type { ProfileView } from './schemas.ts';
 
 interface StoredProfile {
@@ -39,7 +40,7 @@ export async function putProfile(
     else set[`profile.${field}`] = value;
   }
   const user = await db.User.findOneAndUpdate(
-    { _id: userId },
+    { _id: userId, ...NOT_DELETING },
     {
       ...(Object.keys(set).length ? { $set: set } : {}),
       ...(Object.keys(unset).length ? { $unset: unset } : {}),

@@ -1,4 +1,4 @@
-import type { Types } from 'mongoose';
+import { type Types, trusted } from 'mongoose';
 import type { Database } from '../db/connection.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { AppError } from '../shared/errors.ts';
@@ -6,6 +6,9 @@ import type { UserRecord } from './model.ts';
 
 export type StoredUser = Pick<UserRecord, '_id' | 'username' | 'email' | 'createdAt' | 'updatedAt'>;
 export const publicFields = { username: 1, email: 1, createdAt: 1, updatedAt: 1 } as const;
+
+/** Profile and account writes of a user whose deletion has begun match nothing (404). */
+export const NOT_DELETING = { deletingSince: trusted({ $exists: false }) };
 
 export async function findUserOrThrow(
   db: Database,
@@ -18,4 +21,15 @@ export async function findUserOrThrow(
   );
   if (!user) throw new AppError('user-not-found', 'No user with that id');
   return user;
+}
+
+/**
+ * True while the user exists and its deletion has not begun: writes that might land after a
+ * deletion's cascade ask this after they wrote, and undo themselves when it is false.
+ */
+export async function isActiveUser(
+  db: Database,
+  userId: string | Types.ObjectId,
+): Promise<boolean> {
+  return (await db.User.exists({ _id: userId, ...NOT_DELETING })) !== null;
 }

@@ -83,7 +83,7 @@ export function userRoutes(db: Database) {
         auth: 'required',
         params: idParamsSchema,
         status: 204,
-        errors: [400, 401, 403, 404],
+        errors: [400, 401, 403, 404, 409],
       },
       ({ params, user }) => deleteUser(db, user, params.id),
     ),

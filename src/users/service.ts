@@ -1,15 +1,15 @@
-import { trusted } from 'mongoose';
+import { type ClientSession, trusted } from 'mongoose';
 import { z } from 'zod';
 import { hashPassword } from '../auth/passwords.ts';
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
-import { duplicateKeyField, isDuplicateKeyError } from '../db/errors.ts';
+import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { deletePostsByAuthor } from '../posts/service.ts';
 import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Page } from '../shared/page.ts';
-import { findUserOrThrow, publicFields, type StoredUser } from './queries.ts';
+import { findUserOrThrow, NOT_DELETING, publicFields, type StoredUser } from './queries.ts';
 import type { UserView } from './schemas.ts';
 
 interface Counts {
@@ -29,23 +29,19 @@ function toUserView(user: StoredUser, options: { self: boolean; counts?: Counts 
   };
 }
 
-/**
- * Names the unique field a write collided on. When the server does not say (FerretDB on
- * inserts), one read on this error path finds out which of the values is already taken.
- */
+/** Names the unique field a write collided on (username or email). */
 async function conflictError(
   db: Database,
   error: unknown,
   values: { username?: string; email?: string },
 ): Promise<AppError | undefined> {
   if (!isDuplicateKeyError(error)) return undefined;
-  let field = duplicateKeyField(error);
-  if (field !== 'email' && field !== 'username') {
-    const byName = values.username ? await db.User.exists({ username: values.username }) : null;
-    field = byName ? 'username' : 'email';
-  }
-  if (field === 'email') return new AppError('email-taken', 'That email is already registered');
-  return new AppError('username-taken', 'That username is taken');
+  const field = await collidingField(db.User, error, {
+    username: values.username,
+    email: values.email?.trim().toLowerCase(),
+  });
+  if (field === 'username') return new AppError('username-taken', 'That username is taken');
+  return new AppError('email-taken', 'That email is already registered');
 }
 
 function assertSelf(actor: AuthUser, userId: string): void {
@@ -129,7 +125,7 @@ export async function updateUser(
     update.$inc = { tokenVersion: 1 };
   }
   try {
-    const user = await db.User.findOneAndUpdate({ _id: userId }, update, {
+    const user = await db.User.findOneAndUpdate({ _id: userId, ...NOT_DELETING }, update, {
       returnDocument: 'after',
       runValidators: true,
     }).lean<StoredUser>();
@@ -141,19 +137,33 @@ export async function updateUser(
 }
 
 /**
- * Deletes a user and everything that references it: its follows in both directions, its posts
- * (moving tag counters), then the user (its embedded profile goes with it). With transactions,
- * all or nothing. Without (standalone mongod, FerretDB), the user goes last so that a crash
- * leaves an account that can simply delete itself again, and posts published in between are
- * swept after it.
+ * Deletes a user and everything that references it. The first write marks the user as being
+ * deleted and bumps its tokenVersion: every token it holds stops working (401) and its writes
+ * are refused from then on, so its clients cannot keep the cascade busy. Writes that passed
+ * authentication just before the mark check the user again after they wrote and undo
+ * themselves (posts, follows). Then the cascade: follows in both directions, posts (moving tag
+ * counters), the user (its embedded profile goes with it); with transactions all at once,
+ * without them in that order, so that a crash leaves a marked user that can log in and delete
+ * itself again. A last sweep, owned by the deletion, removes what a write that crashed before
+ * undoing itself may have left.
  */
 export async function deleteUser(db: Database, actor: AuthUser, userId: string): Promise<void> {
   assertSelf(actor, userId);
+  const marked = await db.User.updateOne(
+    { _id: userId },
+    { $set: { deletingSince: new Date() }, $inc: { tokenVersion: 1 } },
+    { timestamps: false },
+  );
+  if (marked.matchedCount === 0) throw new AppError('user-not-found', 'No user with that id');
   await inTransactionIfAvailable(db, async (session) => {
-    await db.Follow.deleteMany({ $or: [{ follower: userId }, { followee: userId }] }, { session });
+    await deleteFollowsOf(db, userId, session);
     await deletePostsByAuthor(db, userId, session);
-    const { deletedCount } = await db.User.deleteOne({ _id: userId }, { session });
-    if (!session) await deletePostsByAuthor(db, userId);
-    if (deletedCount === 0) throw new AppError('user-not-found', 'No user with that id');
+    await db.User.deleteOne({ _id: userId }, { session });
   });
+  await deleteFollowsOf(db, userId);
+  await deletePostsByAuthor(db, userId);
+}
+
+function deleteFollowsOf(db: Database, userId: string, session?: ClientSession) {
+  return db.Follow.deleteMany({ $or: [{ follower: userId }, { followee: userId }] }, { session });
 }

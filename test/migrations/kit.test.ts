@@ -1,7 +1,7 @@
 import { type IndexDescription, MongoClient } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as template from '../../migrations/sample-migration.js';
-import { FERRETDB_MAX_WRITE_STATEMENTS } from '../../src/db/capabilities.ts';
+import { FERRETDB_MAX_WRITE_STATEMENTS } from '../../src/db/engine-limits.js';
 import {
   type BatchProgress,
   ensureIndexes,

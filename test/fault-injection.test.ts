@@ -1,0 +1,235 @@
+import { trusted } from 'mongoose';
+import type supertest from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Database } from '../src/db/connection.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { aUser, type TestUser } from './helpers/builders.ts';
+import { dropTestDatabase } from './helpers/db.ts';
+import { type FaultProxy, type FaultRule, openProxiedDatabase } from './helpers/fault-proxy.ts';
+
+// Every write path, with the connection carrying one of its commands cut (or stalled): the
+// request either fails (5xx, and then nothing is left half-done) or succeeds with every effect
+// in place, and tag counts equal the posts that carry the tags. Runs on every engine: on a
+// replica set the transaction reruns (or the driver's retryable write repeats the command), on
+// FerretDB the counters are recounted from the posts.
+let t: TestApp;
+let proxy: FaultProxy;
+let proxied: Database;
+let direct: Database;
+beforeAll(async () => {
+  ({ proxy, proxied, direct } = await openProxiedDatabase('faults'));
+  t = await startTestApp('faults', {}, { db: proxied });
+});
+// A cut connection makes the API answer 503 until a ping gets through again (src/http/
+// database-guard.ts): each test starts once the API says it is ready.
+const ready = () =>
+  vi.waitFor(async () => expect((await t.api.get('/readyz')).status).toBe(200), {
+    timeout: 20_000,
+    interval: 100,
+  });
+beforeEach(ready);
+afterAll(async () => {
+  await proxy.close();
+  await proxied.close();
+  await dropTestDatabase(direct);
+});
+
+/** Sends the request with the fault armed; the fault must have fired. Waits for the API after. */
+async function withFault(rule: FaultRule, request: () => supertest.Test) {
+  const fault = proxy.arm(rule);
+  const res = await request();
+  await fault.fired;
+  await ready();
+  return res;
+}
+
+async function countsOf(names: string[]) {
+  const stored = Object.fromEntries(
+    (await direct.Tag.find({ name: trusted({ $in: names }) }).lean()).map((tag) => [
+      tag.name,
+      tag.postCount,
+    ]),
+  );
+  const actual: Record<string, number> = {};
+  for (const name of names) actual[name] = await direct.Post.countDocuments({ tags: name });
+  return { stored: Object.fromEntries(names.map((n) => [n, stored[n] ?? 0])), actual };
+}
+
+async function expectExactCounts(names: string[]) {
+  const { stored, actual } = await countsOf(names);
+  expect(stored).toEqual(actual);
+}
+
+function expectSuccessOr5xx(res: supertest.Response, success: number) {
+  expect([success, 500, 503], JSON.stringify(res.body)).toContain(res.status);
+}
+
+async function tagged(user: TestUser, tags: string[]) {
+  const res = await t.api.post('/api/posts').set(user.auth).send({ body: 'x', tags });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { id: string };
+}
+
+// The post write itself went through: a transaction reruns, FerretDB recounts; both succeed.
+describe('a post write whose tag-counter update is cut', () => {
+  for (const action of ['drop', 'drop-reply'] as const) {
+    it(`POST /api/posts (${action}): 201 with exact counts`, async () => {
+      const user = await aUser(t.api);
+      const names = [`c-${action}-a`, `c-${action}-b`];
+      const res = await withFault({ command: 'update', collection: 'tags', action }, () =>
+        t.api.post('/api/posts').set(user.auth).send({ body: 'x', tags: names }),
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(await direct.Post.countDocuments({ author: user.id })).toBe(1);
+      await expectExactCounts(names);
+    });
+
+    it(`PATCH /api/posts/:id (${action}): 200 with exact counts`, async () => {
+      const user = await aUser(t.api);
+      const names = [`e-${action}-a`, `e-${action}-b`, `e-${action}-c`];
+      const post = await tagged(user, names.slice(0, 2));
+      const res = await withFault({ command: 'update', collection: 'tags', action }, () =>
+        t.api
+          .patch(`/api/posts/${post.id}`)
+          .set(user.auth)
+          .send({ tags: names.slice(1) }),
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect((await direct.Post.findById(post.id).lean())?.tags).toEqual(names.slice(1));
+      await expectExactCounts(names);
+    });
+
+    it(`DELETE /api/posts/:id (${action}): 204 with exact counts`, async () => {
+      const user = await aUser(t.api);
+      const names = [`d-${action}-a`];
+      const post = await tagged(user, names);
+      await tagged(user, names);
+      const res = await withFault({ command: 'update', collection: 'tags', action }, () =>
+        t.api.delete(`/api/posts/${post.id}`).set(user.auth),
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(204);
+      expect(await direct.Post.exists({ _id: post.id })).toBeNull();
+      await expectExactCounts(names);
+    });
+  }
+});
+
+describe('a post write whose own command is cut', () => {
+  it('POST /api/posts with the insert dropped: 503 (or 201 after a retried write), counts exact', async () => {
+    const user = await aUser(t.api);
+    const names = ['i-drop-a'];
+    const res = await withFault({ command: 'insert', collection: 'posts', action: 'drop' }, () =>
+      t.api.post('/api/posts').set(user.auth).send({ body: 'x', tags: names }),
+    );
+    expectSuccessOr5xx(res, 201);
+    expect(await direct.Post.countDocuments({ author: user.id })).toBe(res.status === 201 ? 1 : 0);
+    await expectExactCounts(names);
+  });
+
+  it('POST /api/posts with the insert reply lost: never a success without the post, counts exact', async () => {
+    const user = await aUser(t.api);
+    const names = ['i-reply-a'];
+    const res = await withFault(
+      { command: 'insert', collection: 'posts', action: 'drop-reply' },
+      () => t.api.post('/api/posts').set(user.auth).send({ body: 'x', tags: names }),
+    );
+    expectSuccessOr5xx(res, 201);
+    if (res.status === 201) expect(await direct.Post.exists({ _id: res.body.id })).not.toBeNull();
+    await expectExactCounts(names);
+  });
+
+  it('DELETE /api/posts/:id with the delete dropped: 503 and the post and counts unchanged, or 204', async () => {
+    const user = await aUser(t.api);
+    const post = await tagged(user, ['del-drop']);
+    const res = await withFault(
+      { command: 'findAndModify', collection: 'posts', action: 'drop' },
+      () => t.api.delete(`/api/posts/${post.id}`).set(user.auth),
+    );
+    expectSuccessOr5xx(res, 204);
+    expect(await direct.Post.exists({ _id: post.id })).toEqual(
+      res.status === 204 ? null : expect.anything(),
+    );
+    await expectExactCounts(['del-drop']);
+  });
+});
+
+describe('follows with the edge write cut', () => {
+  it('PUT follow dropped: 503 and no edge, or 204 and the edge; lists agree with counts', async () => {
+    const [fan, star] = [await aUser(t.api), await aUser(t.api)];
+    const res = await withFault({ command: 'update', collection: 'follows', action: 'drop' }, () =>
+      t.api.put(`/api/users/${star.id}/follow`).set(fan.auth),
+    );
+    expectSuccessOr5xx(res, 204);
+    const edges = await direct.Follow.countDocuments({ follower: fan.id, followee: star.id });
+    expect(edges).toBe(res.status === 204 ? 1 : 0);
+    const following = await t.api.get(`/api/users/${fan.id}/following`);
+    expect(following.body.items).toHaveLength(edges);
+    expect((await t.api.get(`/api/users/${fan.id}`)).body.followingCount).toBe(edges);
+  });
+
+  it('DELETE follow dropped: 503 and the edge still there, or 204 and gone', async () => {
+    const [fan, star] = [await aUser(t.api), await aUser(t.api)];
+    expect((await t.api.put(`/api/users/${star.id}/follow`).set(fan.auth)).status).toBe(204);
+    const res = await withFault({ command: 'delete', collection: 'follows', action: 'drop' }, () =>
+      t.api.delete(`/api/users/${star.id}/follow`).set(fan.auth),
+    );
+    expectSuccessOr5xx(res, 204);
+    const edges = await direct.Follow.countDocuments({ follower: fan.id, followee: star.id });
+    expect(edges).toBe(res.status === 204 ? 0 : 1);
+    expect((await t.api.get(`/api/users/${star.id}/followers`)).body.items).toHaveLength(edges);
+  });
+});
+
+describe('a user deletion cut half-way', () => {
+  it('fails with 503 and locks the account; deleting again after a new log-in finishes the job', async () => {
+    const user = await aUser(t.api);
+    const friend = await aUser(t.api);
+    await tagged(user, ['gone-a', 'gone-b']);
+    await tagged(user, ['gone-a']);
+    expect((await t.api.put(`/api/users/${friend.id}/follow`).set(user.auth)).status).toBe(204);
+    const res = await withFault({ command: 'delete', collection: 'posts', action: 'drop' }, () =>
+      t.api.delete(`/api/users/${user.id}`).set(user.auth),
+    );
+    expectSuccessOr5xx(res, 204);
+    if (res.status !== 204) {
+      // The first write happened: the old token no longer works for anything.
+      const refused = await t.api.post('/api/posts').set(user.auth).send({ body: 'after' });
+      expect(refused.status).toBe(401);
+      const login = await t.api
+        .post('/api/tokens')
+        .send({ username: user.username, password: user.password });
+      expect(login.status).toBe(200);
+      const again = await t.api
+        .delete(`/api/users/${user.id}`)
+        .set({ Authorization: `Bearer ${login.body.token}` });
+      expect(again.status).toBe(204);
+    }
+    expect(await direct.User.exists({ _id: user.id })).toBeNull();
+    expect(await direct.Post.countDocuments({ author: user.id })).toBe(0);
+    expect(
+      await direct.Follow.countDocuments({ $or: [{ follower: user.id }, { followee: user.id }] }),
+    ).toBe(0);
+    await expectExactCounts(['gone-a', 'gone-b']);
+  });
+});
+
+describe('a follow stalled until its followee is deleted', () => {
+  it('answers 404 and leaves no edge behind', async () => {
+    const [fan, doomed] = [await aUser(t.api), await aUser(t.api)];
+    const stalled = proxy.arm({ command: 'update', collection: 'follows', action: 'stall' });
+    const following = t.api
+      .put(`/api/users/${doomed.id}/follow`)
+      .set(fan.auth)
+      .then((r) => r);
+    await stalled.fired;
+    // The deletion runs while the follow's upsert is held between the proxy and the server.
+    const deleted = await t.api.delete(`/api/users/${doomed.id}`).set(doomed.auth);
+    expect(deleted.status).toBe(204);
+    stalled.release();
+    const res = await following;
+    expect(res.status, JSON.stringify(res.body)).toBe(404);
+    expect(res.body.error.code).toBe('user-not-found');
+    expect(await direct.Follow.countDocuments({ followee: doomed.id })).toBe(0);
+    expect((await t.api.get(`/api/users/${fan.id}`)).body.followingCount).toBe(0);
+  });
+});

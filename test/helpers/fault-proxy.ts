@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, Socket } from 'node:net';
+import { ConnectionString } from 'mongodb-connection-string-url';
+import { inject } from 'vitest';
+import { connectDatabase, type Database } from '../../src/db/connection.ts';
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of the test server that can break the connection carrying
+ * one chosen command, the way a network or a server crash does. Written here (pure Node, about
+ * 150 lines) because the fault proxies that exist (toxiproxy and the like) are separate binaries
+ * that cannot see which MongoDB command a packet carries.
+ *
+ * - `drop`: the command never reaches the server; both sockets are closed.
+ * - `drop-reply`: the server runs the command; its reply is thrown away and both sockets closed
+ *   (the client cannot tell this from `drop`).
+ * - `stall`: the command is held until `release()`, then sent on.
+ */
+export type FaultAction = 'drop' | 'drop-reply' | 'stall';
+
+export interface FaultRule {
+  /** Command name, as the first key of the OP_MSG body: insert, update, delete, findAndModify... */
+  command: string;
+  /** The collection the command names (the first key's value), when it matters. */
+  collection?: string;
+  action: FaultAction;
+}
+
+export interface ArmedFault {
+  /** Resolves when a command matching the rule went through the proxy. */
+  fired: Promise<void>;
+  /** Sends a stalled command on (no-op for the other actions). */
+  release(): void;
+}
+
+export interface FaultProxy {
+  /** Connection string through the proxy (one host, directConnection). */
+  uri: string;
+  /** Arms the rule for the next matching command (one shot). */
+  arm(rule: FaultRule): ArmedFault;
+  close(): Promise<void>;
+}
+
+const OP_MSG = 2013;
+
+/** Command name and its string argument (the collection) of an OP_MSG, if it is one. */
+export function describeMessage(message: Buffer): { command: string; collection?: string } | null {
+  if (message.length < 21 || message.readInt32LE(12) !== OP_MSG) return null;
+  let offset = 20; // header (16) + flagBits (4)
+  while (offset < message.length) {
+    const kind = message[offset];
+    offset += 1;
+    if (kind === 0) {
+      // BSON document: int32 size, then elements (type byte, cstring name, value).
+      const type = message[offset + 4];
+      const nameEnd = message.indexOf(0, offset + 5);
+      const command = message.toString('utf8', offset + 5, nameEnd);
+      if (type !== 0x02) return { command };
+      const length = message.readInt32LE(nameEnd + 1);
+      const collection = message.toString('utf8', nameEnd + 5, nameEnd + 5 + length - 1);
+      return { command, collection };
+    }
+    offset += message.readInt32LE(offset); // a document sequence: skip it
+  }
+  return null;
+}
+
+/** Splits a byte stream into whole wire-protocol messages (each starts with its int32 length). */
+function messageSplitter(onMessage: (message: Buffer) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 4) {
+      const size = pending.readInt32LE(0);
+      if (pending.length < size) return;
+      onMessage(pending.subarray(0, size));
+      pending = pending.subarray(size);
+    }
+  };
+}
+
+interface Armed {
+  rule: FaultRule;
+  fire: () => void;
+  released: Promise<void>;
+}
+
+export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
+  const target = new ConnectionString(targetUri);
+  const [host, port] = (target.hosts[0] ?? '127.0.0.1:27017').split(':');
+  const armed: Armed[] = [];
+  const sockets = new Set<Socket>();
+
+  const server: Server = createServer((client) => {
+    const upstream = new Socket();
+    sockets.add(client).add(upstream);
+    const closeBoth = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', closeBoth).on('error', closeBoth);
+    upstream.on('close', closeBoth).on('error', closeBoth);
+    // Request ids whose reply must be thrown away (drop-reply).
+    const swallowReplyTo = new Set<number>();
+    // Messages wait here, in order, while a stalled one is held.
+    let queue: Promise<void> = Promise.resolve();
+
+    upstream.on(
+      'data',
+      messageSplitter((message) => {
+        if (swallowReplyTo.has(message.readInt32LE(8))) closeBoth();
+        else client.write(message);
+      }),
+    );
+    client.on(
+      'data',
+      messageSplitter((message) => {
+        const described = describeMessage(message);
+        const index = described
+          ? armed.findIndex(
+              ({ rule }) =>
+                rule.command === described.command &&
+                (rule.collection === undefined || rule.collection === described.collection),
+            )
+          : -1;
+        const fault = index >= 0 ? armed.splice(index, 1)[0] : undefined;
+        if (fault) fault.fire();
+        const copy = Buffer.from(message);
+        queue = queue.then(async () => {
+          if (fault?.rule.action === 'drop') return closeBoth();
+          if (fault?.rule.action === 'drop-reply') swallowReplyTo.add(copy.readInt32LE(4));
+          if (fault?.rule.action === 'stall') await fault.released;
+          if (!upstream.destroyed) upstream.write(copy);
+        });
+      }),
+    );
+    upstream.connect(Number(port ?? 27017), host ?? '127.0.0.1');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('fault proxy has no port');
+
+  const through = target.clone();
+  through.hosts = [`127.0.0.1:${address.port}`];
+  through.pathname = '/';
+  through.searchParams.delete('replicaSet');
+  through.searchParams.set('directConnection', 'true');
+
+  return {
+    uri: through.toString(),
+    arm(rule) {
+      let fire = () => {};
+      let release = () => {};
+      const fired = new Promise<void>((resolve) => {
+        fire = resolve;
+      });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      armed.push({ rule, fire, released });
+      return { fired, release };
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A test database reached through a fault proxy, and the same database reached directly (for
+ * arranging and checking, untouched by the faults). Drop it with dropTestDatabase(direct).
+ */
+export async function openProxiedDatabase(
+  label: string,
+): Promise<{ proxy: FaultProxy; proxied: Database; direct: Database }> {
+  const dbName = `test_${label}_${randomBytes(4).toString('hex')}`;
+  const direct = await connectDatabase(inject('mongoUri'), { dbName, autoIndex: true });
+  const proxy = await startFaultProxy(inject('mongoUri'));
+  const proxied = await connectDatabase(proxy.uri, { dbName, serverSelectionTimeoutMS: 10_000 });
+  return { proxy, proxied, direct };
+}
