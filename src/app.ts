@@ -17,6 +17,7 @@ import {
 } from './http/database-guard.ts';
 import { mountDocs } from './http/docs.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
+import { answerUnknownMethods } from './http/method-not-allowed.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
 import { globalRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
@@ -78,6 +79,10 @@ export function createApp(options: { config: Config; db: Database; logger: Logge
     now: (header) => authenticate(deps.db, deps.tokens, header),
     later: (header) => authenticateLater(deps.db, deps.tokens, header),
   });
+  answerUnknownMethods(app, [
+    ...routes.map((r) => r.spec),
+    { method: 'get', path: '/openapi.json' },
+  ]);
   app.use(notFoundHandler);
   app.use(databaseErrorWatch(deps.database));
   app.use(errorHandler);
