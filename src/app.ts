@@ -12,6 +12,7 @@ import { bodyGuard, jsonBody } from './http/body-guard.ts';
 import { databaseErrorWatch, databaseGuard, watchDatabase } from './http/database-guard.ts';
 import { mountDocs } from './http/docs.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
+import { answerUnknownMethods } from './http/method-not-allowed.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
 import { globalRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
@@ -73,6 +74,10 @@ export function createApp(options: AppOptions): Express {
     now: (header) => authenticate(db, tokens, header),
     later: (header) => authenticateLater(db, tokens, header),
   });
+  answerUnknownMethods(app, [
+    ...routes.map((r) => r.spec),
+    { method: 'get', path: '/openapi.json' },
+  ]);
   app.use(notFoundHandler);
   app.use(databaseErrorWatch(database));
   app.use(errorHandler);

@@ -5,6 +5,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { connectDatabase, type Database } from './db/connection.ts';
 import { startEmbeddedEngine } from './db/embedded-engine.ts';
 import { isUnavailableError } from './db/errors.ts';
+import { answerClientErrors } from './http/client-errors.ts';
 import { createLogger, type Logger, redactUri } from './logger.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
 import { pendingMigrations } from './migrations/status.ts';
@@ -67,6 +68,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  answerClientErrors(server);
   shutdown.onShutdown('http server', () => closeServer(server));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -1,6 +1,16 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { type Db, type Document, ObjectId } from 'mongodb';
 import type { TokenService } from '../../src/auth/tokens.ts';
+import { POST_LISTS } from '../../src/posts/service.ts';
+import type { Keyset } from '../../src/shared/cursor.ts';
+import { AppError } from '../../src/shared/errors.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  keysetPage,
+  keysetQuery,
+  MAX_PAGE_SIZE,
+  PAGE_SIZE_DIGITS,
+} from '../../src/shared/page.ts';
 
 /**
  * The practical limit of this stack: node:http and the raw driver, issuing the fewest commands
@@ -9,7 +19,6 @@ import type { TokenService } from '../../src/auth/tokens.ts';
  * No validation library, no middleware, no logging. Not part of the app.
  */
 
-const NEWEST_FIRST = { timestamp: -1, _id: -1 } as const;
 const POST_FIELDS = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
 const HEX_ID = /^[0-9a-f]{24}$/;
 
@@ -31,33 +40,17 @@ class HttpError extends Error {
 }
 
 function objectId(raw: string | undefined): ObjectId {
-  if (!raw || !HEX_ID.test(raw)) throw new HttpError(400, 'invalid-id');
+  if (!raw || !HEX_ID.test(raw)) throw new HttpError(400, 'validation-failed');
   return new ObjectId(raw);
 }
 
+/** The API's page-size rule: decimal digits, 1-100, given once. */
 function pageLimit(params: URLSearchParams): number {
-  const limit = Number(params.get('limit') ?? 20);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, 'limit');
+  const given = params.getAll('limit');
+  if (given.length === 0) return DEFAULT_PAGE_SIZE;
+  const limit = given.length === 1 && PAGE_SIZE_DIGITS.test(given[0] ?? '') ? Number(given[0]) : 0;
+  if (limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpError(400, 'validation-failed');
   return limit;
-}
-
-function keyset(cursor: string | null): Document {
-  if (!cursor) return {};
-  let position: { t?: unknown; id?: unknown };
-  try {
-    position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'invalid-cursor');
-  }
-  if (!Number.isInteger(position.t) || typeof position.id !== 'string' || !HEX_ID.test(position.id))
-    throw new HttpError(400, 'invalid-cursor');
-  const timestamp = new Date(position.t as number);
-  return {
-    $or: [
-      { timestamp: { $lt: timestamp } },
-      { timestamp, _id: { $lt: new ObjectId(position.id) } },
-    ],
-  };
 }
 
 function view(post: PostDoc, authors: Map<string, string>) {
@@ -83,33 +76,26 @@ async function authorsOf(db: Db, posts: PostDoc[]): Promise<Map<string, string>>
 
 async function postPage(
   db: Db,
+  list: Keyset,
   filter: Document,
   params: URLSearchParams,
   knownAuthor?: { id: ObjectId; username: string },
   skip = 0,
 ) {
   const limit = pageLimit(params);
+  const page = keysetQuery(list, { limit, cursor: params.get('cursor') ?? undefined });
   const posts = (await db
     .collection('posts')
-    .find({ $and: [filter, keyset(params.get('cursor'))] }, { projection: POST_FIELDS })
-    .sort(NEWEST_FIRST)
+    .find({ $and: [filter, page.filter] }, { projection: POST_FIELDS })
+    .sort(page.sort)
     .skip(skip)
-    .limit(limit + 1)
+    .limit(page.limit)
     .toArray()) as PostDoc[];
   const items = posts.slice(0, limit);
   const authors = knownAuthor
     ? new Map([[knownAuthor.id.toHexString(), knownAuthor.username]])
     : await authorsOf(db, items);
-  const last = items.at(-1);
-  return {
-    items: items.map((p) => view(p, authors)),
-    nextCursor:
-      posts.length > limit && last
-        ? Buffer.from(
-            JSON.stringify({ t: last.timestamp.getTime(), id: last._id.toHexString() }),
-          ).toString('base64url')
-        : null,
-  };
+  return keysetPage(list, posts, limit, (p) => view(p, authors));
 }
 
 async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promise<unknown> {
@@ -117,11 +103,11 @@ async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promis
   const parts = url.pathname.split('/').filter(Boolean);
   const params = url.searchParams;
   if (req.method !== 'GET') throw new HttpError(405, 'method-not-allowed');
-  if (url.pathname === '/api/posts') return postPage(db, {}, params);
+  if (url.pathname === '/api/posts') return postPage(db, POST_LISTS.all, {}, params);
   if (url.pathname === '/skip/posts') {
     const skip = Number(params.get('skip') ?? 0);
     if (!Number.isInteger(skip) || skip < 0) throw new HttpError(400, 'skip');
-    return postPage(db, {}, params, undefined, skip);
+    return postPage(db, POST_LISTS.all, {}, params, undefined, skip);
   }
   if (parts[0] === 'api' && parts[1] === 'posts' && parts.length === 3) {
     const post = (await db
@@ -137,7 +123,10 @@ async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promis
     const id = objectId(parts[2]);
     const user = await db.collection('users').findOne({ _id: id }, { projection: { username: 1 } });
     if (!user) throw new HttpError(404, 'user-not-found');
-    return postPage(db, { author: id }, params, { id, username: user.username });
+    return postPage(db, POST_LISTS.byAuthor, { author: id }, params, {
+      id,
+      username: user.username,
+    });
   }
   if (url.pathname === '/api/feed') {
     const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
@@ -147,7 +136,7 @@ async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promis
     });
     const me = objectId(userId);
     const followees = await db.collection('follows').distinct('followee', { follower: me });
-    return postPage(db, { author: { $in: [...followees, me] } }, params);
+    return postPage(db, POST_LISTS.feed, { author: { $in: [...followees, me] } }, params);
   }
   throw new HttpError(404, 'not-found');
 }
@@ -165,8 +154,11 @@ export function baselineListener(db: Db, tokens: TokenService): RequestListener 
         res.end(body);
       },
       (error: unknown) => {
-        const status = error instanceof HttpError ? error.status : 500;
-        const code = error instanceof HttpError ? error.code : 'internal';
+        // The shared paging helpers throw the API's error type (invalid-cursor).
+        const known =
+          error instanceof AppError ? new HttpError(400, error.code) : (error as HttpError);
+        const status = known instanceof HttpError ? known.status : 500;
+        const code = known instanceof HttpError ? known.code : 'internal';
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify({ error: { code } }));
       },

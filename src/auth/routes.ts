@@ -1,14 +1,31 @@
 import { z } from 'zod';
 import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
-import { logIn, revokeAllTokens } from './service.ts';
+import { type Credentials, logIn, revokeAllTokens } from './service.ts';
 import type { TokenService } from './tokens.ts';
 
-const password = z.string().min(1).max(128);
-const loginBody = z.union([
-  z.strictObject({ username: z.string().min(1).max(64), password }),
-  z.strictObject({ email: z.string().min(1).max(254), password }),
-]);
+// One identifier: a body with both could name two accounts.
+const loginBody = z
+  .strictObject({
+    username: z.string().min(1).max(64).optional().meta({ description: 'Any case' }),
+    email: z.string().min(1).max(254).optional().meta({ description: 'Any case' }),
+    password: z.string().min(1).max(128),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.username === undefined) === (body.email === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'send either username or email with the password, not both',
+      });
+    }
+  })
+  .transform(
+    (body): Credentials =>
+      body.username !== undefined
+        ? { username: body.username, password: body.password }
+        : { email: body.email ?? '', password: body.password },
+  )
+  .meta({ oneOf: [{ required: ['username'] }, { required: ['email'] }] });
 const tokenView = z
   .object({ token: z.string(), expiresAt: z.iso.datetime() })
   .meta({ id: 'Token', description: 'Send as "Authorization: Bearer <token>"' });

@@ -3,6 +3,7 @@ import type { Database } from '../db/connection.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';
+import { usernameKey } from '../users/model.ts';
 import { verifyPassword } from './passwords.ts';
 import type { AuthUser, IssuedToken, TokenClaims, TokenService } from './tokens.ts';
 
@@ -17,7 +18,7 @@ export async function logIn(
   const filter =
     'email' in credentials
       ? { email: credentials.email.trim().toLowerCase() }
-      : { username: credentials.username.trim() };
+      : { usernameKey: usernameKey(credentials.username.trim()) };
   const user = await db.User.findOne(filter, { passwordHash: 1, tokenVersion: 1 }).lean();
   const ok = await verifyPassword(user?.passwordHash, credentials.password);
   if (!user || !ok) {

@@ -3,8 +3,8 @@ import { AUTH_RECORD_FIELDS, type AuthRecord, type PendingUser } from '../auth/s
 import type { Database } from '../db/connection.ts';
 import { toObjectId } from '../db/object-id.ts';
 import type { PostView } from '../posts/schemas.ts';
-import { findPostPage } from '../posts/service.ts';
-import type { Page } from '../shared/page.ts';
+import { findPostPage, POST_LISTS } from '../posts/service.ts';
+import type { Page, PageRequest } from '../shared/page.ts';
 
 /**
  * The caller's feed: posts by the users it follows and its own, newest first. Fan-out on read:
@@ -17,22 +17,31 @@ import type { Page } from '../shared/page.ts';
 export async function getFeed(
   db: Database,
   reader: PendingUser,
-  options: { limit: number; cursor?: string },
+  options: PageRequest,
 ): Promise<Page<PostView>> {
   const me = toObjectId(reader.id);
   // The two reads outside the page go through the driver: the same commands as Model.distinct
   // and Model.find, without Mongoose's query building (docs/benchmarks.md).
   const followees = await db.Follow.collection.distinct('followee', { follower: me });
   const authors = [...followees.map(String), reader.id];
-  return findPostPage(db, { author: trusted({ $in: authors }) }, options, async (ids) => {
-    const wanted = new Map([...ids, me].map((id) => [String(id), id]));
-    const users = await db.User.collection
-      .find<AuthRecord>({ _id: { $in: [...wanted.values()] } }, { projection: AUTH_RECORD_FIELDS })
-      .toArray();
-    await reader.confirm(users.find((u) => String(u._id) === reader.id));
-    return users.map((u): { _id: Types.ObjectId; username: string } => ({
-      _id: u._id,
-      username: u.username,
-    }));
-  });
+  return findPostPage(
+    db,
+    POST_LISTS.feed,
+    { author: trusted({ $in: authors }) },
+    options,
+    async (ids) => {
+      const wanted = new Map([...ids, me].map((id) => [String(id), id]));
+      const users = await db.User.collection
+        .find<AuthRecord>(
+          { _id: { $in: [...wanted.values()] } },
+          { projection: AUTH_RECORD_FIELDS },
+        )
+        .toArray();
+      await reader.confirm(users.find((u) => String(u._id) === reader.id));
+      return users.map((u): { _id: Types.ObjectId; username: string } => ({
+        _id: u._id,
+        username: u.username,
+      }));
+    },
+  );
 }

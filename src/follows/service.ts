@@ -1,11 +1,10 @@
 import { type Types, trusted } from 'mongoose';
-import { z } from 'zod';
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
 import { isDuplicateKeyError } from '../db/errors.ts';
-import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
-import type { Page } from '../shared/page.ts';
+import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import { findUserOrThrow, NOT_DELETING } from '../users/queries.ts';
 import type { FollowEntry } from './schemas.ts';
 
@@ -44,10 +43,19 @@ export async function unfollow(db: Database, actor: AuthUser, targetId: string):
   await db.Follow.deleteOne({ follower: actor.id, followee: targetId });
 }
 
-const followCursor = z.strictObject({
-  t: z.number().int(),
-  id: z.string().regex(/^[0-9a-f]{24}$/),
-});
+function newestEdgeFirst(kind: string): Keyset {
+  return {
+    kind,
+    keys: [
+      { field: 'createdAt', order: -1, type: 'date' },
+      { field: '_id', order: -1, type: 'objectId' },
+    ],
+  };
+}
+const FOLLOW_LISTS = {
+  followers: newestEdgeFirst('followers'),
+  following: newestEdgeFirst('following'),
+} as const;
 
 type PopulatedUser = { _id: Types.ObjectId; username: string } | null;
 interface StoredEdge {
@@ -65,44 +73,28 @@ export async function listFollows(
   db: Database,
   userId: string,
   direction: 'followers' | 'following',
-  options: { limit: number; cursor?: string },
+  options: PageRequest,
 ): Promise<Page<FollowEntry>> {
   await findUserOrThrow(db, userId);
   const [self, other] =
     direction === 'followers'
       ? (['followee', 'follower'] as const)
       : (['follower', 'followee'] as const);
-  const filter: Record<string, unknown> = { [self]: userId };
-  if (options.cursor) {
-    const { t, id } = decodeCursor(options.cursor, followCursor);
-    const createdAt = new Date(t);
-    filter.$or = [
-      { createdAt: trusted({ $lt: createdAt }) },
-      { createdAt, _id: trusted({ $lt: id }) },
-    ];
-  }
-  const edges = await db.Follow.find(filter, { createdAt: 1, [other]: 1 })
-    .sort({ createdAt: -1, _id: -1 })
-    .limit(options.limit + 1)
+  const list = FOLLOW_LISTS[direction];
+  const page = keysetQuery(list, options);
+  const edges = await db.Follow.find(
+    { $and: [{ [self]: userId }, page.filter] },
+    { createdAt: 1, [other]: 1 },
+  )
+    .sort(page.sort)
+    .limit(page.limit)
     .populate(other, { username: 1 })
     .lean<StoredEdge[]>();
-  const page = edges.slice(0, options.limit);
-  const last = page.at(-1);
-  const items: FollowEntry[] = [];
-  for (const edge of page) {
+  // An edge whose other side is gone (a deletion in progress) is left out of the page.
+  return keysetPage(list, edges, options.limit, (edge) => {
     const user = edge[other];
-    if (user)
-      items.push({
-        id: String(user._id),
-        username: user.username,
-        since: edge.createdAt.toISOString(),
-      });
-  }
-  return {
-    items,
-    nextCursor:
-      edges.length > options.limit && last
-        ? encodeCursor({ t: last.createdAt.getTime(), id: String(last._id) })
-        : null,
-  };
+    return user
+      ? { id: String(user._id), username: user.username, since: edge.createdAt.toISOString() }
+      : null;
+  });
 }

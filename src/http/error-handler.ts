@@ -3,11 +3,12 @@ import mongoose from 'mongoose';
 import { isDuplicateKeyError, isUnavailableError } from '../db/errors.ts';
 import { AppError, type ErrorCode } from '../shared/errors.ts';
 
-const statusByCode: Record<ErrorCode, number> = {
+/** Every error code the API can send, with its status: the README's error table is checked against it. */
+export const statusByCode: Record<ErrorCode, number> = {
   'validation-failed': 400,
-  'invalid-id': 400,
   'invalid-cursor': 400,
   'malformed-json': 400,
+  'malformed-body': 400,
   unauthenticated: 401,
   'invalid-token': 401,
   'invalid-credentials': 401,
@@ -15,6 +16,7 @@ const statusByCode: Record<ErrorCode, number> = {
   'not-found': 404,
   'user-not-found': 404,
   'post-not-found': 404,
+  'method-not-allowed': 405,
   'username-taken': 409,
   'email-taken': 409,
   conflict: 409,
@@ -22,11 +24,16 @@ const statusByCode: Record<ErrorCode, number> = {
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'too-many-requests': 429,
+  'headers-too-large': 431,
   'database-unavailable': 503,
   internal: 500,
 };
 
-/** Errors thrown by express.json() carry a `type`; map the ones a client can cause. */
+/**
+ * Errors thrown by express.json() carry a `type`; map the ones a client can cause. A body whose
+ * Content-Encoding (gzip, deflate, br) does not match its bytes, or that ends early, fails in
+ * zlib: body-parser wraps that in a 400 without a type.
+ */
 function fromBodyParser(error: { type?: string; status?: number }): AppError | undefined {
   switch (error.type) {
     case 'entity.parse.failed':
@@ -36,7 +43,16 @@ function fromBodyParser(error: { type?: string; status?: number }): AppError | u
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new AppError('unsupported-media-type', 'Unsupported body encoding or charset');
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new AppError('malformed-body', 'The request body ended before its announced length');
     default:
+      if (error.type === undefined && error.status === 400) {
+        return new AppError(
+          'malformed-body',
+          'The request body could not be decoded: corrupt or truncated compressed data',
+        );
+      }
       return undefined;
   }
 }
@@ -47,8 +63,9 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 /** Turns anything thrown into an AppError; unknown errors become `internal`. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  // Request schemas check every id before a query; this stays a 400 should one slip through.
   if (error instanceof mongoose.Error.CastError) {
-    return new AppError('invalid-id', `Invalid value for ${error.path}`);
+    return new AppError('validation-failed', `Invalid value for ${error.path}`);
   }
   if (error instanceof mongoose.Error.ValidationError) {
     const details = Object.values(error.errors).map((e) => ({
@@ -61,13 +78,13 @@ export function toAppError(error: unknown): AppError {
   if (isUnavailableError(error)) {
     return new AppError('database-unavailable', 'The database is unavailable; try again shortly');
   }
-  if (error && typeof error === 'object' && 'type' in error) {
-    const mapped = fromBodyParser(error as { type?: string });
-    if (mapped) return mapped;
-  }
   // The router cannot percent-decode a path parameter such as /api/users/%FF.
   if (error instanceof URIError && (error as URIError & { status?: number }).status === 400) {
     return new AppError('validation-failed', 'The URL is not valid percent-encoded UTF-8');
+  }
+  if (error && typeof error === 'object' && ('type' in error || 'status' in error)) {
+    const mapped = fromBodyParser(error as { type?: string; status?: number });
+    if (mapped) return mapped;
   }
   return new AppError('internal', 'Internal server error');
 }

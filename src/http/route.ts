@@ -4,6 +4,7 @@ import { type ZodType, z } from 'zod';
 import type { PendingUser } from '../auth/service.ts';
 import type { AuthUser } from '../auth/tokens.ts';
 import { AppError, type ErrorDetail } from '../shared/errors.ts';
+import { statusByCode } from './error-handler.ts';
 import { errorResponseSchema } from './schemas.ts';
 
 /**
@@ -96,6 +97,30 @@ function sendJson(res: Response, status: number, body: unknown): void {
   res.send(Buffer.from(JSON.stringify(body)));
 }
 
+/** Query keys given more than once (the parser makes them arrays): a clear refusal each. */
+function repeatedKeys(query: unknown): ErrorDetail[] {
+  const details: ErrorDetail[] = [];
+  for (const [key, value] of Object.entries(query as Record<string, unknown>)) {
+    if (Array.isArray(value))
+      details.push({ path: `query.${key}`, message: `given ${value.length} times; give it once` });
+  }
+  return details;
+}
+
+/**
+ * A route that takes a body reads JSON only: a body of another type (or of none) is 415, so the
+ * client learns to fix the Content-Type instead of hunting for a missing field.
+ */
+function assertJsonBody(req: Request): void {
+  const sent =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
+  if (req.body !== undefined || !sent) return;
+  throw new AppError(
+    'unsupported-media-type',
+    'This request takes a JSON body: send it with Content-Type: application/json',
+  );
+}
+
 function toHandler(route: RouteDefinition, authenticator: Authenticator): RequestHandler {
   const { spec } = route;
   return async (req, res) => {
@@ -106,7 +131,12 @@ function toHandler(route: RouteDefinition, authenticator: Authenticator): Reques
       throw new AppError('unauthenticated', 'This request needs a bearer token');
     }
     const params = parse(spec.params ?? emptyParams, req.params, 'params');
+    const repeated = repeatedKeys(req.query);
+    if (repeated.length > 0) {
+      throw new AppError('validation-failed', 'Invalid request query', repeated);
+    }
     const query = parse(spec.query ?? emptyQuery, req.query, 'query');
+    if (spec.body) assertJsonBody(req);
     const body = spec.body ? parse(spec.body, req.body, 'body') : undefined;
     if (!spec.body && req.body !== undefined && Object.keys(req.body as object).length > 0) {
       throw new AppError('validation-failed', 'This request takes no body');
@@ -139,22 +169,32 @@ export function mountRoutes(
   }
 }
 
-const errorDescriptions: Record<number, string> = {
-  400: 'Invalid input (validation-failed, invalid-id, invalid-cursor, malformed-json)',
+const errorMeanings: Record<number, string> = {
+  400: 'Invalid input',
   401: 'Missing, invalid or expired token, or wrong credentials',
   403: 'Authenticated, but not allowed to do this',
   404: 'No such resource',
-  409: 'Conflicts with existing data (username-taken, email-taken)',
+  409: 'Conflicts with existing data',
   413: 'Body too large',
-  415: 'Body encoding or charset not supported',
+  415: 'Not a JSON body, or an unsupported body encoding or charset',
   422: 'Well-formed, but not allowed in this state',
-  429: 'Too many requests (too-many-requests): wait the seconds in Retry-After',
-  500: 'Internal error (internal); the log has the details under the X-Request-Id',
-  503: 'Database unavailable (database-unavailable): retry after the seconds in Retry-After',
+  429: 'Too many requests: wait the seconds in Retry-After',
+  431: 'Request headers too large',
+  500: 'Internal error; the log has the details under the X-Request-Id',
+  503: 'Database unavailable: retry after the seconds in Retry-After',
 };
 
-// Any route can meet these: a malformed or oversized body, the rate limit, an outage, a bug.
-const COMMON_ERRORS = [400, 413, 415, 429, 500, 503];
+/** "Meaning (code, code)", from the error handler's own list of codes. */
+function describeStatus(status: number): string {
+  const codes = Object.entries(statusByCode)
+    .filter(([, s]) => s === status)
+    .map(([code]) => code);
+  return `${errorMeanings[status] ?? 'Error'} (${codes.join(', ')})`;
+}
+
+// Any route can meet these: a malformed, oversized or non-JSON body, the rate limit, oversized
+// headers, a bug, an outage.
+const COMMON_ERRORS = [400, 413, 415, 429, 431, 500, 503];
 
 export function registerOpenApiPaths(registry: OpenAPIRegistry, routes: RouteDefinition[]): void {
   for (const { spec } of routes) {
@@ -165,7 +205,7 @@ export function registerOpenApiPaths(registry: OpenAPIRegistry, routes: RouteDef
     };
     for (const status of new Set([...spec.errors, ...COMMON_ERRORS])) {
       responses[status] = {
-        description: errorDescriptions[status] ?? 'Error',
+        description: describeStatus(status),
         content: { 'application/json': { schema: errorResponseSchema } },
       };
     }

@@ -1,31 +1,58 @@
 import { z } from 'zod';
+import { CURSOR_MAX_LENGTH, CURSOR_PATTERN } from '../shared/cursor.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGE_SIZE_DIGITS } from '../shared/page.ts';
+import {
+  codePointLength,
+  hasForbiddenControl,
+  hasLoneSurrogate,
+  isVisiblyEmpty,
+  NO_CONTROL_PATTERN,
+  VISIBLE_TEXT_PATTERN,
+} from '../shared/text.ts';
 
-/** A 24-hex-digit ObjectId, as it appears in URLs and JSON. */
+/**
+ * A 24-hex-digit ObjectId, as it appears in URLs and JSON; either case is accepted and the
+ * canonical lower-case form is what handlers receive.
+ */
 export const objectIdSchema = z
   .string()
   .regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-character hexadecimal id')
+  .transform((id) => id.toLowerCase())
   .meta({ example: '665f1c2b9d3e4a0012345678' });
 
-// Ids in paths are lower-cased here, once: the domain compares them as strings (is this me?),
-// and case must never change who an id names.
-export const idParamsSchema = z.strictObject({ id: objectIdSchema.toLowerCase() });
+// Ids in paths are lower-cased once, by objectIdSchema: the domain compares them as strings (is
+// this me?), and case must never change who an id names.
+export const idParamsSchema = z.strictObject({ id: objectIdSchema });
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+const digitsOnly = (value: unknown) =>
+  typeof value === 'string' && PAGE_SIZE_DIGITS.test(value) ? Number(value) : value;
 
 export const pageQueryShape = {
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PAGE_SIZE)
+  limit: z
+    .preprocess(
+      digitsOnly,
+      z
+        .number({ error: `must be a whole number in decimal digits, 1-${MAX_PAGE_SIZE}` })
+        .int()
+        .min(1)
+        .max(MAX_PAGE_SIZE),
+    )
     .default(DEFAULT_PAGE_SIZE)
-    .meta({ description: `Page size, 1-${MAX_PAGE_SIZE}` }),
+    .meta({ description: `Page size, 1-${MAX_PAGE_SIZE}, in decimal digits` }),
+  // Checked by the cursor codec, so that every bad cursor is 400 invalid-cursor (not
+  // validation-failed); the document publishes the same rules.
   cursor: z
     .string()
-    .max(512)
     .optional()
-    .meta({ description: 'Opaque cursor from the previous page (nextCursor)' }),
+    .meta({
+      minLength: 1,
+      maxLength: CURSOR_MAX_LENGTH,
+      pattern: CURSOR_PATTERN,
+      example: 'eyJrIjoicG9zdHMiLCJwIjpbMTcwMDAwMDAwMDAwMCwiNjY1ZjFjMmI5ZDNlNGEwMDEyMzQ1Njc4Il19',
+      description:
+        'Opaque token: the nextCursor of the previous page of the same list (and sort). Any ' +
+        'other value (empty, altered, from another list) is 400 invalid-cursor.',
+    }),
 };
 
 export function pageSchema<T extends z.ZodType>(item: T) {
@@ -47,3 +74,35 @@ export const errorResponseSchema = z
     }),
   })
   .meta({ id: 'Error' });
+
+/**
+ * Free text (a post, a profile, a password): at most `max` Unicode code points as sent (what
+ * JSON Schema's maxLength counts), no control character but newline and tab, no lone surrogate;
+ * `visible`: something other than whitespace and invisible format characters; `trim`: stored
+ * without surrounding whitespace. The document publishes the same rules as lengths and a pattern.
+ */
+export function textSchema(options: {
+  max: number;
+  min?: number;
+  visible?: boolean;
+  trim?: boolean;
+}) {
+  const { max, min = 0, visible = false, trim = false } = options;
+  const checked = z.string().superRefine((value, ctx) => {
+    const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
+    const length = codePointLength(value);
+    if (hasLoneSurrogate(value)) fail('must be valid Unicode (a lone surrogate is not)');
+    else if (hasForbiddenControl(value))
+      fail('must not contain control characters (newline and tab are allowed)');
+    else if (length > max) fail(`must be at most ${max} characters`);
+    else if (length < min) fail(`must be at least ${min} characters`);
+    else if (visible && isVisiblyEmpty(value))
+      fail('must contain a visible character (spaces and invisible characters do not count)');
+  });
+  const stored = trim ? checked.transform((value) => value.trim()) : checked;
+  return stored.meta({
+    ...(visible ? { minLength: Math.max(1, min) } : min > 0 ? { minLength: min } : {}),
+    maxLength: max,
+    pattern: visible ? VISIBLE_TEXT_PATTERN : NO_CONTROL_PATTERN,
+  });
+}

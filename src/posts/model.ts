@@ -1,11 +1,22 @@
 import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
+import { codePointLength } from '../shared/text.ts';
 import { MAX_TAGS_PER_POST, TAG_PATTERN } from '../tags/model.ts';
 
 export const POST_BODY_MAX = 140;
 
 export const postSchema = new Schema(
   {
-    body: { type: String, required: true, trim: true, minlength: 1, maxlength: POST_BODY_MAX },
+    // Counted in code points, as the API and its document count: 80 emoji are 80 characters.
+    body: {
+      type: String,
+      required: true,
+      trim: true,
+      minlength: 1,
+      validate: {
+        validator: (body: string) => codePointLength(body) <= POST_BODY_MAX,
+        message: `at most ${POST_BODY_MAX} characters`,
+      },
+    },
     author: { type: Schema.Types.ObjectId, ref: 'User', required: true },
     /** UTC creation time (BSON dates are UTC); the sort key of every listing. */
     timestamp: { type: Date, required: true, default: () => new Date() },

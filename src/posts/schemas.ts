@@ -1,22 +1,26 @@
 import { z } from 'zod';
-import { objectIdSchema, pageQueryShape, pageSchema } from '../http/schemas.ts';
+import { objectIdSchema, pageQueryShape, pageSchema, textSchema } from '../http/schemas.ts';
 import { normalizeTags } from '../tags/counters.ts';
-import { MAX_TAGS_PER_POST, TAG_PATTERN } from '../tags/model.ts';
+import { MAX_TAGS_PER_POST, TAG_NAME_INPUT } from '../tags/model.ts';
 import { POST_BODY_MAX } from './model.ts';
 
-const body = z.string().trim().min(1).max(POST_BODY_MAX).meta({ example: 'my first post!' });
+const body = textSchema({ max: POST_BODY_MAX, visible: true, trim: true }).meta({
+  example: 'my first post!',
+  description: `1-${POST_BODY_MAX} characters (code points) with at least one visible one; stored without surrounding whitespace`,
+});
 
-// Checked case-insensitively, then lower-cased: the document's pattern accepts what the API does.
+// Either case and surrounding whitespace are accepted, then trimmed and lower-cased: the pattern
+// the document publishes is the one that checks the input.
 export const tagName = z
   .string()
+  .max(64)
+  .regex(TAG_NAME_INPUT, 'tags are 1-32 letters, digits, _ or -, starting with a letter or digit')
   .trim()
-  .max(32)
-  .regex(
-    new RegExp(TAG_PATTERN.source, 'i'),
-    'tags are 1-32 letters, digits, _ or -, starting with a letter or digit',
-  )
   .toLowerCase()
-  .meta({ example: 'mongodb', description: 'Case-insensitive; stored lower-case' });
+  .meta({
+    example: 'mongodb',
+    description: 'Case-insensitive and trimmed; stored lower-case',
+  });
 
 const tags = z
   .array(tagName)
@@ -29,7 +33,8 @@ const tags = z
 export const createPostBody = z.strictObject({ body, tags: tags.optional() });
 export const updatePostBody = z
   .strictObject({ body: body.optional(), tags: tags.optional() })
-  .refine((b) => b.body !== undefined || b.tags !== undefined, 'give body, tags or both');
+  .refine((b) => b.body !== undefined || b.tags !== undefined, 'give body, tags or both')
+  .meta({ minProperties: 1 });
 
 export const listPostsQuery = z
   .strictObject({

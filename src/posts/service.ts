@@ -1,12 +1,11 @@
 import { type ClientSession, type Types, trusted } from 'mongoose';
-import { z } from 'zod';
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
-import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
-import type { Page } from '../shared/page.ts';
+import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import { applyTagDeltas, recountTags, tagDeltas, withTagCounts } from '../tags/counters.ts';
 import { findUserOrThrow, isActiveUser } from '../users/queries.ts';
 import type { PostView } from './schemas.ts';
@@ -23,9 +22,25 @@ interface StoredPost {
   author: Author | null;
 }
 
-const NEWEST_FIRST = { timestamp: -1, _id: -1 } as const;
 const postFields = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
-const postCursor = z.strictObject({ t: z.number().int(), id: z.string().regex(/^[0-9a-f]{24}$/) });
+
+function newestFirst(kind: string): Keyset {
+  return {
+    kind,
+    keys: [
+      { field: 'timestamp', order: -1, type: 'date' },
+      { field: '_id', order: -1, type: 'objectId' },
+    ],
+  };
+}
+
+/** The lists of posts, each newest first; a cursor of one is refused by the others. */
+export const POST_LISTS = {
+  all: newestFirst('posts'),
+  byAuthor: newestFirst('user-posts'),
+  byTag: newestFirst('tag-posts'),
+  feed: newestFirst('feed'),
+} as const;
 
 function toPostView(post: StoredPost): PostView {
   return {
@@ -34,16 +49,6 @@ function toPostView(post: StoredPost): PostView {
     timestamp: post.timestamp.toISOString(),
     tags: post.tags ?? [],
     author: post.author ? { id: String(post.author._id), username: post.author.username } : null,
-  };
-}
-
-/** Posts strictly after the cursor's position in newest-first order. */
-function keysetFilter(cursor: string | undefined): Record<string, unknown> {
-  if (!cursor) return {};
-  const { t, id } = decodeCursor(cursor, postCursor);
-  const timestamp = new Date(t);
-  return {
-    $or: [{ timestamp: trusted({ $lt: timestamp }) }, { timestamp, _id: trusted({ $lt: id }) }],
   };
 }
 
@@ -71,13 +76,15 @@ function readAuthors(db: Database, ids: Types.ObjectId[]): Promise<Author[]> {
  */
 export async function findPostPage(
   db: Database,
+  list: Keyset,
   filter: Record<string, unknown>,
-  options: { limit: number; cursor?: string },
+  options: PageRequest,
   authors?: AuthorSource,
 ): Promise<Page<PostView>> {
-  const query = db.Post.find({ $and: [filter, keysetFilter(options.cursor)] }, postFields)
-    .sort(NEWEST_FIRST)
-    .limit(options.limit + 1);
+  const keyset = keysetQuery(list, options);
+  const query = db.Post.find({ $and: [filter, keyset.filter] }, postFields)
+    .sort(keyset.sort)
+    .limit(keyset.limit);
   let posts: StoredPost[];
   authors ??= (ids) => readAuthors(db, ids);
   if (typeof authors === 'function') {
@@ -89,15 +96,7 @@ export async function findPostPage(
   } else {
     posts = (await query.lean<StoredPost[]>()).map((p) => ({ ...p, author: authors }));
   }
-  const items = posts.slice(0, options.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(toPostView),
-    nextCursor:
-      posts.length > options.limit && last
-        ? encodeCursor({ t: last.timestamp.getTime(), id: String(last._id) })
-        : null,
-  };
+  return keysetPage(list, posts, options.limit, toPostView);
 }
 
 export function listPosts(
@@ -112,17 +111,17 @@ export function listPosts(
       ...(options.until ? { $lt: new Date(options.until) } : {}),
     });
   }
-  return findPostPage(db, filter, options);
+  return findPostPage(db, POST_LISTS.all, filter, options);
 }
 
 /** A user's posts; the author is read once up front, so no populate is needed. */
 export async function listUserPosts(
   db: Database,
   userId: string,
-  options: { limit: number; cursor?: string },
+  options: PageRequest,
 ): Promise<Page<PostView>> {
   const author = await findUserOrThrow(db, userId);
-  return findPostPage(db, { author: userId }, options, author);
+  return findPostPage(db, POST_LISTS.byAuthor, { author: userId }, options, author);
 }
 
 /**

@@ -1,22 +1,103 @@
-import type { ZodType } from 'zod';
+import { ObjectId } from 'mongodb';
 import { AppError } from './errors.ts';
+import { hasLoneSurrogate } from './text.ts';
 
-/**
- * Keyset-pagination cursors: the sort key of the last item of a page, as base64url JSON.
- * Opaque to clients; validated by a schema on the way back in.
- */
-export function encodeCursor(position: object): string {
-  return Buffer.from(JSON.stringify(position)).toString('base64url');
+/** What a sort key holds, which decides how a cursor carries it and checks it on the way back. */
+export type KeyType = 'date' | 'objectId' | 'count' | 'name';
+
+export interface KeysetKey {
+  field: string;
+  order: 1 | -1;
+  type: KeyType;
 }
 
-export function decodeCursor<T>(cursor: string, schema: ZodType<T>): T {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new AppError('invalid-cursor', 'The cursor is malformed');
+/**
+ * One keyset-paginated list: which list and sort order it is (`kind`, carried in its cursors so
+ * that a cursor of another list is refused) and its sort keys, the last of them unique so that
+ * the order is total.
+ */
+export interface Keyset {
+  readonly kind: string;
+  readonly keys: readonly KeysetKey[];
+}
+
+/** A decoded position: one value per sort key (Date, ObjectId, number or string). */
+export type Position = unknown[];
+
+/** Longest cursor accepted; every cursor the API issues is far shorter. */
+export const CURSOR_MAX_LENGTH = 512;
+/** The base64url alphabet without padding: what every issued cursor is made of. */
+export const CURSOR_PATTERN = '^[A-Za-z0-9_-]+$';
+const CURSOR_CHARS = new RegExp(CURSOR_PATTERN);
+
+// The range of a JavaScript Date (and of what BSON dates the API writes can hold).
+const MAX_TIME = 8.64e15;
+
+function invalid(message: string): AppError {
+  return new AppError('invalid-cursor', message);
+}
+
+function toRaw(type: KeyType, value: unknown): number | string {
+  if (type === 'date') return (value as Date).getTime();
+  if (type === 'objectId') return String(value);
+  return value as number | string;
+}
+
+function fromRaw(type: KeyType, raw: unknown): unknown {
+  switch (type) {
+    case 'date':
+      if (Number.isInteger(raw) && Math.abs(raw as number) <= MAX_TIME)
+        return new Date(raw as number);
+      break;
+    case 'objectId':
+      if (typeof raw === 'string' && /^[0-9a-f]{24}$/.test(raw)) return new ObjectId(raw);
+      break;
+    case 'count':
+      if (Number.isSafeInteger(raw) && (raw as number) >= 0) return raw;
+      break;
+    case 'name':
+      if (typeof raw === 'string' && raw.length > 0 && raw.length <= 64 && !hasLoneSurrogate(raw))
+        return raw;
+      break;
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new AppError('invalid-cursor', 'The cursor is malformed');
-  return parsed.data;
+  throw invalid('The cursor holds a value out of range');
+}
+
+function serialize(kind: string, raw: unknown[]): string {
+  return Buffer.from(JSON.stringify({ k: kind, p: raw })).toString('base64url');
+}
+
+/** The cursor of the page after `last`: base64url JSON of the list's kind and last's sort key. */
+export function encodeCursor(keyset: Keyset, last: Record<string, unknown>): string {
+  return serialize(
+    keyset.kind,
+    keyset.keys.map((key) => toRaw(key.type, last[key.field])),
+  );
+}
+
+/**
+ * The position a cursor holds, or 400 invalid-cursor: empty, too long, not base64url, not
+ * exactly what the API issued (trailing characters, other spelling), another list's or sort's,
+ * or holding values out of range.
+ */
+export function decodeCursor(keyset: Keyset, cursor: string): Position {
+  if (cursor === '') throw invalid('The cursor is empty; leave it out for the first page');
+  if (cursor.length > CURSOR_MAX_LENGTH || !CURSOR_CHARS.test(cursor)) {
+    throw invalid('The cursor is malformed');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid('The cursor is malformed');
+  }
+  const { k, p } = (parsed ?? {}) as { k?: unknown; p?: unknown };
+  if (typeof k !== 'string' || !Array.isArray(p) || serialize(k, p) !== cursor) {
+    throw invalid('The cursor is malformed');
+  }
+  if (k !== keyset.kind) {
+    throw invalid('The cursor belongs to another list or sort order; start again without it');
+  }
+  if (p.length !== keyset.keys.length) throw invalid('The cursor is malformed');
+  return keyset.keys.map((key, i) => fromRaw(key.type, p[i]));
 }

@@ -4,14 +4,15 @@
  */
 export type ErrorCode =
   | 'validation-failed'
-  | 'invalid-id'
   | 'invalid-cursor'
   | 'malformed-json'
+  | 'malformed-body'
   | 'unauthenticated'
   | 'invalid-token'
   | 'invalid-credentials'
   | 'forbidden'
   | 'not-found'
+  | 'method-not-allowed'
   | 'user-not-found'
   | 'post-not-found'
   | 'username-taken'
@@ -21,6 +22,7 @@ export type ErrorCode =
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'too-many-requests'
+  | 'headers-too-large'
   | 'database-unavailable'
   | 'internal';
 

@@ -1,47 +1,43 @@
 import { trusted } from 'mongoose';
-import { z } from 'zod';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
 import type { Database } from '../db/connection.ts';
 import type { PostView } from '../posts/schemas.ts';
-import { findPostPage } from '../posts/service.ts';
-import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
-import type { Page } from '../shared/page.ts';
+import { findPostPage, POST_LISTS } from '../posts/service.ts';
+import type { Keyset } from '../shared/cursor.ts';
+import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import type { TagView } from './schemas.ts';
 
-const tagCursor = z.strictObject({ c: z.number().int(), n: z.string().min(1).max(64) });
+const MOST_USED_FIRST: Keyset = {
+  kind: 'tags',
+  keys: [
+    { field: 'postCount', order: -1, type: 'count' },
+    { field: 'name', order: 1, type: 'name' },
+  ],
+};
 
 /** Tags in use, most used first: one indexed read ({postCount: -1, name: 1}). */
-export async function listTags(
-  db: Database,
-  options: { limit: number; cursor?: string },
-): Promise<Page<TagView>> {
-  const filter: Record<string, unknown> = { postCount: trusted({ $gt: 0 }) };
-  if (options.cursor) {
-    const { c, n } = decodeCursor(options.cursor, tagCursor);
-    filter.$or = [{ postCount: trusted({ $lt: c }) }, { postCount: c, name: trusted({ $gt: n }) }];
-  }
-  const tags = await db.Tag.find(filter, { _id: 0, name: 1, postCount: 1 })
-    .sort({ postCount: -1, name: 1 })
-    .limit(options.limit + 1)
+export async function listTags(db: Database, options: PageRequest): Promise<Page<TagView>> {
+  const page = keysetQuery(MOST_USED_FIRST, options);
+  const tags = await db.Tag.find(
+    { $and: [{ postCount: trusted({ $gt: 0 }) }, page.filter] },
+    { _id: 0, name: 1, postCount: 1 },
+  )
+    .sort(page.sort)
+    .limit(page.limit)
     .lean<TagView[]>();
-  const items = tags.slice(0, options.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(({ name, postCount }) => ({ name, postCount })),
-    nextCursor:
-      tags.length > options.limit && last
-        ? encodeCursor({ c: last.postCount, n: last.name })
-        : null,
-  };
+  return keysetPage(MOST_USED_FIRST, tags, options.limit, ({ name, postCount }) => ({
+    name,
+    postCount,
+  }));
 }
 
 /** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
 export function listTagPosts(
   db: Database,
   name: string,
-  options: { limit: number; cursor?: string },
+  options: PageRequest,
 ): Promise<Page<PostView>> {
-  return findPostPage(db, { tags: name }, options);
+  return findPostPage(db, POST_LISTS.byTag, { tags: name }, options);
 }
 
 export interface TagDrift {

@@ -1,13 +1,22 @@
 import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
+import { codePointLength } from '../shared/text.ts';
 
-export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+/** Letters, digits, _ . and -, with at least one letter or digit (no names of only dots). */
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export const ABOUT_ME_MAX = 280;
 
 /** The tutorial's one-to-one profile, embedded: it is read with the user and never shared. */
 const profileSchema = new Schema(
   {
-    aboutMe: { type: String, trim: true, maxlength: ABOUT_ME_MAX },
+    aboutMe: {
+      type: String,
+      trim: true,
+      validate: {
+        validator: (text: string) => codePointLength(text) <= ABOUT_ME_MAX,
+        message: `at most ${ABOUT_ME_MAX} characters`,
+      },
+    },
     avatarUrl: { type: String, trim: true, maxlength: 2048 },
     /** Set by authenticated requests, at most once a minute. */
     lastSeen: { type: Date },
@@ -26,6 +35,8 @@ export const userSchema = new Schema(
       match: USERNAME_PATTERN,
       unique: true,
     },
+    /** The username in lower case, unique: John and john are one name (set on validate). */
+    usernameKey: { type: String, required: true, unique: true },
     email: {
       type: String,
       required: true,
@@ -56,12 +67,22 @@ export const userSchema = new Schema(
       transform: (_doc, ret: Record<string, unknown>) => {
         delete ret.passwordHash;
         delete ret.tokenVersion;
+        delete ret.usernameKey;
         delete ret._id;
         return ret;
       },
     },
   },
 );
+
+/** The form in which usernames are compared: ASCII lower case (usernames are ASCII). */
+export function usernameKey(username: string): string {
+  return username.toLowerCase();
+}
+
+userSchema.pre('validate', function () {
+  if (typeof this.username === 'string') this.usernameKey = usernameKey(this.username);
+});
 
 // The tutorial's `posts = db.relationship('Post', backref='author')`: the reference lives on the
 // post; the user reaches its posts through a virtual, never through an array of ids.

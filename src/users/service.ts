@@ -1,14 +1,14 @@
-import { type ClientSession, trusted } from 'mongoose';
-import { z } from 'zod';
+import type { ClientSession } from 'mongoose';
 import { hashPassword } from '../auth/passwords.ts';
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
 import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { deletePostsByAuthor } from '../posts/service.ts';
-import { decodeCursor, encodeCursor } from '../shared/cursor.ts';
+import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
-import type { Page } from '../shared/page.ts';
+import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
+import { usernameKey } from './model.ts';
 import { findUserOrThrow, NOT_DELETING, publicFields, type StoredUser } from './queries.ts';
 import type { UserView } from './schemas.ts';
 
@@ -37,11 +37,11 @@ async function conflictError(
 ): Promise<AppError | undefined> {
   if (!isDuplicateKeyError(error)) return undefined;
   const field = await collidingField(db.User, error, {
-    username: values.username,
+    usernameKey: values.username === undefined ? undefined : usernameKey(values.username),
     email: values.email?.trim().toLowerCase(),
   });
-  if (field === 'username') return new AppError('username-taken', 'That username is taken');
-  return new AppError('email-taken', 'That email is already registered');
+  if (field === 'email') return new AppError('email-taken', 'That email is already registered');
+  return new AppError('username-taken', 'That username is taken');
 }
 
 function assertSelf(actor: AuthUser, userId: string): void {
@@ -65,28 +65,25 @@ export async function registerUser(
   }
 }
 
-const userCursor = z.strictObject({ u: z.string().min(1).max(64) });
+function byUsername(order: 1 | -1): Keyset {
+  return {
+    kind: order === 1 ? 'users:username' : 'users:-username',
+    keys: [{ field: 'username', order, type: 'name' }],
+  };
+}
+const USER_LISTS = { username: byUsername(1), '-username': byUsername(-1) } as const;
 
 export async function listUsers(
   db: Database,
-  options: { sort: 'username' | '-username'; limit: number; cursor?: string },
+  options: PageRequest & { sort: 'username' | '-username' },
 ): Promise<Page<UserView>> {
-  const direction = options.sort === 'username' ? 1 : -1;
-  const after = options.cursor ? decodeCursor(options.cursor, userCursor).u : undefined;
-  const filter =
-    after === undefined
-      ? {}
-      : { username: trusted(direction === 1 ? { $gt: after } : { $lt: after }) };
-  const users = await db.User.find(filter, publicFields)
-    .sort({ username: direction })
-    .limit(options.limit + 1)
+  const list = USER_LISTS[options.sort];
+  const page = keysetQuery(list, options);
+  const users = await db.User.find(page.filter, publicFields)
+    .sort(page.sort)
+    .limit(page.limit)
     .lean<StoredUser[]>();
-  const items = users.slice(0, options.limit);
-  const last = items.at(-1);
-  return {
-    items: items.map((u) => toUserView(u, { self: false })),
-    nextCursor: users.length > options.limit && last ? encodeCursor({ u: last.username }) : null,
-  };
+  return keysetPage(list, users, options.limit, (u) => toUserView(u, { self: false }));
 }
 
 /**
@@ -118,7 +115,12 @@ export async function updateUser(
 ): Promise<UserView> {
   assertSelf(actor, userId);
   const { password, ...fields } = patch;
-  const update: Record<string, unknown> = { $set: { ...fields } };
+  const update: Record<string, unknown> = {
+    $set: {
+      ...fields,
+      ...(fields.username !== undefined ? { usernameKey: usernameKey(fields.username) } : {}),
+    },
+  };
   if (password !== undefined) {
     (update.$set as Record<string, unknown>).passwordHash = await hashPassword(password);
     // A new password revokes every token issued with the old one.

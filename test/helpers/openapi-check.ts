@@ -54,7 +54,9 @@ export class OpenApiChecker {
     const template = this.routes.find((r) => r.pattern.test(path))?.template;
     const operation = template ? this.document.paths[template]?.[method] : undefined;
     if (!template || !operation) {
-      if (response.status !== 404)
+      // A described path with a method it lacks is 405; a path the document lacks is 404.
+      const expected = template ? 405 : 404;
+      if (response.status !== expected)
         return `${where}, but the OpenAPI document has no such operation`;
       return this.validate(response, '#/components/schemas/Error', where);
     }

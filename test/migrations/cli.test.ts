@@ -69,7 +69,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     expect(stderrLines(refused.stderr)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^migrate: refusing to apply ${M.rename}: older than the latest applied migration ${M.tags}`,
+          `^migrate: refusing to apply ${M.rename}: older than the latest applied migration ${M.usernames}`,
         ),
       ),
     ]);

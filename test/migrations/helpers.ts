@@ -18,6 +18,7 @@ export const M = {
   timestamps: '20240315090000-backfill-user-timestamps.js',
   follows: '20240402090000-create-follows.js',
   tags: '20240416090000-add-post-tags.js',
+  usernames: '20240501090000-case-insensitive-usernames.js',
 } as const;
 
 export interface MigrationTestDb {
