@@ -237,9 +237,10 @@ export function throttledStderrReporter(intervalMs) {
 
 /**
  * Replaces index `from` by `to` (the same name with other keys or options) without a moment
- * where `from`'s unique constraint is missing while writes run: a guard with the same fields in
- * the opposite directions (a different key pattern, so the server accepts it beside the others,
- * enforcing the same uniqueness) is built first and dropped last. Safe to re-run.
+ * where a unique constraint is missing while writes run: a guard with the same fields in the
+ * opposite directions (a different key pattern, so the server accepts it beside the others,
+ * enforcing the same uniqueness) is built first and dropped last. When only `to` is unique, the
+ * guard also checks the data before anything is dropped. Safe to re-run.
  * @param {Db} db
  * @param {string} collectionName
  * @param {NamedIndex} from
@@ -250,12 +251,14 @@ export async function replaceIndex(db, collectionName, from, to) {
   const existing = await collection.listIndexes().toArray();
   const guardName = `${from.name}_guard`;
   const current = existing.find((index) => index.name === to.name);
-  // A guard left by an interrupted run is dropped too, once `to` exists.
   let guarded = existing.some((index) => index.name === guardName);
   if (!(current && sameIndex(current, to))) {
-    if (from.unique && existing.some((index) => index.name === from.name)) {
-      guarded = (await guardUniqueness(collection, existing, from, guardName)) || guarded;
-    }
+    // Guard the old constraint while it is replaced; a new one (none before) is guarded from the
+    // start, so that duplicates written meanwhile cannot make its build fail half-way.
+    const fromExists = existing.some((index) => index.name === from.name);
+    const guard = from.unique && fromExists ? from : to.unique ? to : undefined;
+    // A guard left by an interrupted run still holds; a second one would clash with its name.
+    if (guard && !guarded) guarded = await guardUniqueness(collection, existing, guard, guardName);
     await dropIndexIfExists(db, collectionName, from.name);
     if (current && from.name !== to.name) await dropIndexIfExists(db, collectionName, to.name);
     await collection.createIndexes([to]);
@@ -320,7 +323,10 @@ function sameIndex(found, wanted) {
  */
 export async function probeValidators(db) {
   try {
-    await db.command({ collMod: 'validator_probe_no_such_collection', validator: {} });
+    await db.command({
+      collMod: 'validator_probe_no_such_collection',
+      validator: { $jsonSchema: { bsonType: 'object' } },
+    });
     return { supported: true };
   } catch (error) {
     const { code, message } = /** @type {{ code?: number, message: string }} */ (error);

@@ -1,7 +1,17 @@
-import { readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR } from '../../src/migrations/settings.ts';
-import { type MigrationTestDb, migrate, openMigrationDb } from './helpers.ts';
+import { migrateUp } from '../../src/migrations/runner.ts';
+import { MIGRATIONS_DIR, projectRoot } from '../../src/migrations/settings.ts';
+import {
+  ALL_MIGRATIONS,
+  type MigrationTestDb,
+  migrate,
+  openMigrationDb,
+  quietRun,
+  startCommand,
+} from './helpers.ts';
 
 const lines = (text: string) => text.split('\n').filter(Boolean);
 
@@ -59,5 +69,68 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
 
     expect(help.stdout).toContain('generate <name> [--validators error|warn|off] [--no-db]');
     expect(help.stdout).toContain('snapshot');
+  });
+
+  it('in a copy of the repository: a model change fails check, generate writes its migration, up makes check pass', async () => {
+    const copy = join(projectRoot, '.data', `repo-copy-${randomBytes(4).toString('hex')}`);
+    try {
+      for (const entry of [
+        'src',
+        'scripts',
+        'migrations',
+        'package.json',
+        'tsconfig.json',
+        'biome.json',
+      ]) {
+        cpSync(join(projectRoot, entry), join(copy, entry), { recursive: true });
+      }
+      symlinkSync(join(projectRoot, 'node_modules'), join(copy, 'node_modules'));
+      const model = join(copy, 'src/users/model.ts');
+      const source = readFileSync(model, 'utf8');
+      const changed = source.replace(
+        'passwordHash: { type: String, required: true },',
+        "passwordHash: { type: String, required: true },\n    bio: { type: String, default: '' },",
+      );
+      expect(changed).not.toBe(source);
+      writeFileSync(model, changed);
+      await migrateUp(t.target, quietRun());
+      const inCopy = (args: string[]) =>
+        startCommand(
+          process.execPath,
+          ['--import', 'tsx', join(copy, 'scripts/migrate.ts'), ...args],
+          {
+            MONGODB_URI: t.uri,
+            MONGODB_DB: t.name,
+          },
+        ).done;
+
+      const drift = await inCopy(['check']);
+      const generated = await inCopy(['generate', 'add-user-bio', '--no-db']);
+      const pending = await inCopy(['check']);
+      const up = await inCopy(['up']);
+      const passing = await inCopy(['check']);
+
+      expect(drift.code).toBe(1);
+      expect(lines(drift.stdout)).toEqual([
+        'model changed without a migration: users: new field bio (String, default "")',
+        `all ${ALL_MIGRATIONS.length} migrations applied on ${t.name}`,
+      ]);
+      expect(lines(drift.stderr)).toEqual([
+        'migrate: the models differ from migrations/model-state.json in 1 places: run `npm run migrate -- generate <name>`, or after a hand-written migration `npm run migrate -- snapshot`',
+      ]);
+      expect(generated.code).toBe(0);
+      const file = readdirSync(join(copy, 'migrations')).find((n) =>
+        n.endsWith('-add-user-bio.js'),
+      );
+      expect(file).toBeDefined();
+      expect(pending.code).toBe(1);
+      expect(lines(pending.stdout)).toEqual([`pending: ${file}`]);
+      expect(up.code).toBe(0);
+      expect(passing.code).toBe(0);
+      expect(passing.stdout).toContain(`all ${ALL_MIGRATIONS.length + 1} migrations applied`);
+      expect(await t.db.collection('users').countDocuments({ bio: { $exists: false } })).toBe(0);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });

@@ -195,9 +195,12 @@ describe('generate, on a model fixture changed step by step', { timeout: 180_000
         'create handle_1 {"handle":1}',
         'drop handle_1_guard',
       ]);
+      // email_1 becomes unique: guarded from the start (the data is checked before any drop).
       expect(up.filter((c) => c.includes('email'))).toEqual([
+        'create email_1_guard {"email":-1} unique',
         'drop email_1',
         'create email_1 {"email":1} unique',
+        'drop email_1_guard',
       ]);
       expect(down.filter((c) => c.includes('email'))).toEqual([
         'create email_1_guard {"email":-1} unique',
