@@ -49,6 +49,7 @@ describe('the recorded model state (migrations/model-state.json)', { timeout: 12
     expect(users?.indexes).toEqual([
       { name: 'email_1', key: { email: 1 }, unique: true },
       { name: 'username_1', key: { username: 1 }, unique: true },
+      { name: 'usernameKey_1', key: { usernameKey: 1 }, unique: true },
     ]);
     const posts = extractModelState(appModels()).collections.posts;
     expect(posts?.fields.timestamp).toEqual({
@@ -65,7 +66,7 @@ describe('the recorded model state (migrations/model-state.json)', { timeout: 12
 
     const { $jsonSchema: schema } = jsonSchemaFor(users);
 
-    expect(schema.required).toEqual(['email', 'passwordHash', 'tokenVersion', 'username']);
+    expect(schema.required).toEqual(['email', 'passwordHash', 'tokenVersion', 'username', 'usernameKey']);
     expect(schema.properties?.username).toEqual({ bsonType: 'string' });
     expect(schema.properties?.tokenVersion).toEqual({
       bsonType: ['double', 'int', 'long', 'decimal'],
