@@ -156,8 +156,9 @@ export async function createPost(
 
 /**
  * A post and its author: two reads by _id. Not populate, which asks for {_id: {$in: [id]}}: the
- * same plan on MongoDB, but FerretDB v1 pushes only an _id equality down to its storage and
- * filters every user for $in in Go (measured by npm run bench, see docs/benchmarks.md).
+ * same plan on MongoDB, but an equality on _id is the one filter every engine we run on serves
+ * from its storage's key; one of them scans every user for $in (measured by npm run bench, see
+ * docs/benchmarks.md).
  */
 export async function getPost(db: Database, postId: string): Promise<PostView> {
   const post = await db.Post.findById(postId, postFields).lean<
