@@ -77,7 +77,10 @@ describe('database commands per request', () => {
   it('GET /api/users/:id/followers costs 3 commands (the user, the edges, their users)', async () => {
     const star = await aUser(t.api);
     const fans = await Promise.all(Array.from({ length: 6 }, () => aUser(t.api)));
-    await Promise.all(fans.map((f) => t.api.put(`/api/users/${star.id}/follow`).set(f.auth)));
+    const follows = await Promise.all(
+      fans.map((f) => t.api.put(`/api/users/${star.id}/follow`).set(f.auth)),
+    );
+    expect(follows.map((r) => r.status)).toEqual(Array(6).fill(204));
     for (const limit of [1, 50]) {
       expect(await commandsFor(`/api/users/${star.id}/followers?limit=${limit}`)).toEqual([
         'find',

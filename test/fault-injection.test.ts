@@ -233,3 +233,25 @@ describe('a follow stalled until its followee is deleted', () => {
     expect((await t.api.get(`/api/users/${fan.id}`)).body.followingCount).toBe(0);
   });
 });
+
+describe('a post stalled until its author is deleted', () => {
+  it('answers 401, and neither the post nor its tag counts outlive the author', async () => {
+    const author = await aUser(t.api);
+    const names = ['late-post'];
+    const stalled = proxy.arm({ command: 'insert', collection: 'posts', action: 'stall' });
+    const posting = t.api
+      .post('/api/posts')
+      .set(author.auth)
+      .send({ body: 'late', tags: names })
+      .then((r) => r);
+    await stalled.fired;
+    const deleted = await t.api.delete(`/api/users/${author.id}`).set(author.auth);
+    expect(deleted.status).toBe(204);
+    stalled.release();
+    const res = await posting;
+    expect(res.status, JSON.stringify(res.body)).toBe(401);
+    expect(res.body.error.code).toBe('invalid-token');
+    expect(await direct.Post.countDocuments({ author: author.id })).toBe(0);
+    await expectExactCounts(names);
+  });
+});

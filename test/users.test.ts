@@ -218,3 +218,30 @@ describe('DELETE /api/users/:id', () => {
     expect(await t.db.Post.countDocuments({ author: owner.id })).toBe(1);
   });
 });
+
+describe('ids in paths are canonical', () => {
+  it('an upper-case id names the same user: self-follow is 422, your own account is yours', async () => {
+    const { api } = t;
+    const me = await aUser(api);
+    const upper = me.id.toUpperCase();
+    const follow = await api.put(`/api/users/${upper}/follow`).set(me.auth);
+    expect(follow.status).toBe(422);
+    expect(follow.body.error.code).toBe('cannot-follow-self');
+    expect((await api.get(`/api/users/${me.id}/followers`)).body.items).toEqual([]);
+    const seen = await api.get(`/api/users/${upper}`).set(me.auth);
+    expect(seen.status).toBe(200);
+    expect(seen.body).toMatchObject({ id: me.id, email: me.email });
+    const renamed = await api
+      .patch(`/api/users/${upper}`)
+      .set(me.auth)
+      .send({ username: `${me.username}_x` });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+    const profile = await api
+      .put(`/api/users/${upper}/profile`)
+      .set(me.auth)
+      .send({ aboutMe: 'hi' });
+    expect(profile.status).toBe(200);
+    expect((await api.delete(`/api/users/${upper}`).set(me.auth)).status).toBe(204);
+    expect(await t.db.User.exists({ _id: me.id })).toBeNull();
+  });
+});

@@ -166,10 +166,10 @@ export async function createPost(
 
 /**
  * A post and its author: two reads by _id. Not populate, which asks for {_id: {$in: [id]}}: the
- * same plan on MongoDB, but FerretDB v1 pushes only an _id equality down to its storage and
- * filters every user for $in in Go (measured by npm run bench, see docs/benchmarks.md). Through
- * the driver: the same two commands findById sends, at a fraction of the CPU (the id is
- * validated by the route, so there is nothing for Mongoose to cast).
+ * same plan on MongoDB, but an equality on _id is the one filter every engine we run on serves
+ * from its storage's key; one of them scans every user for $in (measured by npm run bench, see
+ * docs/benchmarks.md). Through the driver: the same two commands findById sends, at a fraction
+ * of the CPU (the id is validated by the route, so there is nothing for Mongoose to cast).
  */
 export async function getPost(db: Database, postId: string): Promise<PostView> {
   const post = await db.Post.collection.findOne<

@@ -25,7 +25,7 @@ export function tagDeltas(
 /**
  * Moves postCounts with atomic $inc. A tag's first use upserts it. Two first uses racing on the
  * unique name make one upsert fail with a duplicate key (MongoDB 4.2+ retries such an upsert on
- * the server itself; FerretDB does not): outside a transaction only those operations run again;
+ * the server itself; not every engine does): outside a transaction only those operations run again;
  * inside one the error aborts the transaction and src/db/transactions.ts reruns all of it.
  * Any other error is thrown, with the counts as they are (see withTagCounts).
  *

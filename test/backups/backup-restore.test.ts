@@ -4,6 +4,7 @@ import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { BSON, type MongoClient } from 'mongodb';
+import { ConnectionString } from 'mongodb-connection-string-url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Manifest, manifestPathFor, readManifest } from '../../src/backups/manifest.ts';
 import { runRestore } from '../../src/backups/restore.ts';
@@ -103,9 +104,13 @@ describe.skipIf('missing' in tools)('npm run backup, then restore', () => {
   it('restores with plain mongorestore too', async () => {
     if ('missing' in tools) return;
     const target = restoreTarget('plain');
-    // Plain use as documented; FerretDB v1 needs --noIndexRestore (docs/backups.md).
+    // Plain use as documented: the server's URI without a database path (mongorestore restores
+    // into the URI's database and ignores --nsTo otherwise, and MONGODB_URI often names one);
+    // FerretDB v1 needs --noIndexRestore (docs/backups.md).
+    const serverUri = new ConnectionString(inject('mongoUri'));
+    serverUri.pathname = '/';
     const args = [
-      `--uri=${inject('mongoUri')}`,
+      `--uri=${serverUri.toString()}`,
       `--archive=${archivePath}`,
       '--gzip',
       `--nsFrom=${source.connection.name}.*`,

@@ -174,7 +174,11 @@ export async function openProxiedDatabase(
   label: string,
 ): Promise<{ proxy: FaultProxy; proxied: Database; direct: Database }> {
   const dbName = `test_${label}_${randomBytes(4).toString('hex')}`;
-  const direct = await connectDatabase(inject('mongoUri'), { dbName, autoIndex: true });
+  const direct = await connectDatabase(inject('mongoUri'), {
+    dbName,
+    autoIndex: true,
+    monitorCommands: true,
+  });
   const proxy = await startFaultProxy(inject('mongoUri'));
   const proxied = await connectDatabase(proxy.uri, { dbName, serverSelectionTimeoutMS: 10_000 });
   return { proxy, proxied, direct };
