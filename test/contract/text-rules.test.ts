@@ -80,9 +80,9 @@ describe('post bodies', () => {
 
   it('a lone surrogate is refused, never stored as U+FFFD', async () => {
     const before = await postCount();
-    for (const escape of ['\\ud800', 'a\\udfffb', '\\ud83d']) {
-      const res = await postRaw(`{"body": "${escape}"}`);
-      expect([escape, res.status]).toEqual([escape, 400]);
+    for (const escaped of ['\\ud800', 'a\\udfffb', '\\ud83d']) {
+      const res = await postRaw(`{"body": "${escaped}"}`);
+      expect([escaped, res.status]).toEqual([escaped, 400]);
       expect(res.body.error.details[0].message).toMatch(/lone surrogate/);
     }
     expect(await postCount()).toBe(before);
