@@ -137,7 +137,10 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     await migrateUp(t.target, quietRun({ to: M.posts }));
     await seedUsers(t.db, 1000, 'nickname');
 
-    const [a, b] = await Promise.all([migrate(t, ['up']), migrate(t, ['up'])]);
+    // The second waits for the whole run of the first: on FerretDB, four migrations over 1000
+    // users take longer than the default lock wait of 60 s.
+    const wait = { MIGRATION_LOCK_WAIT_SECONDS: '600' };
+    const [a, b] = await Promise.all([migrate(t, ['up'], wait), migrate(t, ['up'], wait)]);
 
     expect([a.code, b.code]).toEqual([0, 0]);
     const appliedBy = (out: string) => out.match(/^applied \S+\.js/gm) ?? [];
