@@ -2,6 +2,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statusByCode } from '../../src/http/error-handler.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -124,6 +125,14 @@ describe('the generated OpenAPI document', () => {
       const limit = operation.parameters?.find((p) => p.name === 'limit') as Json;
       expect(limit.schema, path).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
     }
+  });
+
+  it('names every error code the API sends, and no other, in the Error schema', () => {
+    const error = (document.components.schemas as Record<string, Json>).Error as Json;
+    const code = (
+      (error.properties as Record<string, Json>).error?.properties as Record<string, Json>
+    ).code as Json;
+    expect([...(code.enum as string[])].sort()).toEqual(Object.keys(statusByCode).sort());
   });
 
   it('lists every status each operation can answer', () => {
