@@ -68,6 +68,7 @@ export async function seedDataset(
   await insertInBatches(db, 'users', users, (i) => ({
     _id: userIds[i],
     username: `bench_${i}`,
+    usernameKey: `bench_${i}`,
     email: `bench_${i}@example.com`,
     passwordHash,
     tokenVersion: 0,

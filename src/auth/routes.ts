@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
+import { codePointLength } from '../shared/text.ts';
+import { PASSWORD_MAX_LENGTH } from './passwords.ts';
 import { type Credentials, logIn, revokeAllTokens } from './service.ts';
 import type { TokenService } from './tokens.ts';
 
@@ -9,7 +11,12 @@ const loginBody = z
   .strictObject({
     username: z.string().min(1).max(64).optional().meta({ description: 'Any case' }),
     email: z.string().min(1).max(254).optional().meta({ description: 'Any case' }),
-    password: z.string().min(1).max(128),
+    // Any password that could have been registered, controls included (older rules allowed them).
+    password: z
+      .string()
+      .min(1)
+      .refine((p) => codePointLength(p) <= PASSWORD_MAX_LENGTH, 'too long')
+      .meta({ maxLength: PASSWORD_MAX_LENGTH }),
   })
   .superRefine((body, ctx) => {
     if ((body.username === undefined) === (body.email === undefined)) {

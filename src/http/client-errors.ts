@@ -40,7 +40,9 @@ function answerTo(code: string | undefined): string | undefined {
  */
 export function answerClientErrors(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    const answer = !socket.writable || socket.bytesWritten > 0 ? undefined : answerTo(error.code);
+    // Node's own rule: answer unless a response on this (kept-alive) connection has begun.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    const answer = socket.writable && !inFlight?.headersSent ? answerTo(error.code) : undefined;
     if (!answer) {
       socket.destroy();
       return;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CURSOR_MAX_LENGTH, CURSOR_PATTERN } from '../shared/cursor.ts';
+import type { ErrorCode } from '../shared/errors.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGE_SIZE_DIGITS } from '../shared/page.ts';
 import {
   codePointLength,
@@ -9,6 +10,7 @@ import {
   NO_CONTROL_PATTERN,
   VISIBLE_TEXT_PATTERN,
 } from '../shared/text.ts';
+import { statusByCode } from './error-handler.ts';
 
 /**
  * A 24-hex-digit ObjectId, as it appears in URLs and JSON; either case is accepted and the
@@ -68,7 +70,9 @@ export function pageSchema<T extends z.ZodType>(item: T) {
 export const errorResponseSchema = z
   .object({
     error: z.object({
-      code: z.string().meta({ example: 'validation-failed' }),
+      code: z
+        .enum(Object.keys(statusByCode) as [ErrorCode, ...ErrorCode[]])
+        .meta({ example: 'validation-failed', description: 'Stable; the README lists each' }),
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     }),

@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectDatabase } from '../../src/db/connection.ts';
 import { answerClientErrors } from '../../src/http/client-errors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { aUser, type TestUser } from '../helpers/builders.ts';
+import { dropTestDatabase } from '../helpers/db.ts';
 import { OpenApiChecker } from '../helpers/openapi-check.ts';
+import { spawnApp } from '../helpers/spawn-app.ts';
 
 let t: TestApp;
 let alice: TestUser;
@@ -200,8 +204,10 @@ describe('a method a known path does not serve', () => {
 
 describe('a header block larger than the server accepts', () => {
   it('is 431 headers-too-large in the JSON error shape, not a bare status line', async () => {
-    // Several times, and with more to send than the limit: the answer must arrive every time,
+    // On a kept-alive connection that has served requests before (raw() reuses connections),
+    // several times, and with more to send than the limit: the answer must arrive every time,
     // not be lost to a connection reset while the client is still sending.
+    expect((await raw('GET', '/healthz')).status).toBe(200);
     for (const size of [20_000, 64_000, 200_000]) {
       const res = await raw('GET', '/api/posts', { 'X-Padding': 'x'.repeat(size) });
       expect(res.status).toBe(431);
@@ -216,4 +222,21 @@ describe('a header block larger than the server accepts', () => {
     const res = await raw('GET', '/healthz', { 'X-Padding': 'x'.repeat(12_000) });
     expect(res.status).toBe(200);
   });
+
+  it('the server npm start runs answers them the same way', async () => {
+    const dbName = `test_contract_main_${randomBytes(4).toString('hex')}`;
+    const app = spawnApp({ MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName });
+    try {
+      const appPort = await app.listening(30_000);
+      const res = await fetch(`http://127.0.0.1:${appPort}/healthz`, {
+        headers: { 'X-Padding': 'x'.repeat(20_000) },
+      });
+      expect(res.status).toBe(431);
+      expect(await res.json()).toMatchObject({ error: { code: 'headers-too-large' } });
+    } finally {
+      app.child.kill('SIGTERM');
+      await app.exited;
+      await dropTestDatabase(await connectDatabase(inject('mongoUri'), { dbName }));
+    }
+  }, 60_000);
 });

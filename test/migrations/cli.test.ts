@@ -16,6 +16,10 @@ import {
 
 const stderrLines = (text: string) => text.split('\n').filter(Boolean);
 
+// Runs of the whole history over 1000 users: on FerretDB v1 every per-user rewrite (timestamps,
+// username keys) scans the collection per update, minutes in all on a loaded machine.
+const WHOLE_HISTORY_MS = 600_000;
+
 describe('the migration commands', { timeout: 180_000 }, () => {
   let t: MigrationTestDb;
   beforeEach(async () => {
@@ -82,36 +86,42 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS);
   });
 
-  it('a killed run leaves its lock: up fails clearly, unlock needs --force while it looks alive, then up finishes', async () => {
-    await migrateUp(t.target, quietRun({ to: M.posts }));
-    await seedUsers(t.db, 1000, 'nickname');
-    const run = startMigrate(t, ['up'], { MIGRATION_BATCH_SIZE: '100' });
-    await run.waitFor(/users\.nickname -> username: \d+\/1000/);
-    run.child.kill('SIGKILL');
-    await run.done;
+  it(
+    'a killed run leaves its lock: up fails clearly, unlock needs --force while it looks alive, then up finishes',
+    async () => {
+      await migrateUp(t.target, quietRun({ to: M.posts }));
+      await seedUsers(t.db, 1000, 'nickname');
+      const run = startMigrate(t, ['up'], { MIGRATION_BATCH_SIZE: '100' });
+      await run.waitFor(/users\.nickname -> username: \d+\/1000/);
+      run.child.kill('SIGKILL');
+      await run.done;
 
-    const blocked = await migrate(t, ['up', '--wait', '0']);
-    const gentle = await migrate(t, ['unlock']);
-    const forced = await migrate(t, ['unlock', '--force']);
-    const finished = await migrate(t, ['up']);
+      const blocked = await migrate(t, ['up', '--wait', '0']);
+      const gentle = await migrate(t, ['unlock']);
+      const forced = await migrate(t, ['unlock', '--force']);
+      const finished = await migrate(t, ['up']);
 
-    expect(blocked.code).toBe(1);
-    expect(stderrLines(blocked.stderr)).toEqual([
-      expect.stringMatching(
-        /^migrate: another migration run holds the lock \(held by "migrate up".*npm run migrate -- unlock`$/,
-      ),
-    ]);
-    expect(gentle.code).toBe(1);
-    expect(gentle.stderr).toMatch(/the lock looks alive .*unlock --force/);
-    expect(forced.code).toBe(0);
-    expect(forced.stdout).toMatch(/^cleared the migration lock \(held by "migrate up"/);
-    expect(finished.code).toBe(0);
-    expect(await t.db.collection('users').countDocuments({ nickname: { $exists: true } })).toBe(0);
-    expect(await t.db.collection('users').countDocuments({ username: { $exists: true } })).toBe(
-      1000,
-    );
-    expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS);
-  });
+      expect(blocked.code).toBe(1);
+      expect(stderrLines(blocked.stderr)).toEqual([
+        expect.stringMatching(
+          /^migrate: another migration run holds the lock \(held by "migrate up".*npm run migrate -- unlock`$/,
+        ),
+      ]);
+      expect(gentle.code).toBe(1);
+      expect(gentle.stderr).toMatch(/the lock looks alive .*unlock --force/);
+      expect(forced.code).toBe(0);
+      expect(forced.stdout).toMatch(/^cleared the migration lock \(held by "migrate up"/);
+      expect(finished.code).toBe(0);
+      expect(await t.db.collection('users').countDocuments({ nickname: { $exists: true } })).toBe(
+        0,
+      );
+      expect(await t.db.collection('users').countDocuments({ username: { $exists: true } })).toBe(
+        1000,
+      );
+      expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS);
+    },
+    WHOLE_HISTORY_MS,
+  );
 
   it('SIGINT stops up at a batch boundary: exit 1, one line, nothing recorded, lock released', async () => {
     await migrateUp(t.target, quietRun({ to: M.posts }));
@@ -133,23 +143,27 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     ).toBeGreaterThan(0);
   });
 
-  it('two concurrent `up` commands: each migration is applied by exactly one of them', async () => {
-    await migrateUp(t.target, quietRun({ to: M.posts }));
-    await seedUsers(t.db, 300, 'nickname');
+  it(
+    'two concurrent `up` commands: each migration is applied by exactly one of them',
+    async () => {
+      await migrateUp(t.target, quietRun({ to: M.posts }));
+      await seedUsers(t.db, 300, 'nickname');
 
-    // The second run waits for the first's lock: FerretDB on a loaded 2-core machine needed more
-    // than the default 60 s for 1,000 users (CI flake), so the wait is the test's own bound.
-    const up = ['up', '--wait', '170'];
-    const [a, b] = await Promise.all([migrate(t, up), migrate(t, up)]);
+      // The second waits for the whole run of the first: on FerretDB on a loaded 2-core machine,
+      // the migrations took longer than the default lock wait of 60 s (a CI flake).
+      const wait = { MIGRATION_LOCK_WAIT_SECONDS: '600' };
+      const [a, b] = await Promise.all([migrate(t, ['up'], wait), migrate(t, ['up'], wait)]);
 
-    expect([a.code, b.code]).toEqual([0, 0]);
-    const appliedBy = (out: string) => out.match(/^applied \S+\.js/gm) ?? [];
-    expect([...appliedBy(a.stdout), ...appliedBy(b.stdout)].sort()).toEqual(
-      ALL_MIGRATIONS.slice(2).map((n) => `applied ${n}`),
-    );
-    const entries = await t.db.collection('changelog').find().toArray();
-    expect(entries).toHaveLength(ALL_MIGRATIONS.length);
-  });
+      expect([a.code, b.code]).toEqual([0, 0]);
+      const appliedBy = (out: string) => out.match(/^applied \S+\.js/gm) ?? [];
+      expect([...appliedBy(a.stdout), ...appliedBy(b.stdout)].sort()).toEqual(
+        ALL_MIGRATIONS.slice(2).map((n) => `applied ${n}`),
+      );
+      const entries = await t.db.collection('changelog').find().toArray();
+      expect(entries).toHaveLength(ALL_MIGRATIONS.length);
+    },
+    WHOLE_HISTORY_MS,
+  );
 
   it('bad input changes nothing: unknown flags and names exit 2 with one line', async () => {
     const wrongFlag = await migrate(t, ['up', '--steps', '2']);

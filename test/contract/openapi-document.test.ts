@@ -1,0 +1,156 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statusByCode } from '../../src/http/error-handler.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+type Json = Record<string, unknown>;
+type Operation = Json & { parameters?: Json[]; requestBody?: Json; responses: Json };
+
+let t: TestApp;
+let document: Json & { paths: Record<string, Record<string, Operation>>; components: Json };
+beforeAll(async () => {
+  t = await startTestApp('contract_openapi');
+  document = (await t.api.get('/openapi.json')).body;
+});
+afterAll(async () => {
+  await t.close();
+});
+
+function operations() {
+  return Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+  );
+}
+
+/** Every schema object in the document, with where it is. */
+function schemas(node: unknown, where = '#'): Array<{ where: string; schema: Json }> {
+  if (Array.isArray(node)) return node.flatMap((child, i) => schemas(child, `${where}/${i}`));
+  if (!node || typeof node !== 'object') return [];
+  const object = node as Json;
+  const own =
+    typeof object.type === 'string' || 'pattern' in object ? [{ where, schema: object }] : [];
+  return [
+    ...own,
+    ...Object.entries(object).flatMap(([key, child]) => schemas(child, `${where}/${key}`)),
+  ];
+}
+
+function bodySchema(operation: Operation): Json | undefined {
+  const content = operation.requestBody?.content as Record<string, { schema: Json }> | undefined;
+  return content?.['application/json']?.schema;
+}
+
+describe('the generated OpenAPI document', () => {
+  it('is valid OpenAPI 3.1 by the specification schema', async () => {
+    const result = await new Validator().validate(structuredClone(document));
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(document.openapi).toBe('3.1.0');
+  });
+
+  it('has only ECMA-262 patterns, each compiling with the u flag, without JavaScript flags', () => {
+    const patterns = schemas(document).filter(({ schema }) => typeof schema.pattern === 'string');
+    expect(patterns.length).toBeGreaterThan(10);
+    for (const { where, schema } of patterns) {
+      const pattern = schema.pattern as string;
+      expect(() => new RegExp(pattern, 'u'), where).not.toThrow();
+      expect(pattern, where).not.toMatch(/\/[dgimsuvy]+$/);
+    }
+  });
+
+  it('every example satisfies its own schema, as a JSON Schema engine (ajv) reads it', () => {
+    const ajv = addFormats(new Ajv2020({ strict: false, unicodeRegExp: true }));
+    const withExamples = schemas(document).filter(({ schema }) => 'example' in schema);
+    expect(withExamples.length).toBeGreaterThan(5);
+    for (const { where, schema } of withExamples) {
+      const { example, ...rules } = schema;
+      expect(ajv.validate(rules, example), `${where}: ${JSON.stringify(example)}`).toBe(true);
+    }
+  });
+
+  it('publishes tag names as the API reads them: either case, padded, up to 32 characters', () => {
+    const tagParam = document.paths['/api/tags/{name}/posts']?.get?.parameters?.find(
+      (p) => p.name === 'name',
+    ) as Json;
+    const pattern = new RegExp((tagParam.schema as Json).pattern as string, 'u');
+    for (const name of ['mongodb', 'MongoDB', ' sql-vs-docs ', 'a', 'x'.repeat(32)]) {
+      expect(pattern.test(name), name).toBe(true);
+    }
+    for (const name of ['', '-x', 'x'.repeat(33), 'a b', 'tag!']) {
+      expect(pattern.test(name), name).toBe(false);
+    }
+  });
+
+  it('gives emails the email format and URLs the uri format with an http(s) pattern', () => {
+    const register = bodySchema(document.paths['/api/users']?.post as Operation) as Json;
+    const properties = register.properties as Record<string, Json>;
+    expect(properties.email).toMatchObject({ type: 'string', format: 'email', maxLength: 254 });
+    const profile = bodySchema(document.paths['/api/users/{id}/profile']?.put as Operation) as Json;
+    const avatar = (profile.properties as Record<string, Json>).avatarUrl as Json;
+    expect(avatar).toMatchObject({ format: 'uri', maxLength: 2048 });
+    expect(new RegExp(avatar.pattern as string, 'u').test('ftp://example.com/a.png')).toBe(false);
+  });
+
+  it('requires at least one property in PATCH bodies, and exactly one login identifier', () => {
+    for (const path of ['/api/users/{id}', '/api/posts/{id}']) {
+      expect(bodySchema(document.paths[path]?.patch as Operation), path).toMatchObject({
+        minProperties: 1,
+      });
+    }
+    expect(bodySchema(document.paths['/api/tokens']?.post as Operation)).toMatchObject({
+      oneOf: [{ required: ['username'] }, { required: ['email'] }],
+      required: ['password'],
+    });
+  });
+
+  it('describes cursors as opaque tokens with their own error, on every list', () => {
+    const lists = operations().filter(({ operation }) =>
+      operation.parameters?.some((p) => p.name === 'cursor'),
+    );
+    expect(lists.length).toBe(8);
+    for (const { path, operation } of lists) {
+      const cursor = operation.parameters?.find((p) => p.name === 'cursor') as Json;
+      expect(cursor.schema, path).toMatchObject({
+        type: 'string',
+        minLength: 1,
+        maxLength: 512,
+        pattern: '^[A-Za-z0-9_-]+$',
+      });
+      expect(cursor.description, path).toMatch(/invalid-cursor/);
+      expect((operation.responses['400'] as Json).description, path).toMatch(/invalid-cursor/);
+      const limit = operation.parameters?.find((p) => p.name === 'limit') as Json;
+      expect(limit.schema, path).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
+    }
+  });
+
+  it('names every error code the API sends, and no other, in the Error schema', () => {
+    const error = (document.components.schemas as Record<string, Json>).Error as Json;
+    const code = (
+      ((error.properties as Record<string, Json>).error as Json).properties as Record<string, Json>
+    ).code as Json;
+    expect([...(code.enum as string[])].sort()).toEqual(Object.keys(statusByCode).sort());
+  });
+
+  it('lists every status each operation can answer', () => {
+    for (const { path, method, operation } of operations()) {
+      const where = `${method.toUpperCase()} ${path}`;
+      const statuses = Object.keys(operation.responses);
+      expect(statuses, where).toEqual(
+        expect.arrayContaining(['400', '413', '415', '429', '431', '500', '503']),
+      );
+      if (operation.security) expect(statuses, where).toContain('401');
+      if (path.includes('{id}')) expect(statuses, where).toContain('404');
+      if (
+        ['patch', 'put', 'delete'].includes(method) &&
+        path.includes('{id}') &&
+        path !== '/api/users/{id}/follow'
+      ) {
+        expect(statuses, where).toContain('403');
+      }
+    }
+  });
+});
