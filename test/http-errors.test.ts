@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { aUser } from './helpers/builders.ts';
+import { dropTestDatabase } from './helpers/db.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -100,13 +101,10 @@ describe('health and readiness', () => {
 
   it('GET /readyz is 503 database-unavailable once the connection is gone', async () => {
     const local = await startTestApp('readyz_down');
-    const name = local.db.connection.name;
-    await local.db.connection.dropDatabase();
-    await local.db.close();
+    await dropTestDatabase(local.db);
     const res = await local.api.get('/readyz');
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('database-unavailable');
-    expect(name.startsWith('test')).toBe(true);
   });
 });
 

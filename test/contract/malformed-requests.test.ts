@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectDatabase } from '../../src/db/connection.ts';
 import { answerClientErrors } from '../../src/http/client-errors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { aUser, type TestUser } from '../helpers/builders.ts';
-import { dropTestDatabase } from '../helpers/db.ts';
+import { dropTestDatabase, openTestDatabase, testDbName } from '../helpers/db.ts';
 import { OpenApiChecker } from '../helpers/openapi-check.ts';
 import { spawnApp } from '../helpers/spawn-app.ts';
 
@@ -224,7 +222,7 @@ describe('a header block larger than the server accepts', () => {
   });
 
   it('the server npm start runs answers them the same way', async () => {
-    const dbName = `test_contract_main_${randomBytes(4).toString('hex')}`;
+    const dbName = testDbName('contract_main');
     const app = spawnApp({ MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName });
     try {
       const appPort = await app.listening(30_000);
@@ -236,7 +234,7 @@ describe('a header block larger than the server accepts', () => {
     } finally {
       app.child.kill('SIGTERM');
       await app.exited;
-      await dropTestDatabase(await connectDatabase(inject('mongoUri'), { dbName }));
+      await dropTestDatabase(await openTestDatabase('contract_main', { dbName }));
     }
   }, 60_000);
 });

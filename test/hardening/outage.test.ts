@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trusted } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, type Database } from '../../src/db/connection.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { type EmbeddedEngine, startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
-import { dropTestDatabase } from '../helpers/db.ts';
+import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
 
 // This test stops and restarts a server, so it starts its own, never the run-wide one.
 const SELECTION_TIMEOUT_MS = 1000;
@@ -33,9 +32,9 @@ beforeAll(async () => {
     return;
   }
   port = Number(new URL(engine.uri).port);
-  db = await connectDatabase(engine.uri, {
-    dbName: `test_outage_${randomBytes(4).toString('hex')}`,
-    autoIndex: true,
+  db = await openTestDatabase('outage', {
+    uri: engine.uri,
+    monitorCommands: false,
     serverSelectionTimeoutMS: SELECTION_TIMEOUT_MS,
     // A monitor handshake that hangs across the restart holds recovery this long (30 s by the
     // driver's default: this test failed that way under load).

@@ -1,20 +1,46 @@
 import { randomBytes } from 'node:crypto';
+import type { MongoClient } from 'mongodb';
 import { inject } from 'vitest';
-import { connectDatabase, type Database } from '../../src/db/connection.ts';
+import { type ConnectOptions, connectDatabase, type Database } from '../../src/db/connection.ts';
 
-/** A fresh database named test_<label>_<random> on the run's server, with indexes built. */
-export function openTestDatabase(label: string): Promise<Database> {
-  const dbName = `test_${label.replace(/[^A-Za-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
-  return connectDatabase(inject('mongoUri'), { dbName, autoIndex: true, monitorCommands: true });
+const TEST_PREFIX = 'test_';
+
+/** A fresh database name, test_<label>_<random>: the prefix is what lets the helpers drop it. */
+export function testDbName(label: string): string {
+  return `${TEST_PREFIX}${label.replace(/[^A-Za-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
 }
 
-/** Drops a test database; refuses any database whose name does not start with "test". */
-export async function dropTestDatabase(db: Database): Promise<void> {
-  const name = db.connection.name;
-  if (!name.startsWith('test'))
+/** The one guard every drop goes through: only a database named test_* may be dropped. */
+export function assertTestDbName(name: string): void {
+  if (!name.startsWith(TEST_PREFIX))
     throw new Error(`refusing to drop database "${name}": not a test database`);
+}
+
+/**
+ * A fresh database named by testDbName on the run's server (or `uri`), with indexes built.
+ * `dbName` reopens a database another connection made (it must be a test database's name).
+ */
+export function openTestDatabase(
+  label: string,
+  options: Partial<ConnectOptions> & { uri?: string } = {},
+): Promise<Database> {
+  const { uri = inject('mongoUri'), ...connect } = options;
+  const dbName = connect.dbName ?? testDbName(label);
+  assertTestDbName(dbName);
+  return connectDatabase(uri, { autoIndex: true, monitorCommands: true, ...connect, dbName });
+}
+
+/** Drops a test database (see assertTestDbName) and closes its connection. */
+export async function dropTestDatabase(db: Database): Promise<void> {
+  assertTestDbName(db.connection.name);
   await db.connection.dropDatabase();
   await db.close();
+}
+
+/** dropTestDatabase for a database reached through the driver: drops it by name. */
+export async function dropTestDb(client: MongoClient, name: string): Promise<void> {
+  assertTestDbName(name);
+  await client.db(name).dropDatabase();
 }
 
 const HOUSEKEEPING = new Set([

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server, Socket } from 'node:net';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { inject } from 'vitest';
 import { connectDatabase, type Database } from '../../src/db/connection.ts';
+import { openTestDatabase } from './db.ts';
 
 /**
  * A TCP proxy on 127.0.0.1 in front of the test server that can break the connection carrying
@@ -173,12 +173,8 @@ export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
 export async function openProxiedDatabase(
   label: string,
 ): Promise<{ proxy: FaultProxy; proxied: Database; direct: Database }> {
-  const dbName = `test_${label}_${randomBytes(4).toString('hex')}`;
-  const direct = await connectDatabase(inject('mongoUri'), {
-    dbName,
-    autoIndex: true,
-    monitorCommands: true,
-  });
+  const direct = await openTestDatabase(label);
+  const dbName = direct.connection.name;
   const proxy = await startFaultProxy(inject('mongoUri'));
   const proxied = await connectDatabase(proxy.uri, { dbName, serverSelectionTimeoutMS: 10_000 });
   return { proxy, proxied, direct };

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { type Db, MongoClient } from 'mongodb';
 import { inject } from 'vitest';
 import { type DownOptions, migrateUp, type UpOptions } from '../../src/migrations/runner.ts';
 import { MIGRATIONS_DIR, projectRoot } from '../../src/migrations/settings.ts';
+import { dropTestDb, testDbName } from '../helpers/db.ts';
 
 /** Every migration file, in order (what migrate-mongo runs). */
 export const ALL_MIGRATIONS = readdirSync(MIGRATIONS_DIR)
@@ -34,7 +34,7 @@ export interface MigrationTestDb {
 /** A fresh, empty test_* database with its own client (the runner works on driver objects). */
 export async function openMigrationDb(label: string): Promise<MigrationTestDb> {
   const uri = inject('mongoUri');
-  const name = `test_mig_${label}_${randomBytes(4).toString('hex')}`;
+  const name = testDbName(`mig_${label}`);
   const client = await MongoClient.connect(uri);
   const db = client.db(name);
   return {
@@ -44,8 +44,7 @@ export async function openMigrationDb(label: string): Promise<MigrationTestDb> {
     db,
     target: { client, db },
     async drop() {
-      if (!name.startsWith('test')) throw new Error(`refusing to drop ${name}`);
-      await db.dropDatabase();
+      await dropTestDb(client, name);
       await client.close();
     },
   };
