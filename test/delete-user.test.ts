@@ -173,8 +173,8 @@ describe('the user model', () => {
 
   it("reaches a user's posts through the virtual populate (the tutorial's backref)", async () => {
     const user = await aUser(t.api);
-    await aPost(t.api, user, 'one');
-    await aPost(t.api, user, 'two');
+    await aPost(t.api, user, { body: 'one' });
+    await aPost(t.api, user, { body: 'two' });
     const doc = await t.db.User.findById(user.id).populate('posts');
     const posts = (doc as unknown as { posts: { body: string }[] }).posts;
     expect(posts.map((p) => p.body).sort()).toEqual(['one', 'two']);

@@ -3,7 +3,7 @@ import type supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../src/db/connection.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { aUser, type TestUser } from './helpers/builders.ts';
+import { aPost, aUser } from './helpers/builders.ts';
 import { dropTestDatabase } from './helpers/db.ts';
 import { type FaultProxy, type FaultRule, openProxiedDatabase } from './helpers/fault-proxy.ts';
 
@@ -64,12 +64,6 @@ function expectSuccessOr5xx(res: supertest.Response, success: number) {
   expect([success, 500, 503], JSON.stringify(res.body)).toContain(res.status);
 }
 
-async function tagged(user: TestUser, tags: string[]) {
-  const res = await t.api.post('/api/posts').set(user.auth).send({ body: 'x', tags });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { id: string };
-}
-
 // The post write itself went through: a transaction reruns, FerretDB recounts; both succeed.
 describe('a post write whose tag-counter update is cut', () => {
   for (const action of ['drop', 'drop-reply'] as const) {
@@ -87,7 +81,7 @@ describe('a post write whose tag-counter update is cut', () => {
     it(`PATCH /api/posts/:id (${action}): 200 with exact counts`, async () => {
       const user = await aUser(t.api);
       const names = [`e-${action}-a`, `e-${action}-b`, `e-${action}-c`];
-      const post = await tagged(user, names.slice(0, 2));
+      const post = await aPost(t.api, user, { body: 'x', tags: names.slice(0, 2) });
       const res = await withFault({ command: 'update', collection: 'tags', action }, () =>
         t.api
           .patch(`/api/posts/${post.id}`)
@@ -102,8 +96,8 @@ describe('a post write whose tag-counter update is cut', () => {
     it(`DELETE /api/posts/:id (${action}): 204 with exact counts`, async () => {
       const user = await aUser(t.api);
       const names = [`d-${action}-a`];
-      const post = await tagged(user, names);
-      await tagged(user, names);
+      const post = await aPost(t.api, user, { body: 'x', tags: names });
+      await aPost(t.api, user, { body: 'x', tags: names });
       const res = await withFault({ command: 'update', collection: 'tags', action }, () =>
         t.api.delete(`/api/posts/${post.id}`).set(user.auth),
       );
@@ -140,7 +134,7 @@ describe('a post write whose own command is cut', () => {
 
   it('DELETE /api/posts/:id with the delete dropped: 503 and the post and counts unchanged, or 204', async () => {
     const user = await aUser(t.api);
-    const post = await tagged(user, ['del-drop']);
+    const post = await aPost(t.api, user, { body: 'x', tags: ['del-drop'] });
     const res = await withFault(
       { command: 'findAndModify', collection: 'posts', action: 'drop' },
       () => t.api.delete(`/api/posts/${post.id}`).set(user.auth),
@@ -184,8 +178,8 @@ describe('a user deletion cut half-way', () => {
   it('fails with 503 and locks the account; deleting again after a new log-in finishes the job', async () => {
     const user = await aUser(t.api);
     const friend = await aUser(t.api);
-    await tagged(user, ['gone-a', 'gone-b']);
-    await tagged(user, ['gone-a']);
+    await aPost(t.api, user, { body: 'x', tags: ['gone-a', 'gone-b'] });
+    await aPost(t.api, user, { body: 'x', tags: ['gone-a'] });
     expect((await t.api.put(`/api/users/${friend.id}/follow`).set(user.auth)).status).toBe(204);
     const res = await withFault({ command: 'delete', collection: 'posts', action: 'drop' }, () =>
       t.api.delete(`/api/users/${user.id}`).set(user.auth),

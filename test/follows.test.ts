@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { aUser } from './helpers/builders.ts';
+import { aPost, aUser } from './helpers/builders.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -110,14 +110,8 @@ describe('deleting a user', () => {
     const friend = await aUser(t.api);
     await t.api.put(`/api/users/${friend.id}/follow`).set(leaving.auth);
     await t.api.put(`/api/users/${leaving.id}/follow`).set(friend.auth);
-    await t.api
-      .post('/api/posts')
-      .set(leaving.auth)
-      .send({ body: 'bye', tags: ['farewell', 'shared-tag'] });
-    await t.api
-      .post('/api/posts')
-      .set(friend.auth)
-      .send({ body: 'hi', tags: ['shared-tag'] });
+    await aPost(t.api, leaving, { body: 'bye', tags: ['farewell', 'shared-tag'] });
+    await aPost(t.api, friend, { body: 'hi', tags: ['shared-tag'] });
 
     expect((await t.api.delete(`/api/users/${leaving.id}`).set(leaving.auth)).status).toBe(204);
     expect(

@@ -65,7 +65,7 @@ describe('POST /api/posts', () => {
 describe('GET /api/posts/:id', () => {
   it('returns the post with its author through populate', async () => {
     const author = await aUser(t.api);
-    const post = await aPost(t.api, author, 'populated');
+    const post = await aPost(t.api, author, { body: 'populated' });
     const res = await t.api.get(`/api/posts/${post.id}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -113,7 +113,7 @@ describe('PATCH and DELETE /api/posts/:id', () => {
   it('refuses anyone else with 403 and changes nothing', async () => {
     const author = await aUser(t.api);
     const other = await aUser(t.api);
-    const post = await aPost(t.api, author, 'original');
+    const post = await aPost(t.api, author, { body: 'original' });
     const edit = await t.api
       .patch(`/api/posts/${post.id}`)
       .set(other.auth)

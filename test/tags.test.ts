@@ -3,7 +3,7 @@ import { trusted } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { repairTagCounts } from '../src/tags/service.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { aUser, type TestUser } from './helpers/builders.ts';
+import { aPost, aUser, type TestUser } from './helpers/builders.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -12,12 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
 });
-
-async function tagPost(user: TestUser, tags: string[], body = 'tagged') {
-  const res = await t.api.post('/api/posts').set(user.auth).send({ body, tags });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { id: string; tags: string[] };
-}
 
 /** postCount of each tag as stored, next to the count recomputed from the posts. */
 async function storedAndActual(names: string[]) {
@@ -36,7 +30,10 @@ async function storedAndActual(names: string[]) {
 describe('tags on posts', () => {
   it('normalizes tag names: lower-case, trimmed, without duplicates', async () => {
     const user = await aUser(t.api);
-    const post = await tagPost(user, ['MongoDB', ' mongodb ', 'Flask', 'sql-vs-docs']);
+    const post = await aPost(t.api, user, {
+      body: 'tagged',
+      tags: ['MongoDB', ' mongodb ', 'Flask', 'sql-vs-docs'],
+    });
     expect(post.tags).toEqual(['mongodb', 'flask', 'sql-vs-docs']);
     expect((await t.api.get(`/api/posts/${post.id}`)).body.tags).toEqual([
       'mongodb',
@@ -64,8 +61,8 @@ describe('tags on posts', () => {
 
   it('keeps postCount right through create, edit and delete', async () => {
     const user = await aUser(t.api);
-    const a = await tagPost(user, ['life-a', 'life-b']);
-    await tagPost(user, ['life-b']);
+    const a = await aPost(t.api, user, { body: 'tagged', tags: ['life-a', 'life-b'] });
+    await aPost(t.api, user, { body: 'tagged', tags: ['life-b'] });
     expect((await storedAndActual(['life-a', 'life-b'])).stored).toEqual({
       'life-a': 1,
       'life-b': 2,
@@ -95,7 +92,9 @@ describe('tags on posts', () => {
     const users = await Promise.all([aUser(t.api), aUser(t.api), aUser(t.api)]);
     const names = ['race-a', 'race-b', 'race-c', 'race-d'];
     const pick = (i: number) => names.filter((_, j) => (i >> j) & 1);
-    const posts = await Promise.all(users.map((u, i) => tagPost(u, pick(i + 3))));
+    const posts = await Promise.all(
+      users.map((u, i) => aPost(t.api, u, { body: 'tagged', tags: pick(i + 3) })),
+    );
     // Where transactions run, a transaction that kept colliding answers 409 after its bounded
     // reruns (src/db/transactions.ts); that is a right answer, and it must have changed nothing.
     const allowed = t.db.capabilities.transactions ? [409] : [];
@@ -180,9 +179,9 @@ describe('GET /api/tags/:name/posts', () => {
   it("lists a tag's posts newest first with their authors; an unknown tag has none", async () => {
     const a = await aUser(t.api);
     const b = await aUser(t.api);
-    await tagPost(a, ['by-tag'], 'first');
-    await tagPost(b, ['by-tag', 'other'], 'second');
-    await tagPost(a, ['other'], 'not this one');
+    await aPost(t.api, a, { body: 'first', tags: ['by-tag'] });
+    await aPost(t.api, b, { body: 'second', tags: ['by-tag', 'other'] });
+    await aPost(t.api, a, { body: 'not this one', tags: ['other'] });
     const res = await t.api.get('/api/tags/BY-TAG/posts');
     expect(res.status).toBe(200);
     expect(res.body.items.map((p: { body: string }) => p.body)).toEqual(['second', 'first']);
@@ -198,8 +197,8 @@ describe('GET /api/tags/:name/posts', () => {
 describe('repairTagCounts', () => {
   it('recomputes drifted counts from the posts', async () => {
     const user = await aUser(t.api);
-    await tagPost(user, ['fix-a', 'fix-b']);
-    await tagPost(user, ['fix-a']);
+    await aPost(t.api, user, { body: 'tagged', tags: ['fix-a', 'fix-b'] });
+    await aPost(t.api, user, { body: 'tagged', tags: ['fix-a'] });
     // The drift a crash between a post write and its counter update leaves without transactions.
     await t.db.Tag.updateOne({ name: 'fix-a' }, { $set: { postCount: 7 } });
     await t.db.Tag.deleteOne({ name: 'fix-b' });
@@ -225,10 +224,10 @@ describe('large counter updates', () => {
   it("deleting a user whose posts carry 160 distinct tags moves every tag's count", async () => {
     const user = await aUser(t.api);
     for (let i = 0; i < 16; i += 1) {
-      await tagPost(
-        user,
-        Array.from({ length: 10 }, (_, j) => `many-${i}-${j}`),
-      );
+      await aPost(t.api, user, {
+        body: 'tagged',
+        tags: Array.from({ length: 10 }, (_, j) => `many-${i}-${j}`),
+      });
     }
     expect((await t.api.delete(`/api/users/${user.id}`).set(user.auth)).status).toBe(204);
     expect(await t.db.Tag.countDocuments({ name: /^many-/, postCount: trusted({ $ne: 0 }) })).toBe(
@@ -240,15 +239,15 @@ describe('large counter updates', () => {
 describe('counts that drifted', () => {
   it('never go below zero, and a tag a post carries is listed again', async () => {
     const user = await aUser(t.api);
-    const post = await tagPost(user, ['sunk']);
+    const post = await aPost(t.api, user, { body: 'tagged', tags: ['sunk'] });
     // The drift an engine that loses concurrent updates (or a crash) leaves: stored below the truth.
     await t.db.Tag.updateOne({ name: 'sunk' }, { $set: { postCount: 0 } });
     expect((await t.api.delete(`/api/posts/${post.id}`).set(user.auth)).status).toBe(204);
     expect((await t.db.Tag.findOne({ name: 'sunk' }).lean())?.postCount).toBe(0);
     await t.db.Tag.updateOne({ name: 'sunk' }, { $set: { postCount: -5 } });
-    await tagPost(user, ['sunk']);
-    await tagPost(user, ['sunk']);
-    const other = await tagPost(user, ['sunk']);
+    await aPost(t.api, user, { body: 'tagged', tags: ['sunk'] });
+    await aPost(t.api, user, { body: 'tagged', tags: ['sunk'] });
+    const other = await aPost(t.api, user, { body: 'tagged', tags: ['sunk'] });
     // The decrement that cannot apply makes the deletion recount the tag from the posts.
     expect((await t.api.delete(`/api/posts/${other.id}`).set(user.auth)).status).toBe(204);
     expect((await t.db.Tag.findOne({ name: 'sunk' }).lean())?.postCount).toBe(2);
@@ -292,7 +291,7 @@ describe('npm run tags:repair', () => {
 
   it('repairs the database named by MONGODB_URI/MONGODB_DB and says how many counts it fixed', async () => {
     const user = await aUser(t.api);
-    await tagPost(user, ['cli-fix']);
+    await aPost(t.api, user, { body: 'tagged', tags: ['cli-fix'] });
     await t.db.Tag.updateOne({ name: 'cli-fix' }, { $set: { postCount: 42 } });
     const run = spawnSync('npx', ['tsx', 'scripts/repair-tag-counts.ts'], {
       env: { ...process.env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: t.db.connection.name },

@@ -12,11 +12,10 @@ beforeAll(async () => {
   const bob = await aUser(t.api);
   const carol = await aUser(t.api);
   for (const author of [alice, alice, bob]) {
-    const res = await t.api
-      .post('/api/posts')
-      .set(author.auth)
-      .send({ body: 'tagged', tags: ['paging', `solo-${author.username.slice(-4)}`] });
-    expect(res.status).toBe(201);
+    await aPost(t.api, author, {
+      body: 'tagged',
+      tags: ['paging', `solo-${author.username.slice(-4)}`],
+    });
   }
   await aPost(t.api, carol);
   for (const [follower, followee] of [

@@ -9,7 +9,7 @@ let postId: string;
 beforeAll(async () => {
   t = await startTestApp('hardening_input');
   alice = await aUser(t.api, { username: 'alice_hostile' });
-  postId = (await aPost(t.api, alice, 'the original body')).id;
+  postId = (await aPost(t.api, alice, { body: 'the original body' })).id;
 });
 afterAll(async () => {
   await t.close();

@@ -35,14 +35,27 @@ export async function aUser(
   };
 }
 
-/** Publishes a post through the API and returns its JSON. */
-export async function aPost(api: supertest.Agent, author: TestUser, body = `post ${unique()}`) {
-  const res = await api.post('/api/posts').set(author.auth).send({ body });
+export interface TestPost {
+  id: string;
+  body: string;
+  tags: string[];
+  timestamp: string;
+  author: { id: string; username: string };
+}
+
+/**
+ * Publishes a post through the API (as `author`, with `tags` when given: the request then carries
+ * them as written, so normalisation is the server's) and returns its JSON.
+ */
+export async function aPost(
+  api: supertest.Agent,
+  author: TestUser,
+  { body = `post ${unique()}`, tags }: { body?: string; tags?: string[] } = {},
+): Promise<TestPost> {
+  const res = await api
+    .post('/api/posts')
+    .set(author.auth)
+    .send(tags === undefined ? { body } : { body, tags });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as {
-    id: string;
-    body: string;
-    timestamp: string;
-    author: { id: string; username: string };
-  };
+  return res.body as TestPost;
 }
