@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   acquireMigrationLock,
   clearMigrationLock,
@@ -47,7 +47,8 @@ describe('the migration lock', () => {
       pollMs: 50,
       log: (line) => lines.push(line),
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Release only once the second run is seen waiting (a fixed pause was a guess under load).
+    await vi.waitFor(() => expect(lines).toHaveLength(1), { timeout: 10_000, interval: 20 });
     await held.release();
 
     const lock = await second;
@@ -78,9 +79,11 @@ describe('the migration lock', () => {
     const lock = await acquireMigrationLock(t.db, { command: 'slow', waitMs: 0, heartbeatMs: 20 });
     await clearMigrationLock(t.db, { force: true });
 
-    await new Promise((r) => setTimeout(r, 200));
-
-    expect(() => lock.assertHeld()).toThrow(/cleared while this run held it/);
+    // The next heartbeat (every 20 ms) finds the lock gone.
+    await vi.waitFor(
+      () => expect(() => lock.assertHeld()).toThrow(/cleared while this run held it/),
+      { timeout: 10_000, interval: 20 },
+    );
     await lock.release();
   });
 
