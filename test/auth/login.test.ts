@@ -1,17 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD_MIN_LENGTH } from '../../src/auth/passwords.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp('hardening_auth');
+  t = await startTestApp('auth_login');
 });
 afterAll(async () => {
   await t.close();
-});
-afterEach(() => {
-  vi.useRealTimers();
 });
 
 const median = (values: number[]) => {
@@ -26,7 +23,7 @@ async function timedLogin(body: object): Promise<{ ms: number; status: number; b
 }
 
 describe('no user enumeration', () => {
-  it('an unknown user and a wrong password get the same answer in a similar time', async () => {
+  it('an unknown user and a wrong password get the same 401 invalid-credentials in a similar time', async () => {
     const user = await aUser(t.api);
     const unknown = { username: 'nobody_at_all', password: 'wrong password' };
     const wrong = { username: user.username, password: 'wrong password' };
@@ -50,6 +47,7 @@ describe('no user enumeration', () => {
       const [a, b] = order[0] === unknown ? [first, second] : [second, first];
       expect([a.status, b.status]).toEqual([401, 401]);
       expect(a.body).toEqual(b.body);
+      expect((a.body as { error: { code: string } }).error.code).toBe('invalid-credentials');
       ratios.push(a.ms / b.ms);
       series.unknown.push(a.ms);
       series.wrong.push(b.ms);
@@ -130,72 +128,6 @@ describe('login rate limits', () => {
         .send({ username: user.username, password: user.password });
       expect(res.status).toBe(200);
     }
-  });
-});
-
-describe('revoking tokens', () => {
-  it('DELETE /api/tokens revokes every token of the caller; a new login works', async () => {
-    const user = await aUser(t.api);
-    const second = await t.api
-      .post('/api/tokens')
-      .send({ username: user.username, password: user.password });
-    const other = { Authorization: `Bearer ${second.body.token}` };
-    expect((await t.api.delete('/api/tokens').set(user.auth)).status).toBe(204);
-    for (const auth of [user.auth, other]) {
-      const res = await t.api.post('/api/posts').set(auth).send({ body: 'after logout' });
-      expect(res.status).toBe(401);
-      expect(res.body.error.code).toBe('invalid-token');
-    }
-    const again = await t.api
-      .post('/api/tokens')
-      .send({ username: user.username, password: user.password });
-    const res = await t.api
-      .post('/api/posts')
-      .set('Authorization', `Bearer ${again.body.token}`)
-      .send({ body: 'back' });
-    expect(res.status).toBe(201);
-  });
-
-  it('DELETE /api/tokens without a token is 401', async () => {
-    expect((await t.api.delete('/api/tokens')).status).toBe(401);
-  });
-
-  it('a password change revokes every earlier token', async () => {
-    const user = await aUser(t.api);
-    const second = await t.api
-      .post('/api/tokens')
-      .send({ username: user.username, password: user.password });
-    const res = await t.api
-      .patch(`/api/users/${user.id}`)
-      .set(user.auth)
-      .send({ password: 'a brand new password' });
-    expect(res.status).toBe(200);
-    for (const token of [user.token, second.body.token]) {
-      expect(
-        (await t.api.get(`/api/users/${user.id}`).set('Authorization', `Bearer ${token}`)).status,
-      ).toBe(401);
-    }
-    expect(
-      (await t.api.post('/api/tokens').send({ username: user.username, password: user.password }))
-        .status,
-    ).toBe(401);
-    expect(
-      (
-        await t.api
-          .post('/api/tokens')
-          .send({ username: user.username, password: 'a brand new password' })
-      ).status,
-    ).toBe(200);
-  });
-
-  it('a token stops working once its lifetime (TOKEN_TTL_SECONDS) is over', async () => {
-    const user = await aUser(t.api);
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
-    expect((await t.api.get(`/api/users/${user.id}`).set(user.auth)).status).toBe(200);
-    vi.setSystemTime(Date.now() + 3601_000);
-    const res = await t.api.get(`/api/users/${user.id}`).set(user.auth);
-    expect(res.status).toBe(401);
-    expect(res.body.error.message).toBe('The token has expired');
   });
 });
 

@@ -44,6 +44,44 @@ function bodySchema(operation: Operation): Json | undefined {
   return content?.['application/json']?.schema;
 }
 
+function resolve(schema: Json): Json {
+  const ref = schema.$ref;
+  if (typeof ref !== 'string') return schema;
+  const name = ref.replace('#/components/schemas/', '');
+  return resolve((document.components.schemas as Record<string, Json>)[name] as Json);
+}
+
+/** Every way a request schema can be unbounded, as "where: why" sentences. */
+function unbounded(schema: Json, where: string): string[] {
+  const s = resolve(schema);
+  const problems: string[] = [];
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+    for (const [i, part] of ((s[key] as Json[] | undefined) ?? []).entries()) {
+      problems.push(...unbounded(part, `${where}.${key}[${i}]`));
+    }
+  }
+  const types = ([] as unknown[]).concat(s.type ?? []);
+  const anchoredFinitePattern =
+    typeof s.pattern === 'string' && /^\^.*\$$/.test(s.pattern) && !/[*+]|\{\d+,\}/.test(s.pattern);
+  if (types.includes('string') && s.maxLength === undefined && !s.enum && !anchoredFinitePattern) {
+    problems.push(`${where}: string without maxLength`);
+  }
+  if ((types.includes('integer') || types.includes('number')) && s.maximum === undefined) {
+    problems.push(`${where}: number without maximum`);
+  }
+  if (types.includes('array')) {
+    if (s.maxItems === undefined) problems.push(`${where}: array without maxItems`);
+    if (s.items) problems.push(...unbounded(s.items as Json, `${where}[]`));
+  }
+  if (types.includes('object') || s.properties) {
+    if (s.additionalProperties !== false) problems.push(`${where}: object accepts unknown fields`);
+    for (const [name, property] of Object.entries((s.properties as Json) ?? {})) {
+      problems.push(...unbounded(property as Json, `${where}.${name}`));
+    }
+  }
+  return problems;
+}
+
 describe('the generated OpenAPI document', () => {
   it('is valid OpenAPI 3.1 by the specification schema', async () => {
     const result = await new Validator().validate(structuredClone(document));
@@ -152,5 +190,53 @@ describe('the generated OpenAPI document', () => {
         expect(statuses, where).toContain('403');
       }
     }
+  });
+
+  it('bounds every request input: string lengths, numbers, array lengths, no unknown fields', () => {
+    const problems = operations().flatMap(({ path, method, operation }) => {
+      const where = `${method.toUpperCase()} ${path}`;
+      const parameters = (operation.parameters as Json[] | undefined) ?? [];
+      const body = (operation.requestBody as Json | undefined)?.content as Json | undefined;
+      const bodySchema = (body?.['application/json'] as Json | undefined)?.schema as Json;
+      return [
+        ...parameters.flatMap((p) => unbounded(p.schema as Json, `${where} ${p.in} ${p.name}`)),
+        ...(bodySchema ? unbounded(bodySchema, `${where} body`) : []),
+      ];
+    });
+    expect(problems).toEqual([]);
+    expect(operations().length).toBeGreaterThan(10);
+  });
+
+  it('lists 429 and 503 with the Error shape on every operation', () => {
+    for (const { path, method, operation } of operations()) {
+      const responses = operation.responses as Record<string, Json>;
+      for (const status of ['429', '503']) {
+        expect(responses[status], `${method} ${path} ${status}`).toMatchObject({
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        });
+      }
+    }
+  });
+
+  it('is served at GET /openapi.json and describes every API route with the schemas that validate it', async () => {
+    const res = await t.api.get('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const paths = Object.keys(res.body.paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/users',
+        '/api/users/{id}',
+        '/api/users/{id}/posts',
+        '/api/posts',
+        '/api/posts/{id}',
+        '/api/tokens',
+      ]),
+    );
+    const register =
+      res.body.paths['/api/users'].post.requestBody.content['application/json'].schema;
+    expect(register.required).toEqual(expect.arrayContaining(['username', 'email', 'password']));
+    expect(register.additionalProperties).toBe(false);
+    expect(res.body.components.schemas.Post.properties.author).toBeDefined();
   });
 });

@@ -26,7 +26,7 @@ let base: string;
 let browser: Browser | undefined;
 beforeAll(async () => {
   if (missing) return;
-  t = await startTestApp('hardening_docs');
+  t = await startTestApp('http_docs');
   server = await new Promise((resolve) => {
     const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
   });

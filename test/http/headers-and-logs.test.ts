@@ -20,7 +20,7 @@ let t: TestApp;
 let logs: ReturnType<typeof logSink>;
 beforeAll(async () => {
   logs = logSink();
-  t = await startTestApp('hardening_http', { CORS_ORIGINS: ALLOWED, LOG_LEVEL: 'info' }, { logs });
+  t = await startTestApp('http_headers', { CORS_ORIGINS: ALLOWED, LOG_LEVEL: 'info' }, { logs });
 });
 afterAll(async () => {
   await t.close();

@@ -7,7 +7,7 @@ let t: TestApp;
 let alice: TestUser;
 let postId: string;
 beforeAll(async () => {
-  t = await startTestApp('hardening_input');
+  t = await startTestApp('http_hostile_input');
   alice = await aUser(t.api, { username: 'alice_hostile' });
   postId = (await aPost(t.api, alice, { body: 'the original body' })).id;
 });

@@ -10,7 +10,7 @@ import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp('hardening_rate_limit');
+  t = await startTestApp('http_rate_limit');
 });
 afterAll(async () => {
   await t.close();

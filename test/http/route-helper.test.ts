@@ -1,8 +1,8 @@
 import express, { type ErrorRequestHandler } from 'express';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
-import type { AuthRecord, PendingUser } from '../src/auth/service.ts';
-import { defineRoute, mountRoutes } from '../src/http/route.ts';
+import type { AuthRecord, PendingUser } from '../../src/auth/service.ts';
+import { defineRoute, mountRoutes } from '../../src/http/route.ts';
 
 /**
  * The route helper's guarantee for `auth: 'deferred'`: no answer leaves before the handler has
