@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { MIGRATIONS_DIR, projectRoot } from '../../src/migrations/settings.ts';
+import { runTs } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   type MigrationTestDb,
   migrate,
   openMigrationDb,
   quietRun,
-  startCommand,
 } from './helpers.ts';
 
 const lines = (text: string) => text.split('\n').filter(Boolean);
@@ -95,14 +95,9 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
       writeFileSync(model, changed);
       await migrateUp(t.target, quietRun());
       const inCopy = (args: string[]) =>
-        startCommand(
-          process.execPath,
-          ['--import', 'tsx', join(copy, 'scripts/migrate.ts'), ...args],
-          {
-            MONGODB_URI: t.uri,
-            MONGODB_DB: t.name,
-          },
-        ).done;
+        runTs(join(copy, 'scripts/migrate.ts'), args, {
+          env: { LOG_LEVEL: 'silent', MONGODB_URI: t.uri, MONGODB_DB: t.name },
+        });
 
       const drift = await inCopy(['check']);
       const generated = await inCopy(['generate', 'add-user-bio', '--no-db']);

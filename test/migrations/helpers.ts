@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { type Db, MongoClient } from 'mongodb';
 import { inject } from 'vitest';
 import { type DownOptions, migrateUp, type UpOptions } from '../../src/migrations/runner.ts';
-import { MIGRATIONS_DIR, projectRoot } from '../../src/migrations/settings.ts';
+import { MIGRATIONS_DIR } from '../../src/migrations/settings.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
+import { type RunningProcess, startProcess, startTs } from '../helpers/process.ts';
 
 /** Every migration file, in order (what migrate-mongo runs). */
 export const ALL_MIGRATIONS = readdirSync(MIGRATIONS_DIR)
@@ -88,71 +88,19 @@ export function upInterruptedAt(
   );
 }
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
+/** Any command, from the repository root, with the test's LOG_LEVEL (cli.test runs npx with it). */
+export function startCommand(command: string, args: string[], env: Record<string, string>) {
+  return startProcess(command, args, { env: { LOG_LEVEL: 'silent', ...env } });
 }
 
-export interface CliRun {
-  child: ReturnType<typeof spawn>;
-  /** Resolves with the first stderr/stdout text matching the pattern. */
-  waitFor(pattern: RegExp, stream?: 'stdout' | 'stderr'): Promise<void>;
-  done: Promise<CliResult>;
-}
-
-/** Starts a command from the repository root with the test database in its environment. */
-export function startCommand(command: string, args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(command, args, {
-    cwd: projectRoot,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const text = { stdout: '', stderr: '' };
-  const watchers: { pattern: RegExp; stream: 'stdout' | 'stderr'; resolve: () => void }[] = [];
-  const check = () => {
-    for (const w of [...watchers]) {
-      if (w.pattern.test(text[w.stream])) {
-        watchers.splice(watchers.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  };
-  child.stdout?.on('data', (chunk: Buffer) => {
-    text.stdout += chunk.toString();
-    check();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    text.stderr += chunk.toString();
-    check();
-  });
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal, ...text }));
-  });
-  return {
-    child,
-    done,
-    waitFor: (pattern, stream = 'stderr') =>
-      new Promise((resolve, reject) => {
-        watchers.push({ pattern, stream, resolve });
-        check();
-        done.then(() => reject(new Error(`exited before printing ${pattern}`)), reject);
-      }),
-  };
-}
-
-/** `npm run migrate -- <args>`, run as node --import tsx (npm adds nothing but start-up time). */
+/** `npm run migrate -- <args>`, run as node + tsx (npm adds nothing but start-up time). */
 export function startMigrate(
   db: MigrationTestDb,
   args: string[],
   env: Record<string, string> = {},
-) {
-  return startCommand(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts', ...args], {
-    MONGODB_URI: db.uri,
-    MONGODB_DB: db.name,
-    ...env,
+): RunningProcess {
+  return startTs('scripts/migrate.ts', args, {
+    env: { LOG_LEVEL: 'silent', MONGODB_URI: db.uri, MONGODB_DB: db.name, ...env },
   });
 }
 
@@ -167,6 +115,12 @@ export async function dataCollections(db: Db): Promise<string[]> {
     .map((c) => c.name)
     .filter((name) => name !== 'changelog' && name !== 'migrations_lock')
     .sort();
+}
+
+/** A collection's documents by id, to compare each document before and after a migration. */
+export async function documentsById(db: Db, collection: string) {
+  const docs = await db.collection(collection).find().toArray();
+  return new Map(docs.map((doc) => [String(doc._id), doc]));
 }
 
 export async function indexNames(db: Db, collection: string): Promise<string[]> {

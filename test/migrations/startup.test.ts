@@ -7,6 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { enforceMigrationPolicy, PendingMigrationsError } from '../../src/migrations/startup.ts';
 import { pendingMigrations } from '../../src/migrations/status.ts';
+import { startTs } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   changelogNames,
@@ -15,7 +16,6 @@ import {
   type MigrationTestDb,
   openMigrationDb,
   quietRun,
-  startCommand,
 } from './helpers.ts';
 
 const config = (env: Record<string, string>) =>
@@ -132,12 +132,15 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
   });
 
   it('the server started in production refuses to serve: exit 1, one stderr line naming them', async () => {
-    const run = startCommand(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      NODE_ENV: 'production',
-      JWT_SECRET: 'y'.repeat(40),
-      MONGODB_URI: t.uri,
-      MONGODB_DB: t.name,
-      PORT: '0',
+    const run = startTs('src/main.ts', [], {
+      env: {
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'silent',
+        JWT_SECRET: 'y'.repeat(40),
+        MONGODB_URI: t.uri,
+        MONGODB_DB: t.name,
+        PORT: '0',
+      },
     });
 
     const result = await run.done;

@@ -1,0 +1,131 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** The repository root: commands run from here unless a test says otherwise. */
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+// tsx's loader, for `node --import`: the tsx CLI would stand between a test's signal and the
+// script (it SIGKILLs a child that does not confirm a signal within 30 ms).
+const tsxLoader = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
+
+export interface ProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once the stream's text so far matches; rejects if the process ends first. */
+  waitFor(pattern: RegExp, stream?: 'stdout' | 'stderr', timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves with the first value `find` returns, asking again on every chunk of output; rejects
+   * if the process ends without one, or after timeoutMs when given (else the test's timeout).
+   */
+  until<T>(find: () => T | undefined, what: string, timeoutMs?: number): Promise<T>;
+  done: Promise<ProcessResult>;
+}
+
+export interface StartOptions {
+  /** The whole environment, plus PATH and HOME, so that a developer's variables cannot leak in. */
+  env: Record<string, string>;
+  /** Default: the repository root. */
+  cwd?: string;
+  /** Killed (SIGKILL) after this long, so a hung child fails its test instead of hanging it. */
+  timeoutMs?: number;
+}
+
+/** Starts a command with only the environment given; collects its output. */
+export function startProcess(
+  command: string,
+  args: string[],
+  { env, cwd = root, timeoutMs }: StartOptions,
+): RunningProcess {
+  const child = spawn(command, args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const text = { stdout: '', stderr: '' };
+  const watchers = new Set<() => boolean>();
+  const wake = () => {
+    for (const watcher of [...watchers]) watcher();
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text.stdout += chunk.toString();
+    wake();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text.stderr += chunk.toString();
+    wake();
+  });
+  const timer =
+    timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<ProcessResult>((resolveDone, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolveDone({ code, signal, ...text });
+    });
+  });
+  const ended = done.then(
+    () => undefined,
+    () => undefined,
+  );
+  function until<T>(find: () => T | undefined, what: string, timeoutMs?: number): Promise<T> {
+    return new Promise<T>((resolveFound, reject) => {
+      let deadline: NodeJS.Timeout | undefined;
+      const finish = (outcome: () => void) => {
+        clearTimeout(deadline);
+        watchers.delete(check);
+        outcome();
+      };
+      const check = () => {
+        const found = find();
+        if (found !== undefined) finish(() => resolveFound(found));
+        return found !== undefined;
+      };
+      if (timeoutMs !== undefined) {
+        deadline = setTimeout(
+          () => finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms${tail()}`))),
+          timeoutMs,
+        );
+      }
+      watchers.add(check);
+      if (check()) return;
+      void ended.then(() => {
+        if (watchers.has(check) && !check())
+          finish(() => reject(new Error(`exited before ${what}${tail()}`)));
+      });
+    });
+  }
+  const tail = () => `; stdout: ${text.stdout.slice(-800)}; stderr: ${text.stderr.slice(-800)}`;
+  return {
+    child,
+    stdout: () => text.stdout,
+    stderr: () => text.stderr,
+    done,
+    until,
+    waitFor: (pattern, stream = 'stderr', timeoutMs) =>
+      until(
+        () => (pattern.test(text[stream]) ? true : undefined),
+        `${pattern} on ${stream}`,
+        timeoutMs,
+      ).then(() => undefined),
+  };
+}
+
+/** Runs a TypeScript file (path from the repository root, or absolute) as npm scripts do. */
+export function startTs(file: string, args: string[], options: StartOptions): RunningProcess {
+  const path = resolve(root, file);
+  return startProcess(process.execPath, ['--import', tsxLoader, path, ...args], options);
+}
+
+/** startTs, to the end. */
+export function runTs(file: string, args: string[], options: StartOptions): Promise<ProcessResult> {
+  return startTs(file, args, options).done;
+}
