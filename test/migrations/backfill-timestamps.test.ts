@@ -4,6 +4,7 @@ import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { MigrationFailedError, migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import {
   changelogNames,
+  documentsById,
   M,
   type MigrationTestDb,
   openMigrationDb,
@@ -32,8 +33,7 @@ describe('migration backfill-user-timestamps, on thousands of users', { timeout:
   });
 
   const users = () => t.db.collection('users');
-  const snapshot = async () =>
-    new Map((await users().find().toArray()).map((u) => [String(u._id), u]));
+  const snapshot = () => documentsById(t.db, 'users');
   const expectBackfilled = async (before: Awaited<ReturnType<typeof snapshot>>) => {
     const after = await snapshot();
     expect(after.size).toBe(USERS);

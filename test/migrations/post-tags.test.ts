@@ -4,6 +4,7 @@ import { MigrationFailedError, migrateDown, migrateUp } from '../../src/migratio
 import {
   changelogNames,
   dataCollections,
+  documentsById,
   indexNames,
   M,
   type MigrationTestDb,
@@ -35,8 +36,7 @@ describe('migration add-post-tags, on thousands of posts', { timeout: 300_000 },
   });
 
   const posts = () => t.db.collection('posts');
-  const snapshot = async () =>
-    new Map((await posts().find().toArray()).map((p) => [String(p._id), p]));
+  const snapshot = () => documentsById(t.db, 'posts');
 
   it('up gives every post an empty tag list, the tag index and the tags collection; down removes them', async () => {
     const before = await snapshot();

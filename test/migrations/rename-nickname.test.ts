@@ -3,6 +3,7 @@ import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { MigrationFailedError, migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import {
   changelogNames,
+  documentsById,
   indexNames,
   M,
   type MigrationTestDb,
@@ -30,8 +31,7 @@ describe('migration rename-nickname-to-username, on thousands of users', {
   });
 
   const users = () => t.db.collection('users');
-  const snapshot = async () =>
-    new Map((await users().find().toArray()).map((u) => [String(u._id), u]));
+  const snapshot = () => documentsById(t.db, 'users');
 
   it('up renames every nickname to username and swaps the unique index; down restores both', async () => {
     const before = await snapshot();
