@@ -6,11 +6,17 @@ export interface RetentionPolicy {
   daily: number;
   weekly: number;
   monthly: number;
+  /** The newest N are kept whatever their dates (default 1: the newest). */
+  last?: number;
+  /** Backups taken before a migration are kept this many days, outside the counts above. */
+  preMigrationDays?: number;
 }
 
 export interface Dated {
   id: string;
   time: Date;
+  /** Taken by the backup before a migration (kept under its own rule). */
+  preMigration?: boolean;
 }
 
 export interface RetentionPlan<T extends Dated> {
@@ -18,18 +24,24 @@ export interface RetentionPlan<T extends Dated> {
   prune: T[];
 }
 
-type Period = keyof RetentionPolicy;
+type Period = 'daily' | 'weekly' | 'monthly';
 
 /**
  * Grandfather-father-son, the way restic's `forget --keep-daily/weekly/monthly` counts: walking
  * from newest to oldest, the newest backup of each UTC day is kept for the last `daily` days
  * that have backups, likewise per ISO week and per month. The newest backup is always kept.
  * Days without a backup do not use up the count, so a stopped cron never ages good copies out.
+ * On top of that, whatever their days: the newest `last` backups are kept (so two backups of one
+ * day never replace each other while they are recent), and a backup taken before a migration
+ * (the copy of the data as it was before its shape changed) for `preMigrationDays` after `now`.
  */
 export function planRetention<T extends Dated>(
   items: T[],
   policy: RetentionPolicy,
+  now = new Date(),
 ): RetentionPlan<T> {
+  const last = Math.max(1, policy.last ?? 1);
+  const preMigrationMs = (policy.preMigrationDays ?? 0) * 86_400_000;
   const sorted = [...items].sort((a, b) => b.time.getTime() - a.time.getTime());
   const used: Record<Period, number> = { daily: 0, weekly: 0, monthly: 0 };
   const lastKey: Record<Period, string | undefined> = {
@@ -39,7 +51,10 @@ export function planRetention<T extends Dated>(
   };
   const plan: RetentionPlan<T> = { keep: [], prune: [] };
   sorted.forEach((item, index) => {
-    const reasons = index === 0 ? ['newest'] : [];
+    const reasons = index === 0 ? ['newest'] : index < last ? [`among the newest ${last}`] : [];
+    if (item.preMigration && now.getTime() - item.time.getTime() < preMigrationMs) {
+      reasons.push(`taken before a migration (kept ${policy.preMigrationDays} days)`);
+    }
     for (const period of ['daily', 'weekly', 'monthly'] as const) {
       const key = periodKey(period, item.time);
       if (key !== lastKey[period] && used[period] < policy[period]) {
@@ -72,7 +87,12 @@ export function isoWeek(time: Date): string {
 }
 
 export function backupsAsDated(entries: BackupEntry[]): (Dated & { entry: BackupEntry })[] {
-  return entries.map((entry) => ({ id: entry.archivePath, time: entry.startedAt, entry }));
+  return entries.map((entry) => ({
+    id: entry.archivePath,
+    time: entry.startedAt,
+    preMigration: entry.manifest.reason === 'pre-migration',
+    entry,
+  }));
 }
 
 /**

@@ -138,7 +138,7 @@ const errorDescriptions: Record<number, string> = {
   422: 'Well-formed, but not allowed in this state',
   429: 'Too many requests (too-many-requests): wait the seconds in Retry-After',
   500: 'Internal error (internal); the log has the details under the X-Request-Id',
-  503: 'Database unavailable (database-unavailable): retry after the seconds in Retry-After',
+  503: 'Database unavailable (database-unavailable): retry after the seconds in Retry-After; on /readyz also migrations-pending',
 };
 
 // Any route can meet these: a malformed or oversized body, the rate limit, an outage, a bug.

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'unsupported-media-type'
   | 'too-many-requests'
   | 'database-unavailable'
+  | 'migrations-pending'
   | 'internal';
 
 export interface ErrorDetail {

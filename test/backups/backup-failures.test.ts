@@ -100,7 +100,7 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
     const run = await done;
 
     expect(run.code).toBe(18);
-    expect(run.stderr).toBe('backup: interrupted (SIGTERM)\n');
+    expect(run.stderr).toBe('backup: interrupted by SIGTERM\n');
     expect(await readdir(out)).toEqual(['.backup.lock']);
   });
 
