@@ -23,8 +23,14 @@ await runScript(
     ctx.out(`database name: ${mongo.dbName}; Ctrl-C to stop`);
     // Until Ctrl-C or SIGTERM; the runner then releases the engine (stopped unless in use).
     await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      // Signal listeners do not keep Node running; a timer does.
+      const keepAlive = setInterval(() => {}, 60_000);
+      const done = () => {
+        clearInterval(keepAlive);
+        resolve();
+      };
+      if (ctx.signal.aborted) done();
+      ctx.signal.addEventListener('abort', done, { once: true });
     });
     ctx.out('stopping');
   },
