@@ -117,10 +117,11 @@ function watchParent(shutdown: Shutdown): void {
   const parent = process.ppid;
   if (parent <= 1) return; // started by init or a container runtime: nothing to outlive
   const timer = setInterval(() => {
-    if (process.ppid !== parent) {
-      clearInterval(timer);
-      void shutdown.begin(`parent process ${parent} exited`, 0);
-    }
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    // A signal to the whole group reaches the app and ends npm: that shutdown is already going,
+    // and a second begin() would cut it short.
+    if (!shutdown.signal.aborted) void shutdown.begin(`parent process ${parent} exited`, 0);
   }, 250);
   timer.unref();
 }

@@ -8,6 +8,13 @@ import { spawnApp } from '../helpers/spawn-app.ts';
 import { startCommand } from '../migrations/helpers.ts';
 
 type Setup = Awaited<ReturnType<typeof localEngineSetup>>;
+const kill = (pid: number) => {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+};
 const node = (script: string, args: string[], env: Record<string, string>) =>
   startCommand(process.execPath, ['--import', 'tsx', script, ...args], env);
 const readyLines = (s: Setup) =>
@@ -27,7 +34,7 @@ describe('one local engine per data folder, shared by every command', { timeout:
     s = await localEngineSetup('shared');
   });
   afterEach(async () => {
-    for (const { pid } of s.processes()) process.kill(pid, 'SIGKILL');
+    for (const { pid } of s.processes()) kill(pid);
     await s.remove();
   });
 
