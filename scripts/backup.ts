@@ -5,7 +5,7 @@ import { BackupError } from '../src/backups/errors.ts';
 import { pruneBackups } from '../src/backups/prune.ts';
 
 const USAGE =
-  'npm run backup -- [--dry-run] [--no-prune] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]';
+  'npm run backup -- [--dry-run] [--no-prune] [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]';
 
 await runCli(
   'backup',
@@ -15,6 +15,7 @@ await runCli(
         options: {
           'dry-run': { type: 'boolean' },
           'no-prune': { type: 'boolean' },
+          'keep-last': { type: 'string' },
           'keep-daily': { type: 'string' },
           'keep-weekly': { type: 'string' },
           'keep-monthly': { type: 'string' },
@@ -27,6 +28,7 @@ await runCli(
     const config = ctx.config();
     const policy = {
       ...config.backup.keep,
+      last: intFlag('keep-last', values['keep-last'], config.backup.keep.last),
       daily: intFlag('keep-daily', values['keep-daily'], config.backup.keep.daily),
       weekly: intFlag('keep-weekly', values['keep-weekly'], config.backup.keep.weekly),
       monthly: intFlag('keep-monthly', values['keep-monthly'], config.backup.keep.monthly),
