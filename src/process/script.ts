@@ -14,6 +14,8 @@ export interface ScriptContext {
    */
   serverUri(): Promise<string>;
   out(line: string): void;
+  /** Runs when the command ends, also after the first signal (newest first; failures ignored). */
+  onCleanup(undo: () => Promise<void>): void;
   /** Aborted by the first SIGTERM or SIGINT (interruptible commands clean up and end). */
   signal: AbortSignal;
 }
@@ -83,6 +85,9 @@ export async function runScript(
       return engine.uri;
     },
     out: (line) => process.stdout.write(`${line}\n`),
+    onCleanup: (undo) => {
+      cleanups.push(undo);
+    },
   };
   try {
     const code = await main(ctx);

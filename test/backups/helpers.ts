@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Decimal128, Double, Int32, Long, type MongoClient, ObjectId, UUID } from 'mongodb';
 import { archiveFileName, type Manifest, manifestPathFor } from '../../src/backups/manifest.ts';
 import { locateTool } from '../../src/backups/tools.ts';
@@ -59,12 +59,14 @@ export function startScript(
   env: Record<string, string>,
   cwd = tmpdir(),
 ): { child: ChildProcess; done: Promise<CliRun> } {
-  const tsx = join(root, 'node_modules/.bin/tsx');
+  // node with tsx's loader, as the npm scripts run them: the tsx CLI would stand between the
+  // test's signal and the script (it SIGKILLs a child that does not confirm a signal in 30 ms).
+  const tsxLoader = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
   let child: ChildProcess | undefined;
   const done = new Promise<CliRun>((resolveRun) => {
     child = execFile(
-      tsx,
-      [join(root, 'scripts', `${name}.ts`), ...args],
+      process.execPath,
+      ['--import', tsxLoader, join(root, 'scripts', `${name}.ts`), ...args],
       {
         cwd,
         env: {
