@@ -96,7 +96,9 @@ const NO_ENGINE =
  */
 async function buildOfflineEngine(log: (m: string) => void): Promise<boolean> {
   if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) return false;
-  log('building the offline engine (FerretDB, mongodump) with Go into .tools/bin: once, up to ~95 s');
+  log(
+    'building the offline engine (FerretDB, mongodump) with Go into .tools/bin: once, up to ~95 s',
+  );
   const started = Date.now();
   const script = join(projectRoot, 'scripts/setup-offline-engine.sh');
   const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
