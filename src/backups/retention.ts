@@ -32,8 +32,10 @@ type Period = 'daily' | 'weekly' | 'monthly';
  * that have backups, likewise per ISO week and per month. The newest backup is always kept.
  * Days without a backup do not use up the count, so a stopped cron never ages good copies out.
  * On top of that, whatever their days: the newest `last` backups are kept (so two backups of one
- * day never replace each other while they are recent), and a backup taken before a migration
- * (the copy of the data as it was before its shape changed) for `preMigrationDays` after `now`.
+ * day never replace each other while they are recent). A backup taken before a migration (the
+ * data as it was before its shape changed) is kept for `preMigrationDays` after `now` on a track
+ * of its own: meanwhile it takes none of the places above, so a migration never pushes an
+ * ordinary backup out; afterwards it is counted like any other.
  */
 export function planRetention<T extends Dated>(
   items: T[],
@@ -42,7 +44,10 @@ export function planRetention<T extends Dated>(
 ): RetentionPlan<T> {
   const last = Math.max(1, policy.last ?? 1);
   const preMigrationMs = (policy.preMigrationDays ?? 0) * 86_400_000;
-  const sorted = [...items].sort((a, b) => b.time.getTime() - a.time.getTime());
+  const newestFirst = [...items].sort((a, b) => b.time.getTime() - a.time.getTime());
+  const ownTrack = (item: T) =>
+    item.preMigration === true && now.getTime() - item.time.getTime() < preMigrationMs;
+  const sorted = newestFirst.filter((item) => !ownTrack(item));
   const used: Record<Period, number> = { daily: 0, weekly: 0, monthly: 0 };
   const lastKey: Record<Period, string | undefined> = {
     daily: undefined,
@@ -52,9 +57,6 @@ export function planRetention<T extends Dated>(
   const plan: RetentionPlan<T> = { keep: [], prune: [] };
   sorted.forEach((item, index) => {
     const reasons = index === 0 ? ['newest'] : index < last ? [`among the newest ${last}`] : [];
-    if (item.preMigration && now.getTime() - item.time.getTime() < preMigrationMs) {
-      reasons.push(`taken before a migration (kept ${policy.preMigrationDays} days)`);
-    }
     for (const period of ['daily', 'weekly', 'monthly'] as const) {
       const key = periodKey(period, item.time);
       if (key !== lastKey[period] && used[period] < policy[period]) {
@@ -66,6 +68,14 @@ export function planRetention<T extends Dated>(
     if (reasons.length > 0) plan.keep.push({ item, reasons });
     else plan.prune.push(item);
   });
+  for (const item of newestFirst.filter(ownTrack)) {
+    plan.keep.push({
+      item,
+      reasons: [`taken before a migration (kept ${policy.preMigrationDays} days)`],
+    });
+  }
+  const order = (entry: T) => newestFirst.indexOf(entry);
+  plan.keep.sort((a, b) => order(a.item) - order(b.item));
   return plan;
 }
 

@@ -21,6 +21,26 @@ describe('planRetention', () => {
     expect(plan.prune.map((i) => i.id)).toEqual(['2026-03-10T01:00:00Z']);
   });
 
+  it('backups taken before migrations take none of the newest-N or daily places while kept', () => {
+    const pre = (iso: string) => ({ ...at(iso), preMigration: true });
+    const ordinary = at('2026-03-10T02:00:00Z');
+    const items = [
+      pre('2026-03-10T18:00:00Z'),
+      pre('2026-03-10T17:00:00Z'),
+      pre('2026-03-10T16:00:00Z'),
+      ordinary,
+      at('2026-03-09T02:00:00Z'),
+    ];
+    const plan = planRetention(
+      items,
+      { daily: 1, weekly: 0, monthly: 0, last: 1, preMigrationDays: 30 },
+      new Date('2026-03-10T19:00:00Z'),
+    );
+    expect(plan.keep.map((k) => k.item.id)).toEqual(items.slice(0, 4).map((i) => i.id));
+    expect(plan.keep[3]?.reasons).toEqual(['newest', 'daily 2026-03-10']);
+    expect(plan.prune.map((i) => i.id)).toEqual(['2026-03-09T02:00:00Z']);
+  });
+
   it('keeps a backup taken before a migration for preMigrationDays, then lets the counts decide', () => {
     const preMigration = { ...at('2026-03-01T10:00:00Z'), preMigration: true };
     const items = [at('2026-03-10T10:00:00Z'), at('2026-03-09T10:00:00Z'), preMigration];
