@@ -66,7 +66,13 @@ describe('the recorded model state (migrations/model-state.json)', { timeout: 12
 
     const { $jsonSchema: schema } = jsonSchemaFor(users);
 
-    expect(schema.required).toEqual(['email', 'passwordHash', 'tokenVersion', 'username', 'usernameKey']);
+    expect(schema.required).toEqual([
+      'email',
+      'passwordHash',
+      'tokenVersion',
+      'username',
+      'usernameKey',
+    ]);
     expect(schema.properties?.username).toEqual({ bsonType: 'string' });
     expect(schema.properties?.tokenVersion).toEqual({
       bsonType: ['double', 'int', 'long', 'decimal'],
