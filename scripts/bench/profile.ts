@@ -81,11 +81,7 @@ function categoryOf(frame: { functionName: string; url: string }): string | unde
  * its CPU went. The shares are then scaled to `cpuMicrosPerRequest`, the CPU time per request
  * the process measured for itself over the profiled run.
  */
-export function summarizeProfile(
-  file: string,
-  cpuMicrosPerRequest: number,
-  top = 12,
-): CostShare[] {
+export function summarizeProfile(file: string, cpuMicrosPerRequest: number, top = 12): CostShare[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const parent = new Map<number, number>();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
