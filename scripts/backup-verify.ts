@@ -14,7 +14,7 @@ await runCli(
     if (positionals.length > 1) throw new BackupError('usage', `usage: ${USAGE}`);
     const config = ctx.config();
     const result = await runVerify({
-      uri: ctx.uri(),
+      uri: await ctx.serverUri(),
       archivePath: positionals[0],
       dir: config.backup.dir,
       database: config.mongo.dbName,

@@ -5,7 +5,7 @@ import { BackupError } from '../src/backups/errors.ts';
 import { pruneBackups } from '../src/backups/prune.ts';
 
 const USAGE =
-  'npm run backup -- [--dry-run] [--no-prune] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]';
+  'npm run backup -- [--dry-run] [--no-prune] [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]';
 
 await runCli(
   'backup',
@@ -15,6 +15,7 @@ await runCli(
         options: {
           'dry-run': { type: 'boolean' },
           'no-prune': { type: 'boolean' },
+          'keep-last': { type: 'string' },
           'keep-daily': { type: 'string' },
           'keep-weekly': { type: 'string' },
           'keep-monthly': { type: 'string' },
@@ -26,6 +27,8 @@ await runCli(
       throw new BackupError('usage', `unexpected ${positionals[0]}; usage: ${USAGE}`);
     const config = ctx.config();
     const policy = {
+      ...config.backup.keep,
+      last: intFlag('keep-last', values['keep-last'], config.backup.keep.last),
       daily: intFlag('keep-daily', values['keep-daily'], config.backup.keep.daily),
       weekly: intFlag('keep-weekly', values['keep-weekly'], config.backup.keep.weekly),
       monthly: intFlag('keep-monthly', values['keep-monthly'], config.backup.keep.monthly),
@@ -39,14 +42,14 @@ await runCli(
         pretendBackupAt: new Date(),
       });
       ctx.out(
-        `dry run: no backup made, nothing deleted; a backup now would then prune ${plan.pruned.length} of ${plan.kept.length - 1 + plan.pruned.length} archives (keep ${policy.daily} daily, ${policy.weekly} weekly, ${policy.monthly} monthly)`,
+        `dry run: no backup made, nothing deleted; a backup now would then prune ${plan.pruned.length} of ${plan.kept.length - 1 + plan.pruned.length} archives (keep the newest ${policy.last}, ${policy.daily} daily, ${policy.weekly} weekly, ${policy.monthly} monthly, pre-migration ones ${policy.preMigrationDays} days)`,
       );
       for (const path of plan.pruned) ctx.out(`would delete ${path}`);
       for (const skipped of plan.skipped) ctx.out(`ignored ${skipped.file}: ${skipped.reason}`);
       return;
     }
     const result = await runBackup({
-      uri: ctx.uri(),
+      uri: await ctx.serverUri(),
       dbName: config.mongo.dbName,
       dir: config.backup.dir,
       retention: values['no-prune'] ? undefined : policy,
@@ -61,8 +64,11 @@ await runCli(
     ctx.out(
       `${manifest.database}: ${documents} documents in ${manifest.collections.length} collections, ${manifest.sizeBytes} bytes, ${manifest.durationMs} ms`,
     );
-    if (manifest.collections.length === 0)
-      ctx.out(`warning: database ${manifest.database} is empty`);
+    if (result.empty) {
+      ctx.out(
+        `warning: database ${manifest.database} holds no data (nothing but migration bookkeeping, if anything): nothing was pruned for this backup`,
+      );
+    }
     for (const path of result.pruned) ctx.out(`pruned ${path}`);
   },
   { failureHook: true, interruptible: true },

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { create as createMigration } from 'migrate-mongo';
 import { MongoClient } from 'mongodb';
-import { redactSecrets } from '../src/backups/connection-string.ts';
-import { type Config, loadConfig } from '../src/config.ts';
+import type { Config } from '../src/config.ts';
 import { backupBeforeMigrating } from '../src/migrations/backup.ts';
 import {
   checkModelDrift,
@@ -12,13 +11,14 @@ import {
 import { clearMigrationLock, describeLock, readMigrationLock } from '../src/migrations/lock.ts';
 import { throttledStderrReporter } from '../src/migrations/migration-kit.js';
 import { migrateDown, migrateUp, type RunOptions } from '../src/migrations/runner.ts';
-import { loadDotEnv, resolveMigrationServer } from '../src/migrations/server.ts';
 import { useMigrationsDir } from '../src/migrations/settings.ts';
 import { readMigrationStatus } from '../src/migrations/status.ts';
+import { runScript, type ScriptContext } from '../src/process/script.ts';
+import { ScriptError, UsageError } from '../src/process/script-error.ts';
 
 const USAGE = `usage: npm run migrate -- <command>
   up [--to <file>] [--no-backup] [--allow-out-of-order] [--wait <seconds>]
-  down [--steps N | --to <file> | --to base] [--wait <seconds>]
+  down [--steps N | --to <file> | --to base] [--no-backup] [--wait <seconds>]
   status
   check                 exit 1 and list them when migrations are pending or the models
                         differ from migrations/model-state.json
@@ -31,7 +31,7 @@ const USAGE = `usage: npm run migrate -- <command>
 
 const FLAGS: Record<string, string[]> = {
   up: ['to', 'no-backup', 'allow-out-of-order', 'wait'],
-  down: ['steps', 'to', 'wait'],
+  down: ['steps', 'to', 'no-backup', 'wait'],
   status: [],
   check: [],
   create: [],
@@ -41,11 +41,9 @@ const FLAGS: Record<string, string[]> = {
   help: [],
 };
 
-class UsageError extends Error {}
-
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
-async function main(): Promise<number> {
+async function main(ctx: ScriptContext): Promise<number> {
   const { values, positionals } = parseCommandLine();
   const [command, ...rest] = positionals;
   const allowed = command ? FLAGS[command] : undefined;
@@ -59,25 +57,32 @@ async function main(): Promise<number> {
     return 0;
   }
   if (command === 'create') return create(rest);
-  const commandContext = { out, usageError: (message: string) => new UsageError(message) };
+  const commandContext = {
+    out,
+    usageError: (message: string) => new UsageError(message),
+    serverUri: () => ctx.serverUri(),
+  };
   if (command === 'generate') return generateCommand(rest, values, commandContext);
   if (command === 'snapshot') return snapshotCommand(rest, commandContext);
   const modelDrift = command === 'check' ? checkModelDrift(out) : undefined;
   if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
-  loadDotEnv();
-  const config = loadConfig();
-  const server = await resolveMigrationServer(config, out);
-  const client = new MongoClient(server.uri, {
+  const config = ctx.config();
+  const uri = await ctx.serverUri();
+  const client = new MongoClient(uri, {
     serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
   });
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    // The second signal leaves at once; the lock then stays and `unlock` clears it.
-    if (abort.signal.aborted) process.exit(130);
-    abort.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // The runner aborts on the first signal (batches stop at a boundary); the second exits at
+  // once, the lock then stays and `unlock` clears it.
+  const abort = { signal: ctx.signal };
+  const backupFirst = () =>
+    backupBeforeMigrating({
+      db: client.db(config.mongo.dbName),
+      uri,
+      config,
+      enabled: !values['no-backup'] && config.migrations.backup,
+      signal: abort.signal,
+      log: out,
+    });
   try {
     await client.connect();
     const target = { client, db: client.db(config.mongo.dbName) };
@@ -97,22 +102,20 @@ async function main(): Promise<number> {
           ...run,
           to: values.to,
           allowOutOfOrder: values['allow-out-of-order'] ?? false,
-          beforeApply: () =>
-            backupBeforeMigrating({
-              db: target.db,
-              uri: server.uri,
-              config,
-              enabled: !values['no-backup'] && config.migrations.backup,
-              signal: abort.signal,
-              log: out,
-            }),
+          beforeApply: backupFirst,
         });
         out(applied.length > 0 ? `applied ${applied.length} migrations` : 'nothing to apply');
         return 0;
       }
       case 'down': {
         const steps = values.steps === undefined ? undefined : Number(values.steps);
-        const rolledBack = await migrateDown(target, { ...run, steps, to: values.to });
+        // A down drops what the migrations built (tags, follows, indexes): backed up first.
+        const rolledBack = await migrateDown(target, {
+          ...run,
+          steps,
+          to: values.to,
+          beforeApply: backupFirst,
+        });
         out(`rolled back ${rolledBack.length} migrations`);
         return 0;
       }
@@ -128,10 +131,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await client.close();
-    await server.stop();
   }
 }
 
@@ -157,7 +157,11 @@ async function report(db: import('mongodb').Db, check: boolean, config: Config):
   return 0;
 }
 
-class CheckFailed extends Error {}
+class CheckFailed extends ScriptError {
+  constructor(message: string) {
+    super('migrations-pending', message);
+  }
+}
 
 async function create(args: string[]): Promise<number> {
   const [name, ...extra] = args;
@@ -199,16 +203,7 @@ function seconds(value: string | undefined, fallback: number): number {
   return n;
 }
 
-try {
-  process.exitCode = await main();
-} catch (error) {
-  const message = redactSecrets((error as Error).message ?? String(error), process.env.MONGODB_URI);
-  const line = message.replace(/\s*\n\s*/g, ' | ');
-  if (error instanceof UsageError) {
-    process.stderr.write(`migrate: ${line} (npm run migrate -- help)\n`);
-    process.exitCode = 2;
-  } else {
-    process.stderr.write(`migrate: ${line}\n`);
-    process.exitCode = 1;
-  }
-}
+await runScript('migrate', main, {
+  interruptible: true,
+  usageHint: '(npm run migrate -- help)',
+});

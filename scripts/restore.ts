@@ -18,7 +18,7 @@ await runCli(
     if (!archivePath || extra.length > 0) throw new BackupError('usage', `usage: ${USAGE}`);
     const config = ctx.config();
     const result = await runRestore({
-      uri: ctx.uri(),
+      uri: await ctx.serverUri(),
       archivePath,
       toDb: values.to,
       drop: values.drop ?? false,

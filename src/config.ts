@@ -1,3 +1,4 @@
+import { ConnectionString } from 'mongodb-connection-string-url';
 import { z } from 'zod';
 
 const DEV_SECRET_NOTE = 'development-only-secret-do-not-use-in-production';
@@ -17,11 +18,11 @@ const schema = z
       .string()
       .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// URI')
       .optional(),
-    /** Database name; overrides the one in MONGODB_URI. */
+    /** Database name. Unset: the one in MONGODB_URI's path, else `microblog`. */
     MONGODB_DB: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
-      .default('microblog'),
+      .optional(),
     /** Maximum connections in the driver's pool. */
     MONGODB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
     /** How long an operation waits for a reachable server before failing (ms). */
@@ -41,8 +42,14 @@ const schema = z
     MONGODB_AUTO_INDEX: bool.default(false),
     /** auto: a local mongod, else a downloaded one, else FerretDB from .tools/bin. */
     EMBEDDED_ENGINE: z.enum(['auto', 'mongod', 'ferretdb']).default('auto'),
-    /** Where the embedded engine keeps its files between runs. */
+    /** Where the embedded engine keeps its files between runs (relative: to the project root). */
     EMBEDDED_DATA_DIR: z.string().min(1).default('.data/embedded'),
+    /**
+     * The embedded engine's port on 127.0.0.1, fixed so that every command finds the running
+     * engine (and a mongod replica set restarts on the host:port its configuration names).
+     * 27117: clear of a local mongod's 27017-27019.
+     */
+    EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(27117),
     /** HMAC secret for bearer tokens, at least 32 characters. Required in production. */
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Lifetime of a bearer token in seconds. */
@@ -102,6 +109,10 @@ const schema = z
     BACKUP_KEEP_DAILY: z.coerce.number().int().min(0).max(1000).default(7),
     BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(1000).default(4),
     BACKUP_KEEP_MONTHLY: z.coerce.number().int().min(0).max(1000).default(12),
+    /** The newest N good backups are never pruned, whatever their dates. */
+    BACKUP_KEEP_LAST: z.coerce.number().int().min(1).max(1000).default(3),
+    /** Backups taken before a migration are kept at least this many days (their own rule). */
+    BACKUP_KEEP_PRE_MIGRATION_DAYS: z.coerce.number().int().min(7).max(3650).default(30),
     /** Shell command run when backup or backup:verify fails (alerting from cron). */
     BACKUP_ON_FAILURE: z.string().min(1).optional(),
     /** backup:status exits non-zero when the newest good backup is older than this. */
@@ -128,6 +139,15 @@ const schema = z
       .default('info'),
   })
   .superRefine((env, ctx) => {
+    // mongodb://user:pw@host/admin names where the user is defined, not a place for the app's data.
+    const fromUri = databaseInUri(env.MONGODB_URI);
+    if (!env.MONGODB_DB && fromUri && ['admin', 'local', 'config'].includes(fromUri)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MONGODB_URI'],
+        message: `names the ${fromUri} database: set MONGODB_DB to the app's database (and authSource=${fromUri} in the URI if the user is defined there)`,
+      });
+    }
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({
         code: 'custom',
@@ -149,7 +169,7 @@ export type Config = Readonly<{
     connectTimeoutMS: number;
     autoIndex: boolean;
   }>;
-  embedded: Readonly<{ engine: 'auto' | 'mongod' | 'ferretdb'; dataDir: string }>;
+  embedded: Readonly<{ engine: 'auto' | 'mongod' | 'ferretdb'; dataDir: string; port: number }>;
   auth: Readonly<{ jwtSecret: string; tokenTtlSeconds: number }>;
   http: Readonly<{
     bodyLimitBytes: number;
@@ -171,7 +191,13 @@ export type Config = Readonly<{
   }>;
   backup: Readonly<{
     dir: string;
-    keep: Readonly<{ daily: number; weekly: number; monthly: number }>;
+    keep: Readonly<{
+      last: number;
+      daily: number;
+      weekly: number;
+      monthly: number;
+      preMigrationDays: number;
+    }>;
     onFailure: string | undefined;
     maxAgeHours: number;
     mongodumpPath: string | undefined;
@@ -187,6 +213,17 @@ export type Config = Readonly<{
 }>;
 
 export class ConfigError extends Error {}
+
+/** The database named in a connection string's path (mongodb://host/myapp), if any. */
+function databaseInUri(uri: string | undefined): string | undefined {
+  if (!uri) return undefined;
+  try {
+    const name = decodeURIComponent(new ConnectionString(uri).pathname.replace(/^\//, ''));
+    return name || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Reads and validates the environment once; throws ConfigError with one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -206,13 +243,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     mongo: Object.freeze({
       uri: e.MONGODB_URI,
-      dbName: e.MONGODB_DB,
+      dbName: e.MONGODB_DB ?? databaseInUri(e.MONGODB_URI) ?? 'microblog',
       poolSize: e.MONGODB_POOL_SIZE,
       serverSelectionTimeoutMS: e.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
       connectTimeoutMS: e.MONGODB_CONNECT_TIMEOUT_MS,
       autoIndex: e.MONGODB_AUTO_INDEX,
     }),
-    embedded: Object.freeze({ engine: e.EMBEDDED_ENGINE, dataDir: e.EMBEDDED_DATA_DIR }),
+    embedded: Object.freeze({
+      engine: e.EMBEDDED_ENGINE,
+      dataDir: e.EMBEDDED_DATA_DIR,
+      port: e.EMBEDDED_PORT,
+    }),
     auth: Object.freeze({
       jwtSecret: e.JWT_SECRET ?? DEV_SECRET_NOTE,
       tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
@@ -238,9 +279,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backup: Object.freeze({
       dir: e.BACKUP_DIR,
       keep: Object.freeze({
+        last: e.BACKUP_KEEP_LAST,
         daily: e.BACKUP_KEEP_DAILY,
         weekly: e.BACKUP_KEEP_WEEKLY,
         monthly: e.BACKUP_KEEP_MONTHLY,
+        preMigrationDays: e.BACKUP_KEEP_PRE_MIGRATION_DAYS,
       }),
       onFailure: e.BACKUP_ON_FAILURE,
       maxAgeHours: e.BACKUP_MAX_AGE_HOURS,

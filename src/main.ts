@@ -1,15 +1,16 @@
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { connectDatabase, type Database } from './db/connection.ts';
-import { startEmbeddedEngine } from './db/embedded-engine.ts';
 import { isUnavailableError } from './db/errors.ts';
+import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { createLogger, type Logger, redactUri } from './logger.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
 import { pendingMigrations } from './migrations/status.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
+import { loadDotEnv } from './process/env-file.ts';
+import { fromProjectRoot } from './process/project-root.ts';
 import { closeServer, createShutdown, type Shutdown } from './process/shutdown.ts';
 
 /** A server that cannot be reached yet; anything else (a bad URI, bad credentials) is final. */
@@ -19,15 +20,21 @@ const worthRetrying = (error: unknown) =>
 async function start(config: Config, logger: Logger, shutdown: Shutdown): Promise<void> {
   let uri = config.mongo.uri;
   if (!uri) {
-    const engine = await startEmbeddedEngine({
+    // The data folder's shared engine: the one `npm run db` or another command runs, or one
+    // started here (stopped on shutdown unless another command still uses it).
+    const engine = await useLocalEngine({
       engine: config.embedded.engine,
-      dataDir: config.embedded.dataDir,
+      dataDir: fromProjectRoot(config.embedded.dataDir),
+      port: config.embedded.port,
+      command: 'npm start',
       log: (message) => logger.info(message),
+      signal: shutdown.signal,
     });
-    shutdown.onShutdown('embedded engine', () => engine.stop());
+    shutdown.onShutdown('embedded engine', () => engine.release());
     uri = engine.uri;
   }
   const target = redactUri(uri);
+  logger.info({ db: config.mongo.dbName, server: target }, `using database ${config.mongo.dbName}`);
   const db: Database = await connectWithRetry(
     () =>
       connectDatabase(uri, {
@@ -76,7 +83,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
 }
 
 async function main(): Promise<void> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  loadDotEnv();
   let config: Config;
   try {
     config = loadConfig();
@@ -95,6 +102,7 @@ async function main(): Promise<void> {
   });
   // From the start, so that a signal during start-up retries shuts down cleanly too.
   shutdown.handleProcessEvents(process);
+  watchParent(shutdown);
   try {
     await start(config, logger, shutdown);
   } catch (error) {
@@ -104,6 +112,24 @@ async function main(): Promise<void> {
     console.error(`start-up failed: ${(error as Error).message.split('\n')[0]}`);
     process.exit(1);
   }
+}
+
+/**
+ * npm answers SIGTERM by exiting at once without signalling its script (npm 11, measured), so
+ * under `npm start` the app would live on, re-parented, after its parent was told to stop. A
+ * changed parent pid means the process that started the app is gone: shut down as for SIGTERM.
+ */
+function watchParent(shutdown: Shutdown): void {
+  const parent = process.ppid;
+  if (parent <= 1) return; // started by init or a container runtime: nothing to outlive
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    // A signal to the whole group reaches the app and ends npm: that shutdown is already going,
+    // and a second begin() would cut it short.
+    if (!shutdown.signal.aborted) void shutdown.begin(`parent process ${parent} exited`, 0);
+  }, 250);
+  timer.unref();
 }
 
 await main();

@@ -9,6 +9,29 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('uses the database named in MONGODB_URI unless MONGODB_DB is set; with neither, microblog', () => {
+    const uri = 'mongodb://127.0.0.1:27017/myapp?retryWrites=true';
+    expect(loadConfig({ MONGODB_URI: uri }).mongo.dbName).toBe('myapp');
+    expect(loadConfig({ MONGODB_URI: uri, MONGODB_DB: 'other' }).mongo.dbName).toBe('other');
+    expect(loadConfig({ MONGODB_URI: 'mongodb://127.0.0.1:27017' }).mongo.dbName).toBe('microblog');
+  });
+
+  it('refuses a URI naming the admin database as the app database, unless MONGODB_DB is set', () => {
+    const uri = 'mongodb://app:pw@127.0.0.1:27017/admin';
+    expect(() => loadConfig({ MONGODB_URI: uri })).toThrow(
+      /^Invalid configuration: MONGODB_URI names the admin database: set MONGODB_DB/,
+    );
+    expect(loadConfig({ MONGODB_URI: uri, MONGODB_DB: 'microblog' }).mongo.dbName).toBe(
+      'microblog',
+    );
+  });
+
+  it('gives the local engine a fixed port clear of mongod (27117) unless EMBEDDED_PORT says otherwise', () => {
+    expect(loadConfig({}).embedded.port).toBe(27117);
+    expect(loadConfig({ EMBEDDED_PORT: '28000' }).embedded.port).toBe(28000);
+    expect(() => loadConfig({ EMBEDDED_PORT: '0' })).toThrow(/EMBEDDED_PORT/);
+  });
+
   it('when NODE_ENV=production and JWT_SECRET is missing, throws one line naming JWT_SECRET', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(

@@ -302,9 +302,8 @@ describe('npm run tags:repair', () => {
     expect((await t.db.Tag.findOne({ name: 'cli-fix' }).lean())?.postCount).toBe(1);
   });
 
-  it('without MONGODB_URI, exits 1 with one line saying so', () => {
-    const env = { ...process.env };
-    delete env.MONGODB_URI;
+  it('with an invalid MONGODB_URI, exits 1 with one line naming it', () => {
+    const env = { ...process.env, MONGODB_URI: 'http://not-mongodb' };
     const run = spawnSync('npx', ['tsx', 'scripts/repair-tag-counts.ts'], {
       env,
       encoding: 'utf8',
@@ -316,6 +315,8 @@ describe('npm run tags:repair', () => {
         .trim()
         .split('\n')
         .filter((l) => !l.startsWith('npm warn')),
-    ).toEqual(['tags:repair failed: MONGODB_URI is not set: say which database to repair']);
+    ).toEqual([
+      'tags:repair: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI',
+    ]);
   });
 });

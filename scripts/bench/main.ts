@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
@@ -7,6 +7,9 @@ import { loadConfig } from '../../src/config.ts';
 import { connectDatabase } from '../../src/db/connection.ts';
 import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { createLogger } from '../../src/logger.ts';
+import { projectRoot } from '../../src/process/project-root.ts';
+import { runScript } from '../../src/process/script.ts';
+import { ScriptError } from '../../src/process/script-error.ts';
 import { baselineListener } from './baseline.ts';
 import { type DepthSeries, measureDepth } from './depth.ts';
 import { countReads, countWrite, measureEndpoints, workloads } from './endpoints.ts';
@@ -17,7 +20,7 @@ import {
   measureMigration,
   seedMigrationProbe,
 } from './operations.ts';
-import { type BenchOptions, parseOptions, UsageError } from './options.ts';
+import { type BenchOptions, parseOptions } from './options.ts';
 import { startServer } from './processes.ts';
 import { measureCompression, writeResults } from './results.ts';
 import { seedDataset } from './seed.ts';
@@ -28,7 +31,6 @@ import { type EndpointResult, evaluateTargets } from './targets.ts';
 // run would take hours here. Measured on the reference machine; see docs/benchmarks.md.
 const FERRETDB_DEFAULT_SCALE = 0.005;
 
-const root = new URL('../..', import.meta.url).pathname;
 const started = Date.now();
 const log = (m: string) =>
   console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
@@ -49,7 +51,6 @@ async function cleanUp(): Promise<Error | undefined> {
 }
 
 async function run(options: BenchOptions): Promise<boolean> {
-  if (existsSync(join(root, '.env'))) process.loadEnvFile(join(root, '.env'));
   let uri = process.env.MONGODB_URI;
   if (!uri) {
     const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
@@ -118,7 +119,7 @@ async function run(options: BenchOptions): Promise<boolean> {
     const servers = { api, baseline };
     let profileDir: string | undefined;
     if (options.profile) {
-      profileDir = join(root, 'bench/results', `profiles-${dbName.slice(6)}`);
+      profileDir = join(projectRoot, 'bench/results', `profiles-${dbName.slice(6)}`);
       mkdirSync(profileDir, { recursive: true });
     }
     const load = {
@@ -163,7 +164,7 @@ async function run(options: BenchOptions): Promise<boolean> {
 
   const inMemoryEngine = caps.engineVersion.includes('mongo-java-server');
   const targets = evaluateTargets({ inMemoryEngine, endpoints, depth, migration, backup });
-  const written = writeResults(root, {
+  const written = writeResults(projectRoot, {
     engine: inMemoryEngine
       ? `mongo-java-server ${caps.engineVersion.split('mongo-java-server-')[1]} (in memory)`
       : `${caps.engine} ${caps.engineVersion}${caps.engine === 'ferretdb' ? ' (SQLite)' : ''}`,
@@ -181,24 +182,16 @@ async function run(options: BenchOptions): Promise<boolean> {
   return targets.every((t) => t.status !== 'FAIL');
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`bench interrupted by ${signal}`);
-    void cleanUp().finally(() => process.exit(130));
+// The script runner reads .env, turns the first signal into a clean-up and exit 130, and any
+// failure into one line; the first failure is the one reported, cleaning up after it is best
+// effort, and a failed clean-up after a good run fails the run.
+await runScript('bench', async (ctx) => {
+  ctx.onCleanup(async () => {
+    await cleanUp();
   });
-}
-
-try {
   const options = parseOptions(process.argv.slice(2));
   const allPassed = await run(options);
   const failure = await cleanUp();
-  if (failure) throw new Error(`cleaning up: ${failure.message}`);
-  process.exit(options.check && !allPassed ? 1 : 0);
-} catch (error) {
-  // The first failure is the one reported; cleaning up after it is best effort.
-  await cleanUp();
-  const message =
-    error instanceof UsageError ? error.message : `bench failed: ${(error as Error).message}`;
-  console.error(message.split('\n')[0]);
-  process.exit(1);
-}
+  if (failure) throw new ScriptError('cleanup-failed', `cleaning up: ${failure.message}`);
+  return options.check && !allPassed ? 1 : 0;
+});

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
+import { projectRoot } from '../../src/process/project-root.ts';
 import { type MemoryPeak, runMeasured, spawnTs } from './processes.ts';
 
 export interface MigrationResult {
@@ -28,7 +29,7 @@ export interface BackupResult {
   verify?: CommandResult;
 }
 
-const root = new URL('../..', import.meta.url).pathname;
+const root = projectRoot;
 
 /** Fills `collection` with `count` post-shaped documents for a migration bigger than the posts. */
 export async function seedMigrationProbe(db: Db, collection: string, count: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { UsageError } from '../../src/process/script-error.ts';
 
 export const PHASES = ['http', 'depth', 'migration', 'backup'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -32,7 +33,7 @@ const USAGE =
   '[--depth-duration S] [--migration-docs N] [--pool-size N] [--rounds N] [--profile] ' +
   '[--only http,depth,migration,backup] [--keep] [--check]';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined) return fallback;

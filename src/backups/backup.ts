@@ -19,6 +19,11 @@ import { locateTool } from './tools.ts';
 
 export const CHANGELOG_COLLECTION = 'changelog';
 
+/** migrate-mongo's changelog and the migration locks: bookkeeping, not data. */
+export function isBookkeeping(collection: string): boolean {
+  return ['changelog', 'migrations_lock', 'changelog_lock'].includes(collection);
+}
+
 export interface BackupOptions {
   uri: string;
   dbName: string;
@@ -31,6 +36,8 @@ export interface BackupOptions {
   now?: () => Date;
   /** Aborting (SIGTERM from cron's timeout, Ctrl-C) stops mongodump and cleans up. */
   signal?: AbortSignal;
+  /** pre-migration: kept under its own retention rule (see planRetention). */
+  reason?: 'scheduled' | 'pre-migration';
 }
 
 export interface BackupResult {
@@ -38,6 +45,8 @@ export interface BackupResult {
   manifestPath: string;
   manifest: Manifest;
   pruned: string[];
+  /** Nothing but migration bookkeeping in it: nothing was pruned to make room for it. */
+  empty: boolean;
 }
 
 /**
@@ -71,17 +80,20 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       now,
       capabilities,
     });
-    const pruned = options.retention
-      ? (
-          await pruneBackups({
-            dir,
-            database: options.dbName,
-            policy: options.retention,
-            protect: archivePath,
-          })
-        ).pruned
-      : [];
-    return { archivePath, manifestPath, manifest, pruned };
+    // A backup of an empty database never makes room by deleting a copy of real data.
+    const empty = manifest.collections.every((c) => c.documents === 0 || isBookkeeping(c.name));
+    const pruned =
+      options.retention && !empty
+        ? (
+            await pruneBackups({
+              dir,
+              database: options.dbName,
+              policy: options.retention,
+              protect: archivePath,
+            })
+          ).pruned
+        : [];
+    return { archivePath, manifestPath, manifest, pruned, empty };
   } finally {
     await lock.release();
   }
@@ -154,6 +166,7 @@ function buildManifest(plan: DumpPlan, summary: ArchiveSummary): Manifest {
     startedAt: plan.startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationMs: Math.max(0, finishedAt.getTime() - plan.startedAt.getTime()),
+    reason: plan.reason ?? 'scheduled',
     server: {
       engine: plan.capabilities.engine,
       version: summary.serverVersion || plan.capabilities.serverVersion,

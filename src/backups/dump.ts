@@ -73,8 +73,12 @@ export async function dumpTo(partial: string, plan: DumpSource): Promise<string>
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted)
-    throw new BackupError('interrupted', `interrupted (${String(signal.reason)})`);
+  if (!signal?.aborted) return;
+  const { reason } = signal;
+  throw new BackupError(
+    'interrupted',
+    reason instanceof Error ? reason.message : `interrupted (${reason})`,
+  );
 }
 
 // A rename is durable only once the directory entry is on disk.

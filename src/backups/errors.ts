@@ -1,3 +1,5 @@
+import { ScriptError } from '../process/script-error.ts';
+
 /**
  * Every way a backup command can fail, with the exit code cron and monitoring see. The codes are
  * part of the operator contract (docs/backups.md lists them): never renumber, only add.
@@ -21,21 +23,17 @@ export const BACKUP_EXIT_CODES = {
   'no-backup': 16,
   'backup-too-old': 17,
   interrupted: 18,
+  'engine-unavailable': 19,
 } as const;
 
 export type BackupErrorCode = keyof typeof BACKUP_EXIT_CODES;
 
-export class BackupError extends Error {
-  constructor(
-    readonly code: BackupErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BackupError';
-  }
+export class BackupError extends ScriptError {
+  declare readonly code: BackupErrorCode;
 
-  get exitCode(): number {
-    return BACKUP_EXIT_CODES[this.code];
+  constructor(code: BackupErrorCode, message: string) {
+    super(code, message, BACKUP_EXIT_CODES[code]);
+    this.name = 'BackupError';
   }
 }
 

@@ -17,6 +17,8 @@ const manifestSchema = z.object({
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
   durationMs: z.number().int().nonnegative(),
+  /** Why it was taken; absent in manifests written before the field existed (scheduled). */
+  reason: z.enum(['scheduled', 'pre-migration']).optional(),
   server: z.object({
     engine: z.enum(['mongodb', 'ferretdb']),
     version: z.string(),

@@ -1,6 +1,12 @@
 import { resolve } from 'node:path';
 import { listBackups } from './manifest.ts';
-import { type Dated, deleteBackup, planRetention, type RetentionPolicy } from './retention.ts';
+import {
+  backupsAsDated,
+  type Dated,
+  deleteBackup,
+  planRetention,
+  type RetentionPolicy,
+} from './retention.ts';
 
 export interface PruneOptions {
   dir: string;
@@ -26,10 +32,7 @@ const PRETEND_ID = '(the backup a run now would make)';
 /** Applies the retention policy to one database's good backups in a folder. */
 export async function pruneBackups(options: PruneOptions): Promise<PruneResult> {
   const listing = await listBackups(resolve(options.dir), options.database);
-  const items: Dated[] = listing.good.map((entry) => ({
-    id: entry.archivePath,
-    time: entry.startedAt,
-  }));
+  const items: Dated[] = backupsAsDated(listing.good);
   if (options.pretendBackupAt) items.push({ id: PRETEND_ID, time: options.pretendBackupAt });
   const plan = planRetention(items, options.policy);
   const protectedPath = options.protect ? resolve(options.protect) : undefined;

@@ -6,11 +6,17 @@ export interface RetentionPolicy {
   daily: number;
   weekly: number;
   monthly: number;
+  /** The newest N are kept whatever their dates (default 1: the newest). */
+  last?: number;
+  /** Backups taken before a migration are kept this many days, outside the counts above. */
+  preMigrationDays?: number;
 }
 
 export interface Dated {
   id: string;
   time: Date;
+  /** Taken by the backup before a migration (kept under its own rule). */
+  preMigration?: boolean;
 }
 
 export interface RetentionPlan<T extends Dated> {
@@ -18,19 +24,30 @@ export interface RetentionPlan<T extends Dated> {
   prune: T[];
 }
 
-type Period = keyof RetentionPolicy;
+type Period = 'daily' | 'weekly' | 'monthly';
 
 /**
  * Grandfather-father-son, the way restic's `forget --keep-daily/weekly/monthly` counts: walking
  * from newest to oldest, the newest backup of each UTC day is kept for the last `daily` days
  * that have backups, likewise per ISO week and per month. The newest backup is always kept.
  * Days without a backup do not use up the count, so a stopped cron never ages good copies out.
+ * On top of that, whatever their days: the newest `last` backups are kept (so two backups of one
+ * day never replace each other while they are recent). A backup taken before a migration (the
+ * data as it was before its shape changed) is kept for `preMigrationDays` after `now` on a track
+ * of its own: meanwhile it takes none of the places above, so a migration never pushes an
+ * ordinary backup out; afterwards it is counted like any other.
  */
 export function planRetention<T extends Dated>(
   items: T[],
   policy: RetentionPolicy,
+  now = new Date(),
 ): RetentionPlan<T> {
-  const sorted = [...items].sort((a, b) => b.time.getTime() - a.time.getTime());
+  const last = Math.max(1, policy.last ?? 1);
+  const preMigrationMs = (policy.preMigrationDays ?? 0) * 86_400_000;
+  const newestFirst = [...items].sort((a, b) => b.time.getTime() - a.time.getTime());
+  const ownTrack = (item: T) =>
+    item.preMigration === true && now.getTime() - item.time.getTime() < preMigrationMs;
+  const sorted = newestFirst.filter((item) => !ownTrack(item));
   const used: Record<Period, number> = { daily: 0, weekly: 0, monthly: 0 };
   const lastKey: Record<Period, string | undefined> = {
     daily: undefined,
@@ -39,7 +56,7 @@ export function planRetention<T extends Dated>(
   };
   const plan: RetentionPlan<T> = { keep: [], prune: [] };
   sorted.forEach((item, index) => {
-    const reasons = index === 0 ? ['newest'] : [];
+    const reasons = index === 0 ? ['newest'] : index < last ? [`among the newest ${last}`] : [];
     for (const period of ['daily', 'weekly', 'monthly'] as const) {
       const key = periodKey(period, item.time);
       if (key !== lastKey[period] && used[period] < policy[period]) {
@@ -51,6 +68,14 @@ export function planRetention<T extends Dated>(
     if (reasons.length > 0) plan.keep.push({ item, reasons });
     else plan.prune.push(item);
   });
+  for (const item of newestFirst.filter(ownTrack)) {
+    plan.keep.push({
+      item,
+      reasons: [`taken before a migration (kept ${policy.preMigrationDays} days)`],
+    });
+  }
+  const order = (entry: T) => newestFirst.indexOf(entry);
+  plan.keep.sort((a, b) => order(a.item) - order(b.item));
   return plan;
 }
 
@@ -72,7 +97,12 @@ export function isoWeek(time: Date): string {
 }
 
 export function backupsAsDated(entries: BackupEntry[]): (Dated & { entry: BackupEntry })[] {
-  return entries.map((entry) => ({ id: entry.archivePath, time: entry.startedAt, entry }));
+  return entries.map((entry) => ({
+    id: entry.archivePath,
+    time: entry.startedAt,
+    preMigration: entry.manifest.reason === 'pre-migration',
+    entry,
+  }));
 }
 
 /**

@@ -2,13 +2,12 @@ import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join, resolve } from 'node:path';
+import { projectRoot } from '../process/project-root.ts';
 import { BackupError } from './errors.ts';
 
 export type ToolName = 'mongodump' | 'mongorestore';
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Where `npm run setup:offline-engine` puts the tools it builds. */
 export const PROJECT_TOOLS_DIR = join(projectRoot, '.tools/bin');
 

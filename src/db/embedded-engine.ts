@@ -2,8 +2,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { projectRoot } from '../process/project-root.ts';
+import { ScriptError } from '../process/script-error.ts';
 
 export type EngineKind = 'mongod' | 'ferretdb';
 
@@ -11,6 +13,8 @@ export interface EmbeddedEngine {
   kind: EngineKind;
   /** Connection string without a database name. */
   uri: string;
+  /** The server process (FerretDB or mongod), to find it again after its owner died. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -23,9 +27,13 @@ export interface EmbeddedEngineOptions {
   log?: (message: string) => void;
 }
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-export class EngineUnavailableError extends Error {}
+/** The engine cannot be had (none installed, a failed build, a start that did not answer). */
+export class EngineUnavailableError extends ScriptError {
+  constructor(message: string) {
+    super('engine-unavailable', message);
+    this.name = 'EngineUnavailableError';
+  }
+}
 
 /** Path of the FerretDB binary built by `npm run setup:offline-engine`, if it exists. */
 export function ferretdbBinary(): string | undefined {
@@ -34,44 +42,78 @@ export function ferretdbBinary(): string | undefined {
 }
 
 /**
- * Starts a real MongoDB-compatible server on 127.0.0.1. `auto` prefers a mongod that is already
- * on this machine (MONGOMS_SYSTEM_BINARY or mongodb-memory-server's cache), then FerretDB built by
- * `npm run setup:offline-engine` (its presence says "this machine is offline"), then lets
- * mongodb-memory-server download mongod, and when that fails too (no internet) builds the offline
- * engine with Go, once.
+ * Starts a real MongoDB-compatible server on 127.0.0.1, of the kind `resolveEngineKind` picks.
+ * Tests and the benchmark use a throw-away one (no dataDir); the commands share one engine per
+ * data folder through src/db/local-engine.ts, which runs this in its engine host process.
  */
 export async function startEmbeddedEngine(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
   const log = options.log ?? (() => {});
-  if (options.engine === 'ferretdb') return startFerretdb(options, log);
-  if (options.engine === 'mongod' || (await localMongodAvailable())) {
-    return startMongod(options, log);
+  const kind = await resolveEngineKind(options.engine, log);
+  return kind === 'mongod' ? startMongod(options, log) : startFerretdb(options, log);
+}
+
+/**
+ * Which engine `auto` means on this machine: a mongod that is already here
+ * (MONGOMS_SYSTEM_BINARY or mongodb-memory-server's cache), then FerretDB built by
+ * `npm run setup:offline-engine` (its presence says "this machine is offline"), then a mongod
+ * mongodb-memory-server downloads; when that fails too (no internet), one line says so and the
+ * offline engine is built with Go, once, its output going through `log`.
+ */
+export async function resolveEngineKind(
+  engine: 'auto' | EngineKind,
+  log: (message: string) => void,
+): Promise<EngineKind> {
+  if (engine !== 'auto') {
+    if (engine === 'ferretdb' && !ferretdbBinary()) throw new EngineUnavailableError(NO_ENGINE);
+    return engine;
   }
-  if (ferretdbBinary()) return startFerretdb(options, log);
+  if (await localMongodAvailable()) return 'mongod';
+  if (ferretdbBinary()) return 'ferretdb';
+  log('no mongod on this machine: downloading one (mongodb-memory-server)');
   try {
-    return await startMongod(options, log);
+    const { MongoBinary } = await import('mongodb-memory-server');
+    await MongoBinary.getPath();
+    return 'mongod';
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    log(`no mongod could be had (${reason})`);
-    if (!(await buildOfflineEngine(log))) throw new EngineUnavailableError(NO_ENGINE);
-    return startFerretdb(options, log);
+    const reason = (error instanceof Error ? error.message : String(error))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .join(' ');
+    log(`mongod could not be downloaded (${reason}); building the offline engine instead`);
   }
+  if (!(await buildOfflineEngine(log))) throw new EngineUnavailableError(NO_ENGINE);
+  return 'ferretdb';
 }
 
 const NO_ENGINE =
   'No database engine: set MONGODB_URI, let mongodb-memory-server download mongod (needs internet), ' +
   'set MONGOMS_SYSTEM_BINARY to a mongod, or install Go and run `npm run setup:offline-engine`.';
 
-/** Runs scripts/setup-offline-engine.sh when Go is installed; false when it cannot. */
+/**
+ * Runs scripts/setup-offline-engine.sh when Go is installed (false when it is not). Its output
+ * goes through `log` line by line, with a line every 15 s while Go compiles in silence.
+ */
 async function buildOfflineEngine(log: (m: string) => void): Promise<boolean> {
   if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) return false;
   log(
-    'building the offline engine (FerretDB, mongodump) with Go into .tools/bin: about a minute, once',
+    'building the offline engine (FerretDB, mongodump) with Go into .tools/bin: once, up to ~95 s',
   );
+  const started = Date.now();
   const script = join(projectRoot, 'scripts/setup-offline-engine.sh');
-  const code = await new Promise<number | null>((done) => {
-    spawn('bash', [script], { stdio: ['ignore', 'inherit', 'inherit'] }).once('exit', done);
-  });
+  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (line.trim()) log(`offline engine: ${line.trim()}`);
+    });
+  }
+  const heartbeat = setInterval(() => {
+    log(`offline engine: still building (${Math.round((Date.now() - started) / 1000)} s)`);
+  }, 15_000);
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  clearInterval(heartbeat);
   if (code !== 0) throw new EngineUnavailableError(`setup-offline-engine failed (exit ${code})`);
+  log(`offline engine built in ${Math.round((Date.now() - started) / 1000)} s`);
   return ferretdbBinary() !== undefined;
 }
 
@@ -82,25 +124,42 @@ async function localMongodAvailable(): Promise<boolean> {
   return (await DryMongoBinary.locateBinary(options)) !== undefined;
 }
 
+/** The replica set's name, stored in its configuration on disk: it must never change. */
+const REPLICA_SET_NAME = 'microblog';
+
+/**
+ * A one-node replica set, so that transactions work as they do in production. With a data folder
+ * the port must be the one it was first started on: the replica set configuration stored in
+ * local.system.replset names the member as 127.0.0.1:<port>, and mongodb-memory-server restarts
+ * an initialised set by forcing that stored configuration back in (replSetReconfig force). On the
+ * same host:port the member finds itself in it and elects itself; on another port it finds no
+ * member that is itself and the set stays without a primary. So the local engine always passes
+ * EMBEDDED_PORT, checks it is free first (mongodb-memory-server would quietly take another port
+ * when it is not), and checks afterwards that mongod listens where it was told.
+ */
 async function startMongod(
   { dataDir, port }: EmbeddedEngineOptions,
   log: (m: string) => void,
 ): Promise<EmbeddedEngine> {
   const { MongoMemoryReplSet } = await import('mongodb-memory-server');
-  if (!ferretdbBinary())
-    log('starting mongod from mongodb-memory-server (downloaded on first use)');
+  if (port !== undefined) await assertPortFree(port);
   if (dataDir) mkdirSync(join(dataDir, 'mongod'), { recursive: true });
-  // A one-node replica set, so that transactions work as they do in production.
   const replSet = await MongoMemoryReplSet.create({
-    replSet: { count: 1, storageEngine: 'wiredTiger', ip: '127.0.0.1' },
+    replSet: { count: 1, name: REPLICA_SET_NAME, storageEngine: 'wiredTiger', ip: '127.0.0.1' },
     instanceOpts:
       dataDir || port ? [{ ...(dataDir ? { dbPath: join(dataDir, 'mongod') } : {}), port }] : [],
   });
+  const info = replSet.servers[0]?.instanceInfo;
+  if (port !== undefined && info?.port !== port) {
+    await replSet.stop({ doCleanup: false, force: true });
+    throw new EngineUnavailableError(`mongod did not listen on port ${port} (got ${info?.port})`);
+  }
   const uri = replSet.getUri();
-  log(`embedded mongod (replica set) at ${uri}`);
+  log(`embedded mongod (replica set ${REPLICA_SET_NAME}) at ${uri}`);
   return {
     kind: 'mongod',
     uri,
+    pid: info?.instance.mongodProcess?.pid,
     stop: async () => {
       await replSet.stop({ doCleanup: !dataDir, force: false });
     },
@@ -115,6 +174,7 @@ async function startFerretdb(
   if (!binary) throw new EngineUnavailableError(NO_ENGINE);
   const dir = dataDir ? join(dataDir, 'ferretdb') : mkdtempSync(join(tmpdir(), 'ferretdb-'));
   mkdirSync(dir, { recursive: true });
+  if (wanted !== undefined) await assertPortFree(wanted);
   const port = wanted ?? (await freePort());
   const child = spawn(
     binary,
@@ -146,11 +206,21 @@ async function startFerretdb(
   return {
     kind: 'ferretdb',
     uri,
+    pid: child.pid,
     stop: async () => {
       await stopChild(child);
       if (!dataDir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The port taken by another program is a clear error, never a silent move to another port. */
+async function assertPortFree(port: number): Promise<void> {
+  if (await canConnect(port)) {
+    throw new EngineUnavailableError(
+      `port ${port} on 127.0.0.1 is already in use by another program: set EMBEDDED_PORT to a free port`,
+    );
+  }
 }
 
 function freePort(): Promise<number> {

@@ -60,14 +60,13 @@ export function healthRoutes({
           database.trip();
           throw databaseUnavailable();
         }
-        // 503 database-unavailable too: a load balancer only needs "not yet", and the error codes
-        // are a closed list owned by the HTTP layer.
+        // 503 with a code of its own: a load balancer only needs "not yet", an operator needs to
+        // know that `npm run migrate -- up` is what is missing, not the database.
         const pending = (await pendingMigrations?.()) ?? [];
         if (pending.length > 0) {
-          throw new AppError(
-            'database-unavailable',
-            `${pending.length} database migrations are pending`,
-          );
+          const count =
+            pending.length === 1 ? '1 migration is' : `${pending.length} migrations are`;
+          throw new AppError('migrations-pending', `${count} pending: npm run migrate -- up`);
         }
         return { status: 'ready' as const, engine: db.capabilities.engine };
       },

@@ -26,6 +26,7 @@ export const statusByCode: Record<ErrorCode, number> = {
   'too-many-requests': 429,
   'headers-too-large': 431,
   'database-unavailable': 503,
+  'migrations-pending': 503,
   internal: 500,
 };
 
@@ -96,8 +97,9 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const appError = toAppError(error);
   const status = statusByCode[appError.code];
-  // An outage fails every request: one warning each, without a stack trace to flood the log.
-  if (appError.code === 'database-unavailable')
+  // An outage (or a readiness probe before `migrate up`) fails every request: one warning each,
+  // without a stack trace to flood the log.
+  if (appError.code === 'database-unavailable' || appError.code === 'migrations-pending')
     req.log.warn({ code: appError.code }, 'request failed');
   else if (status >= 500) req.log.error({ err: error }, 'request failed');
   else req.log.info({ code: appError.code }, 'request rejected');

@@ -1,10 +1,15 @@
 import type { Db } from 'mongodb';
-import { runBackup } from '../backups/backup.ts';
+import { isBookkeeping, runBackup } from '../backups/backup.ts';
 import { redactSecrets } from '../backups/connection-string.ts';
 import type { Config } from '../config.ts';
-import { LOCK_COLLECTION } from './settings.ts';
+import { ScriptError } from '../process/script-error.ts';
 
-export class BackupBeforeMigratingError extends Error {}
+export class BackupBeforeMigratingError extends ScriptError {
+  constructor(message: string) {
+    super('backup-before-migrating-failed', message);
+    this.name = 'BackupBeforeMigratingError';
+  }
+}
 
 export interface BackupBeforeMigratingOptions {
   db: Db;
@@ -21,6 +26,20 @@ export interface BackupBeforeMigratingOptions {
  * retention and mongodump) unless it was switched off, the database is a test database, or there
  * is nothing to back up. Returns the archive path when one was written.
  */
+/**
+ * Empty for backup purposes: every collection is bookkeeping (the changelog, the locks) or holds
+ * no document. `migrate down --to base` leaves exactly such a database; backing it up would only
+ * add an archive that looks newer than the real ones.
+ */
+export async function holdsNoData(db: Db): Promise<boolean> {
+  const collections = await db.listCollections({}, { nameOnly: true }).toArray();
+  for (const { name } of collections) {
+    if (isBookkeeping(name) || name.startsWith('system.')) continue;
+    if ((await db.collection(name).countDocuments({}, { limit: 1 })) > 0) return false;
+  }
+  return true;
+}
+
 export async function backupBeforeMigrating(
   options: BackupBeforeMigratingOptions,
 ): Promise<string | undefined> {
@@ -33,9 +52,10 @@ export async function backupBeforeMigrating(
     options.log(`backup before migrating: skipped, ${db.databaseName} is a test database`);
     return undefined;
   }
-  const collections = await db.listCollections({}, { nameOnly: true }).toArray();
-  if (collections.every((c) => c.name === LOCK_COLLECTION)) {
-    options.log(`backup before migrating: skipped, ${db.databaseName} is empty`);
+  if (await holdsNoData(db)) {
+    options.log(
+      `backup before migrating: skipped, ${db.databaseName} holds no data (only migration bookkeeping, if anything)`,
+    );
     return undefined;
   }
   try {
@@ -44,6 +64,7 @@ export async function backupBeforeMigrating(
       dbName: db.databaseName,
       dir: config.backup.dir,
       retention: config.backup.keep,
+      reason: 'pre-migration',
       mongodumpPath: config.backup.mongodumpPath,
       serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
       signal: options.signal,

@@ -4,13 +4,14 @@ import { loadConfig } from '../config.ts';
 import { appModels } from './app-models.ts';
 import { describeChange } from './diff.ts';
 import { generateMigration, modelDrift, recordModelState } from './generate.ts';
-import { loadDotEnv, resolveMigrationServer } from './server.ts';
 import { MIGRATIONS_DIR } from './settings.ts';
 
 /** `npm run migrate -- generate|snapshot` and the model half of `check` (scripts/migrate.ts). */
 export interface CommandContext {
   out: (line: string) => void;
   usageError: (message: string) => Error;
+  /** MONGODB_URI or the shared local engine (released by the script runner when it ends). */
+  serverUri: () => Promise<string>;
 }
 
 const NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -20,7 +21,7 @@ const VALIDATORS = ['error', 'warn', 'off'] as const;
 export async function generateCommand(
   args: string[],
   flags: { validators?: string; 'no-db'?: boolean },
-  { out, usageError }: CommandContext,
+  { out, usageError, serverUri }: CommandContext,
 ): Promise<number> {
   const [name, ...extra] = args;
   if (!name || extra.length > 0) throw usageError('generate takes one name, e.g. generate add-bio');
@@ -30,8 +31,7 @@ export async function generateCommand(
   if (validators !== undefined && !(VALIDATORS as readonly string[]).includes(validators)) {
     throw usageError(`--validators takes error, warn or off, not ${validators}`);
   }
-  loadDotEnv();
-  const live = flags['no-db'] ? undefined : await reachDatabase(out);
+  const live = flags['no-db'] ? undefined : await reachDatabase(out, serverUri);
   try {
     await generateMigration({
       name,
@@ -76,14 +76,11 @@ export function checkModelDrift(
  * The database generate compares indexes with: MONGODB_URI or the embedded engine, as the other
  * commands use. None reachable is not an error: the models are still diffed against the record.
  */
-async function reachDatabase(out: (line: string) => void) {
-  let stop: (() => Promise<void>) | undefined;
+async function reachDatabase(out: (line: string) => void, serverUri: () => Promise<string>) {
   let client: MongoClient | undefined;
   try {
     const config = loadConfig();
-    const server = await resolveMigrationServer(config, out);
-    stop = server.stop;
-    client = new MongoClient(server.uri, {
+    client = new MongoClient(await serverUri(), {
       serverSelectionTimeoutMS: Math.min(config.mongo.serverSelectionTimeoutMS, 5000),
     });
     await client.connect();
@@ -91,14 +88,10 @@ async function reachDatabase(out: (line: string) => void) {
     const opened = client;
     return {
       db,
-      close: async () => {
-        await opened.close();
-        await stop?.();
-      },
+      close: () => opened.close(),
     };
   } catch (error) {
     await client?.close().catch(() => {});
-    await stop?.().catch(() => {});
     const reason = redactSecrets(
       (error as Error).message.split('\n')[0] ?? '',
       process.env.MONGODB_URI,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from 'mongodb';
+import { ScriptError } from '../process/script-error.ts';
 import { LOCK_COLLECTION } from './settings.ts';
 
 // One document with a fixed _id: inserting it is atomic on every server (the _id index is unique
@@ -23,7 +24,13 @@ interface LockDocument {
   heartbeatAt: Date;
 }
 
-export class MigrationLockError extends Error {}
+/** Another run holds the migration lock, or this run lost it. */
+export class MigrationLockError extends ScriptError {
+  constructor(message: string) {
+    super('migration-lock-held', message);
+    this.name = 'MigrationLockError';
+  }
+}
 
 export interface MigrationLock {
   /** Throws when the lock was cleared under this run (someone ran unlock --force). */

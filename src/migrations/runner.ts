@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Db, MongoClient } from 'mongodb';
+import { ScriptError } from '../process/script-error.ts';
 import { acquireMigrationLock, type MigrationLock } from './lock.ts';
 import { type BatchSettings, withBatchSettings } from './migration-kit.js';
 import { CHANGELOG_COLLECTION, MIGRATIONS_DIR } from './settings.ts';
@@ -18,14 +19,14 @@ export interface RunOptions {
   batch?: Partial<BatchSettings>;
   log: (line: string) => void;
   migrationsDir?: string;
+  /** Runs under the lock once something is to be applied or rolled back (the backup). */
+  beforeApply?: () => Promise<unknown>;
 }
 
 export interface UpOptions extends RunOptions {
   /** Apply up to and including this file; default: all pending. */
   to?: string;
   allowOutOfOrder?: boolean;
-  /** Runs under the lock once something is to be applied (the backup). */
-  beforeApply?: () => Promise<unknown>;
 }
 
 export interface DownOptions extends RunOptions {
@@ -36,9 +37,21 @@ export interface DownOptions extends RunOptions {
 }
 
 /** Bad input or a state that must not be migrated; nothing was changed. */
-export class MigrationPlanError extends Error {}
+export class MigrationPlanError extends ScriptError {
+  constructor(message: string) {
+    super('migration-plan-refused', message);
+    this.name = 'MigrationPlanError';
+  }
+}
 
-export class MigrationFailedError extends Error {}
+/** A migration threw (or was interrupted); it is not recorded as applied. */
+export class MigrationFailedError extends ScriptError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('migration-failed', message);
+    if (options) this.cause = options.cause;
+    this.name = 'MigrationFailedError';
+  }
+}
 
 /** Applies pending migrations in file order, under the lock; returns the files applied. */
 export async function migrateUp(target: MigrationTarget, options: UpOptions): Promise<string[]> {
@@ -70,6 +83,7 @@ export async function migrateDown(
   const dir = options.migrationsDir ?? MIGRATIONS_DIR;
   return withLock(target.db, options, async (lock) => {
     const plan = planDown(await readMigrationStatus(target.db, dir), options);
+    if (plan.length > 0) await options.beforeApply?.();
     const rolledBack: string[] = [];
     for (const fileName of plan) {
       lock.assertHeld();

@@ -1,8 +1,8 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { type MigrateMongoConfig, config as migrateMongoConfig } from 'migrate-mongo';
+import { projectRoot } from '../process/project-root.ts';
 
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { projectRoot };
 
 /** Absolute, so that the app and the tools find the files whatever the working directory. */
 export const MIGRATIONS_DIR = resolve(projectRoot, 'migrations');

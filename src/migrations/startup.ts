@@ -1,10 +1,17 @@
 import type { Config } from '../config.ts';
+import { ScriptError } from '../process/script-error.ts';
 import { backupBeforeMigrating } from './backup.ts';
 import { throttledStderrReporter } from './migration-kit.js';
 import { type MigrationTarget, migrateUp } from './runner.ts';
 import { readMigrationStatus } from './status.ts';
 
-export class PendingMigrationsError extends Error {}
+/** Start-up refused: migrations are pending (MIGRATIONS_ON_START=refuse). */
+export class PendingMigrationsError extends ScriptError {
+  constructor(message: string) {
+    super('migrations-pending', message);
+    this.name = 'PendingMigrationsError';
+  }
+}
 
 export interface StartupCheckOptions {
   target: MigrationTarget;

@@ -39,10 +39,10 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
     expect(await leftovers()).toEqual([]);
   });
 
-  it('without MONGODB_URI, exits 3 saying so', async () => {
-    const run = await runScript('backup', [], { ...env, MONGODB_URI: '' });
+  it('with an invalid setting, exits 3 naming the variable', async () => {
+    const run = await runScript('backup', [], { ...env, MONGODB_URI: 'http://not-mongodb' });
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/^backup: MONGODB_URI is not set/);
+    expect(run.stderr).toMatch(/^backup: Invalid configuration: MONGODB_URI must be/);
   });
 
   it('with MONGODUMP_PATH pointing nowhere, exits 4 naming the variable', async () => {
@@ -100,7 +100,7 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
     const run = await done;
 
     expect(run.code).toBe(18);
-    expect(run.stderr).toBe('backup: interrupted (SIGTERM)\n');
+    expect(run.stderr).toBe('backup: interrupted by SIGTERM\n');
     expect(await readdir(out)).toEqual(['.backup.lock']);
   });
 
@@ -135,12 +135,12 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
   it('reports a failing failure hook on the same single stderr line, keeping the exit code', async () => {
     const run = await runScript('backup', [], {
       ...env,
-      MONGODB_URI: '',
+      MONGODB_URI: 'http://not-mongodb',
       BACKUP_ON_FAILURE: 'echo hook says hi; exit 3',
     });
     expect(run.code).toBe(3);
     expect(run.stderr).toBe(
-      'backup: MONGODB_URI is not set: the backup commands do not start the embedded engine, point them at the server (failure hook exited with 3)\n',
+      'backup: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI (failure hook exited with 3)\n',
     );
     expect(run.stdout).toBe('hook says hi\n');
   });

@@ -2,14 +2,15 @@ import { type ChildProcess, execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Decimal128, Double, Int32, Long, type MongoClient, ObjectId, UUID } from 'mongodb';
 import { archiveFileName, type Manifest, manifestPathFor } from '../../src/backups/manifest.ts';
 import { locateTool } from '../../src/backups/tools.ts';
 import type { Database } from '../../src/db/connection.ts';
+import { projectRoot } from '../../src/process/project-root.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = projectRoot;
 
 /** The real tools (PATH or .tools/bin), or why they are missing (the tests then skip, saying so). */
 export function findTools(): { mongodump: string; mongorestore: string } | { missing: string } {
@@ -59,12 +60,14 @@ export function startScript(
   env: Record<string, string>,
   cwd = tmpdir(),
 ): { child: ChildProcess; done: Promise<CliRun> } {
-  const tsx = join(root, 'node_modules/.bin/tsx');
+  // node with tsx's loader, as the npm scripts run them: the tsx CLI would stand between the
+  // test's signal and the script (it SIGKILLs a child that does not confirm a signal in 30 ms).
+  const tsxLoader = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
   let child: ChildProcess | undefined;
   const done = new Promise<CliRun>((resolveRun) => {
     child = execFile(
-      tsx,
-      [join(root, 'scripts', `${name}.ts`), ...args],
+      process.execPath,
+      ['--import', tsxLoader, join(root, 'scripts', `${name}.ts`), ...args],
       {
         cwd,
         env: {

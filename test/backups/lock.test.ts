@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireLock, type LockMechanism } from '../../src/backups/lock.ts';
+import { projectRoot } from '../../src/process/project-root.ts';
 import { tempDir } from './helpers.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = projectRoot;
 const probeDir = await tempDir('lock-probe');
 const flockAvailable = await acquireLock(probeDir.path, { mechanism: 'auto' }).then(
   async (lock) => {

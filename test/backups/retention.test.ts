@@ -8,6 +8,52 @@ import { fakeBackup, runScript, tempDir } from './helpers.ts';
 const at = (iso: string) => ({ id: iso, time: new Date(iso) });
 
 describe('planRetention', () => {
+  it('never deletes any of the newest `last` backups, even three of one day with one daily place', () => {
+    const items = [
+      at('2026-03-10T18:00:00Z'),
+      at('2026-03-10T12:00:00Z'),
+      at('2026-03-10T06:00:00Z'),
+      at('2026-03-10T01:00:00Z'),
+    ];
+    const plan = planRetention(items, { daily: 1, weekly: 0, monthly: 0, last: 3 });
+    expect(plan.keep.map((k) => k.item.id)).toEqual(items.slice(0, 3).map((i) => i.id));
+    expect(plan.keep[2]?.reasons).toEqual(['among the newest 3']);
+    expect(plan.prune.map((i) => i.id)).toEqual(['2026-03-10T01:00:00Z']);
+  });
+
+  it('backups taken before migrations take none of the newest-N or daily places while kept', () => {
+    const pre = (iso: string) => ({ ...at(iso), preMigration: true });
+    const ordinary = at('2026-03-10T02:00:00Z');
+    const items = [
+      pre('2026-03-10T18:00:00Z'),
+      pre('2026-03-10T17:00:00Z'),
+      pre('2026-03-10T16:00:00Z'),
+      ordinary,
+      at('2026-03-09T02:00:00Z'),
+    ];
+    const plan = planRetention(
+      items,
+      { daily: 1, weekly: 0, monthly: 0, last: 1, preMigrationDays: 30 },
+      new Date('2026-03-10T19:00:00Z'),
+    );
+    expect(plan.keep.map((k) => k.item.id)).toEqual(items.slice(0, 4).map((i) => i.id));
+    expect(plan.keep[3]?.reasons).toEqual(['newest', 'daily 2026-03-10']);
+    expect(plan.prune.map((i) => i.id)).toEqual(['2026-03-09T02:00:00Z']);
+  });
+
+  it('keeps a backup taken before a migration for preMigrationDays, then lets the counts decide', () => {
+    const preMigration = { ...at('2026-03-01T10:00:00Z'), preMigration: true };
+    const items = [at('2026-03-10T10:00:00Z'), at('2026-03-09T10:00:00Z'), preMigration];
+    const policy = { daily: 1, weekly: 0, monthly: 0, last: 1, preMigrationDays: 10 };
+
+    const within = planRetention(items, policy, new Date('2026-03-10T12:00:00Z'));
+    const after = planRetention(items, policy, new Date('2026-03-12T12:00:00Z'));
+
+    expect(within.keep.map((k) => k.item.id)).toEqual([items[0]?.id, preMigration.id]);
+    expect(within.keep[1]?.reasons).toEqual(['taken before a migration (kept 10 days)']);
+    expect(after.prune.map((i) => i.id)).toEqual([items[1]?.id, preMigration.id]);
+  });
+
   it('keeps the newest backup per day, ISO week and month up to each count, newest first', () => {
     const items = [
       at('2026-03-10T14:00:00Z'), // Tuesday, W11: newest
@@ -93,7 +139,17 @@ describe('pruning a folder of dated archives', () => {
     const before = (await readdir(dir.path)).sort();
     const run = await runScript(
       'backup',
-      ['--dry-run', '--keep-daily', '2', '--keep-weekly', '0', '--keep-monthly', '0'],
+      [
+        '--dry-run',
+        '--keep-last',
+        '1',
+        '--keep-daily',
+        '2',
+        '--keep-weekly',
+        '0',
+        '--keep-monthly',
+        '0',
+      ],
       {
         MONGODB_DB: 'microblog',
         BACKUP_DIR: dir.path,

@@ -154,7 +154,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
       const wait = { MIGRATION_LOCK_WAIT_SECONDS: '600' };
       const [a, b] = await Promise.all([migrate(t, ['up'], wait), migrate(t, ['up'], wait)]);
 
-      expect([a.code, b.code]).toEqual([0, 0]);
+      expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
       const appliedBy = (out: string) => out.match(/^applied \S+\.js/gm) ?? [];
       expect([...appliedBy(a.stdout), ...appliedBy(b.stdout)].sort()).toEqual(
         ALL_MIGRATIONS.slice(2).map((n) => `applied ${n}`),

@@ -103,7 +103,7 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
     expect(await pendingMigrations(t.db)).toEqual([]);
   });
 
-  it('GET /readyz answers 503 while a migration is pending and 200 once none is', async () => {
+  it('GET /readyz answers 503 migrations-pending while a migration is pending and 200 once none is', async () => {
     const db = await connectDatabase(t.uri, { dbName: t.name });
     const cfg = config({});
     const api = supertest(
@@ -116,13 +116,20 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
     );
     try {
       const notReady = await api.get('/readyz');
+      await migrateUp(t.target, quietRun({ to: ALL_MIGRATIONS.at(-2) }));
+      const oneLeft = await api.get('/readyz');
       await migrateUp(t.target, quietRun());
       const ready = await api.get('/readyz');
 
       expect(notReady.status).toBe(503);
       expect(notReady.body.error).toMatchObject({
-        code: 'database-unavailable',
-        message: `${ALL_MIGRATIONS.length} database migrations are pending`,
+        code: 'migrations-pending',
+        message: `${ALL_MIGRATIONS.length} migrations are pending: npm run migrate -- up`,
+      });
+      expect(oneLeft.status).toBe(503);
+      expect(oneLeft.body.error).toMatchObject({
+        code: 'migrations-pending',
+        message: '1 migration is pending: npm run migrate -- up',
       });
       expect(ready.status).toBe(200);
       expect(ready.body.status).toBe('ready');

@@ -1,0 +1,120 @@
+import { redactSecrets } from '../backups/connection-string.ts';
+import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { useLocalEngine } from '../db/local-engine.ts';
+import { loadDotEnv } from './env-file.ts';
+import { fromProjectRoot } from './project-root.ts';
+import { ScriptError } from './script-error.ts';
+
+export interface ScriptContext {
+  /** Loaded on first use, so that a configuration error is reported like any other failure. */
+  config(): Config;
+  /**
+   * The server to work on: MONGODB_URI, or else the data folder's shared local engine (started
+   * if no command runs it yet, released when the command ends).
+   */
+  serverUri(): Promise<string>;
+  out(line: string): void;
+  /** Runs when the command ends, also after the first signal (newest first; failures ignored). */
+  onCleanup(undo: () => Promise<void>): void;
+  /** Aborted by the first SIGTERM or SIGINT (interruptible commands clean up and end). */
+  signal: AbortSignal;
+}
+
+export interface ScriptOptions {
+  /** true: the command watches `signal` and ends by itself; false: the first signal ends it. */
+  interruptible?: boolean;
+  /** Exit code after a second signal, or the first one of a command that is not interruptible. */
+  interruptedExitCode?: number;
+  /** Turns any error into the command's own error type (codes and exit codes of its family). */
+  classify?: (error: unknown) => ScriptError;
+  /** Runs after a failure with the one-line message; returns a note to append to it. */
+  onFailure?: (failure: ScriptError, line: string) => Promise<string | undefined>;
+  /** Appended to usage errors, e.g. "(npm run migrate -- help)". */
+  usageHint?: string;
+}
+
+/**
+ * The start-up and end of every command under scripts/: the project's .env, the configuration,
+ * the shared local engine, signals (the first aborts, the second exits), and the ending: exit 0
+ * on success, otherwise exactly one line on stderr ("<command>: <why>", secrets removed) and the
+ * exit code of the error's code.
+ */
+export async function runScript(
+  command: string,
+  /** Resolves with the exit code, or with nothing for 0. */
+  main: (ctx: ScriptContext) => Promise<unknown>,
+  options: ScriptOptions = {},
+): Promise<void> {
+  loadDotEnv();
+  const classify = options.classify ?? defaultClassify;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanUp = async () => {
+    for (const undo of cleanups.splice(0).reverse()) await undo().catch(() => {});
+  };
+  const abort = new AbortController();
+  const interrupted = options.interruptedExitCode ?? 130;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(interrupted);
+    abort.abort(new ScriptError('interrupted', `interrupted by ${signal}`, interrupted));
+    if (!options.interruptible) {
+      process.stderr.write(`${command}: interrupted by ${signal}\n`);
+      void cleanUp().finally(() => process.exit(interrupted));
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  let config: Config | undefined;
+  const ctx: ScriptContext = {
+    signal: abort.signal,
+    config() {
+      config ??= loadConfig();
+      return config;
+    },
+    async serverUri() {
+      const { mongo, embedded } = ctx.config();
+      if (mongo.uri) return mongo.uri;
+      const engine = await useLocalEngine({
+        engine: embedded.engine,
+        dataDir: fromProjectRoot(embedded.dataDir),
+        port: embedded.port,
+        command,
+        log: (line) => process.stderr.write(`${command}: ${line}\n`),
+        signal: abort.signal,
+      });
+      cleanups.push(() => engine.release());
+      return engine.uri;
+    },
+    out: (line) => process.stdout.write(`${line}\n`),
+    onCleanup: (undo) => {
+      cleanups.push(undo);
+    },
+  };
+  try {
+    const code = await main(ctx);
+    process.exitCode = typeof code === 'number' ? code : 0;
+  } catch (error) {
+    const failure = classify(error);
+    let line = `${command}: ${oneLine(redactSecrets(failure.message, process.env.MONGODB_URI))}`;
+    if (failure.code === 'usage' && options.usageHint) line += ` ${options.usageHint}`;
+    const note = await options.onFailure?.(failure, line);
+    if (note) line += ` (${note})`;
+    process.stderr.write(`${line}\n`);
+    process.exitCode = failure.exitCode;
+  } finally {
+    await cleanUp();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+/** ScriptErrors as they are; a configuration error is `config`; anything else `internal`. */
+export function defaultClassify(error: unknown): ScriptError {
+  if (error instanceof ScriptError) return error;
+  if (error instanceof ConfigError) return new ScriptError('config', error.message);
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new ScriptError('internal', `unexpected error: ${message}`);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' | ').trim();
+}
