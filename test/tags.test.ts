@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { trusted } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { repairTagCounts } from '../src/tags/service.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { aPost, aUser, type TestUser } from './helpers/builders.ts';
+import { runTs } from './helpers/process.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -261,26 +261,17 @@ describe('npm run tags:repair', () => {
     const local = await startTestApp('tags_check');
     try {
       const user = await aUser(local.api);
-      const res = await local.api
-        .post('/api/posts')
-        .set(user.auth)
-        .send({ body: 'x', tags: ['watched'] });
-      expect(res.status).toBe(201);
+      await aPost(local.api, user, { body: 'x', tags: ['watched'] });
       const run = () =>
-        spawnSync('npx', ['tsx', 'scripts/repair-tag-counts.ts', '--check'], {
-          env: {
-            ...process.env,
-            MONGODB_URI: inject('mongoUri'),
-            MONGODB_DB: local.db.connection.name,
-          },
-          encoding: 'utf8',
+        runTs('scripts/repair-tag-counts.ts', ['--check'], {
+          env: { MONGODB_URI: inject('mongoUri'), MONGODB_DB: local.db.connection.name },
         });
-      const clean = run();
-      expect(clean.status, clean.stderr).toBe(0);
+      const clean = await run();
+      expect(clean.code, clean.stderr).toBe(0);
       expect(clean.stdout).toMatch(/no drift/);
       await local.db.Tag.updateOne({ name: 'watched' }, { $set: { postCount: 9 } });
-      const drifted = run();
-      expect(drifted.status).toBe(3);
+      const drifted = await run();
+      expect(drifted.code).toBe(3);
       expect(drifted.stdout).toMatch(/watched: stored 9, actual 1/);
       expect(drifted.stderr).toMatch(/1 count\(s\) drifted/);
       expect((await local.db.Tag.findOne({ name: 'watched' }).lean())?.postCount).toBe(9);
@@ -293,29 +284,20 @@ describe('npm run tags:repair', () => {
     const user = await aUser(t.api);
     await aPost(t.api, user, { body: 'tagged', tags: ['cli-fix'] });
     await t.db.Tag.updateOne({ name: 'cli-fix' }, { $set: { postCount: 42 } });
-    const run = spawnSync('npx', ['tsx', 'scripts/repair-tag-counts.ts'], {
-      env: { ...process.env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: t.db.connection.name },
-      encoding: 'utf8',
+    const run = await runTs('scripts/repair-tag-counts.ts', [], {
+      env: { MONGODB_URI: inject('mongoUri'), MONGODB_DB: t.db.connection.name },
     });
-    expect(run.status, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/1 count\(s\) corrected/);
     expect((await t.db.Tag.findOne({ name: 'cli-fix' }).lean())?.postCount).toBe(1);
   });
 
-  it('with an invalid MONGODB_URI, exits 1 with one line naming it', () => {
-    const env = { ...process.env, MONGODB_URI: 'http://not-mongodb' };
-    const run = spawnSync('npx', ['tsx', 'scripts/repair-tag-counts.ts'], {
-      env,
-      encoding: 'utf8',
-      cwd: process.cwd(),
+  it('with an invalid MONGODB_URI, exits 1 with one line naming it', async () => {
+    const run = await runTs('scripts/repair-tag-counts.ts', [], {
+      env: { MONGODB_URI: 'http://not-mongodb' },
     });
-    expect(run.status).toBe(1);
-    expect(
-      run.stderr
-        .trim()
-        .split('\n')
-        .filter((l) => !l.startsWith('npm warn')),
-    ).toEqual([
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([
       'tags:repair: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI',
     ]);
   });

@@ -1,10 +1,11 @@
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { redactSecrets, toolConnectionString } from '../../src/backups/connection-string.ts';
 import { acquireLock } from '../../src/backups/lock.ts';
 import { locateTool } from '../../src/backups/tools.ts';
-import { findTools, runScript, startScript, tempDir, testDbName } from './helpers.ts';
+import { testDbName } from '../helpers/db.ts';
+import { findTools, runScript, startScript, tempDir } from './helpers.ts';
 
 const tools = findTools();
 if ('missing' in tools) console.warn(`skipping backup failure tests: ${tools.missing}`);
@@ -92,8 +93,10 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
       MONGODUMP_PATH: fake,
       BACKUP_DIR: out,
     });
-    await until(async () =>
-      (await readdir(out).catch(() => [])).some((n) => n.endsWith('.partial')),
+    await vi.waitFor(
+      async () =>
+        expect((await readdir(out).catch(() => [])).some((n) => n.endsWith('.partial'))).toBe(true),
+      { timeout: 15_000, interval: 50 },
     );
 
     child.kill('SIGTERM');
@@ -184,12 +187,4 @@ async function fakeTool(dir: string, body: string): Promise<string> {
   await writeFile(path, `#!/bin/sh\n${body}\n`);
   await chmod(path, 0o755);
   return path;
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

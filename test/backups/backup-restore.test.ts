@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Manifest, manifestPathFor, readManifest } from '../../src/backups/manifest.ts';
 import { runRestore } from '../../src/backups/restore.ts';
 import type { Database } from '../../src/db/connection.ts';
-import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
-import { dropTestDb, findTools, runScript, seedSource, tempDir, testDbName } from './helpers.ts';
+import { dropTestDatabase, dropTestDb, openTestDatabase, testDbName } from '../helpers/db.ts';
+import { findTools, runScript, seedSource, tempDir } from './helpers.ts';
 
 const tools = findTools();
 if ('missing' in tools) console.warn(`skipping backup/restore tests: ${tools.missing}`);

@@ -1,16 +1,12 @@
-import { type ChildProcess, execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Decimal128, Double, Int32, Long, type MongoClient, ObjectId, UUID } from 'mongodb';
+import { Decimal128, Double, Int32, Long, ObjectId, UUID } from 'mongodb';
 import { archiveFileName, type Manifest, manifestPathFor } from '../../src/backups/manifest.ts';
 import { locateTool } from '../../src/backups/tools.ts';
 import type { Database } from '../../src/db/connection.ts';
-import { projectRoot } from '../../src/process/project-root.ts';
-
-const root = projectRoot;
+import { type ProcessResult, type RunningProcess, startTs } from '../helpers/process.ts';
 
 /** The real tools (PATH or .tools/bin), or why they are missing (the tests then skip, saying so). */
 export function findTools(): { mongodump: string; mongorestore: string } | { missing: string } {
@@ -26,66 +22,27 @@ export async function tempDir(label: string): Promise<{ path: string; remove(): 
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export const testDbName = (label: string) => `test_${label}_${randomBytes(4).toString('hex')}`;
-
-/** Drops a database by name, refusing anything not named like a test database. */
-export async function dropTestDb(client: MongoClient, name: string): Promise<void> {
-  if (!name.startsWith('test_')) throw new Error(`refusing to drop "${name}": not a test database`);
-  await client.db(name).dropDatabase();
-}
-
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /**
- * Runs scripts/<name>.ts as cron would: a child process with only the environment given (plus
- * PATH/HOME), from a folder without a .env, so a developer's .env cannot leak in.
+ * Runs scripts/<name>.ts as cron would: only the environment given (plus PATH/HOME), from a
+ * folder without a .env, so a developer's .env cannot leak in; killed after 60 s.
  */
-export function runScript(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-  cwd = tmpdir(),
-): Promise<CliRun> {
-  return startScript(name, args, env, cwd).done;
-}
-
-/** runScript, with the child process at hand (to signal it). */
 export function startScript(
   name: string,
   args: string[],
   env: Record<string, string>,
   cwd = tmpdir(),
-): { child: ChildProcess; done: Promise<CliRun> } {
-  // node with tsx's loader, as the npm scripts run them: the tsx CLI would stand between the
-  // test's signal and the script (it SIGKILLs a child that does not confirm a signal in 30 ms).
-  const tsxLoader = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
-  let child: ChildProcess | undefined;
-  const done = new Promise<CliRun>((resolveRun) => {
-    child = execFile(
-      process.execPath,
-      ['--import', tsxLoader, join(root, 'scripts', `${name}.ts`), ...args],
-      {
-        cwd,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '',
-          NODE_ENV: 'test',
-          ...env,
-        },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? ((error as { code?: number }).code ?? null) : 0;
-        resolveRun({ code: typeof code === 'number' ? code : null, stdout, stderr });
-      },
-    );
-  });
-  if (!child) throw new Error('execFile returned no child');
-  return { child, done };
+): RunningProcess {
+  return startTs(`scripts/${name}.ts`, args, { env, cwd, timeoutMs: 60_000 });
+}
+
+/** startScript, to the end. */
+export function runScript(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd = tmpdir(),
+): Promise<ProcessResult> {
+  return startScript(name, args, env, cwd).done;
 }
 
 /**

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { acquireLock, type LockMechanism } from '../../src/backups/lock.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
+import { type RunningProcess, startTs } from '../helpers/process.ts';
 import { tempDir } from './helpers.ts';
 
 const root = projectRoot;
@@ -19,12 +19,12 @@ if (!flockAvailable) console.warn('flock(1) not found: only the socket lock is t
 
 describe.each<LockMechanism>(['flock', 'socket'])('the backup lock (%s)', (mechanism) => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  let holder: ChildProcess | undefined;
+  let holder: RunningProcess | undefined;
   beforeEach(async () => {
     dir = await tempDir(`lock-${mechanism}`);
   });
   afterEach(async () => {
-    holder?.kill('SIGKILL');
+    holder?.child.kill('SIGKILL');
     await dir.remove();
   });
 
@@ -53,38 +53,22 @@ describe.each<LockMechanism>(['flock', 'socket'])('the backup lock (%s)', (mecha
           `await acquireLock(${JSON.stringify(dir.path)}, { mechanism: '${mechanism}' });\n` +
           `console.log('held');\nsetInterval(() => {}, 1000);\n`,
       );
-      // node itself, not the tsx wrapper: killing the wrapper would leave its node child holding on.
-      holder = spawn(process.execPath, ['--import', 'tsx', script], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      await new Promise<void>((resolveHeld, reject) => {
-        holder?.stdout?.once('data', () => resolveHeld());
-        holder?.once('exit', (code) => reject(new Error(`holder exited with ${code}`)));
-      });
+      holder = startTs(script, [], { env: {} });
+      await holder.waitFor(/held/, 'stdout');
       await expect(acquireLock(dir.path, { mechanism })).rejects.toMatchObject({
         code: 'lock-held',
       });
 
-      const exited = new Promise((r) => holder?.once('exit', r));
-      holder.kill('SIGKILL');
-      await exited;
+      holder.child.kill('SIGKILL');
+      await holder.done;
 
-      const lock = await retry(() => acquireLock(dir.path, { mechanism }));
+      // flock(1) notices the closed pipe a moment after the holder dies.
+      const lock = await vi.waitFor(() => acquireLock(dir.path, { mechanism }), {
+        timeout: 10_000,
+        interval: 100,
+      });
       expect(lock.mechanism).toBe(mechanism);
       await lock.release();
     },
   );
 });
-
-// flock(1) notices the closed pipe a moment after the holder dies.
-async function retry<T>(fn: () => Promise<T>, attempts = 20): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (i >= attempts) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}

@@ -4,12 +4,12 @@ import { MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listBackups } from '../../src/backups/manifest.ts';
 import { localEngineSetup } from '../helpers/local-engine.ts';
+import { type RunningProcess, startTs } from '../helpers/process.ts';
 import { spawnApp } from '../helpers/spawn-app.ts';
-import { startCommand } from '../migrations/helpers.ts';
 import { findTools } from './helpers.ts';
 
 const node = (script: string, args: string[], env: Record<string, string>) =>
-  startCommand(process.execPath, ['--import', 'tsx', script, ...args], env).done;
+  startTs(script, args, { env: { LOG_LEVEL: 'silent', ...env } }).done;
 const tools = findTools();
 
 /**
@@ -23,7 +23,7 @@ describe.skipIf('missing' in tools)(
   () => {
     let s: Awaited<ReturnType<typeof localEngineSetup>>;
     let env: Record<string, string>;
-    let holder: ReturnType<typeof startCommand>;
+    let holder: RunningProcess;
     beforeAll(async () => {
       s = await localEngineSetup('retention');
       env = {
@@ -34,7 +34,7 @@ describe.skipIf('missing' in tools)(
         BACKUP_KEEP_MONTHLY: '1',
       };
       // The database in a terminal of its own (npm run db), as the README offers.
-      holder = startCommand(process.execPath, ['--import', 'tsx', 'scripts/db.ts'], env);
+      holder = startTs('scripts/db.ts', [], { env: { LOG_LEVEL: 'silent', ...env } });
       await holder.waitFor(/Ctrl-C to stop/, 'stdout');
     });
     afterAll(async () => {

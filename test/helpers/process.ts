@@ -1,9 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-/** The repository root: commands run from here unless a test says otherwise. */
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { projectRoot as root } from '../../src/process/project-root.ts';
 
 // tsx's loader, for `node --import`: the tsx CLI would stand between a test's signal and the
 // script (it SIGKILLs a child that does not confirm a signal within 30 ms).
@@ -27,7 +25,10 @@ export interface RunningProcess {
    * if the process ends without one, or after timeoutMs when given (else the test's timeout).
    */
   until<T>(find: () => T | undefined, what: string, timeoutMs?: number): Promise<T>;
+  /** Once every holder of its output pipes (the process and any child it left) is gone. */
   done: Promise<ProcessResult>;
+  /** The process's own exit (children it started may still run). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface StartOptions {
@@ -37,18 +38,21 @@ export interface StartOptions {
   cwd?: string;
   /** Killed (SIGKILL) after this long, so a hung child fails its test instead of hanging it. */
   timeoutMs?: number;
+  /** In a process group of its own, as a shell or a container runtime starts a command. */
+  detached?: boolean;
 }
 
 /** Starts a command with only the environment given; collects its output. */
 export function startProcess(
   command: string,
   args: string[],
-  { env, cwd = root, timeoutMs }: StartOptions,
+  { env, cwd = root, timeoutMs, detached = false }: StartOptions,
 ): RunningProcess {
   const child = spawn(command, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
   });
   const text = { stdout: '', stderr: '' };
   const watchers = new Set<() => boolean>();
@@ -65,6 +69,9 @@ export function startProcess(
   });
   const timer =
     timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
   const done = new Promise<ProcessResult>((resolveDone, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
@@ -109,6 +116,7 @@ export function startProcess(
     stdout: () => text.stdout,
     stderr: () => text.stderr,
     done,
+    exited,
     until,
     waitFor: (pattern, stream = 'stderr', timeoutMs) =>
       until(
@@ -119,10 +127,17 @@ export function startProcess(
   };
 }
 
-/** Runs a TypeScript file (path from the repository root, or absolute) as npm scripts do. */
-export function startTs(file: string, args: string[], options: StartOptions): RunningProcess {
-  const path = resolve(root, file);
-  return startProcess(process.execPath, ['--import', tsxLoader, path, ...args], options);
+/**
+ * Runs a TypeScript file (path from the repository root, or absolute) as the npm scripts do: one
+ * node process with tsx's loader, and the `preload` modules imported first.
+ */
+export function startTs(
+  file: string,
+  args: string[],
+  { preload = [], ...options }: StartOptions & { preload?: string[] },
+): RunningProcess {
+  const imports = [tsxLoader, ...preload].flatMap((module) => ['--import', module]);
+  return startProcess(process.execPath, [...imports, resolve(root, file), ...args], options);
 }
 
 /** startTs, to the end. */

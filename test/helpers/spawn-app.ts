@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { projectRoot } from '../../src/process/project-root.ts';
-
-const root = projectRoot;
+import type { ChildProcess } from 'node:child_process';
+import { type RunningProcess, startTs } from './process.ts';
 
 export interface SpawnedApp {
   child: ChildProcess;
+  process: RunningProcess;
   /** Parsed JSON log lines so far (stdout). */
   logs: Array<Record<string, unknown>>;
   stderr: () => string;
@@ -20,16 +18,12 @@ export interface SpawnedApp {
 }
 
 /**
- * Runs `src/main.ts` as `npm start` does (tsx), but as one node process (`node --import tsx`),
- * so that a signal reaches the app itself and the exit code is the app's own.
+ * Runs `src/main.ts` as `npm start` does, as one node process (node + tsx's loader), so that a
+ * signal reaches the app itself and the exit code is the app's own.
  */
 export function spawnApp(env: Record<string, string>, preload: string[] = []): SpawnedApp {
-  const imports = ['tsx', ...preload].flatMap((module) => ['--import', module]);
-  const child = spawn(process.execPath, [...imports, join(root, 'src/main.ts')], {
-    cwd: root,
+  const run = startTs('src/main.ts', [], {
     env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'info',
@@ -37,78 +31,39 @@ export function spawnApp(env: Record<string, string>, preload: string[] = []): S
       MIGRATIONS_ON_START: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    preload,
   });
-  let out = '';
-  let err = '';
   const logs: Array<Record<string, unknown>> = [];
-  const waiters = new Set<() => void>();
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-    const lines = out.split('\n');
-    out = lines.pop() ?? '';
-    for (const line of lines) {
+  let parsed = 0;
+  /** Parses the complete stdout lines not parsed yet (a partial last line waits for its end). */
+  const readLogs = () => {
+    const lines = run.stdout().split('\n');
+    lines.pop();
+    for (const line of lines.slice(parsed)) {
       try {
         logs.push(JSON.parse(line));
       } catch {
         logs.push({ msg: line });
       }
     }
-    for (const wake of waiters) wake();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
-    child.once('exit', (code, signal) => {
-      for (const wake of waiters) wake();
-      done({ code, signal });
-    });
-  });
-
-  function waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000) {
-    return new Promise<Record<string, unknown>>((resolveLine, reject) => {
-      const check = () => {
-        const found = logs.find(match);
-        if (found) {
-          cleanup();
-          resolveLine(found);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          cleanup();
-          reject(
-            new Error(
-              `the app exited before the log line; stderr: ${err}; logs: ${JSON.stringify(logs.slice(-5))}`,
-            ),
-          );
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new Error(
-            `no such log line within ${timeoutMs} ms; logs: ${JSON.stringify(logs.slice(-5))}`,
-          ),
-        );
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
-  }
-
+    parsed = lines.length;
+    return logs;
+  };
+  const waitForLog = (match: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000) =>
+    run.until(() => readLogs().find(match), 'such log line', timeoutMs);
   return {
-    child,
-    logs,
-    stderr: () => err,
-    stdout: () => logs.map((l) => JSON.stringify(l)).join('\n') + out,
+    child: run.child,
+    process: run,
+    get logs() {
+      return readLogs();
+    },
+    stderr: run.stderr,
+    stdout: run.stdout,
     waitForLog,
     async listening(timeoutMs) {
       const line = await waitForLog((l) => /^listening on /.test(String(l.msg)), timeoutMs);
       return Number(/:(\d+)$/.exec(String(line.msg))?.[1]);
     },
-    exited,
+    exited: run.done.then(({ code, signal }) => ({ code, signal })),
   };
 }

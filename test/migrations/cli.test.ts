@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
+import { startProcess } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   changelogNames,
@@ -10,7 +11,6 @@ import {
   openMigrationDb,
   quietRun,
   seedUsers,
-  startCommand,
   startMigrate,
 } from './helpers.ts';
 
@@ -30,10 +30,11 @@ describe('the migration commands', { timeout: 180_000 }, () => {
   });
 
   it('plain `npx migrate-mongo status` and `up` work with the root config and agree with ours', async () => {
-    const env = { MONGODB_URI: t.uri, MONGODB_DB: t.name };
+    const env = { LOG_LEVEL: 'silent', MONGODB_URI: t.uri, MONGODB_DB: t.name };
 
-    const status = await startCommand('npx', ['--no-install', 'migrate-mongo', 'status'], env).done;
-    const up = await startCommand('npx', ['--no-install', 'migrate-mongo', 'up'], env).done;
+    const npx = (args: string[]) => startProcess('npx', ['--no-install', ...args], { env }).done;
+    const status = await npx(['migrate-mongo', 'status']);
+    const up = await npx(['migrate-mongo', 'up']);
 
     expect(status.code).toBe(0);
     for (const name of ALL_MIGRATIONS)

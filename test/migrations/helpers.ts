@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { type DownOptions, migrateUp, type UpOptions } from '../../src/migrations/runner.ts';
 import { MIGRATIONS_DIR } from '../../src/migrations/settings.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
-import { type RunningProcess, startProcess, startTs } from '../helpers/process.ts';
+import { type RunningProcess, startTs } from '../helpers/process.ts';
 
 /** Every migration file, in order (what migrate-mongo runs). */
 export const ALL_MIGRATIONS = readdirSync(MIGRATIONS_DIR)
@@ -86,11 +86,6 @@ export function upInterruptedAt(
       },
     }),
   );
-}
-
-/** Any command, from the repository root, with the test's LOG_LEVEL (cli.test runs npx with it). */
-export function startCommand(command: string, args: string[], env: Record<string, string>) {
-  return startProcess(command, args, { env: { LOG_LEVEL: 'silent', ...env } });
 }
 
 /** `npm run migrate -- <args>`, run as node + tsx (npm adds nothing but start-up time). */

@@ -4,8 +4,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canConnect } from '../../src/db/local-engine.ts';
 import { processAlive } from '../../src/process/pid.ts';
 import { localEngineSetup } from '../helpers/local-engine.ts';
+import { startProcess, startTs } from '../helpers/process.ts';
 import { spawnApp } from '../helpers/spawn-app.ts';
-import { startCommand } from '../migrations/helpers.ts';
 
 type Setup = Awaited<ReturnType<typeof localEngineSetup>>;
 const kill = (pid: number) => {
@@ -16,7 +16,7 @@ const kill = (pid: number) => {
   }
 };
 const node = (script: string, args: string[], env: Record<string, string>) =>
-  startCommand(process.execPath, ['--import', 'tsx', script, ...args], env);
+  startTs(script, args, { env: { LOG_LEVEL: 'silent', ...env } });
 const readyLines = (s: Setup) =>
   readFileSync(join(s.dataDir, 'engine.log'), 'utf8').match(/ ready at /g) ?? [];
 const gone = (s: Setup) =>
@@ -74,7 +74,8 @@ describe('one local engine per data folder, shared by every command', { timeout:
     const hostPid = s.record()?.hostPid;
 
     const up = await node('scripts/migrate.ts', ['up'], env).done;
-    const plain = await startCommand('npx', ['--no-install', 'migrate-mongo', 'status'], env).done;
+    const plain = await startProcess('npx', ['--no-install', 'migrate-mongo', 'status'], { env })
+      .done;
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
 
     expect(up.code, up.stderr).toBe(0);

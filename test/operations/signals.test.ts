@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { processAlive } from '../../src/process/pid.ts';
 import { localEngineSetup } from '../helpers/local-engine.ts';
+import { startProcess } from '../helpers/process.ts';
 import { spawnApp } from '../helpers/spawn-app.ts';
 
 type Setup = Awaited<ReturnType<typeof localEngineSetup>>;
@@ -18,38 +18,24 @@ const kill = (pid: number) => {
  * runtime starts it), with the local engine. Resolves the app's pid from its "listening" line.
  */
 function npmStart(s: Setup) {
-  const child = spawn('npm', ['start'], {
-    cwd: process.cwd(),
+  const run = startProcess('npm', ['start'], {
     detached: true,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: 'test',
-      PORT: '0',
-      MIGRATIONS_ON_START: 'warn',
-      ...s.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PORT: '0', MIGRATIONS_ON_START: 'warn', ...s.env },
   });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.resume();
-  const npmExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once('exit', (code, signal) => done({ code, signal })),
-  );
-  // 'close': every holder of the pipe (npm, and the app, which inherited it) is gone.
-  const closed = new Promise<string>((done) => child.stdout.once('close', () => done(stdout)));
-  const appPid = vi.waitFor(
+  const appPid = run.until(
     () => {
-      const line = stdout.split('\n').find((l) => l.includes('"msg":"listening on'));
-      if (!line) throw new Error(`not listening yet: ${stdout.slice(-300)}`);
-      return JSON.parse(line).pid as number;
+      const line = run
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('"msg":"listening on'));
+      return line ? (JSON.parse(line).pid as number) : undefined;
     },
-    { timeout: 120_000, interval: 200 },
+    'listening line',
+    120_000,
   );
-  return { child, appPid, npmExit, closed };
+  // done: every holder of the pipe (npm, and the app, which inherited it) is gone.
+  const closed = run.done.then((result) => result.stdout);
+  return { child: run.child, appPid, npmExit: run.exited, closed };
 }
 
 const nothingLeft = (s: Setup) =>
