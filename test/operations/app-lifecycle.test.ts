@@ -1,23 +1,20 @@
-import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { connectDatabase } from '../../src/db/connection.ts';
 import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
-import { dropTestDatabase } from '../helpers/db.ts';
+import { dropTestDatabase, openTestDatabase, testDbName } from '../helpers/db.ts';
+import { freePort } from '../helpers/local-engine.ts';
 import { spawnApp } from '../helpers/spawn-app.ts';
 
 const databases: string[] = [];
 function testDb(): string {
-  const name = `test_process_${randomBytes(4).toString('hex')}`;
+  const name = testDbName('process');
   databases.push(name);
   return name;
 }
 afterAll(async () => {
   for (const dbName of databases) {
-    const db = await connectDatabase(inject('mongoUri'), { dbName });
-    await dropTestDatabase(db);
+    await dropTestDatabase(await openTestDatabase('process', { dbName }));
   }
 });
 
@@ -92,7 +89,7 @@ describe('graceful shutdown', () => {
         'shutdown complete',
       ]),
     );
-    const db = await connectDatabase(inject('mongoUri'), { dbName });
+    const db = await openTestDatabase('process', { dbName });
     expect(await db.User.countDocuments({ username: 'in_flight' })).toBe(1);
     await db.close();
   });
@@ -146,15 +143,6 @@ describe('graceful shutdown', () => {
     expect(app.logs.map((l) => l.msg)).toContain('shutdown complete');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('start-up', () => {
   it('retries an unreachable database with backoff, a log line each, then exits 1 with one line', async () => {
