@@ -1,6 +1,7 @@
 import { type Db, MongoClient } from 'mongodb';
 import { redactSecrets } from '../backups/connection-string.ts';
 import { loadConfig } from '../config.ts';
+import { ScriptError } from '../process/script-error.ts';
 import { appModels } from './app-models.ts';
 import { describeChange } from './diff.ts';
 import { generateMigration, modelDrift, recordModelState } from './generate.ts';
@@ -65,7 +66,8 @@ export function checkModelDrift(
   const drift = modelDrift(models, migrationsDir);
   if (drift.length === 0) return undefined;
   for (const change of drift) out(`model changed without a migration: ${describeChange(change)}`);
-  return new Error(
+  return new ScriptError(
+    'models-changed-without-migration',
     `the models differ from migrations/model-state.json in ${drift.length} places: ` +
       'run `npm run migrate -- generate <name>`, or after a hand-written migration ' +
       '`npm run migrate -- snapshot`',

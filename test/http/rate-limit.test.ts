@@ -58,7 +58,13 @@ describe('the global rate limit', () => {
 describe('the MongoDB rate-limit store', () => {
   it('shares counters between two API instances on one database', async () => {
     await counters().deleteMany({});
-    const env = { RATE_LIMIT_STORE: 'mongodb', RATE_LIMIT_MAX: '4' };
+    // The store's windows are aligned to the clock: a 60 s window let the six requests straddle
+    // a boundary on a loaded machine (all 200). A day-long window makes that vanishingly rare.
+    const env = {
+      RATE_LIMIT_STORE: 'mongodb',
+      RATE_LIMIT_MAX: '4',
+      RATE_LIMIT_WINDOW_MS: '86400000',
+    };
     const a = await startTestApp('instance_a', env, { db: t.db });
     const b = await startTestApp('instance_b', env, { db: t.db });
     const statuses = [];
