@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
 import { BSON, type MongoClient } from 'mongodb';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,6 +8,7 @@ import { type Manifest, manifestPathFor, readManifest } from '../../src/backups/
 import { runRestore } from '../../src/backups/restore.ts';
 import type { Database } from '../../src/db/connection.ts';
 import { dropTestDatabase, dropTestDb, openTestDatabase, testDbName } from '../helpers/db.ts';
+import { startProcess } from '../helpers/process.ts';
 import { findTools, runScript, seedSource, tempDir } from './helpers.ts';
 
 const tools = findTools();
@@ -117,7 +116,8 @@ describe.skipIf('missing' in tools)('npm run backup, then restore', () => {
       `--nsTo=${target}.*`,
       ...(source.capabilities.engine === 'ferretdb' ? ['--noIndexRestore'] : []),
     ];
-    await promisify(execFile)(tools.mongorestore, args);
+    const restored = await startProcess(tools.mongorestore, args, { env: {} }).done;
+    expect(restored.code, restored.stderr).toBe(0);
     for (const name of Object.keys(seeded)) {
       expect(await dump(client, target, name), name).toEqual(
         await dump(client, source.connection.name, name),
