@@ -10,6 +10,7 @@ import { enforceMigrationPolicy } from './migrations/startup.ts';
 import { pendingMigrations } from './migrations/status.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
 import { loadDotEnv } from './process/env-file.ts';
+import { applyHeapPolicy } from './process/heap.ts';
 import { fromProjectRoot } from './process/project-root.ts';
 import { closeServer, createShutdown, type Shutdown } from './process/shutdown.ts';
 
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  applyHeapPolicy(config.lifecycle.heapGrowingPercent);
   const logger = createLogger(config.logLevel);
   const shutdown = createShutdown({
     logger,

@@ -39,6 +39,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('bounds the heap growth at 50 % past the live heap unless HEAP_GROWING_PERCENT says otherwise (0: V8 decides)', () => {
+    expect(loadConfig({}).lifecycle.heapGrowingPercent).toBe(50);
+    expect(loadConfig({ HEAP_GROWING_PERCENT: '0' }).lifecycle.heapGrowingPercent).toBe(0);
+    expect(loadConfig({ HEAP_GROWING_PERCENT: '100' }).lifecycle.heapGrowingPercent).toBe(100);
+    for (const bad of ['-1', '12.5', 'lots', '401']) {
+      expect(() => loadConfig({ HEAP_GROWING_PERCENT: bad })).toThrow(/HEAP_GROWING_PERCENT/);
+    }
+  });
+
   it('when PORT is not a number, names PORT', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
   });
@@ -80,6 +89,7 @@ describe('loadConfig: HTTP, rate-limit and lifecycle settings', () => {
       loginPerAddress: 50,
     });
     expect(config.lifecycle).toEqual({
+      heapGrowingPercent: 50,
       shutdownTimeoutMs: 10_000,
       connectAttempts: 10,
       connectBackoffMs: 500,
@@ -99,6 +109,7 @@ describe('loadConfig: HTTP, rate-limit and lifecycle settings', () => {
       SHUTDOWN_TIMEOUT_MS: '2500',
       MONGODB_CONNECT_ATTEMPTS: '3',
       MONGODB_CONNECT_BACKOFF_MS: '250',
+      HEAP_GROWING_PERCENT: '25',
     });
     expect(config.http.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
     expect(config.http.trustProxyHops).toBe(1);
@@ -111,6 +122,7 @@ describe('loadConfig: HTTP, rate-limit and lifecycle settings', () => {
       loginPerAddress: 20,
     });
     expect(config.lifecycle).toEqual({
+      heapGrowingPercent: 25,
       shutdownTimeoutMs: 2500,
       connectAttempts: 3,
       connectBackoffMs: 250,

@@ -5,6 +5,7 @@ import { createTokenService } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
 import { connectDatabase } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logger.ts';
+import { applyHeapPolicy } from '../../src/process/heap.ts';
 import { baselineListener } from './baseline.ts';
 import { installUsageProbe } from './usage.ts';
 
@@ -20,6 +21,7 @@ async function start(kind: string): Promise<{ server: Server; close: () => Promi
   const uri = config.mongo.uri;
   if (!uri) throw new Error('MONGODB_URI is not set');
   if (kind === 'api') {
+    applyHeapPolicy(config.lifecycle.heapGrowingPercent); // as src/main.ts does
     const db = await connectDatabase(uri, {
       dbName: config.mongo.dbName,
       poolSize: config.mongo.poolSize,
