@@ -65,13 +65,19 @@ export type Counts = Map<string, CommandCount & { firstCommands: string[] }>;
 export async function countReads(
   client: MongoClient,
   dbName: string,
-  listeners: { api: RequestListener; baseline: RequestListener },
+  listeners: { api: RequestListener; baseline: RequestListener; floor?: RequestListener },
   work: Workload[],
 ): Promise<{ api: Counts; baseline: Counts }> {
   const reads = work.filter((w) => !w.write).map(asProbe);
   const api = await countCommands(client, dbName, listeners.api, reads);
   const baseline = await countCommands(client, dbName, listeners.baseline, reads);
   for (const p of reads) assertSameJson(api.get(p.name)?.json, baseline.get(p.name)?.json, p.name);
+  if (listeners.floor) {
+    const floor = await countCommands(client, dbName, listeners.floor, reads);
+    for (const p of reads) {
+      assertSameJson(api.get(p.name)?.json, floor.get(p.name)?.json, `${p.name} (Express alone)`);
+    }
+  }
   return { api, baseline };
 }
 
@@ -127,7 +133,7 @@ export interface MeasureOptions {
   connections: number;
   warmup: number;
   duration: number;
-  /** API and baseline take turns this many times per endpoint, first one then the other. */
+  /** API and baseline (and Express alone) take turns this many times per endpoint. */
   rounds: number;
   /** Folder for one CPU profile per endpoint and process, from an extra run after the measured ones. */
   profileDir?: string;
@@ -142,7 +148,7 @@ const fileName = (name: string) => name.replace(/[^A-Za-z0-9]+/g, '-').replace(/
  */
 export async function measureEndpoints(
   work: Workload[],
-  servers: { api: ServerProcess; baseline: ServerProcess },
+  servers: { api: ServerProcess; baseline: ServerProcess; floor?: ServerProcess },
   counts: { api: Counts; baseline: Counts },
   load: MeasureOptions,
   log: (m: string) => void,
@@ -155,12 +161,14 @@ export async function measureEndpoints(
       body: w.body,
       method: w.write ? 'POST' : 'GET',
     } as const;
-    const sides = w.write ? (['api'] as const) : (['api', 'baseline'] as const);
-    const runs: Record<'api' | 'baseline', LoadResult[]> = { api: [], baseline: [] };
+    type Side = 'api' | 'baseline' | 'floor';
+    let sides: Side[] = w.write ? ['api'] : ['api', 'baseline'];
+    if (!w.write && servers.floor) sides = [...sides, 'floor'];
+    const runs: Record<Side, LoadResult[]> = { api: [], baseline: [], floor: [] };
     for (let round = 0; round < load.rounds; round += 1) {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
-        const server = servers[side];
+        const server = servers[side] as ServerProcess;
         const window = { start: () => server.startWindow(), stop: () => server.stopWindow() };
         const r = await measure({ ...spec, url: server.url }, load, window);
         runs[side].push(checked(r, `${w.name} (${side})`));
@@ -168,7 +176,8 @@ export async function measureEndpoints(
     }
     const profiles: EndpointResult['profiles'] = {};
     if (load.profileDir) {
-      for (const side of sides) {
+      for (const side of ['api', 'baseline'] as const) {
+        if (!sides.includes(side)) continue;
         const server = servers[side];
         const file = join(load.profileDir, `${fileName(w.name)}.${side}.cpuprofile`);
         const window = { start: () => server.startWindow(file), stop: () => server.stopWindow() };
@@ -179,6 +188,7 @@ export async function measureEndpoints(
     }
     const api = combine(runs.api);
     const baseline = w.write ? undefined : combine(runs.baseline);
+    const floor = runs.floor.length > 0 ? combine(runs.floor) : undefined;
     const apiCounts = counts.api.get(w.name);
     const apiCpu = api.usage?.cpuMicrosPerRequest;
     const baseCpu = baseline?.usage?.cpuMicrosPerRequest;
@@ -187,6 +197,7 @@ export async function measureEndpoints(
       list: w.list,
       api,
       baseline,
+      floor,
       ratio: baseline ? api.rps / baseline.rps : undefined,
       cpuRatio: apiCpu !== undefined && baseCpu ? apiCpu / baseCpu : undefined,
       rounds: { api: runs.api.map((r) => r.rps), baseline: runs.baseline.map((r) => r.rps) },
@@ -199,7 +210,8 @@ export async function measureEndpoints(
     const cpu = (u?: ProcessUsage) => (u ? `, ${u.cpuMicrosPerRequest.toFixed(0)} µs CPU/req` : '');
     log(
       `${w.name}: ${api.rps.toFixed(1)} req/s${cpu(api.usage)}` +
-        (baseline ? `; baseline ${baseline.rps.toFixed(1)} req/s${cpu(baseline.usage)}` : ''),
+        (baseline ? `; baseline ${baseline.rps.toFixed(1)} req/s${cpu(baseline.usage)}` : '') +
+        (floor ? `; Express alone ${floor.rps.toFixed(1)} req/s${cpu(floor.usage)}` : ''),
     );
   }
   return results;

@@ -13,6 +13,7 @@ import { ScriptError } from '../../src/process/script-error.ts';
 import { baselineListener } from './baseline.ts';
 import { type DepthSeries, measureDepth } from './depth.ts';
 import { countReads, countWrite, measureEndpoints, workloads } from './endpoints.ts';
+import { expressFloor } from './express-floor.ts';
 import {
   type BackupResult,
   type MigrationResult,
@@ -21,7 +22,7 @@ import {
   seedMigrationProbe,
 } from './operations.ts';
 import { type BenchOptions, parseOptions } from './options.ts';
-import { startServer } from './processes.ts';
+import { type ServerProcess, startServer } from './processes.ts';
 import { measureCompression, writeResults } from './results.ts';
 import { seedDataset } from './seed.ts';
 import { type EndpointResult, evaluateTargets } from './targets.ts';
@@ -106,7 +107,11 @@ async function run(options: BenchOptions): Promise<boolean> {
   let counts: Awaited<ReturnType<typeof countReads>> | undefined;
   if (phases.has('http')) {
     log('counting database commands per request');
-    const listeners = { api: app, baseline: baselineListener(raw, tokens) };
+    const listeners = {
+      api: app,
+      baseline: baselineListener(raw, tokens),
+      floor: options.floor ? expressFloor(db, tokens) : undefined,
+    };
     counts = await countReads(client, dbName, listeners, reads);
   }
   if (phases.has('http') || phases.has('depth')) {
@@ -116,7 +121,12 @@ async function run(options: BenchOptions): Promise<boolean> {
     const baseline = await startServer('baseline', serverEnv);
     cleanups.push(() => baseline.stop());
     const urls = { api: api.url, baseline: baseline.url };
-    const servers = { api, baseline };
+    let floor: ServerProcess | undefined;
+    if (options.floor && counts) {
+      floor = await startServer('express', serverEnv);
+      cleanups.push(() => (floor as ServerProcess).stop());
+    }
+    const servers = { api, baseline, floor };
     let profileDir: string | undefined;
     if (options.profile) {
       profileDir = join(projectRoot, 'bench/results', `profiles-${dbName.slice(6)}`);
@@ -140,7 +150,7 @@ async function run(options: BenchOptions): Promise<boolean> {
       for (const [name, c] of await countWrite(client, dbName, app, write)) counts.api.set(name, c);
       endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
     }
-    await Promise.all([api.stop(), baseline.stop()]);
+    await Promise.all([api.stop(), baseline.stop(), floor?.stop()]);
   }
 
   const jobEnv = { ...process.env, MONGODB_URI: uri, BENCH_DB: dbName };

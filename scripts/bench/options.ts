@@ -20,6 +20,8 @@ export interface BenchOptions {
   rounds: number;
   /** Also record a CPU profile of each server per endpoint (an extra, unmeasured run each). */
   profile: boolean;
+  /** Also measure the reads on bare Express routes (express-floor.ts): Express's own share. */
+  floor: boolean;
   /** Keep the bench database afterwards (it is dropped by default). */
   keep: boolean;
   /** Exit 1 when a target fails (the run itself succeeding is not enough). */
@@ -30,7 +32,7 @@ export interface BenchOptions {
 
 const USAGE =
   'usage: npm run bench -- [--scale N] [--duration S] [--warmup S] [--connections N] ' +
-  '[--depth-duration S] [--migration-docs N] [--pool-size N] [--rounds N] [--profile] ' +
+  '[--depth-duration S] [--migration-docs N] [--pool-size N] [--rounds N] [--profile] [--floor] ' +
   '[--only http,depth,migration,backup] [--keep] [--check]';
 
 export { UsageError };
@@ -60,6 +62,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         'pool-size': { type: 'string' },
         rounds: { type: 'string' },
         profile: { type: 'boolean' },
+        floor: { type: 'boolean' },
         only: { type: 'string' },
         keep: { type: 'boolean' },
         check: { type: 'boolean' },
@@ -87,6 +90,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     poolSize: Math.round(positive('pool-size', str('pool-size'), 20, 500)),
     rounds: Math.round(positive('rounds', str('rounds'), 1, 20)),
     profile: values.profile === true,
+    floor: values.floor === true,
     keep: values.keep === true,
     check: values.check === true,
     only: new Set(only as Phase[]),

@@ -49,7 +49,7 @@ function ask<T>(child: ChildProcess, message: UsageMessage, reply: string): Prom
 
 /** Starts scripts/bench/serve.ts as `kind` and waits for the port it prints. */
 export function startServer(
-  kind: 'api' | 'baseline',
+  kind: 'api' | 'baseline' | 'express',
   env: NodeJS.ProcessEnv,
 ): Promise<ServerProcess> {
   const child = spawnTs('serve.ts', [kind], env, { ipc: true });

@@ -67,11 +67,21 @@ function usageTable(endpoints: EndpointResult[]): string {
     'API / baseline peak RSS MB',
     'requests API / baseline',
   );
+  const floors = endpoints.some((x) => x.floor?.usage);
+  if (floors) head.push('Express alone CPU µs/req (x baseline)');
   const rows = endpoints
     .filter((x) => x.api.usage)
     .map((x) => {
       const a = x.api.usage as NonNullable<typeof x.api.usage>;
       const b = x.baseline?.usage;
+      const f = x.floor?.usage;
+      const floor = f
+        ? [
+            `${us(f.cpuMicrosPerRequest)}${b ? ` (${(f.cpuMicrosPerRequest / b.cpuMicrosPerRequest).toFixed(2)}x)` : ''}`,
+          ]
+        : floors
+          ? ['–']
+          : [];
       return [
         x.name,
         us(a.cpuMicrosPerRequest),
@@ -80,12 +90,17 @@ function usageTable(endpoints: EndpointResult[]): string {
         `${pct(a.eventLoopUtilization)} / ${b ? pct(b.eventLoopUtilization) : '–'}`,
         `${n0(a.maxRssBytes / MB)} / ${b ? n0(b.maxRssBytes / MB) : '–'}`,
         `${a.requests} / ${b?.requests ?? '–'}`,
+        ...floor,
       ];
     });
   const rounds = endpoints[0]?.rounds.api.length ?? 1;
   return `${table(head, rows)}\n\nCPU is user + system time of the whole server process (process.cpuUsage) over the measured runs${
     rounds > 1 ? ` (${rounds} rounds each, API and baseline taking turns)` : ''
-  }, divided by the requests it received; event loop busy is performance.eventLoopUtilization over the same window; peak RSS is the process's high-water mark (resourceUsage().maxRSS).`;
+  }, divided by the requests it received${
+    floors
+      ? '; "Express alone" is the same read on bare Express routes calling the same service code (scripts/bench/express-floor.ts: no middleware, validation or logging), measured in the same rounds'
+      : ''
+  }; event loop busy is performance.eventLoopUtilization over the same window; peak RSS is the process's high-water mark (resourceUsage().maxRSS).`;
 }
 
 /** The profiled run's top costs per request, API and baseline side by side. */

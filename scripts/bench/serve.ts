@@ -7,12 +7,13 @@ import { connectDatabase } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logger.ts';
 import { applyHeapPolicy } from '../../src/process/heap.ts';
 import { baselineListener } from './baseline.ts';
+import { expressFloor } from './express-floor.ts';
 import { installUsageProbe } from './usage.ts';
 
 /**
  * A server under load, in its own process so it does not share an event loop with the load
  * generator: `api` is the real app (createApp, as src/main.ts builds it, minus the embedded
- * engine), `baseline` the raw-driver server. Both read the same environment (MONGODB_URI is
+ * engine), `baseline` the raw-driver server, `express` the bare Express routes of --floor. Both read the same environment (MONGODB_URI is
  * passed there, never on a command line) and print {"port": n} once listening. Over the IPC
  * channel the bench opens, each reports what it spent during a measured window (usage.ts).
  */
@@ -20,7 +21,7 @@ async function start(kind: string): Promise<{ server: Server; close: () => Promi
   const config = loadConfig(process.env);
   const uri = config.mongo.uri;
   if (!uri) throw new Error('MONGODB_URI is not set');
-  if (kind === 'api') {
+  if (kind === 'api' || kind === 'express') {
     applyHeapPolicy(config.lifecycle.heapGrowingPercent); // as src/main.ts does
     const db = await connectDatabase(uri, {
       dbName: config.mongo.dbName,
@@ -28,7 +29,10 @@ async function start(kind: string): Promise<{ server: Server; close: () => Promi
       serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
       autoIndex: false,
     });
-    const app = createApp({ config, db, logger: createLogger(config.logLevel) });
+    const app =
+      kind === 'api'
+        ? createApp({ config, db, logger: createLogger(config.logLevel) })
+        : expressFloor(db, createTokenService(config.auth));
     return { server: createServer(app), close: () => db.close() };
   }
   if (kind === 'baseline') {
@@ -42,7 +46,7 @@ async function start(kind: string): Promise<{ server: Server; close: () => Promi
     );
     return { server: createServer(listener), close: () => client.close() };
   }
-  throw new Error(`unknown server kind "${kind}" (api or baseline)`);
+  throw new Error(`unknown server kind "${kind}" (api, baseline or express)`);
 }
 
 try {

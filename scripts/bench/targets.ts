@@ -9,6 +9,8 @@ export interface EndpointResult {
   list: boolean;
   api: LoadResult;
   baseline?: LoadResult;
+  /** The same read on bare Express routes (express-floor.ts), with --floor. */
+  floor?: LoadResult;
   /** API throughput over the baseline's, when there is a baseline. */
   ratio?: number;
   /** API CPU time per request over the baseline's. */
