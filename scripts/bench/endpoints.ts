@@ -2,7 +2,7 @@ import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { assertSameJson, type CommandCount, countCommands, type Probe } from './commands.ts';
-import { type LoadResult, measure } from './load.ts';
+import { type LoadResult, measure, warmUp } from './load.ts';
 import type { ServerProcess } from './processes.ts';
 import { summarizeProfile } from './profile.ts';
 import type { Dataset } from './seed.ts';
@@ -135,6 +135,8 @@ export interface MeasureOptions {
   duration: number;
   /** API and baseline (and Express alone) take turns this many times per endpoint. */
   rounds: number;
+  /** Requests each server gets on each endpoint before its first measured run (load.ts warmUp). */
+  warmupRequests: number;
   /** Folder for one CPU profile per endpoint and process, from an extra run after the measured ones. */
   profileDir?: string;
 }
@@ -165,6 +167,13 @@ export async function measureEndpoints(
     let sides: Side[] = w.write ? ['api'] : ['api', 'baseline'];
     if (!w.write && servers.floor) sides = [...sides, 'floor'];
     const runs: Record<Side, LoadResult[]> = { api: [], baseline: [], floor: [] };
+    for (const side of sides) {
+      const server = servers[side] as ServerProcess;
+      await warmUp(
+        { ...spec, url: server.url },
+        { connections: load.connections, requests: load.warmupRequests, maxSeconds: 30 },
+      );
+    }
     for (let round = 0; round < load.rounds; round += 1) {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {

@@ -135,6 +135,7 @@ async function run(options: BenchOptions): Promise<boolean> {
     const load = {
       connections: options.connections,
       warmup: options.warmup,
+      warmupRequests: options.warmupRequests,
       duration: options.duration,
       rounds: options.rounds,
       profileDir,

@@ -11,6 +11,8 @@ export interface BenchOptions {
   duration: number;
   warmup: number;
   connections: number;
+  /** Requests each server gets per endpoint before its first measured run (0: none). */
+  warmupRequests: number;
   /** Seconds of each pagination-depth latency run (one connection). */
   depthDuration: number;
   /** Documents for the migration measurement; 0: the posts collection as seeded. */
@@ -31,7 +33,7 @@ export interface BenchOptions {
 }
 
 const USAGE =
-  'usage: npm run bench -- [--scale N] [--duration S] [--warmup S] [--connections N] ' +
+  'usage: npm run bench -- [--scale N] [--duration S] [--warmup S] [--warmup-requests N] [--connections N] ' +
   '[--depth-duration S] [--migration-docs N] [--pool-size N] [--rounds N] [--profile] [--floor] ' +
   '[--only http,depth,migration,backup] [--keep] [--check]';
 
@@ -56,6 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         scale: { type: 'string' },
         duration: { type: 'string' },
         warmup: { type: 'string' },
+        'warmup-requests': { type: 'string' },
         connections: { type: 'string' },
         'depth-duration': { type: 'string' },
         'migration-docs': { type: 'string' },
@@ -82,6 +85,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     duration: positive('duration', str('duration'), 10, 600),
     warmup: positive('warmup', str('warmup'), 3, 120),
     connections: Math.round(positive('connections', str('connections'), 10, 1000)),
+    warmupRequests:
+      str('warmup-requests') === '0'
+        ? 0
+        : Math.round(positive('warmup-requests', str('warmup-requests'), 4000, 1_000_000)),
     depthDuration: positive('depth-duration', str('depth-duration'), 5, 600),
     migrationDocs:
       str('migration-docs') === undefined

@@ -57,8 +57,9 @@ export function writeResults(
       `scale ${o.scale}: ${d.users} users, ${d.posts} posts, ${d.follows} follows, ${d.tags} tags; ` +
       `the feed's reader follows ${d.feedFollowees}`,
     load:
-      `autocannon, ${o.connections} connections, ${o.warmup} s warm-up + ${o.duration} s per ` +
-      `endpoint; depth: one request at a time, ${o.depthDuration} s per method and depth in 5 ` +
+      `autocannon, ${o.connections} connections; each server first gets ${o.warmupRequests} ` +
+      `requests per endpoint (at most 30 s), then ${o.warmup} s warm-up + ${o.duration} s per ` +
+      `run${o.rounds > 1 ? `, ${o.rounds} rounds taking turns` : ''}; depth: one request at a time, ${o.depthDuration} s per method and depth in 5 ` +
       'interleaved rounds; the load generator, the servers and ' +
       'the database share the machine',
   };
