@@ -58,7 +58,7 @@ export function writeResults(
       `the feed's reader follows ${d.feedFollowees}`,
     load:
       `autocannon, ${o.connections} connections; each server first gets ${o.warmupRequests} ` +
-      `requests per endpoint (at most 30 s), then ${o.warmup} s warm-up + ${o.duration} s per ` +
+      `requests per read endpoint (at most 30 s), then ${o.warmup} s warm-up + ${o.duration} s per ` +
       `run${o.rounds > 1 ? `, ${o.rounds} rounds taking turns` : ''}; depth: one request at a time, ${o.depthDuration} s per method and depth in 5 ` +
       'interleaved rounds; the load generator, the servers and ' +
       'the database share the machine',
