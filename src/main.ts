@@ -13,6 +13,7 @@ import { loadDotEnv } from './process/env-file.ts';
 import { applyHeapPolicy } from './process/heap.ts';
 import { fromProjectRoot } from './process/project-root.ts';
 import { closeServer, createShutdown, type Shutdown } from './process/shutdown.ts';
+import { startTagReconciler } from './tags/reconciler.ts';
 
 /** A server that cannot be reached yet; anything else (a bad URI, bad credentials) is final. */
 const worthRetrying = (error: unknown) =>
@@ -72,6 +73,13 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     logger,
     pendingMigrations: () => pendingMigrations(migrations.db),
   });
+  const reconciler = startTagReconciler({
+    db,
+    logger,
+    intervalMs: config.tags.reconcileIntervalMs,
+    fullCheckIntervalMs: config.tags.fullCheckIntervalMs,
+  });
+  shutdown.onShutdown('tag reconciler', () => reconciler.stop());
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);

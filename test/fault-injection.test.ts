@@ -9,9 +9,10 @@ import { type FaultProxy, type FaultRule, openProxiedDatabase } from './helpers/
 
 // Every write path, with the connection carrying one of its commands cut (or stalled): the
 // request either fails (5xx, and then nothing is left half-done) or succeeds with every effect
-// in place, and tag counts equal the posts that carry the tags. Runs on every engine: on a
-// replica set the transaction reruns (or the driver's retryable write repeats the command), on
-// FerretDB the counters are recounted from the posts.
+// in place, and tag counts equal the posts that carry the tags (at once, or within the
+// reconciler's bound when a counter write was lost). Runs on every engine: on a replica set the
+// driver's retryable write repeats a cut command once (so a single cut is retried and succeeds);
+// where nothing retries it, the counter write fails, the post stands, and the tag is recounted.
 let t: TestApp;
 let proxy: FaultProxy;
 let proxied: Database;
@@ -29,6 +30,7 @@ const ready = () =>
   });
 beforeEach(ready);
 afterAll(async () => {
+  await t.close();
   await proxy.close();
   await proxied.close();
   await dropTestDatabase(direct);
@@ -55,16 +57,28 @@ async function countsOf(names: string[]) {
   return { stored: Object.fromEntries(names.map((n) => [n, stored[n] ?? 0])), actual };
 }
 
+/**
+ * A counter write that failed is recorded and recounted by the API's reconciler, which runs
+ * WAKE_DELAY_MS (200 ms) after the failure: counts are exact again well within this bound, which
+ * leaves room for a busy CI machine and for the connection pool to reconnect after the cut.
+ */
+const EXACT_AGAIN_WITHIN_MS = 10_000;
+
 async function expectExactCounts(names: string[]) {
-  const { stored, actual } = await countsOf(names);
-  expect(stored).toEqual(actual);
+  await vi.waitFor(
+    async () => {
+      const { stored, actual } = await countsOf(names);
+      expect(stored).toEqual(actual);
+    },
+    { timeout: EXACT_AGAIN_WITHIN_MS, interval: 100 },
+  );
 }
 
 function expectSuccessOr5xx(res: supertest.Response, success: number) {
   expect([success, 500, 503], JSON.stringify(res.body)).toContain(res.status);
 }
 
-// The post write itself went through: a transaction reruns, FerretDB recounts; both succeed.
+// The post write itself went through: the request succeeds whatever becomes of its counters.
 describe('a post write whose tag-counter update is cut', () => {
   for (const action of ['drop', 'drop-reply'] as const) {
     it(`POST /api/posts (${action}): 201 with exact counts`, async () => {

@@ -1,5 +1,6 @@
 import { isValidObjectId, type Types } from 'mongoose';
 import type { Database } from '../db/connection.ts';
+import { documentKey } from '../db/document-turns.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';
@@ -29,13 +30,12 @@ export async function logIn(
 }
 
 /** The fields of a user's record that confirm a token: whose it is, whether it was revoked. */
-export const AUTH_RECORD_FIELDS = { username: 1, tokenVersion: 1, 'profile.lastSeen': 1 } as const;
+export const AUTH_RECORD_FIELDS = { username: 1, tokenVersion: 1 } as const;
 
 export interface AuthRecord {
   _id: Types.ObjectId;
   username: string;
   tokenVersion: number;
-  profile?: { lastSeen?: Date | null } | null;
 }
 
 /**
@@ -75,7 +75,7 @@ async function confirmClaims(
   ) {
     throw new AppError('invalid-token', 'The token is no longer valid');
   }
-  await recordLastSeen(db, record._id, record.profile?.lastSeen ?? undefined);
+  await recordLastSeen(db, record._id);
   return { id: String(record._id), username: record.username };
 }
 
@@ -124,5 +124,7 @@ export async function authenticateLater(
  * longer matches. A new password does the same (see updateUser).
  */
 export async function revokeAllTokens(db: Database, user: AuthUser): Promise<void> {
-  await db.User.updateOne({ _id: user.id }, { $inc: { tokenVersion: 1 } }, { timestamps: false });
+  await db.turns.run([documentKey('users', user.id)], () =>
+    db.User.updateOne({ _id: user.id }, { $inc: { tokenVersion: 1 } }, { timestamps: false }),
+  );
 }

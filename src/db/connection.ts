@@ -1,17 +1,23 @@
 import mongoose, { type Connection } from 'mongoose';
 import { type FollowModel, followModel } from '../follows/model.ts';
 import { type PostModel, postModel } from '../posts/model.ts';
-import { type TagModel, tagModel } from '../tags/model.ts';
+import { type TagModel, type TagRepairModel, tagModel, tagRepairModel } from '../tags/model.ts';
 import { type UserModel, userModel } from '../users/model.ts';
+import { type PresenceModel, presenceModel } from '../users/presence-model.ts';
 import { type Capabilities, probeCapabilities } from './capabilities.ts';
+import { type DocumentTurns, documentTurns } from './document-turns.ts';
 
 export interface Database {
   connection: Connection;
   User: UserModel;
   Post: PostModel;
   Tag: TagModel;
+  TagRepair: TagRepairModel;
   Follow: FollowModel;
+  Presence: PresenceModel;
   capabilities: Capabilities;
+  /** Makes this process's writes to one document take turns where the engine needs it. */
+  turns: DocumentTurns;
   close(): Promise<void>;
 }
 
@@ -31,7 +37,9 @@ export function registerModels(connection: Connection) {
     User: userModel(connection),
     Post: postModel(connection),
     Tag: tagModel(connection),
+    TagRepair: tagRepairModel(connection),
     Follow: followModel(connection),
+    Presence: presenceModel(connection),
   };
 }
 
@@ -51,15 +59,13 @@ export async function connectDatabase(uri: string, options: ConnectOptions): Pro
   });
   await connection.asPromise();
   const capabilities = await probeCapabilities(connection);
-  const { User, Post, Tag, Follow } = registerModels(connection);
-  if (options.autoIndex) await Promise.all([User.init(), Post.init(), Tag.init(), Follow.init()]);
+  const models = registerModels(connection);
+  if (options.autoIndex) await Promise.all(Object.values(models).map((model) => model.init()));
   return {
     connection,
-    User,
-    Post,
-    Tag,
-    Follow,
+    ...models,
     capabilities,
+    turns: documentTurns(capabilities.atomicUpdates),
     close: () => connection.close(),
   };
 }

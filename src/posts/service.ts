@@ -1,12 +1,20 @@
 import { type ClientSession, type Types, trusted } from 'mongoose';
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
+import { documentKey } from '../db/document-turns.ts';
+import { isUnavailableError } from '../db/errors.ts';
 import { toObjectId } from '../db/object-id.ts';
-import { inTransactionIfAvailable } from '../db/transactions.ts';
 import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
-import { applyTagDeltas, recountTags, tagDeltas, withTagCounts } from '../tags/counters.ts';
+import {
+  beginTagWrite,
+  moveTagCounts,
+  recordTagRepairs,
+  type TagDeltas,
+  type TagWrite,
+  tagDeltas,
+} from '../tags/counters.ts';
 import { findUserOrThrow, isActiveUser } from '../users/queries.ts';
 import type { PostView } from './schemas.ts';
 
@@ -133,11 +141,12 @@ export async function listUserPosts(
 }
 
 /**
- * Writes the post, then moves the tag counters: in a transaction where the server has them;
- * elsewhere a failed counter write is made good by a recount (src/tags/counters.ts). Then the
- * author is checked again: a post that lands after its author's deletion began (its request
- * passed authentication just before) is removed by its own request, which answers 401, so that
- * no post outlives its author.
+ * Writes the post on its own (one insert, atomic on every engine), then moves its tags' counters
+ * outside any transaction: a counter write that fails is recorded for the reconciler instead of
+ * failing or undoing the post (src/tags/counters.ts). An insert whose outcome is unknown (a lost
+ * reply looks like a lost request) records its tags too. Then the author is checked again: a
+ * post that lands after its author's deletion began (its request passed authentication just
+ * before) is removed by its own request, which answers 401, so that no post outlives its author.
  */
 export async function createPost(
   db: Database,
@@ -145,24 +154,23 @@ export async function createPost(
   input: { body: string; tags?: string[] },
 ): Promise<PostView> {
   const tags = input.tags ?? [];
-  const view = await inTransactionIfAvailable(db, (session) =>
-    withTagCounts(
-      db,
-      session,
-      async () => {
-        const [post] = await db.Post.create([{ body: input.body, author: author.id, tags }], {
-          session,
-        });
-        if (!post) throw new Error('insert returned no document');
-        const result = toPostView({
-          ...post.toObject(),
-          author: { _id: author.id, username: author.username },
-        });
-        return { result, deltas: tagDeltas([], tags) };
+  const write = beginTagWrite(db, tags);
+  let view: PostView;
+  try {
+    const post = await db.Post.create({ body: input.body, author: author.id, tags }).catch(
+      async (error: unknown) => {
+        if (isUnavailableError(error)) await recordTagRepairs(db, tags);
+        throw error;
       },
-      tags,
-    ),
-  );
+    );
+    await moveTagCounts(db, tagDeltas([], tags));
+    view = toPostView({
+      ...post.toObject(),
+      author: { _id: author.id, username: author.username },
+    });
+  } finally {
+    write.end();
+  }
   if (!(await isActiveUser(db, author.id))) {
     await deletePost(db, author, view.id).catch((error: unknown) => {
       if (!(error instanceof AppError)) throw error; // removed by the deletion meanwhile
@@ -199,80 +207,110 @@ async function explainMiss(db: Database, postId: string, session?: ClientSession
 }
 
 /**
+ * Runs a write of one post that may change its tags, then moves the counters by what it changed.
+ * The post's tags are read first so that the reconciler knows which tags are being written; if
+ * the write found other tags (a concurrent edit), those are recorded for repair. The post's
+ * writes take turns where the engine needs it, so the version this write replaced is exactly
+ * the one it read back.
+ */
+async function writePostTags(
+  db: Database,
+  postId: string,
+  newTags: readonly string[],
+  write: () => Promise<StoredPost | null>,
+): Promise<StoredPost | null> {
+  const current = await db.Post.findById(postId, { tags: 1 }).lean<{ tags?: string[] }>();
+  const tagWrite = beginTagWrite(db, [...(current?.tags ?? []), ...newTags]);
+  try {
+    const before = await db.turns
+      .run([documentKey('posts', postId)], write)
+      .catch(async (error: unknown) => {
+        if (isUnavailableError(error))
+          await recordTagRepairs(db, [...(current?.tags ?? []), ...newTags]);
+        throw error;
+      });
+    if (!before) return null;
+    const unexpected = (before.tags ?? []).filter((tag) => !(current?.tags ?? []).includes(tag));
+    tagWrite.add(unexpected);
+    await recordTagRepairs(db, unexpected);
+    return before;
+  } finally {
+    tagWrite.end();
+  }
+}
+
+/**
  * Swaps in the new fields atomically and gets the previous version back, so the tag changes
  * are computed against exactly the version this write replaced, even under concurrent edits.
  */
-export function updatePost(
+export async function updatePost(
   db: Database,
   actor: AuthUser,
   postId: string,
   input: { body?: string; tags?: string[] },
 ): Promise<PostView> {
-  return inTransactionIfAvailable(db, (session) =>
-    withTagCounts(
-      db,
-      session,
-      async () => {
-        const before = await db.Post.findOneAndUpdate(
-          { _id: postId, author: actor.id },
-          { $set: input },
-          { returnDocument: 'before', runValidators: true, session },
-        ).lean<StoredPost>();
-        if (!before) return explainMiss(db, postId, session);
-        const author = { _id: actor.id, username: actor.username };
-        return {
-          result: toPostView({ ...before, ...input, author }),
-          deltas: input.tags ? tagDeltas(before.tags ?? [], input.tags) : new Map(),
-        };
-      },
-      input.tags,
-    ),
-  );
+  const before = await writePostTags(db, postId, input.tags ?? [], async () => {
+    const replaced = await db.Post.findOneAndUpdate(
+      { _id: postId, author: actor.id },
+      { $set: input },
+      { returnDocument: 'before', runValidators: true },
+    ).lean<StoredPost>();
+    if (replaced && input.tags) await moveTagCounts(db, tagDeltas(replaced.tags ?? [], input.tags));
+    return replaced;
+  });
+  if (!before) return explainMiss(db, postId);
+  const author = { _id: actor.id, username: actor.username };
+  return toPostView({ ...before, ...input, author });
 }
 
-export function deletePost(db: Database, actor: AuthUser, postId: string): Promise<void> {
-  return inTransactionIfAvailable(db, (session) =>
-    withTagCounts(db, session, async () => {
-      const deleted = await db.Post.findOneAndDelete(
-        { _id: postId, author: actor.id },
-        { session },
-      ).lean<StoredPost>();
-      if (!deleted) return explainMiss(db, postId, session);
-      return { result: undefined, deltas: tagDeltas(deleted.tags ?? [], []) };
-    }),
-  );
+export async function deletePost(db: Database, actor: AuthUser, postId: string): Promise<void> {
+  const deleted = await writePostTags(db, postId, [], async () => {
+    const removed = await db.Post.findOneAndDelete({
+      _id: postId,
+      author: actor.id,
+    }).lean<StoredPost>();
+    if (removed) await moveTagCounts(db, tagDeltas(removed.tags ?? [], []));
+    return removed;
+  });
+  if (!deleted) return explainMiss(db, postId);
 }
 
 const DELETE_BATCH = 500;
 
 /**
- * Deletes every post of an author in batches, moving tag counters by what each batch really
- * removed. Safe to run again after a crash: it continues with whatever posts remain.
+ * Deletes every post of an author in batches and returns how each tag's count must move (the
+ * caller moves them once its transaction, if any, has committed: a counter is never written
+ * inside one). `write` learns every tag seen, so that the reconciler leaves them alone until the
+ * caller has moved them. A post deleted concurrently by another request moved its own counters:
+ * only when every post of a batch was removed here are the batch's moves ours; otherwise nobody
+ * can tell which were, and the batch's tags are recorded for repair. Safe to run again after a
+ * crash: it continues with whatever posts remain.
  */
 export async function deletePostsByAuthor(
   db: Database,
   authorId: string,
+  write: TagWrite,
   session?: ClientSession,
-): Promise<number> {
-  let total = 0;
+): Promise<TagDeltas> {
+  const deltas: TagDeltas = new Map();
   for (;;) {
     const batch = await db.Post.find({ author: authorId }, { tags: 1 })
       .limit(DELETE_BATCH)
       .session(session ?? null)
       .lean<{ _id: Types.ObjectId; tags?: string[] }[]>();
-    if (batch.length === 0) return total;
+    if (batch.length === 0) return deltas;
+    const batchDeltas: TagDeltas = new Map();
+    for (const post of batch) tagDeltas(post.tags ?? [], [], batchDeltas);
+    write.add(batchDeltas.keys());
     const { deletedCount } = await db.Post.deleteMany(
       { _id: trusted({ $in: batch.map((p) => p._id) }), author: authorId },
       { session },
     );
-    if (deletedCount === 0) return total;
-    const deltas = new Map<string, number>();
-    for (const post of batch) tagDeltas(post.tags ?? [], [], deltas);
-    // A post deleted concurrently by another request moved its own counters: only when every
-    // post of the batch was removed here are the batch's moves ours; otherwise nobody can tell
-    // which were, and the batch's tags are recounted.
-    if (deletedCount === batch.length) await applyTagDeltas(db, deltas, session);
-    else await recountTags(db, [...deltas.keys()], session);
-    total += deletedCount;
+    if (deletedCount === 0) return deltas;
+    if (deletedCount === batch.length) {
+      for (const [name, n] of batchDeltas) deltas.set(name, (deltas.get(name) ?? 0) + n);
+    } else {
+      await recordTagRepairs(db, [...batchDeltas.keys()]);
+    }
   }
 }

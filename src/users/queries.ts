@@ -33,3 +33,9 @@ export async function isActiveUser(
 ): Promise<boolean> {
   return (await db.User.exists({ _id: userId, ...NOT_DELETING })) !== null;
 }
+
+/** When the user was last seen, if ever (one read of the presence collection by _id). */
+export async function lastSeenOf(db: Database, userId: string): Promise<Date | undefined> {
+  const presence = await db.Presence.findById(userId, { lastSeen: 1 }).lean();
+  return presence?.lastSeen ?? undefined;
+}
