@@ -160,7 +160,7 @@ describe('request ids and logs', () => {
     const line = logs
       .records()
       .find((r) => r.requestId === listed.headers['x-request-id'] && r.req !== undefined);
-    expect((line?.req as { url: string }).url).toBe(`/api/posts?limit=5&author=${user.id}`);
+    expect(line?.req).toMatchObject({ url: `/api/posts?limit=5&author=${user.id}` });
     expect(logs.lines.join('\n')).not.toContain(user.token);
   });
 
