@@ -88,7 +88,7 @@ describe.skipIf('missing' in tools)('npm run restore, when it cannot finish', ()
   async function copyOfArchive(damage?: (bytes: Buffer) => Buffer, rehash = false) {
     const copy = await tempDir('safety-copy');
     const archive = join(copy.path, basename(backup.archivePath));
-    let bytes = await readFile(backup.archivePath);
+    let bytes: Buffer = await readFile(backup.archivePath);
     if (damage) bytes = damage(bytes);
     await writeFile(archive, bytes);
     const described = rehash
