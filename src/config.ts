@@ -156,6 +156,15 @@ const schema = z
         message: `names the ${fromUri} database: set MONGODB_DB to the app's database (and authSource=${fromUri} in the URI if the user is defined there)`,
       });
     }
+    // The local engine is a development convenience (and a production install has none).
+    if (env.NODE_ENV === 'production' && !env.MONGODB_URI) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MONGODB_URI'],
+        message:
+          'is required when NODE_ENV=production: set it to your MongoDB, e.g. mongodb://db.example.com:27017/microblog?replicaSet=rs0',
+      });
+    }
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({
         code: 'custom',

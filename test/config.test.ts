@@ -41,9 +41,18 @@ describe('loadConfig', () => {
   });
 
   it('when NODE_ENV=production and JWT_SECRET is missing, throws one line naming JWT_SECRET', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+    const uri = 'mongodb://db.internal:27017/blog';
+    expect(() => loadConfig({ NODE_ENV: 'production', MONGODB_URI: uri })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', MONGODB_URI: uri })).toThrow(
       /^Invalid configuration: JWT_SECRET /,
+    );
+  });
+
+  it('when NODE_ENV=production and MONGODB_URI is missing, throws one line saying what to set', () => {
+    const attempt = () => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(
+      /^Invalid configuration: MONGODB_URI is required when NODE_ENV=production: set it to your MongoDB, e\.g\. mongodb:\/\/[^\n]*$/,
     );
   });
 
