@@ -1,4 +1,5 @@
 import mongoose, { type Connection } from 'mongoose';
+import type { Replication } from '../config.ts';
 import { type FollowModel, followModel } from '../follows/model.ts';
 import { type PostModel, postModel } from '../posts/model.ts';
 import { type TagModel, type TagRepairModel, tagModel, tagRepairModel } from '../tags/model.ts';
@@ -6,6 +7,7 @@ import { type UserModel, userModel } from '../users/model.ts';
 import { type PresenceModel, presenceModel } from '../users/presence-model.ts';
 import { type Capabilities, probeCapabilities } from './capabilities.ts';
 import { type DocumentTurns, documentTurns } from './document-turns.ts';
+import { defaultReplication, type ListReads, replicationOptions } from './replication.ts';
 
 export interface Database {
   connection: Connection;
@@ -18,6 +20,8 @@ export interface Database {
   capabilities: Capabilities;
   /** Makes this process's writes to one document take turns where the engine needs it. */
   turns: DocumentTurns;
+  /** Options of the list reads (pages of posts, users, tags, follows, the feed). */
+  listReads: ListReads;
   close(): Promise<void>;
 }
 
@@ -27,8 +31,12 @@ export interface ConnectOptions {
   serverSelectionTimeoutMS?: number;
   connectTimeoutMS?: number;
   autoIndex?: boolean;
+  /** Write and read concerns, list reads' preference, retries; default: defaultReplication(). */
+  replication?: Replication;
   /** Emit driver command events (tests count database commands per request). */
   monitorCommands?: boolean;
+  /** Receives the driver's server-selection log (tests see which read preference a read used). */
+  serverSelectionLog?: (entry: Record<string, unknown>) => void;
 }
 
 /** Every model of the app, registered on a connection (also what migrations are generated from). */
@@ -45,7 +53,9 @@ export function registerModels(connection: Connection) {
 
 /** Connects, probes what the server can do, and registers the models on this connection. */
 export async function connectDatabase(uri: string, options: ConnectOptions): Promise<Database> {
+  const replication = options.replication ?? defaultReplication();
   const connection = mongoose.createConnection(uri, {
+    ...replicationOptions(replication),
     dbName: options.dbName,
     maxPoolSize: options.poolSize ?? 20,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
@@ -56,6 +66,12 @@ export async function connectDatabase(uri: string, options: ConnectOptions): Pro
     bufferCommands: false,
     sanitizeFilter: true,
     monitorCommands: options.monitorCommands ?? false,
+    ...(options.serverSelectionLog
+      ? {
+          mongodbLogPath: { write: options.serverSelectionLog },
+          mongodbLogComponentSeverities: { serverSelection: 'debug' as const },
+        }
+      : {}),
   });
   await connection.asPromise();
   const capabilities = await probeCapabilities(connection);
@@ -66,6 +82,7 @@ export async function connectDatabase(uri: string, options: ConnectOptions): Pro
     ...models,
     capabilities,
     turns: documentTurns(capabilities.atomicUpdates),
+    listReads: { readPreference: replication.listReadPreference },
     close: () => connection.close(),
   };
 }
