@@ -4,7 +4,7 @@ import { authRoutes } from './auth/routes.ts';
 import { authenticate, authenticateLater } from './auth/service.ts';
 import { createTokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
-import type { Database } from './db/connection.ts';
+import type { Database } from './models.ts';
 import { feedRoutes } from './feed/routes.ts';
 import { followRoutes } from './follows/routes.ts';
 import { healthRoutes } from './health/routes.ts';

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { connectDatabase, type Database } from './db/connection.ts';
+import { connectDatabase, type Database } from './models.ts';
 import { isUnavailableError } from './db/errors.ts';
 import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';

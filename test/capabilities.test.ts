@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../src/db/connection.ts';
+import type { Database } from '../src/models.ts';
 import { dropTestDatabase, openTestDatabase } from './helpers/db.ts';
 
 let db: Database;

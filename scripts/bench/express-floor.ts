@@ -1,7 +1,7 @@
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { authenticateLater } from '../../src/auth/service.ts';
 import type { TokenService } from '../../src/auth/tokens.ts';
-import type { Database } from '../../src/db/connection.ts';
+import type { Database } from '../../src/models.ts';
 import { getFeed } from '../../src/feed/service.ts';
 import { getPost, listPosts, listUserPosts } from '../../src/posts/service.ts';
 import { DEFAULT_PAGE_SIZE } from '../../src/shared/page.ts';

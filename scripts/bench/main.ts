@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
-import { connectDatabase } from '../../src/db/connection.ts';
+import { connectDatabase } from '../../src/models.ts';
 import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { createLogger } from '../../src/logger.ts';
 import { projectRoot } from '../../src/process/project-root.ts';

@@ -3,7 +3,7 @@ import { MongoClient } from 'mongodb';
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
-import { connectDatabase } from '../../src/db/connection.ts';
+import { connectDatabase } from '../../src/models.ts';
 import { createLogger } from '../../src/logger.ts';
 import { applyHeapPolicy } from '../../src/process/heap.ts';
 import { baselineListener } from './baseline.ts';

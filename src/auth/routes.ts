@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import { defineRoute } from '../http/route.ts';
 import { codePointLength } from '../shared/text.ts';
 import { PASSWORD_MAX_LENGTH } from './passwords.ts';

@@ -1,5 +1,5 @@
 import { isValidObjectId, type Types } from 'mongoose';
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';

@@ -1,6 +1,6 @@
 import type { Types } from 'mongoose';
 import { AUTH_RECORD_FIELDS, type AuthRecord, type PendingUser } from '../auth/service.ts';
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import { toObjectId } from '../db/object-id.ts';
 import type { PostView } from '../posts/schemas.ts';
 import { findPostPage, POST_LISTS } from '../posts/service.ts';

@@ -1,6 +1,6 @@
 import { type Types, trusted } from 'mongoose';
 import type { AuthUser } from '../auth/tokens.ts';
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import { isDuplicateKeyError } from '../db/errors.ts';
 import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';

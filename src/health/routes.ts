@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import { type DatabaseWatch, databaseUnavailable } from '../http/database-guard.ts';
 import { defineRoute } from '../http/route.ts';
 import { AppError } from '../shared/errors.ts';

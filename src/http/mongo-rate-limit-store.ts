@@ -6,7 +6,7 @@ import {
   type Store,
 } from 'express-rate-limit';
 import type { Collection } from 'mongodb';
-import type { Database } from '../db/connection.ts';
+import type { DatabaseConnection } from '../db/connection.ts';
 import { isUnavailableError } from '../db/errors.ts';
 import {
   incrementCounters,
@@ -52,7 +52,7 @@ export class MongoRateLimitStore implements Store {
   private readonly counters: WindowCounters;
 
   constructor(
-    private readonly db: Database,
+    private readonly db: DatabaseConnection,
     private readonly options: MongoStoreOptions,
   ) {
     this.prefix = options.prefix;

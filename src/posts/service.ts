@@ -1,6 +1,6 @@
 import { type ClientSession, type Types, trusted } from 'mongoose';
 import type { AuthUser } from '../auth/tokens.ts';
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import type { Keyset } from '../shared/cursor.ts';

@@ -1,4 +1,4 @@
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import { defineRoute } from '../http/route.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
 import { tagListQuery, tagPage, tagParams } from './schemas.ts';

@@ -1,6 +1,6 @@
 import { trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import type { PostView } from '../posts/schemas.ts';
 import { findPostPage, POST_LISTS } from '../posts/service.ts';
 import type { Keyset } from '../shared/cursor.ts';

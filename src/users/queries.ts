@@ -1,5 +1,5 @@
 import { type Types, trusted } from 'mongoose';
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { AppError } from '../shared/errors.ts';
 import type { UserRecord } from './model.ts';

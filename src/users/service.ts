@@ -1,7 +1,7 @@
 import type { ClientSession } from 'mongoose';
 import { hashPassword } from '../auth/passwords.ts';
 import type { AuthUser } from '../auth/tokens.ts';
-import type { Database } from '../db/connection.ts';
+import type { Database } from '../models.ts';
 import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { deletePostsByAuthor } from '../posts/service.ts';

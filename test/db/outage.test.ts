@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trusted } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/connection.ts';
+import type { Database } from '../../src/models.ts';
 import { type EmbeddedEngine, startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase } from '../../src/db/connection.ts';
+import { connectDatabase } from '../../src/models.ts';
 import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import { readMigrationStatus } from '../../src/migrations/status.ts';
 import {

@@ -2,7 +2,7 @@ import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { connectDatabase } from '../../src/db/connection.ts';
+import { connectDatabase } from '../../src/models.ts';
 import { createLogger } from '../../src/logger.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { enforceMigrationPolicy, PendingMigrationsError } from '../../src/migrations/startup.ts';
