@@ -1,9 +1,10 @@
-import { isValidObjectId, type Types } from 'mongoose';
+import { isValidObjectId } from 'mongoose';
 import type { Database } from '../models.ts';
-import { toObjectId } from '../db/object-id.ts';
+import type { PendingUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';
 import { usernameKey } from '../users/model.ts';
+import { type AuthRecord, findAuthRecord, findLoginRecord } from '../users/queries.ts';
 import { verifyPassword } from './passwords.ts';
 import type { AuthUser, IssuedToken, TokenClaims, TokenService } from './tokens.ts';
 
@@ -19,34 +20,13 @@ export async function logIn(
     'email' in credentials
       ? { email: credentials.email.trim().toLowerCase() }
       : { usernameKey: usernameKey(credentials.username.trim()) };
-  const user = await db.User.findOne(filter, { passwordHash: 1, tokenVersion: 1 }).lean();
+  const user = await findLoginRecord(db, filter);
   const ok = await verifyPassword(user?.passwordHash, credentials.password);
   if (!user || !ok) {
     // One answer for an unknown account and a wrong password: no account enumeration.
     throw new AppError('invalid-credentials', 'Wrong username, email or password');
   }
   return tokens.issue({ userId: String(user._id), tokenVersion: user.tokenVersion });
-}
-
-/** The fields of a user's record that confirm a token: whose it is, whether it was revoked. */
-export const AUTH_RECORD_FIELDS = { username: 1, tokenVersion: 1, 'profile.lastSeen': 1 } as const;
-
-export interface AuthRecord {
-  _id: Types.ObjectId;
-  username: string;
-  tokenVersion: number;
-  profile?: { lastSeen?: Date | null } | null;
-}
-
-/**
- * A token whose signature and expiry are good but which is not yet checked against its user's
- * record (revocation, deletion). The caller reads that record in one of its own queries (with
- * AUTH_RECORD_FIELDS) and hands it to confirm(); nothing may be answered before it resolves.
- */
-export interface PendingUser {
-  readonly id: string;
-  confirm(record: AuthRecord | undefined): Promise<AuthUser>;
-  readonly confirmed: AuthUser | undefined;
 }
 
 /** The claims of an Authorization header's token, checked offline; undefined without a header. */
@@ -87,10 +67,7 @@ export async function authenticate(
 ): Promise<AuthUser | undefined> {
   const claims = await verifyHeader(tokens, authorization);
   if (!claims) return undefined;
-  const record = await db.User.collection.findOne<AuthRecord>(
-    { _id: toObjectId(claims.userId) },
-    { projection: AUTH_RECORD_FIELDS },
-  );
+  const record = await findAuthRecord(db, claims.userId);
   return confirmClaims(db, claims, record ?? undefined);
 }
 
@@ -103,7 +80,7 @@ export async function authenticateLater(
   db: Database,
   tokens: TokenService,
   authorization: string | undefined,
-): Promise<PendingUser | undefined> {
+): Promise<PendingUser<AuthRecord> | undefined> {
   const claims = await verifyHeader(tokens, authorization);
   if (!claims) return undefined;
   let confirmed: AuthUser | undefined;
