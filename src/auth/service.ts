@@ -10,17 +10,34 @@ import type { AuthUser, IssuedToken, TokenClaims, TokenService } from './tokens.
 
 export type Credentials = { password: string } & ({ username: string } | { email: string });
 
+/** How an identifier is looked up: emails are stored lower-case, usernames compared by key. */
+export type LoginLookup = { email: string } | { usernameKey: string };
+
+type LoginAccount = NonNullable<Awaited<ReturnType<typeof findLoginRecord>>>;
+
+/**
+ * The account a username or email names, in any case (the login rate limit keys on the account
+ * this finds, so it must find what logIn does), and the lookup that found it or did not.
+ */
+export async function findLoginAccount(
+  db: Database,
+  credentials: Credentials,
+): Promise<{ account: LoginAccount | undefined; lookup: LoginLookup }> {
+  const lookup: LoginLookup =
+    'email' in credentials
+      ? { email: credentials.email.trim().toLowerCase() }
+      : { usernameKey: usernameKey(credentials.username.trim()) };
+  const account = await findLoginRecord(db, lookup);
+  return { account: account ?? undefined, lookup };
+}
+
 /** Exchanges a username or email and a password for a bearer token. */
 export async function logIn(
   db: Database,
   tokens: TokenService,
   credentials: Credentials,
 ): Promise<IssuedToken> {
-  const filter =
-    'email' in credentials
-      ? { email: credentials.email.trim().toLowerCase() }
-      : { usernameKey: usernameKey(credentials.username.trim()) };
-  const user = await findLoginRecord(db, filter);
+  const { account: user } = await findLoginAccount(db, credentials);
   const ok = await verifyPassword(user?.passwordHash, credentials.password);
   if (!user || !ok) {
     // One answer for an unknown account and a wrong password: no account enumeration.

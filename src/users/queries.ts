@@ -56,8 +56,8 @@ export function findAuthRecord(db: Database, userId: string): Promise<AuthRecord
 export function findLoginRecord(
   db: Database,
   filter: { email: string } | { usernameKey: string },
-): Promise<Pick<UserRecord, '_id' | 'passwordHash' | 'tokenVersion'> | null> {
-  return db.User.findOne(filter, { passwordHash: 1, tokenVersion: 1 }).lean();
+): Promise<Pick<UserRecord, '_id' | 'usernameKey' | 'passwordHash' | 'tokenVersion'> | null> {
+  return db.User.findOne(filter, { usernameKey: 1, passwordHash: 1, tokenVersion: 1 }).lean();
 }
 
 /**
