@@ -26,6 +26,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses MONGODB_DB naming a system database (admin, local, config), in any case', () => {
+    for (const name of ['admin', 'local', 'config', 'Config']) {
+      expect(() => loadConfig({ MONGODB_DB: name })).toThrow(
+        /^Invalid configuration: MONGODB_DB names a system database/,
+      );
+    }
+  });
+
   it('gives the local engine a fixed port clear of mongod (27117) unless EMBEDDED_PORT says otherwise', () => {
     expect(loadConfig({}).embedded.port).toBe(27117);
     expect(loadConfig({ EMBEDDED_PORT: '28000' }).embedded.port).toBe(28000);
