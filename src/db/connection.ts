@@ -1,10 +1,14 @@
 import mongoose, { type Connection } from 'mongoose';
+import type { Replication } from '../config.ts';
 import { type Capabilities, probeCapabilities } from './capabilities.ts';
+import { defaultReplication, type ListReads, replicationOptions } from './replication.ts';
 
 /** An open connection and what its server can do; the models are registered by src/models.ts. */
 export interface DatabaseConnection {
   connection: Connection;
   capabilities: Capabilities;
+  /** Options of the list reads (pages of posts, users, tags, follows, the feed). */
+  listReads: ListReads;
   close(): Promise<void>;
 }
 
@@ -14,8 +18,12 @@ export interface ConnectOptions {
   serverSelectionTimeoutMS?: number;
   connectTimeoutMS?: number;
   autoIndex?: boolean;
+  /** Write and read concerns, list reads' preference, retries; default: defaultReplication(). */
+  replication?: Replication;
   /** Emit driver command events (tests count database commands per request). */
   monitorCommands?: boolean;
+  /** Receives the driver's server-selection log (tests see which read preference a read used). */
+  serverSelectionLog?: (entry: Record<string, unknown>) => void;
 }
 
 /** Connects and probes what the server can do. */
@@ -23,7 +31,9 @@ export async function openConnection(
   uri: string,
   options: ConnectOptions,
 ): Promise<DatabaseConnection> {
+  const replication = options.replication ?? defaultReplication();
   const connection = mongoose.createConnection(uri, {
+    ...replicationOptions(replication),
     dbName: options.dbName,
     maxPoolSize: options.poolSize ?? 20,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
@@ -34,8 +44,19 @@ export async function openConnection(
     bufferCommands: false,
     sanitizeFilter: true,
     monitorCommands: options.monitorCommands ?? false,
+    ...(options.serverSelectionLog
+      ? {
+          mongodbLogPath: { write: options.serverSelectionLog },
+          mongodbLogComponentSeverities: { serverSelection: 'debug' as const },
+        }
+      : {}),
   });
   await connection.asPromise();
   const capabilities = await probeCapabilities(connection);
-  return { connection, capabilities, close: () => connection.close() };
+  return {
+    connection,
+    capabilities,
+    listReads: { readPreference: replication.listReadPreference },
+    close: () => connection.close(),
+  };
 }

@@ -42,6 +42,7 @@ export async function findFollowPage(
   )
     .sort(page.sort)
     .limit(page.limit)
+    .read(db.listReads.readPreference) // populate's query inherits it
     .populate<{ follower?: Side; followee?: Side }>(other, { username: 1 })
     .lean();
   // An edge whose other side is gone (a deletion in progress) is left out of the page.
@@ -55,7 +56,7 @@ export async function findFollowPage(
 
 /** The ids of the users `userId` follows: one `distinct` (one command and one reply). */
 export function followeeIds(db: Database, userId: Types.ObjectId): Promise<Types.ObjectId[]> {
-  return db.Follow.distinct('followee', { follower: userId });
+  return db.Follow.distinct('followee', { follower: userId }).read(db.listReads.readPreference);
 }
 
 export async function countFollows(

@@ -60,6 +60,7 @@ export async function findPostPage(
   const posts = await db.Post.find({ $and: [filter, page.filter] }, POST_FIELDS)
     .sort(page.sort)
     .limit(page.limit)
+    .read(db.listReads.readPreference) // populate's query inherits it
     .populate<{ author: Author | null }>('author', AUTHOR_FIELDS)
     .lean();
   return keysetPage(list, posts, options.limit, toPostView);
@@ -81,7 +82,9 @@ export async function findPostPageWithUser<U extends Author>(
   const posts = await db.Post.find({ $and: [filter, page.filter] }, POST_FIELDS)
     .sort(page.sort)
     .limit(page.limit)
+    .read(db.listReads.readPreference)
     .lean();
+  // Not the list's read preference: the stand-in's record confirms a token (see src/db/replication.ts).
   const [stand, ...populated] = await db.Post.populate<{ author: U | null }>(
     [{ author: user.id }, ...posts.slice(0, options.limit)],
     { path: 'author', select: { ...user.fields, ...AUTHOR_FIELDS }, options: { lean: true } },
@@ -107,6 +110,7 @@ export async function findUserPostPage(
 ): Promise<Page<PostView>> {
   const page = keysetQuery(POST_LISTS.byAuthor, options);
   const user = await db.User.findById(userId, AUTHOR_FIELDS)
+    .read(db.listReads.readPreference) // populate's query inherits it
     .populate<{ posts: PostRecord[] }>({
       path: 'posts',
       select: POST_FIELDS,

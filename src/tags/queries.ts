@@ -23,6 +23,7 @@ export async function findTagPage(db: Database, options: PageRequest): Promise<P
   )
     .sort(page.sort)
     .limit(page.limit)
+    .read(db.listReads.readPreference)
     .lean();
   return keysetPage(MOST_USED_FIRST, tags, options.limit, ({ name, postCount }) => ({
     name,

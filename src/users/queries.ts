@@ -98,6 +98,7 @@ export async function findUserPage(
   const users = await db.User.find(page.filter, PUBLIC_FIELDS)
     .sort(page.sort)
     .limit(page.limit)
+    .read(db.listReads.readPreference)
     .lean();
   return keysetPage(list, users, options.limit, (u) => toUserView(u, { self: false }));
 }
