@@ -22,6 +22,7 @@ const schema = z
     MONGODB_DB: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
+      .refine((name) => !isSystemDatabase(name), 'names a system database (admin, local, config)')
       .optional(),
     /** Maximum connections in the driver's pool. */
     MONGODB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
@@ -148,11 +149,20 @@ const schema = z
   .superRefine((env, ctx) => {
     // mongodb://user:pw@host/admin names where the user is defined, not a place for the app's data.
     const fromUri = databaseInUri(env.MONGODB_URI);
-    if (!env.MONGODB_DB && fromUri && ['admin', 'local', 'config'].includes(fromUri)) {
+    if (!env.MONGODB_DB && fromUri && isSystemDatabase(fromUri)) {
       ctx.addIssue({
         code: 'custom',
         path: ['MONGODB_URI'],
         message: `names the ${fromUri} database: set MONGODB_DB to the app's database (and authSource=${fromUri} in the URI if the user is defined there)`,
+      });
+    }
+    // The local engine is a development convenience (and a production install has none).
+    if (env.NODE_ENV === 'production' && !env.MONGODB_URI) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MONGODB_URI'],
+        message:
+          'is required when NODE_ENV=production: set it to your MongoDB, e.g. mongodb://db.example.com:27017/microblog?replicaSet=rs0',
       });
     }
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -163,6 +173,14 @@ const schema = z
       });
     }
   });
+
+/** The server's own databases: never the app's, never a restore target. */
+export const SYSTEM_DATABASES = ['admin', 'local', 'config'] as const;
+
+/** MongoDB refuses two database names differing only in case, so `Admin` is `admin` here. */
+export function isSystemDatabase(name: string): boolean {
+  return (SYSTEM_DATABASES as readonly string[]).includes(name.toLowerCase());
+}
 
 export type Config = Readonly<{
   env: 'development' | 'test' | 'production';

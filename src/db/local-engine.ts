@@ -133,7 +133,7 @@ async function startHost(options: LocalEngineOptions): Promise<EngineRecord> {
   const logPath = join(options.dataDir, ENGINE_LOG);
   const out = openSync(logPath, 'a');
   const spec = { kind, dataDir: options.dataDir, port: options.port, command: options.command };
-  const child = spawn(process.execPath, ['--import', 'tsx', HOST_SCRIPT], {
+  const child = spawn(process.execPath, [HOST_SCRIPT], {
     cwd: projectRoot,
     detached: true,
     stdio: ['ignore', out, out],

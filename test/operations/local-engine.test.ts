@@ -83,7 +83,7 @@ describe('one local engine per data folder, shared by every command', { timeout:
     expect(up.stderr).toMatch(
       new RegExp(`using the \\w+ engine already running at mongodb://127\\.0\\.0\\.1:${s.port}/`),
     );
-    expect(up.stderr).toContain(`still used by pid ${app.child.pid} (npm start)`);
+    expect(up.stderr).toContain(`still used by pid ${app.child.pid} (node src/main.ts)`);
     expect(up.stdout).toContain(`applied ${ALL_MIGRATIONS.length} migrations`);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toMatch(/add-post-tags\.js.*\d{4}-\d\d-\d\dT/);
