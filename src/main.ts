@@ -50,6 +50,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
         serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
         connectTimeoutMS: config.mongo.connectTimeoutMS,
         autoIndex: config.mongo.autoIndex,
+        replication: config.mongo.replication,
       }),
     {
       attempts: config.lifecycle.connectAttempts,
