@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { connectDatabase, type Database } from './db/connection.ts';
 import { isUnavailableError } from './db/errors.ts';
 import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { createLogger, type Logger, redactUri } from './logger.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
 import { pendingMigrations } from './migrations/status.ts';
+import { connectDatabase, type Database } from './models.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
 import { loadDotEnv } from './process/env-file.ts';
 import { applyHeapPolicy } from './process/heap.ts';
@@ -31,9 +31,14 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
       port: config.embedded.port,
       command: launcherName(),
       log: (message) => logger.info(message),
+      warn: (message) => logger.warn(message),
       signal: shutdown.signal,
     });
-    shutdown.onShutdown('embedded engine', () => engine.release());
+    const unwatch = engine.watchHost((message) => logger.error(message));
+    shutdown.onShutdown('embedded engine', () => {
+      unwatch();
+      return engine.release();
+    });
     uri = engine.uri;
   }
   const target = redactUri(uri);

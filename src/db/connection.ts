@@ -1,22 +1,12 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { Replication } from '../config.ts';
-import { type FollowModel, followModel } from '../follows/model.ts';
-import { type PostModel, postModel } from '../posts/model.ts';
-import { type TagModel, type TagRepairModel, tagModel, tagRepairModel } from '../tags/model.ts';
-import { type UserModel, userModel } from '../users/model.ts';
-import { type PresenceModel, presenceModel } from '../users/presence-model.ts';
 import { type Capabilities, probeCapabilities } from './capabilities.ts';
 import { type DocumentTurns, documentTurns } from './document-turns.ts';
 import { defaultReplication, type ListReads, replicationOptions } from './replication.ts';
 
-export interface Database {
+/** An open connection and what its server can do; the models are registered by src/models.ts. */
+export interface DatabaseConnection {
   connection: Connection;
-  User: UserModel;
-  Post: PostModel;
-  Tag: TagModel;
-  TagRepair: TagRepairModel;
-  Follow: FollowModel;
-  Presence: PresenceModel;
   capabilities: Capabilities;
   /** Makes this process's writes to one document take turns where the engine needs it. */
   turns: DocumentTurns;
@@ -39,20 +29,11 @@ export interface ConnectOptions {
   serverSelectionLog?: (entry: Record<string, unknown>) => void;
 }
 
-/** Every model of the app, registered on a connection (also what migrations are generated from). */
-export function registerModels(connection: Connection) {
-  return {
-    User: userModel(connection),
-    Post: postModel(connection),
-    Tag: tagModel(connection),
-    TagRepair: tagRepairModel(connection),
-    Follow: followModel(connection),
-    Presence: presenceModel(connection),
-  };
-}
-
-/** Connects, probes what the server can do, and registers the models on this connection. */
-export async function connectDatabase(uri: string, options: ConnectOptions): Promise<Database> {
+/** Connects and probes what the server can do. */
+export async function openConnection(
+  uri: string,
+  options: ConnectOptions,
+): Promise<DatabaseConnection> {
   const replication = options.replication ?? defaultReplication();
   const connection = mongoose.createConnection(uri, {
     ...replicationOptions(replication),
@@ -75,11 +56,8 @@ export async function connectDatabase(uri: string, options: ConnectOptions): Pro
   });
   await connection.asPromise();
   const capabilities = await probeCapabilities(connection);
-  const models = registerModels(connection);
-  if (options.autoIndex) await Promise.all(Object.values(models).map((model) => model.init()));
   return {
     connection,
-    ...models,
     capabilities,
     turns: documentTurns(capabilities.atomicUpdates),
     listReads: { readPreference: replication.listReadPreference },

@@ -1,127 +1,15 @@
-import { type ClientSession, type Types, trusted } from 'mongoose';
+import { type ClientSession, trusted } from 'mongoose';
 import type { AuthUser } from '../auth/tokens.ts';
-import type { Database } from '../db/connection.ts';
 import { documentKey } from '../db/document-turns.ts';
 import { isUnavailableError } from '../db/errors.ts';
 import { toObjectId } from '../db/object-id.ts';
-import type { Keyset } from '../shared/cursor.ts';
+import type { Database } from '../models.ts';
 import { AppError } from '../shared/errors.ts';
-import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
-import {
-  beginTagWrite,
-  moveTagCounts,
-  recordTagRepairs,
-  type TagDeltas,
-  type TagWrite,
-  tagDeltas,
-} from '../tags/counters.ts';
-import { findUserOrThrow, isActiveUser } from '../users/queries.ts';
+import type { Page } from '../shared/page.ts';
+import { beginTagWrite, moveTagCounts, recordTagRepairs, tagDeltas } from '../tags/counters.ts';
+import { isActiveUser } from '../users/queries.ts';
+import { findPostPage, findPostTags, POST_LISTS, postExists, toPostView } from './queries.ts';
 import type { PostView } from './schemas.ts';
-
-interface Author {
-  _id: Types.ObjectId | string;
-  username: string;
-}
-interface StoredPost {
-  _id: Types.ObjectId;
-  body: string;
-  timestamp: Date;
-  tags?: string[];
-  author: Author | null;
-}
-
-const postFields = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
-
-function newestFirst(kind: string): Keyset {
-  return {
-    kind,
-    keys: [
-      { field: 'timestamp', order: -1, type: 'date' },
-      { field: '_id', order: -1, type: 'objectId' },
-    ],
-  };
-}
-
-/** The lists of posts, each newest first; a cursor of one is refused by the others. */
-export const POST_LISTS = {
-  all: newestFirst('posts'),
-  byAuthor: newestFirst('user-posts'),
-  byTag: newestFirst('tag-posts'),
-  feed: newestFirst('feed'),
-} as const;
-
-function toPostView(post: StoredPost): PostView {
-  return {
-    id: String(post._id),
-    body: post.body,
-    timestamp: post.timestamp.toISOString(),
-    tags: post.tags ?? [],
-    author: post.author ? { id: String(post.author._id), username: post.author.username } : null,
-  };
-}
-
-/**
- * Where a page's authors come from: one read of the page's authors (the default), an author
- * already read (a user's own posts), or a function given the page's author ids that reads them
- * in one command of its own (the feed, which reads its reader's record in the same command).
- */
-export type AuthorSource = Author | ((ids: Types.ObjectId[]) => Promise<Author[]>);
-
-/**
- * The authors of a page in one `find` by their ids, through the driver: the command populate
- * sends, without populate's per-request query building and document assignment (measured by
- * `npm run bench -- --profile`, see docs/benchmarks.md).
- */
-function readAuthors(db: Database, ids: Types.ObjectId[]): Promise<Author[]> {
-  return db.User.collection
-    .find<Author>(
-      { _id: { $in: ids } },
-      { projection: { username: 1 }, readPreference: db.listReads.readPreference },
-    )
-    .toArray();
-}
-
-/**
- * One page, newest first, with authors: one `find` for the posts and one for their authors
- * (the ids batched), whatever the page size. Every listing of posts goes through here.
- *
- * Through the driver, like the other hot reads: the same `find` Mongoose would send, without
- * its per-request query building and casting (docs/benchmarks.md). So `filter` is given in
- * stored types (ObjectIds, Dates), built by the callers from validated input, never from a
- * client's object: nothing here sanitises operators.
- */
-export async function findPostPage(
-  db: Database,
-  list: Keyset,
-  filter: Record<string, unknown>,
-  options: PageRequest,
-  authors?: AuthorSource,
-): Promise<Page<PostView>> {
-  const keyset = keysetQuery(list, options);
-  const stored = await db.Post.collection
-    .find<Omit<StoredPost, 'author'> & { author: Types.ObjectId }>(
-      { $and: [filter, keyset.filter] },
-      {
-        projection: postFields,
-        sort: keyset.sort,
-        limit: keyset.limit,
-        readPreference: db.listReads.readPreference,
-      },
-    )
-    .toArray();
-  let posts: StoredPost[];
-  authors ??= (ids) => readAuthors(db, ids);
-  if (typeof authors === 'function') {
-    const page = stored.slice(0, options.limit); // the extra post only tells whether a next page exists
-    const ids = [...new Map(page.map((p) => [String(p.author), p.author])).values()];
-    const byId = new Map((await authors(ids)).map((a) => [String(a._id), a]));
-    posts = stored.map((p) => ({ ...p, author: byId.get(String(p.author)) ?? null }));
-  } else {
-    const known = authors;
-    posts = stored.map((p) => ({ ...p, author: known }));
-  }
-  return keysetPage(list, posts, options.limit, toPostView);
-}
 
 export function listPosts(
   db: Database,
@@ -130,22 +18,12 @@ export function listPosts(
   const filter: Record<string, unknown> = {};
   if (options.author) filter.author = toObjectId(options.author, 'author');
   if (options.since || options.until) {
-    filter.timestamp = {
+    filter.timestamp = trusted({
       ...(options.since ? { $gte: new Date(options.since) } : {}),
       ...(options.until ? { $lt: new Date(options.until) } : {}),
-    };
+    });
   }
   return findPostPage(db, POST_LISTS.all, filter, options);
-}
-
-/** A user's posts; the author is read once up front, so no second read is needed. */
-export async function listUserPosts(
-  db: Database,
-  userId: string,
-  options: PageRequest,
-): Promise<Page<PostView>> {
-  const author = await findUserOrThrow(db, userId);
-  return findPostPage(db, POST_LISTS.byAuthor, { author: author._id }, options, author);
 }
 
 /**
@@ -188,29 +66,10 @@ export async function createPost(
   return view;
 }
 
-/**
- * A post and its author: two reads by _id. Not populate, which asks for {_id: {$in: [id]}}: the
- * same plan on MongoDB, but an equality on _id is the one filter every engine we run on serves
- * from its storage's key; one of them scans every user for $in (measured by npm run bench, see
- * docs/benchmarks.md). Through the driver: the same two commands findById sends, at a fraction
- * of the CPU (the id is validated by the route, so there is nothing for Mongoose to cast).
- */
-export async function getPost(db: Database, postId: string): Promise<PostView> {
-  const post = await db.Post.collection.findOne<
-    Omit<StoredPost, 'author'> & { author: Types.ObjectId }
-  >({ _id: toObjectId(postId) }, { projection: postFields });
-  if (!post) throw new AppError('post-not-found', 'No post with that id');
-  const author = await db.User.collection.findOne<Author>(
-    { _id: post.author },
-    { projection: { username: 1 } },
-  );
-  return toPostView({ ...post, author });
-}
-
 /** Tells "no such post" from "not yours" after a write that matched nothing. */
 async function explainMiss(db: Database, postId: string, session?: ClientSession): Promise<never> {
-  const exists = await db.Post.exists({ _id: postId }).session(session ?? null);
-  if (exists) throw new AppError('forbidden', 'Only the author can change this post');
+  if (await postExists(db, postId, session))
+    throw new AppError('forbidden', 'Only the author can change this post');
   throw new AppError('post-not-found', 'No post with that id');
 }
 
@@ -221,24 +80,23 @@ async function explainMiss(db: Database, postId: string, session?: ClientSession
  * writes take turns where the engine needs it, so the version this write replaced is exactly
  * the one it read back.
  */
-async function writePostTags(
+async function writePostTags<P extends { tags?: string[] | null }>(
   db: Database,
   postId: string,
   newTags: readonly string[],
-  write: () => Promise<StoredPost | null>,
-): Promise<StoredPost | null> {
-  const current = await db.Post.findById(postId, { tags: 1 }).lean<{ tags?: string[] }>();
-  const tagWrite = beginTagWrite(db, [...(current?.tags ?? []), ...newTags]);
+  write: () => Promise<P | null>,
+): Promise<P | null> {
+  const current = await findPostTags(db, postId);
+  const tagWrite = beginTagWrite(db, [...current, ...newTags]);
   try {
     const before = await db.turns
       .run([documentKey('posts', postId)], write)
       .catch(async (error: unknown) => {
-        if (isUnavailableError(error))
-          await recordTagRepairs(db, [...(current?.tags ?? []), ...newTags]);
+        if (isUnavailableError(error)) await recordTagRepairs(db, [...current, ...newTags]);
         throw error;
       });
     if (!before) return null;
-    const unexpected = (before.tags ?? []).filter((tag) => !(current?.tags ?? []).includes(tag));
+    const unexpected = (before.tags ?? []).filter((tag) => !current.includes(tag));
     tagWrite.add(unexpected);
     await recordTagRepairs(db, unexpected);
     return before;
@@ -262,7 +120,7 @@ export async function updatePost(
       { _id: postId, author: actor.id },
       { $set: input },
       { returnDocument: 'before', runValidators: true },
-    ).lean<StoredPost>();
+    ).lean();
     if (replaced && input.tags) await moveTagCounts(db, tagDeltas(replaced.tags ?? [], input.tags));
     return replaced;
   });
@@ -276,49 +134,9 @@ export async function deletePost(db: Database, actor: AuthUser, postId: string):
     const removed = await db.Post.findOneAndDelete({
       _id: postId,
       author: actor.id,
-    }).lean<StoredPost>();
+    }).lean();
     if (removed) await moveTagCounts(db, tagDeltas(removed.tags ?? [], []));
     return removed;
   });
   if (!deleted) return explainMiss(db, postId);
-}
-
-const DELETE_BATCH = 500;
-
-/**
- * Deletes every post of an author in batches and returns how each tag's count must move (the
- * caller moves them once its transaction, if any, has committed: a counter is never written
- * inside one). `write` learns every tag seen, so that the reconciler leaves them alone until the
- * caller has moved them. A post deleted concurrently by another request moved its own counters:
- * only when every post of a batch was removed here are the batch's moves ours; otherwise nobody
- * can tell which were, and the batch's tags are recorded for repair. Safe to run again after a
- * crash: it continues with whatever posts remain.
- */
-export async function deletePostsByAuthor(
-  db: Database,
-  authorId: string,
-  write: TagWrite,
-  session?: ClientSession,
-): Promise<TagDeltas> {
-  const deltas: TagDeltas = new Map();
-  for (;;) {
-    const batch = await db.Post.find({ author: authorId }, { tags: 1 })
-      .limit(DELETE_BATCH)
-      .session(session ?? null)
-      .lean<{ _id: Types.ObjectId; tags?: string[] }[]>();
-    if (batch.length === 0) return deltas;
-    const batchDeltas: TagDeltas = new Map();
-    for (const post of batch) tagDeltas(post.tags ?? [], [], batchDeltas);
-    write.add(batchDeltas.keys());
-    const { deletedCount } = await db.Post.deleteMany(
-      { _id: trusted({ $in: batch.map((p) => p._id) }), author: authorId },
-      { session },
-    );
-    if (deletedCount === 0) return deltas;
-    if (deletedCount === batch.length) {
-      for (const [name, n] of batchDeltas) deltas.set(name, (deltas.get(name) ?? 0) + n);
-    } else {
-      await recordTagRepairs(db, [...batchDeltas.keys()]);
-    }
-  }
 }
