@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BSON, type Document, type ObjectId } from 'mongodb';
-import { connectDatabase } from '../../src/db/connection.ts';
 import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
+import { connectDatabase } from '../../src/models.ts';
 import { runScript } from '../../src/process/script.ts';
 import { UsageError } from '../../src/process/script-error.ts';
 import { seedDataset } from './seed.ts';
