@@ -5,7 +5,7 @@ import { connectDatabase, type Database } from './db/connection.ts';
 import { isUnavailableError } from './db/errors.ts';
 import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
-import { createLogger, type Logger, redactUri } from './logger.ts';
+import { createProcessLogger, type Logger, redactUri } from './logger.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
 import { pendingMigrations } from './migrations/status.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     throw error;
   }
   applyHeapPolicy(config.lifecycle.heapGrowingPercent);
-  const logger = createLogger(config.logLevel);
+  const logger = await createProcessLogger(config.logLevel, config.logFormat);
   const shutdown = createShutdown({
     logger,
     timeoutMs: config.lifecycle.shutdownTimeoutMs,
