@@ -1,3 +1,4 @@
+import type { MongoClient } from 'mongodb';
 import mongoose, { type Connection } from 'mongoose';
 import type { Replication } from '../config.ts';
 import { type FollowModel, followModel } from '../follows/model.ts';
@@ -29,6 +30,8 @@ export interface ConnectOptions {
   replication?: Replication;
   /** Emit driver command events (tests count database commands per request). */
   monitorCommands?: boolean;
+  /** Called with the driver client before it connects (metrics subscribe to its events). */
+  watch?: (client: MongoClient) => void;
   /** Receives the driver's server-selection log (tests see which read preference a read used). */
   serverSelectionLog?: (entry: Record<string, unknown>) => void;
 }
@@ -65,6 +68,7 @@ export async function connectDatabase(uri: string, options: ConnectOptions): Pro
         }
       : {}),
   });
+  options.watch?.(connection.getClient());
   await connection.asPromise();
   const capabilities = await probeCapabilities(connection);
   const { User, Post, Tag, Follow } = registerModels(connection);

@@ -7,7 +7,7 @@ import { startProcess } from '../helpers/process.ts';
 import { spawnApp } from '../helpers/spawn-app.ts';
 
 // An escape sequence of a terminal colour (pino-pretty colours the level).
-const COLOUR = /\u001b\[\d+m/;
+const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[\\d+m`);
 
 /** The text a logger of this format writes to an output that is (or is not) a terminal. */
 async function logged(format: LogFormat, isTTY: boolean): Promise<string> {
