@@ -31,9 +31,14 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
       port: config.embedded.port,
       command: launcherName(),
       log: (message) => logger.info(message),
+      warn: (message) => logger.warn(message),
       signal: shutdown.signal,
     });
-    shutdown.onShutdown('embedded engine', () => engine.release());
+    const unwatch = engine.watchHost((message) => logger.error(message));
+    shutdown.onShutdown('embedded engine', () => {
+      unwatch();
+      return engine.release();
+    });
     uri = engine.uri;
   }
   const metrics = config.metrics.enabled ? createMetrics() : undefined;
