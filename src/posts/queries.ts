@@ -142,9 +142,16 @@ export async function postExists(
   return (await db.Post.exists({ _id: postId }).session(session ?? null)) !== null;
 }
 
-/** A post's tags (empty when there is no such post): one read by _id. */
-export async function findPostTags(db: Database, postId: string): Promise<string[]> {
-  const post = await db.Post.findById(postId, { tags: 1 }).lean();
+/**
+ * The tags of an author's post (empty when the author has no such post): one read by _id and
+ * author, which targets one shard where posts are sharded by author.
+ */
+export async function findPostTags(
+  db: Database,
+  postId: string,
+  authorId: string,
+): Promise<string[]> {
+  const post = await db.Post.findOne({ _id: postId, author: authorId }, { tags: 1 }).lean();
   return post?.tags ?? [];
 }
 

@@ -82,11 +82,12 @@ async function explainMiss(db: Database, postId: string, session?: ClientSession
  */
 async function writePostTags<P extends { tags?: string[] | null }>(
   db: Database,
+  actor: AuthUser,
   postId: string,
   newTags: readonly string[],
   write: () => Promise<P | null>,
 ): Promise<P | null> {
-  const current = await findPostTags(db, postId);
+  const current = await findPostTags(db, postId, actor.id);
   const tagWrite = beginTagWrite(db, [...current, ...newTags]);
   try {
     const before = await db.turns
@@ -115,7 +116,7 @@ export async function updatePost(
   postId: string,
   input: { body?: string; tags?: string[] },
 ): Promise<PostView> {
-  const before = await writePostTags(db, postId, input.tags ?? [], async () => {
+  const before = await writePostTags(db, actor, postId, input.tags ?? [], async () => {
     const replaced = await db.Post.findOneAndUpdate(
       { _id: postId, author: actor.id },
       { $set: input },
@@ -130,7 +131,7 @@ export async function updatePost(
 }
 
 export async function deletePost(db: Database, actor: AuthUser, postId: string): Promise<void> {
-  const deleted = await writePostTags(db, postId, [], async () => {
+  const deleted = await writePostTags(db, actor, postId, [], async () => {
     const removed = await db.Post.findOneAndDelete({
       _id: postId,
       author: actor.id,
