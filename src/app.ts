@@ -18,6 +18,7 @@ import { globalRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { mountRoutes } from './http/route.ts';
 import { corsPolicy, securityHeaders } from './http/security.ts';
+import { type SchemaGate, writeGate } from './http/write-gate.ts';
 import type { Logger } from './logger.ts';
 import { postRoutes } from './posts/routes.ts';
 import { tagRoutes } from './tags/routes.ts';
@@ -27,8 +28,8 @@ export interface AppOptions {
   config: Config;
   db: Database;
   logger: Logger;
-  /** The migration files not yet applied, for /readyz; main passes it, autoIndex tests do not. */
-  pendingMigrations?: () => Promise<string[]>;
+  /** Whether the database is behind the code (writes wait, /readyz says so); main passes it. */
+  schema?: SchemaGate;
 }
 
 /**
@@ -54,7 +55,7 @@ export function createApp(options: AppOptions): Express {
   app.use(bodyGuard);
 
   const routes = [
-    ...healthRoutes({ db, database, pendingMigrations: options.pendingMigrations }),
+    ...healthRoutes({ db, database, schema: options.schema }),
     ...userRoutes(db),
     ...postRoutes(db),
     ...authRoutes({ db, tokens }),
@@ -69,6 +70,7 @@ export function createApp(options: AppOptions): Express {
   });
   mountDocs(app);
   app.use('/api', databaseGuard(database));
+  if (options.schema) app.use('/api', writeGate(options.schema));
   app.post('/api/tokens', ...loginRateLimits({ config, db, logger }));
   mountRoutes(app, routes, {
     now: (header) => authenticate(db, tokens, header),
