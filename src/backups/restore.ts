@@ -8,6 +8,7 @@ import {
 } from 'mongodb';
 import type { Capabilities } from '../db/capabilities.ts';
 import { hashFile, readArchivePrelude } from './archive-reader.ts';
+import { LOCK_COLLECTIONS } from './bookkeeping.ts';
 import { redactSecrets, toolConnectionString } from './connection-string.ts';
 import { BackupError } from './errors.ts';
 import { type Manifest, manifestPathFor, readManifest } from './manifest.ts';
@@ -117,7 +118,14 @@ async function mongorestoreArchive(
   to: string,
   flags: { drop: boolean; noIndexRestore: boolean },
 ): Promise<void> {
-  const args = [`--archive=${archivePath}`, '--gzip', `--nsInclude=${from}.*`, '--stopOnError'];
+  const args = [
+    `--archive=${archivePath}`,
+    '--gzip',
+    `--nsInclude=${from}.*`,
+    // Archives written before locks were left out may hold one: it is never brought back.
+    ...LOCK_COLLECTIONS.map((name) => `--nsExclude=${from}.${name}`),
+    '--stopOnError',
+  ];
   if (from !== to) args.push(`--nsFrom=${from}.*`, `--nsTo=${to}.*`);
   if (flags.drop) args.push('--drop');
   if (flags.noIndexRestore) args.push('--noIndexRestore');
@@ -157,6 +165,7 @@ async function buildIndexesFromArchive(db: Db, archivePath: string): Promise<voi
 async function assertMatchesManifest(db: Db, manifest: Manifest): Promise<void> {
   const problems: string[] = [];
   for (const expected of manifest.collections) {
+    if (LOCK_COLLECTIONS.includes(expected.name)) continue; // left out of the restore
     const collection = db.collection(expected.name);
     const documents = await collection.countDocuments({});
     if (documents !== expected.documents) {

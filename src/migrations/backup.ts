@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
-import { isBookkeeping, runBackup } from '../backups/backup.ts';
+import { runBackup } from '../backups/backup.ts';
+import { isBookkeeping } from '../backups/bookkeeping.ts';
 import { redactSecrets } from '../backups/connection-string.ts';
 import type { Config } from '../config.ts';
 import { ScriptError } from '../process/script-error.ts';
