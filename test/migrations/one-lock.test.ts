@@ -84,8 +84,7 @@ describe('one migration lock for every way of running migrations', { timeout: 18
   it('plain `npx migrate-mongo up` waits for a held lock and names its holder', async () => {
     const held = await acquireMigrationLock(t.db, { command: 'migrate up', waitMs: 0 });
     try {
-      const blocked = await plainMigrateMongo(t, ['up'], { MIGRATION_LOCK_WAIT_SECONDS: '0' })
-        .done;
+      const blocked = await plainMigrateMongo(t, ['up'], { MIGRATION_LOCK_WAIT_SECONDS: '0' }).done;
 
       expect(blocked.code).toBe(1);
       expect(stderrLines(blocked.stderr)).toEqual([
@@ -188,4 +187,3 @@ describe('one migration lock for every way of running migrations', { timeout: 18
     }
   });
 });
-
