@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { ScriptError } from '../process/script-error.ts';
 import { appModels } from './app-models.ts';
 import { compareDeclaredIndexes } from './declared-indexes.ts';
-import { describeLock, readMigrationLock } from './lock.ts';
+import { describeLock, holderIsDead, readMigrationLock } from './lock.ts';
 import { extractModelState } from './model-state.ts';
 import { changelogProblems, type MigrationStatus, readMigrationStatus } from './status.ts';
 
@@ -17,7 +17,10 @@ export async function statusReport(db: Db, out: Out): Promise<number> {
     out(`${when}  ${file.fileName}${late}`);
   }
   const lock = await readMigrationLock(db);
-  if (lock) out(`lock: ${describeLock(lock)}`);
+  if (lock) {
+    const gone = holderIsDead(lock.holder) ? ' (that process is gone: the next run takes it over)' : '';
+    out(`lock: ${describeLock(lock)}${gone}`);
+  }
   assertTruthful(status, out);
   return 0;
 }

@@ -1,13 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
-import {
-  ALL_MIGRATIONS,
-  type MigrationTestDb,
-  migrate,
-  openMigrationDb,
-  quietRun,
-} from './helpers.ts';
+import { type MigrationTestDb, migrate, openMigrationDb, quietRun } from './helpers.ts';
 
 const lines = (text: string) => text.split('\n').filter(Boolean);
 
