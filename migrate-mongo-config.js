@@ -4,10 +4,7 @@
 // own lock checks, then inserts, so two runs can pass it together), the backup, the ordering and
 // changelog checks. `create` stays migrate-mongo's. The settings come from the app's own
 // configuration (.env, MONGODB_URI, MONGODB_DB; the embedded engine when MONGODB_URI is unset),
-// which is TypeScript: tsx is registered first so that Node can load it.
-import { register } from 'tsx/esm/api';
-
-register();
+// which is TypeScript: Node (22.18+) strips its types when importing it.
 const ROUTED = ['up', 'down', 'status'];
 const command = process.argv[2];
 if (ROUTED.includes(command ?? '')) {

@@ -1,17 +1,26 @@
 import { z } from 'zod';
 import type { Database } from '../db/connection.ts';
+import { checkWritablePrimary, type PrimaryCheck } from '../db/replication.ts';
 import { type DatabaseWatch, databaseUnavailable } from '../http/database-guard.ts';
 import { defineRoute } from '../http/route.ts';
 import type { SchemaGate } from '../http/write-gate.ts';
+import { AppError } from '../shared/errors.ts';
 
 const liveView = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
 const readyView = z
-  .object({ status: z.literal('ready'), engine: z.enum(['mongodb', 'ferretdb']) })
+  .object({
+    status: z.literal('ready'),
+    engine: z.enum(['mongodb', 'ferretdb']),
+    /** What the app is connected to; a 200 means its writes have a primary to go to. */
+    topology: z.enum(['standalone', 'replica-set', 'sharded']),
+  })
   .meta({ id: 'Readiness' });
 
 /**
- * Liveness needs only the process; readiness needs the database to answer a ping and, where main
- * wired it, a schema that matches the code (no pending migration, every declared unique index).
+ * Liveness needs only the process; readiness needs a writable primary (the server the driver
+ * selects for writes answers hello with isWritablePrimary) and, where main wired it, a schema that
+ * matches the code (no pending migration, every declared unique index). A replica set in an
+ * election, or a direct connection to a secondary, is not ready: every write would fail.
  */
 export function healthRoutes({
   db,
@@ -42,7 +51,7 @@ export function healthRoutes({
         method: 'get',
         path: '/readyz',
         summary:
-          'Readiness: the database answers a ping, no migration is pending and every declared unique index exists (503 otherwise)',
+          'Readiness: a writable primary answers, no migration is pending and every declared unique index exists (503 otherwise)',
         tag: 'health',
         auth: 'none',
         status: 200,
@@ -54,17 +63,28 @@ export function healthRoutes({
           database.nudge();
           throw databaseUnavailable();
         }
+        let primary: PrimaryCheck;
         try {
-          await db.connection.getClient().db('admin').command({ ping: 1 }, { timeoutMS: 2000 });
+          primary = await checkWritablePrimary(db.connection, 2000);
         } catch {
           database.trip();
           throw databaseUnavailable();
+        }
+        if (!primary.writablePrimary) {
+          throw new AppError(
+            'database-unavailable',
+            'The database answers but no writable primary is reachable (an election, or a connection to a secondary)',
+          );
         }
         // 503 with a code of its own: a load balancer only needs "not yet", an operator needs to
         // know that `npm run migrate -- up` (or `indexes`) is what is missing, not the database.
         const problem = await schema?.notReady();
         if (problem) throw problem;
-        return { status: 'ready' as const, engine: db.capabilities.engine };
+        return {
+          status: 'ready' as const,
+          engine: db.capabilities.engine,
+          topology: primary.topology,
+        };
       },
     ),
   ];

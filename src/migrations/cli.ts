@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { create as createMigration } from 'migrate-mongo';
 import { MongoClient } from 'mongodb';
+import { replicationOptions } from '../db/replication.ts';
 import { runScript, type ScriptContext } from '../process/script.ts';
 import { UsageError } from '../process/script-error.ts';
 import { type Connected, databaseCommands } from './database-commands.ts';
@@ -89,6 +90,7 @@ async function main(ctx: ScriptContext, argv: string[]): Promise<number> {
   const config = ctx.config();
   const uri = await ctx.serverUri();
   const client = new MongoClient(uri, {
+    ...replicationOptions(config.mongo.replication),
     serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
   });
   try {

@@ -18,7 +18,9 @@ export async function statusReport(db: Db, out: Out): Promise<number> {
   }
   const lock = await readMigrationLock(db);
   if (lock) {
-    const gone = holderIsDead(lock.holder) ? ' (that process is gone: the next run takes it over)' : '';
+    const gone = holderIsDead(lock.holder)
+      ? ' (that process is gone: the next run takes it over)'
+      : '';
     out(`lock: ${describeLock(lock)}${gone}`);
   }
   assertTruthful(status, out);

@@ -24,6 +24,7 @@ export async function listTags(db: Database, options: PageRequest): Promise<Page
   )
     .sort(page.sort)
     .limit(page.limit)
+    .read(db.listReads.readPreference)
     .lean<TagView[]>();
   return keysetPage(MOST_USED_FIRST, tags, options.limit, ({ name, postCount }) => ({
     name,

@@ -14,7 +14,13 @@ function tableAfter(heading: string): string[][] {
   for (const line of section.split('\n').slice(1)) {
     if (line.startsWith('|')) started = true;
     else if (started) break;
-    if (started) table.push(line.split('|').slice(1, -1).map((cell) => cell.trim()));
+    if (started)
+      table.push(
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim()),
+      );
   }
   return table.slice(2); // header and separator
 }

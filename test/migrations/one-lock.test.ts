@@ -20,7 +20,6 @@ import {
 
 const WHOLE_HISTORY_MS = 600_000;
 const stderrLines = (text: string) => text.split('\n').filter(Boolean);
-const tsxLoader = join(projectRoot, 'node_modules/tsx/dist/loader.mjs');
 const migrateMongoBin = join(projectRoot, 'node_modules/migrate-mongo/bin/migrate-mongo.js');
 
 /** The plain `npx migrate-mongo <args>` (its bin run by node, as npx does, without npx's start-up). */
@@ -32,7 +31,7 @@ function plainMigrateMongo(t: MigrationTestDb, args: string[], env: Record<strin
 
 /** `npm run migrate -- <args> 2>&1 | <reader>` in bash; prints the runner's exit status last. */
 function migratePipedTo(t: MigrationTestDb, args: string[], reader: string) {
-  const runner = ['node', '--import', tsxLoader, 'scripts/migrate.ts', ...args].join(' ');
+  const runner = [process.execPath, 'scripts/migrate.ts', ...args].join(' ');
   return startProcess(
     'bash',
     ['-c', `${runner} 2>&1 | ${reader}; echo "runner exit \${PIPESTATUS[0]}" >&2`],
