@@ -81,6 +81,15 @@ export const databaseCommands: Record<string, DatabaseCommand> = {
     return 0;
   }),
   indexes: noArgs(async (c, flags) => {
+    const { pending } = await readMigrationStatus(c.db);
+    if (pending.length > 0) {
+      // The models declare the newest shape: a unique index on a field a pending migration fills
+      // in would be built over documents that lack it.
+      throw new ScriptError(
+        'migrations-pending',
+        `${pending.length} pending migrations (${pending.join(', ')}): run \`npm run migrate -- up\` first, it builds their indexes`,
+      );
+    }
     const state = extractModelState(appModels());
     if (flags['dry-run']) {
       const problems = await compareDeclaredIndexes(c.db, state);

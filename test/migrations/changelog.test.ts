@@ -179,4 +179,17 @@ describe('the commands Alembic users reach for', { timeout: 180_000 }, () => {
     expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS.slice(0, -1));
     expect((await migrate(t, ['stamp', 'no-such-file'])).code).toBe(1);
   });
+
+  it('indexes refuses while migrations are pending: they build their own indexes', async () => {
+    await migrateUp(t.target, quietRun({ to: SECOND_NEWEST }));
+    const before = await t.db.collection('users').indexes();
+
+    const refused = await migrate(t, ['indexes']);
+
+    expect(refused.code).toBe(1);
+    expect(lines(refused.stderr)).toEqual([
+      `migrate: 1 pending migrations (${NEWEST}): run \`npm run migrate -- up\` first, it builds their indexes`,
+    ]);
+    expect(await t.db.collection('users').indexes()).toEqual(before);
+  });
 });
