@@ -45,9 +45,7 @@ function indexEntries(doc: Document, key: Document): unknown[][] {
   const elements = values[arrayAt] as unknown[];
   // An empty array is indexed too, as one entry (the key `undefined`).
   if (elements.length === 0) return [values.map((v, i) => (i === arrayAt ? undefined : v))];
-  return elements.map((element) =>
-    values.map((v, i) => (i === arrayAt ? element : v)),
-  );
+  return elements.map((element) => values.map((v, i) => (i === arrayAt ? element : v)));
 }
 
 interface Measured {
