@@ -12,11 +12,13 @@ import { databaseErrorWatch, databaseGuard, watchDatabase } from './http/databas
 import { mountDocs } from './http/docs.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
 import { answerUnknownMethods } from './http/method-not-allowed.ts';
+import { type Metrics, metricsRoute } from './http/metrics.ts';
 import { buildOpenApiDocument, queryParameterNames } from './http/openapi.ts';
 import { globalRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { mountRoutes } from './http/route.ts';
 import { corsPolicy, noStore, securityHeaders } from './http/security.ts';
+import { type SchemaGate, writeGate } from './http/write-gate.ts';
 import type { Logger } from './logger.ts';
 import type { Database } from './models.ts';
 import { postRoutes } from './posts/routes.ts';
@@ -27,8 +29,10 @@ export interface AppOptions {
   config: Config;
   db: Database;
   logger: Logger;
-  /** The migration files not yet applied, for /readyz; main passes it, autoIndex tests do not. */
-  pendingMigrations?: () => Promise<string[]>;
+  /** Whether the database is behind the code (writes wait, /readyz says so); main passes it. */
+  schema?: SchemaGate;
+  /** Prometheus metrics (METRICS_ENABLED): counted here, served on this port unless METRICS_PORT. */
+  metrics?: Metrics;
 }
 
 /**
@@ -46,7 +50,7 @@ export function createApp(options: AppOptions): Express {
   app.set('query parser', 'simple');
 
   const routes = [
-    ...healthRoutes({ db, database, pendingMigrations: options.pendingMigrations }),
+    ...healthRoutes({ db, database, schema: options.schema }),
     ...userRoutes(db),
     ...postRoutes(db),
     ...authRoutes({ db, tokens }),
@@ -57,6 +61,14 @@ export function createApp(options: AppOptions): Express {
   // Also in app.locals, so tests can check responses against it without spending a request.
   app.locals.openApiDocument = buildOpenApiDocument(routes);
 
+  const { metrics } = options;
+  if (metrics) {
+    app.use(metrics.track);
+    // Before the rate limit: scrapes spend no client's allowance.
+    if (config.metrics.port === undefined) {
+      app.get('/metrics', metricsRoute(metrics, config.metrics.allow));
+    }
+  }
   // Cheap checks first: a request refused by CORS or the rate limit costs no body parsing.
   app.use(requestLog(logger, queryParameterNames(app.locals.openApiDocument)));
   app.use(securityHeaders());
@@ -70,6 +82,7 @@ export function createApp(options: AppOptions): Express {
   });
   mountDocs(app);
   app.use('/api', databaseGuard(database));
+  if (options.schema) app.use('/api', writeGate(options.schema));
   app.use('/api/tokens', noStore);
   app.post('/api/tokens', ...loginRateLimits({ config, db, logger }));
   mountRoutes(app, routes, {

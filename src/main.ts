@@ -4,9 +4,11 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { isUnavailableError } from './db/errors.ts';
 import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
-import { createLogger, type Logger, redactUri } from './logger.ts';
+import { createMetrics, metricsServer } from './http/metrics.ts';
+import { createProcessLogger, type Logger, redactUri } from './logger.ts';
+import { extractModelState } from './migrations/model-state.ts';
+import { watchSchema } from './migrations/schema-watch.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
-import { pendingMigrations } from './migrations/status.ts';
 import { connectDatabase, type Database } from './models.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
 import { loadDotEnv } from './process/env-file.ts';
@@ -40,6 +42,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     });
     uri = engine.uri;
   }
+  const metrics = config.metrics.enabled ? createMetrics() : undefined;
   const target = redactUri(uri);
   logger.info({ db: config.mongo.dbName, server: target }, `using database ${config.mongo.dbName}`);
   const db: Database = await connectWithRetry(
@@ -51,6 +54,9 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
         connectTimeoutMS: config.mongo.connectTimeoutMS,
         autoIndex: config.mongo.autoIndex,
         replication: config.mongo.replication,
+        // Command durations come from command monitoring events, emitted only when asked for.
+        monitorCommands: metrics !== undefined,
+        watch: metrics?.watchMongo,
       }),
     {
       attempts: config.lifecycle.connectAttempts,
@@ -73,12 +79,15 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     log: logger,
     signal: shutdown.signal,
   });
-  const app = createApp({
-    config,
-    db,
-    logger,
-    pendingMigrations: () => pendingMigrations(migrations.db),
+  const schema = watchSchema({
+    db: migrations.db,
+    models: extractModelState(Object.values(db.connection.models)),
+    intervalMs: config.migrations.watchSeconds * 1000,
+    log: logger,
   });
+  shutdown.onShutdown('schema watch', async () => schema.stop());
+  await schema.refresh();
+  const app = createApp({ config, db, logger, metrics, schema });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -88,6 +97,19 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(`listening on http://${config.host}:${port}`);
+  if (metrics && config.metrics.port !== undefined) {
+    const metricsListener = metricsServer(metrics);
+    await new Promise<void>((resolve, reject) => {
+      metricsListener.once('error', reject);
+      metricsListener.listen(config.metrics.port, config.metrics.host, resolve);
+    });
+    shutdown.onShutdown('metrics server', () => closeServer(metricsListener));
+    const bound = metricsListener.address();
+    const metricsPort = typeof bound === 'object' && bound ? bound.port : config.metrics.port;
+    logger.info(`metrics on http://${config.metrics.host}:${metricsPort}/metrics`);
+  } else if (metrics) {
+    logger.info(`metrics on /metrics of this port for ${config.metrics.allow.join(', ')}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -103,7 +125,7 @@ async function main(): Promise<void> {
     throw error;
   }
   applyHeapPolicy(config.lifecycle.heapGrowingPercent);
-  const logger = createLogger(config.logLevel);
+  const logger = await createProcessLogger(config.logLevel, config.logFormat);
   const shutdown = createShutdown({
     logger,
     timeoutMs: config.lifecycle.shutdownTimeoutMs,

@@ -1,3 +1,4 @@
+import type { MongoClient } from 'mongodb';
 import mongoose, { type Connection } from 'mongoose';
 import type { Replication } from '../config.ts';
 import { type Capabilities, probeCapabilities } from './capabilities.ts';
@@ -22,6 +23,8 @@ export interface ConnectOptions {
   replication?: Replication;
   /** Emit driver command events (tests count database commands per request). */
   monitorCommands?: boolean;
+  /** Called with the driver client before it connects (metrics subscribe to its events). */
+  watch?: (client: MongoClient) => void;
   /** Receives the driver's server-selection log (tests see which read preference a read used). */
   serverSelectionLog?: (entry: Record<string, unknown>) => void;
 }
@@ -51,6 +54,7 @@ export async function openConnection(
         }
       : {}),
   });
+  options.watch?.(connection.getClient());
   await connection.asPromise();
   const capabilities = await probeCapabilities(connection);
   return {
