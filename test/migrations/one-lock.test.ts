@@ -5,7 +5,7 @@ import { migrateUp } from '../../src/migrations/runner.ts';
 import { projectRoot } from '../../src/migrations/settings.ts';
 import { findTools, runScript, tempDir } from '../backups/helpers.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
-import { startProcess } from '../helpers/process.ts';
+import { startProcess, unstamped } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   changelogNames,
@@ -19,7 +19,7 @@ import {
 } from './helpers.ts';
 
 const WHOLE_HISTORY_MS = 600_000;
-const stderrLines = (text: string) => text.split('\n').filter(Boolean);
+const stderrLines = (text: string) => unstamped(text).split('\n').filter(Boolean);
 const migrateMongoBin = join(projectRoot, 'node_modules/migrate-mongo/bin/migrate-mongo.js');
 
 /** The plain `npx migrate-mongo <args>` (its bin run by node, as npx does, without npx's start-up). */
