@@ -128,7 +128,7 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
       expect(generated.code).toBe(0);
       expect(check.code).toBe(1);
       expect(lines(check.stderr)).toEqual([
-        `migrate: migrations/model-state.json was recorded by ${file}, which is not in migrations/: no migration builds what it records. Generate it again (\`npm run migrate -- generate <name>\` after restoring the previous model-state.json), or after a hand-written migration run \`npm run migrate -- snapshot\``,
+        `migrate: migrations/model-state.json was recorded by ${file}, which is not in migrations/: no migration builds what it records. Generate it again (\`npm run migrate -- generate <name>\` after restoring the previous model-state.json), or after a hand-written migration run \`npm run migrate -- snapshot\` (exit 1)`,
       ]);
       expect(created.code).toBe(0);
       expect(snapshot.code).toBe(0);

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireMigrationLock, readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { projectRoot } from '../../src/migrations/settings.ts';
-import { findTools, runScript, tempDir } from '../backups/helpers.ts';
+import { archivePathFrom, findTools, runScript, tempDir } from '../backups/helpers.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
 import { startProcess, unstamped } from '../helpers/process.ts';
 import {
@@ -170,7 +170,7 @@ describe('one migration lock for every way of running migrations', { timeout: 18
       const backup = await runScript('backup', [], { ...env, MONGODB_DB: t.name });
       await held.release();
       expect(backup.code, backup.stderr).toBe(0);
-      const archive = backup.stdout.split('\n')[0] ?? '';
+      const archive = archivePathFrom(backup.stdout);
 
       const restored = await runScript('restore', [archive, '--to', target, '--drop'], env);
 
