@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { type Db, type Document, ObjectId } from 'mongodb';
 import type { TokenService } from '../../src/auth/tokens.ts';
-import { POST_LISTS } from '../../src/posts/service.ts';
+import { POST_LISTS } from '../../src/posts/queries.ts';
 import type { Keyset } from '../../src/shared/cursor.ts';
 import { AppError } from '../../src/shared/errors.ts';
 import {

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { POST_LISTS } from '../../src/posts/service.ts';
+import { POST_LISTS } from '../../src/posts/queries.ts';
 import { encodeCursor } from '../../src/shared/cursor.ts';
 
 export const DEPTHS = [0, 0.1, 0.5, 0.9] as const;

@@ -7,7 +7,7 @@ import {
 } from 'express-rate-limit';
 import type { Collection } from 'mongodb';
 import type { Capabilities } from '../db/capabilities.ts';
-import type { Database } from '../db/connection.ts';
+import type { DatabaseConnection } from '../db/connection.ts';
 import { isUnavailableError } from '../db/errors.ts';
 import {
   incrementCounters,
@@ -61,10 +61,10 @@ export class MongoRateLimitStore implements Store {
   private readonly fallback = new MemoryStore();
   private readonly now: () => number;
   private readonly counters: WindowCounters;
-  private readonly db: Database;
+  private readonly db: DatabaseConnection;
   private readonly options: MongoStoreOptions;
 
-  constructor(db: Database, options: MongoStoreOptions) {
+  constructor(db: DatabaseConnection, options: MongoStoreOptions) {
     this.db = db;
     this.options = options;
     this.prefix = options.prefix;

@@ -1,45 +1,6 @@
 import { trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
-import type { Database } from '../db/connection.ts';
-import type { PostView } from '../posts/schemas.ts';
-import { findPostPage, POST_LISTS } from '../posts/service.ts';
-import type { Keyset } from '../shared/cursor.ts';
-import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
-import type { TagView } from './schemas.ts';
-
-const MOST_USED_FIRST: Keyset = {
-  kind: 'tags',
-  keys: [
-    { field: 'postCount', order: -1, type: 'count' },
-    { field: 'name', order: 1, type: 'name' },
-  ],
-};
-
-/** Tags in use, most used first: one indexed read ({postCount: -1, name: 1}). */
-export async function listTags(db: Database, options: PageRequest): Promise<Page<TagView>> {
-  const page = keysetQuery(MOST_USED_FIRST, options);
-  const tags = await db.Tag.find(
-    { $and: [{ postCount: trusted({ $gt: 0 }) }, page.filter] },
-    { _id: 0, name: 1, postCount: 1 },
-  )
-    .sort(page.sort)
-    .limit(page.limit)
-    .read(db.listReads.readPreference)
-    .lean<TagView[]>();
-  return keysetPage(MOST_USED_FIRST, tags, options.limit, ({ name, postCount }) => ({
-    name,
-    postCount,
-  }));
-}
-
-/** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
-export function listTagPosts(
-  db: Database,
-  name: string,
-  options: PageRequest,
-): Promise<Page<PostView>> {
-  return findPostPage(db, POST_LISTS.byTag, { tags: name }, options);
-}
+import type { Database } from '../models.ts';
 
 export interface TagDrift {
   name: string;
