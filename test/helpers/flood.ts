@@ -3,7 +3,8 @@
 //   node test/helpers/flood.ts <port> <path> <concurrency> <localAddress> <durationMs>
 // Keeps <concurrency> requests in flight for <durationMs>: a request that is answered is sent
 // again at once (a client that ignores Retry-After). Prints `flooding` once the first answer is
-// back, then one JSON line per answer: {status, retryAfter, code, items, ms}.
+// back, then one JSON line per answer: {status, retryAfter, code, items, ms, at}
+// (`at`: the wall clock when the answer was complete).
 import { request } from 'node:http';
 
 const [port, path, concurrency, localAddress, durationMs] = process.argv.slice(2);
@@ -31,6 +32,7 @@ function once(): Promise<void> {
               code: body.error?.code,
               items: body.items?.length,
               ms: Math.round(performance.now() - started),
+              at: Date.now(),
             }),
           );
           resolve();

@@ -13,12 +13,14 @@ const FLOOD = 300;
 /** How long the flood lasts; the bystander asks one second after it began. */
 const FLOOD_MS = 5000;
 /**
- * The bystander's bound: 200 within this, or a 503 within SHED_BOUND_MS. Without the caps the
- * same request waits behind the whole flood (tens of seconds); docs/operations.md has the
- * figures, with and without. The flood's own pages are slow on FerretDB, which serves them one
- * at a time.
+ * The bystander's bound, in the flood's own currency so that it holds on a fast machine and on a
+ * loaded one alike: its 200 comes within the time the server takes to serve PAGES_BOUND of the
+ * flood's pages (at the rate measured in the same run), or it gets a 503 within SHED_BOUND_MS.
+ * Without the cap it waits behind the whole flood of 300; docs/operations.md has the measured
+ * page-times with and without. HANG_BOUND_MS only stops a test that would hang.
  */
-const ANSWER_BOUND_MS = 10_000;
+const PAGES_BOUND = 100;
+const HANG_BOUND_MS = 60_000;
 const SHED_BOUND_MS = 1000;
 
 let t: TestApp;
@@ -43,6 +45,7 @@ interface FloodAnswer {
   code?: string;
   items?: number;
   ms: number;
+  at: number;
 }
 
 interface Answer {
@@ -97,7 +100,7 @@ function expectRefusal(answer: Answer, status: number, code: string) {
 }
 
 describe('one client cannot starve the others', () => {
-  it(`while one client holds ${FLOOD} slow list requests, another gets its page within ${ANSWER_BOUND_MS} ms (or a 503 within ${SHED_BOUND_MS} ms)`, async () => {
+  it(`while one client holds ${FLOOD} slow list requests, another gets its page within the time of ${PAGES_BOUND} of its pages (or a 503 within ${SHED_BOUND_MS} ms)`, async () => {
     // The defaults an operator gets: 8 in flight per client, 256 in all, 500 ms of lag.
     const env = {
       MAX_IN_FLIGHT_PER_CLIENT: '8',
@@ -124,12 +127,16 @@ describe('one client cannot starve the others', () => {
     });
 
     const served = flood.filter((a) => a.status === 200);
-    const slowestServed = Math.max(...served.map((a) => a.ms));
+    // The server's time per flood page: from the flood's first request to its last page served.
+    const began = Math.min(...flood.map((a) => a.at - a.ms));
+    const pageMs = (Math.max(...served.map((a) => a.at)) - began) / served.length;
+    const pageTimes = bystander.ms / pageMs;
     console.log(
-      `load: bystander ${bystander.status} in ${bystander.ms.toFixed(0)} ms; flood: ${flood.length} requests, ${served.length} served (slowest ${slowestServed} ms), ${flood.filter((a) => a.status === 429).length} refused 429, ${flood.filter((a) => a.status === 503).length} shed 503`,
+      `load: bystander ${bystander.status} in ${bystander.ms.toFixed(0)} ms = ${pageTimes.toFixed(1)} page-times (${pageMs.toFixed(0)} ms each); flood: ${flood.length} requests, ${served.length} served (slowest ${Math.max(...served.map((a) => a.ms))} ms), ${flood.filter((a) => a.status === 429).length} refused 429, ${flood.filter((a) => a.status === 503).length} shed 503`,
     );
     if (bystander.status === 200) {
-      expect(bystander.ms).toBeLessThan(ANSWER_BOUND_MS);
+      expect(pageTimes).toBeLessThan(PAGES_BOUND);
+      expect(bystander.ms).toBeLessThan(HANG_BOUND_MS);
       expect(bystander.body.items).toHaveLength(1);
     } else {
       expectRefusal(bystander, 503, 'overloaded');
