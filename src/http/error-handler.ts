@@ -28,6 +28,7 @@ export const statusByCode: Record<ErrorCode, number> = {
   'database-unavailable': 503,
   overloaded: 503,
   'migrations-pending': 503,
+  'indexes-missing': 503,
   internal: 500,
 };
 
@@ -98,6 +99,7 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 const QUIET_FAILURES = new Set<ErrorCode>([
   'database-unavailable',
   'migrations-pending',
+  'indexes-missing',
   'overloaded',
 ]);
 

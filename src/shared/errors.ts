@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'database-unavailable'
   | 'overloaded'
   | 'migrations-pending'
+  | 'indexes-missing'
   | 'internal';
 
 export interface ErrorDetail {
