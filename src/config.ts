@@ -134,6 +134,18 @@ const schema = z
       .optional(),
     /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none). */
     TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /**
+     * Requests one client address may have in flight at once; more are answered 429 at once, so
+     * one client cannot hold the database pool (MONGODB_POOL_SIZE) and the event loop alone.
+     */
+    MAX_IN_FLIGHT_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(8),
+    /** Requests the process may have in flight at once; more are shed with 503 overloaded. */
+    MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(256),
+    /**
+     * Event-loop lag (ms) above which new requests are shed with 503 overloaded until it falls
+     * back; 0 turns the check off.
+     */
+    MAX_EVENT_LOOP_LAG_MS: z.coerce.number().int().min(0).max(60_000).default(500),
     /** Where rate-limit counters live: memory (one instance) or mongodb (shared by instances). */
     RATE_LIMIT_STORE: z.enum(['memory', 'mongodb']).default('memory'),
     /** Window of the global per-address rate limit (ms). */
@@ -189,6 +201,8 @@ const schema = z
     MIGRATION_LOCK_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
     /** Back up a non-test database before applying migrations (npm run migrate -- up, start-up). */
     MIGRATION_BACKUP: bool.default(true),
+    /** How often the API re-reads the migration state (writes wait while the database is behind). */
+    MIGRATIONS_WATCH_SECONDS: z.coerce.number().int().min(1).max(300).default(2),
     /** pino log level. */
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -270,6 +284,11 @@ export type Config = Readonly<{
     corsOrigins: readonly string[];
     trustProxyHops: number;
   }>;
+  load: Readonly<{
+    maxInFlightPerClient: number;
+    maxInFlight: number;
+    maxEventLoopLagMs: number;
+  }>;
   rateLimit: Readonly<{
     store: 'memory' | 'mongodb';
     windowMs: number;
@@ -304,6 +323,7 @@ export type Config = Readonly<{
     batchSize: number;
     lockWaitSeconds: number;
     backup: boolean;
+    watchSeconds: number;
   }>;
   logLevel: string;
   logFormat: 'auto' | 'json' | 'pretty';
@@ -449,6 +469,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: Object.freeze(e.CORS_ORIGINS ?? []),
       trustProxyHops: e.TRUST_PROXY_HOPS,
     }),
+    load: Object.freeze({
+      maxInFlightPerClient: e.MAX_IN_FLIGHT_PER_CLIENT,
+      maxInFlight: e.MAX_IN_FLIGHT,
+      maxEventLoopLagMs: e.MAX_EVENT_LOOP_LAG_MS,
+    }),
     rateLimit: Object.freeze({
       store: e.RATE_LIMIT_STORE,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
@@ -486,6 +511,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.MIGRATION_BATCH_SIZE,
       lockWaitSeconds: e.MIGRATION_LOCK_WAIT_SECONDS,
       backup: e.MIGRATION_BACKUP,
+      watchSeconds: e.MIGRATIONS_WATCH_SECONDS,
     }),
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

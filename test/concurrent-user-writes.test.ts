@@ -1,6 +1,6 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from './helpers/app.ts';
 import { aUser, type TestUser } from './helpers/builders.ts';
 
 // Security writes to a user document racing the requests of the same user. Each authenticated
@@ -12,13 +12,7 @@ import { aUser, type TestUser } from './helpers/builders.ts';
 const ROUNDS = 20;
 const READS = 6;
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('user_races');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('user_races');
 
 /** READS concurrent GET /api/users/:id with the user's token, started with `write`. */
 async function raceReads(user: TestUser, write: () => supertest.Test) {

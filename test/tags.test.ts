@@ -1,17 +1,11 @@
 import { trusted } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { repairTagCounts } from '../src/tags/service.ts';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { startTestApp, useTestApp } from './helpers/app.ts';
 import { aPost, aUser, type TestUser } from './helpers/builders.ts';
-import { runTs } from './helpers/process.ts';
+import { runTs, unstamped } from './helpers/process.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('tags');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('tags');
 
 /** postCount of each tag as stored, next to the count recomputed from the posts. */
 async function storedAndActual(names: string[]) {
@@ -280,8 +274,8 @@ describe('npm run tags:repair', () => {
       env: { MONGODB_URI: 'http://not-mongodb' },
     });
     expect(run.code).toBe(1);
-    expect(run.stderr.trim().split('\n')).toEqual([
-      'tags:repair: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI',
+    expect(unstamped(run.stderr).trim().split('\n')).toEqual([
+      'tags:repair: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI (exit 1)',
     ]);
   });
 });

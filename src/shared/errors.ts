@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'too-many-requests'
   | 'headers-too-large'
   | 'database-unavailable'
+  | 'overloaded'
   | 'migrations-pending'
+  | 'indexes-missing'
   | 'internal';
 
 export interface ErrorDetail {

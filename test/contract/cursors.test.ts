@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../helpers/app.ts';
 import { aPost, aUser, type TestUser } from '../helpers/builders.ts';
 
-let t: TestApp;
+const t = useTestApp('contract_cursors');
 let alice: TestUser;
 /** Every paginated list, each with a second page, by name. */
 let lists: Record<string, { url: string; auth?: Record<string, string> }>;
 beforeAll(async () => {
-  t = await startTestApp('contract_cursors');
   alice = await aUser(t.api);
   const bob = await aUser(t.api);
   const carol = await aUser(t.api);
@@ -39,9 +38,6 @@ beforeAll(async () => {
     'users by name': { url: '/api/users?sort=username' },
     'users by name, descending': { url: '/api/users?sort=-username' },
   };
-});
-afterAll(async () => {
-  await t.close();
 });
 
 function get(url: string, auth?: Record<string, string>) {
