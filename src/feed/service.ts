@@ -2,8 +2,8 @@ import type { Types } from 'mongoose';
 import { AUTH_RECORD_FIELDS, type AuthRecord, type PendingUser } from '../auth/service.ts';
 import type { Database } from '../db/connection.ts';
 import { toObjectId } from '../db/object-id.ts';
-import type { PostView } from '../posts/schemas.ts';
-import { findPostPage, POST_LISTS } from '../posts/service.ts';
+import { type PostView, postLists } from '../posts/schemas.ts';
+import { findPostPage } from '../posts/service.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 
 /**
@@ -25,7 +25,7 @@ export async function getFeed(
   const followees = await db.Follow.collection.distinct('followee', { follower: me });
   return findPostPage(
     db,
-    POST_LISTS.feed,
+    postLists.feed(reader.id),
     { author: { $in: [...followees, me] } },
     options,
     async (ids) => {

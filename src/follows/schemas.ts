@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { objectIdSchema, pageQueryShape, pageSchema } from '../http/schemas.ts';
+import { EXAMPLE_ID, objectIdSchema, pageQueryShape, pageSchema } from '../http/schemas.ts';
+import { encodeCursor, type Keyset, scopedTo } from '../shared/cursor.ts';
 
 export const followEntry = z
   .object({
@@ -10,6 +11,28 @@ export const followEntry = z
   .meta({ id: 'FollowEntry' });
 
 export const followPage = pageSchema(followEntry).meta({ id: 'FollowPage' });
-export const followListQuery = z.strictObject({ ...pageQueryShape });
+function newestEdgeFirst(kind: string): Keyset {
+  return {
+    kind,
+    keys: [
+      { field: 'createdAt', order: -1, type: 'date' },
+      { field: '_id', order: -1, type: 'objectId' },
+    ],
+  };
+}
+
+/** Whose followers, or whom a user follows: a cursor pages only the list of its user. */
+export const followLists = {
+  followers: (user: string) => scopedTo(newestEdgeFirst('followers'), { user }),
+  following: (user: string) => scopedTo(newestEdgeFirst('following'), { user }),
+};
+
+const EXAMPLE_EDGE = { createdAt: new Date('2024-06-01T12:00:00Z'), _id: EXAMPLE_ID };
+export const followersQuery = z.strictObject(
+  pageQueryShape(encodeCursor(followLists.followers(EXAMPLE_ID), EXAMPLE_EDGE)),
+);
+export const followingQuery = z.strictObject(
+  pageQueryShape(encodeCursor(followLists.following(EXAMPLE_ID), EXAMPLE_EDGE)),
+);
 
 export type FollowEntry = z.infer<typeof followEntry>;

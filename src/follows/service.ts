@@ -2,11 +2,10 @@ import { type Types, trusted } from 'mongoose';
 import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
 import { isDuplicateKeyError } from '../db/errors.ts';
-import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import { findUserOrThrow, NOT_DELETING } from '../users/queries.ts';
-import type { FollowEntry } from './schemas.ts';
+import { type FollowEntry, followLists } from './schemas.ts';
 
 /**
  * Follows `targetId`; following again is a no-op (one edge per pair, unique index). After the
@@ -43,20 +42,6 @@ export async function unfollow(db: Database, actor: AuthUser, targetId: string):
   await db.Follow.deleteOne({ follower: actor.id, followee: targetId });
 }
 
-function newestEdgeFirst(kind: string): Keyset {
-  return {
-    kind,
-    keys: [
-      { field: 'createdAt', order: -1, type: 'date' },
-      { field: '_id', order: -1, type: 'objectId' },
-    ],
-  };
-}
-const FOLLOW_LISTS = {
-  followers: newestEdgeFirst('followers'),
-  following: newestEdgeFirst('following'),
-} as const;
-
 type PopulatedUser = { _id: Types.ObjectId; username: string } | null;
 interface StoredEdge {
   _id: Types.ObjectId;
@@ -80,7 +65,7 @@ export async function listFollows(
     direction === 'followers'
       ? (['followee', 'follower'] as const)
       : (['follower', 'followee'] as const);
-  const list = FOLLOW_LISTS[direction];
+  const list = followLists[direction](userId);
   const page = keysetQuery(list, options);
   const edges = await db.Follow.find(
     { $and: [{ [self]: userId }, page.filter] },

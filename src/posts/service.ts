@@ -5,10 +5,11 @@ import { toObjectId } from '../db/object-id.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
+import type { Instant } from '../shared/instant.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import { applyTagDeltas, recountTags, tagDeltas, withTagCounts } from '../tags/counters.ts';
 import { findUserOrThrow, isActiveUser } from '../users/queries.ts';
-import type { PostView } from './schemas.ts';
+import { type PostView, postLists } from './schemas.ts';
 
 interface Author {
   _id: Types.ObjectId | string;
@@ -23,24 +24,6 @@ interface StoredPost {
 }
 
 const postFields = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
-
-function newestFirst(kind: string): Keyset {
-  return {
-    kind,
-    keys: [
-      { field: 'timestamp', order: -1, type: 'date' },
-      { field: '_id', order: -1, type: 'objectId' },
-    ],
-  };
-}
-
-/** The lists of posts, each newest first; a cursor of one is refused by the others. */
-export const POST_LISTS = {
-  all: newestFirst('posts'),
-  byAuthor: newestFirst('user-posts'),
-  byTag: newestFirst('tag-posts'),
-  feed: newestFirst('feed'),
-} as const;
 
 function toPostView(post: StoredPost): PostView {
   return {
@@ -107,19 +90,20 @@ export async function findPostPage(
   return keysetPage(list, posts, options.limit, toPostView);
 }
 
+/** All posts, or an author's, in [since, until): an empty range has an empty answer. */
 export function listPosts(
   db: Database,
-  options: { author?: string; since?: string; until?: string; limit: number; cursor?: string },
+  options: PageRequest & { author?: string; since?: Instant; until?: Instant },
 ): Promise<Page<PostView>> {
   const filter: Record<string, unknown> = {};
   if (options.author) filter.author = toObjectId(options.author, 'author');
   if (options.since || options.until) {
     filter.timestamp = {
-      ...(options.since ? { $gte: new Date(options.since) } : {}),
-      ...(options.until ? { $lt: new Date(options.until) } : {}),
+      ...(options.since ? { $gte: options.since.ms } : {}),
+      ...(options.until ? { $lt: options.until.ms } : {}),
     };
   }
-  return findPostPage(db, POST_LISTS.all, filter, options);
+  return findPostPage(db, postLists.all(options), filter, options);
 }
 
 /** A user's posts; the author is read once up front, so no second read is needed. */
@@ -129,7 +113,8 @@ export async function listUserPosts(
   options: PageRequest,
 ): Promise<Page<PostView>> {
   const author = await findUserOrThrow(db, userId);
-  return findPostPage(db, POST_LISTS.byAuthor, { author: author._id }, options, author);
+  const list = postLists.byAuthor(String(author._id));
+  return findPostPage(db, list, { author: author._id }, options, author);
 }
 
 /**

@@ -1,23 +1,21 @@
 import { trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
 import type { Database } from '../db/connection.ts';
-import type { PostView } from '../posts/schemas.ts';
-import { findPostPage, POST_LISTS } from '../posts/service.ts';
-import type { Keyset } from '../shared/cursor.ts';
+import { type PostView, postLists } from '../posts/schemas.ts';
+import { findPostPage } from '../posts/service.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
-import type { TagView } from './schemas.ts';
+import { TAG_LISTS, type TagView } from './schemas.ts';
 
-const MOST_USED_FIRST: Keyset = {
-  kind: 'tags',
-  keys: [
-    { field: 'postCount', order: -1, type: 'count' },
-    { field: 'name', order: 1, type: 'name' },
-  ],
-};
-
-/** Tags in use, most used first: one indexed read ({postCount: -1, name: 1}). */
-export async function listTags(db: Database, options: PageRequest): Promise<Page<TagView>> {
-  const page = keysetQuery(MOST_USED_FIRST, options);
+/**
+ * Tags in use, most used first (index {postCount: -1, name: 1}) or by name (the unique index
+ * on name): one indexed read either way.
+ */
+export async function listTags(
+  db: Database,
+  options: PageRequest & { sort: keyof typeof TAG_LISTS },
+): Promise<Page<TagView>> {
+  const list = TAG_LISTS[options.sort];
+  const page = keysetQuery(list, options);
   const tags = await db.Tag.find(
     { $and: [{ postCount: trusted({ $gt: 0 }) }, page.filter] },
     { _id: 0, name: 1, postCount: 1 },
@@ -25,10 +23,7 @@ export async function listTags(db: Database, options: PageRequest): Promise<Page
     .sort(page.sort)
     .limit(page.limit)
     .lean<TagView[]>();
-  return keysetPage(MOST_USED_FIRST, tags, options.limit, ({ name, postCount }) => ({
-    name,
-    postCount,
-  }));
+  return keysetPage(list, tags, options.limit, ({ name, postCount }) => ({ name, postCount }));
 }
 
 /** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
@@ -37,7 +32,7 @@ export function listTagPosts(
   name: string,
   options: PageRequest,
 ): Promise<Page<PostView>> {
-  return findPostPage(db, POST_LISTS.byTag, { tags: name }, options);
+  return findPostPage(db, postLists.byTag(name), { tags: name }, options);
 }
 
 export interface TagDrift {

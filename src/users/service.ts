@@ -5,12 +5,11 @@ import type { Database } from '../db/connection.ts';
 import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { deletePostsByAuthor } from '../posts/service.ts';
-import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import { usernameKey } from './model.ts';
 import { findUserOrThrow, NOT_DELETING, publicFields, type StoredUser } from './queries.ts';
-import type { UserView } from './schemas.ts';
+import { USER_LISTS, type UserView } from './schemas.ts';
 
 interface Counts {
   postCount: number;
@@ -64,14 +63,6 @@ export async function registerUser(
     throw (await conflictError(db, error, input)) ?? error;
   }
 }
-
-function byUsername(order: 1 | -1): Keyset {
-  return {
-    kind: order === 1 ? 'users:username' : 'users:-username',
-    keys: [{ field: 'username', order, type: 'name' }],
-  };
-}
-const USER_LISTS = { username: byUsername(1), '-username': byUsername(-1) } as const;
 
 export async function listUsers(
   db: Database,
