@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { create as createMigration } from 'migrate-mongo';
 import { MongoClient } from 'mongodb';
 import type { Config } from '../src/config.ts';
+import { replicationOptions } from '../src/db/replication.ts';
 import { backupBeforeMigrating } from '../src/migrations/backup.ts';
 import {
   checkModelDrift,
@@ -69,6 +70,7 @@ async function main(ctx: ScriptContext): Promise<number> {
   const config = ctx.config();
   const uri = await ctx.serverUri();
   const client = new MongoClient(uri, {
+    ...replicationOptions(config.mongo.replication),
     serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
   });
   // The runner aborts on the first signal (batches stop at a boundary); the second exits at

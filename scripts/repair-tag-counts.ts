@@ -18,6 +18,7 @@ await runScript('tags:repair', async (ctx) => {
   const db = await connectDatabase(await ctx.serverUri(), {
     dbName: config.mongo.dbName,
     serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
+    replication: config.mongo.replication,
   });
   try {
     const { tags, fixed, drift } = await repairTagCounts(db, { check });

@@ -13,11 +13,11 @@ import { databaseErrorWatch, databaseGuard, watchDatabase } from './http/databas
 import { mountDocs } from './http/docs.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
 import { answerUnknownMethods } from './http/method-not-allowed.ts';
-import { buildOpenApiDocument } from './http/openapi.ts';
+import { buildOpenApiDocument, queryParameterNames } from './http/openapi.ts';
 import { globalRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { mountRoutes } from './http/route.ts';
-import { corsPolicy, securityHeaders } from './http/security.ts';
+import { corsPolicy, noStore, securityHeaders } from './http/security.ts';
 import type { Logger } from './logger.ts';
 import { postRoutes } from './posts/routes.ts';
 import { tagRoutes } from './tags/routes.ts';
@@ -45,14 +45,6 @@ export function createApp(options: AppOptions): Express {
   app.set('trust proxy', config.http.trustProxyHops);
   app.set('query parser', 'simple');
 
-  // Cheap checks first: a request refused by CORS or the rate limit costs no body parsing.
-  app.use(requestLog(logger));
-  app.use(securityHeaders());
-  app.use(corsPolicy(config.http.corsOrigins));
-  app.use(globalRateLimit({ config, db, logger }));
-  app.use(jsonBody(config.http.bodyLimitBytes));
-  app.use(bodyGuard);
-
   const routes = [
     ...healthRoutes({ db, database, pendingMigrations: options.pendingMigrations }),
     ...userRoutes(db),
@@ -64,11 +56,21 @@ export function createApp(options: AppOptions): Express {
   ];
   // Also in app.locals, so tests can check responses against it without spending a request.
   app.locals.openApiDocument = buildOpenApiDocument(routes);
+
+  // Cheap checks first: a request refused by CORS or the rate limit costs no body parsing.
+  app.use(requestLog(logger, queryParameterNames(app.locals.openApiDocument)));
+  app.use(securityHeaders());
+  app.use(corsPolicy(config.http.corsOrigins));
+  app.use(globalRateLimit({ config, db, logger }));
+  app.use(jsonBody(config.http.bodyLimitBytes));
+  app.use(bodyGuard);
+
   app.get('/openapi.json', (_req, res) => {
     res.json(app.locals.openApiDocument);
   });
   mountDocs(app);
   app.use('/api', databaseGuard(database));
+  app.use('/api/tokens', noStore);
   app.post('/api/tokens', ...loginRateLimits({ config, db, logger }));
   mountRoutes(app, routes, {
     now: (header) => authenticate(db, tokens, header),

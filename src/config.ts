@@ -22,6 +22,7 @@ const schema = z
     MONGODB_DB: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
+      .refine((name) => !isSystemDatabase(name), 'names a system database (admin, local, config)')
       .optional(),
     /** Maximum connections in the driver's pool. */
     MONGODB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
@@ -40,6 +41,40 @@ const schema = z
     MONGODB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     /** Build missing indexes from the schemas at start-up. Off by default: migrations own indexes. */
     MONGODB_AUTO_INDEX: bool.default(false),
+    /**
+     * Write concern `w`: `majority` (an acknowledged write is on most members and survives a
+     * failover) or a member count. 0 (unacknowledged) is refused: the API would report writes
+     * it never saw succeed.
+     */
+    MONGODB_WRITE_CONCERN: z
+      .string()
+      .regex(/^(majority|[1-9]|[1-4][0-9]|50)$/, 'must be majority or a member count (1-50)')
+      .default('majority')
+      .transform((w) => (w === 'majority' ? w : Number(w))),
+    /** Write concern `journal`: acknowledge only after the write is in the on-disk journal. */
+    MONGODB_WRITE_JOURNAL: bool.default(true),
+    /**
+     * Write concern `wtimeoutMS`: how long a write waits for its members before it fails (503);
+     * such a write is applied on the primary and may still replicate, or be rolled back.
+     */
+    MONGODB_WRITE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    /**
+     * Read concern level: `majority` (only what most members hold, never rolled back), `local`
+     * or `available`. linearizable and snapshot are refused: transactions reject the first, reads
+     * outside one the second.
+     */
+    MONGODB_READ_CONCERN: z.enum(['majority', 'local', 'available']).default('majority'),
+    /**
+     * Read preference of the list reads (pages of posts, users, tags, follows, the feed). Every
+     * other read stays on the primary: token checks and the reads that follow a write.
+     */
+    MONGODB_LIST_READ_PREFERENCE: z
+      .enum(['primary', 'primaryPreferred', 'secondary', 'secondaryPreferred', 'nearest'])
+      .default('primary'),
+    /** Retryable writes: the driver retries a write once after a failover or network error. */
+    MONGODB_RETRY_WRITES: bool.default(true),
+    /** Retryable reads: the driver retries a read once after a failover or network error. */
+    MONGODB_RETRY_READS: bool.default(true),
     /** auto: a local mongod, else a downloaded one, else FerretDB from .tools/bin. */
     EMBEDDED_ENGINE: z.enum(['auto', 'mongod', 'ferretdb']).default('auto'),
     /** Where the embedded engine keeps its files between runs (relative: to the project root). */
@@ -148,12 +183,24 @@ const schema = z
   .superRefine((env, ctx) => {
     // mongodb://user:pw@host/admin names where the user is defined, not a place for the app's data.
     const fromUri = databaseInUri(env.MONGODB_URI);
-    if (!env.MONGODB_DB && fromUri && ['admin', 'local', 'config'].includes(fromUri)) {
+    if (!env.MONGODB_DB && fromUri && isSystemDatabase(fromUri)) {
       ctx.addIssue({
         code: 'custom',
         path: ['MONGODB_URI'],
         message: `names the ${fromUri} database: set MONGODB_DB to the app's database (and authSource=${fromUri} in the URI if the user is defined there)`,
       });
+    }
+    // The local engine is a development convenience (and a production install has none).
+    if (env.NODE_ENV === 'production' && !env.MONGODB_URI) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MONGODB_URI'],
+        message:
+          'is required when NODE_ENV=production: set it to your MongoDB, e.g. mongodb://db.example.com:27017/microblog?replicaSet=rs0',
+      });
+    }
+    for (const clash of uriClashes(env)) {
+      ctx.addIssue({ code: 'custom', path: ['MONGODB_URI'], message: clash });
     }
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({
@@ -163,6 +210,14 @@ const schema = z
       });
     }
   });
+
+/** The server's own databases: never the app's, never a restore target. */
+export const SYSTEM_DATABASES = ['admin', 'local', 'config'] as const;
+
+/** MongoDB refuses two database names differing only in case, so `Admin` is `admin` here. */
+export function isSystemDatabase(name: string): boolean {
+  return (SYSTEM_DATABASES as readonly string[]).includes(name.toLowerCase());
+}
 
 export type Config = Readonly<{
   env: 'development' | 'test' | 'production';
@@ -175,6 +230,7 @@ export type Config = Readonly<{
     serverSelectionTimeoutMS: number;
     connectTimeoutMS: number;
     autoIndex: boolean;
+    replication: Replication;
   }>;
   embedded: Readonly<{ engine: 'auto' | 'mongod' | 'ferretdb'; dataDir: string; port: number }>;
   auth: Readonly<{ jwtSecret: string; tokenTtlSeconds: number }>;
@@ -220,7 +276,77 @@ export type Config = Readonly<{
   logLevel: string;
 }>;
 
+/** What a write waits for, what a read may see, where list reads go, what the driver retries. */
+export type Replication = Readonly<{
+  writeConcern: Readonly<{ w: 'majority' | number; journal: boolean; wtimeoutMS: number }>;
+  readConcern: 'majority' | 'local' | 'available';
+  listReadPreference:
+    | 'primary'
+    | 'primaryPreferred'
+    | 'secondary'
+    | 'secondaryPreferred'
+    | 'nearest';
+  retryWrites: boolean;
+  retryReads: boolean;
+}>;
+
 export class ConfigError extends Error {}
+
+/**
+ * The URI options that the settings above own, and the setting's value in the URI's spelling.
+ * A URI may repeat a setting (Atlas's strings carry retryWrites=true&w=majority), not contradict
+ * it: the driver would take one of the two silently.
+ */
+/** The parsed settings the URI is compared with. */
+interface Env {
+  MONGODB_URI?: string | undefined;
+  MONGODB_WRITE_CONCERN: 'majority' | number;
+  MONGODB_WRITE_JOURNAL: boolean;
+  MONGODB_WRITE_TIMEOUT_MS: number;
+  MONGODB_READ_CONCERN: string;
+  MONGODB_RETRY_WRITES: boolean;
+  MONGODB_RETRY_READS: boolean;
+}
+
+const URI_OWNED: Record<string, (env: Env) => string> = {
+  w: (env) => String(env.MONGODB_WRITE_CONCERN),
+  journal: (env) => String(env.MONGODB_WRITE_JOURNAL),
+  wtimeoutms: (env) => String(env.MONGODB_WRITE_TIMEOUT_MS),
+  readconcernlevel: (env) => env.MONGODB_READ_CONCERN,
+  retrywrites: (env) => String(env.MONGODB_RETRY_WRITES),
+  retryreads: (env) => String(env.MONGODB_RETRY_READS),
+  readpreference: () => 'primary',
+};
+const SETTING_OF: Record<string, string> = {
+  w: 'MONGODB_WRITE_CONCERN',
+  journal: 'MONGODB_WRITE_JOURNAL',
+  wtimeoutms: 'MONGODB_WRITE_TIMEOUT_MS',
+  readconcernlevel: 'MONGODB_READ_CONCERN',
+  retrywrites: 'MONGODB_RETRY_WRITES',
+  retryreads: 'MONGODB_RETRY_READS',
+  readpreference: 'MONGODB_LIST_READ_PREFERENCE (list reads only; the others need the primary)',
+};
+
+function uriClashes(env: Env): string[] {
+  if (!env.MONGODB_URI) return [];
+  let params: URLSearchParams;
+  try {
+    params = new ConnectionString(env.MONGODB_URI).searchParams;
+  } catch {
+    return [];
+  }
+  const clashes: string[] = [];
+  for (const [name, value] of params) {
+    const key = name.toLowerCase();
+    const ours = URI_OWNED[key]?.(env);
+    if (ours !== undefined && value.toLowerCase() !== ours.toLowerCase()) {
+      clashes.push(
+        `sets ${name}=${value} but the configuration says ${ours}: set ${SETTING_OF[key]} instead`,
+      );
+    }
+  }
+  return clashes;
+}
 
 /** The database named in a connection string's path (mongodb://host/myapp), if any. */
 function databaseInUri(uri: string | undefined): string | undefined {
@@ -256,7 +382,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       serverSelectionTimeoutMS: e.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
       connectTimeoutMS: e.MONGODB_CONNECT_TIMEOUT_MS,
       autoIndex: e.MONGODB_AUTO_INDEX,
+      replication: Object.freeze({
+        writeConcern: Object.freeze({
+          w: e.MONGODB_WRITE_CONCERN,
+          journal: e.MONGODB_WRITE_JOURNAL,
+          wtimeoutMS: e.MONGODB_WRITE_TIMEOUT_MS,
+        }),
+        readConcern: e.MONGODB_READ_CONCERN,
+        listReadPreference: e.MONGODB_LIST_READ_PREFERENCE,
+        retryWrites: e.MONGODB_RETRY_WRITES,
+        retryReads: e.MONGODB_RETRY_READS,
+      }),
     }),
+
     embedded: Object.freeze({
       engine: e.EMBEDDED_ENGINE,
       dataDir: e.EMBEDDED_DATA_DIR,

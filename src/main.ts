@@ -11,6 +11,7 @@ import { pendingMigrations } from './migrations/status.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
 import { loadDotEnv } from './process/env-file.ts';
 import { applyHeapPolicy } from './process/heap.ts';
+import { launcherName, watchNpmParent } from './process/launcher.ts';
 import { fromProjectRoot } from './process/project-root.ts';
 import { closeServer, createShutdown, type Shutdown } from './process/shutdown.ts';
 
@@ -27,11 +28,16 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
       engine: config.embedded.engine,
       dataDir: fromProjectRoot(config.embedded.dataDir),
       port: config.embedded.port,
-      command: 'npm start',
+      command: launcherName(),
       log: (message) => logger.info(message),
+      warn: (message) => logger.warn(message),
       signal: shutdown.signal,
     });
-    shutdown.onShutdown('embedded engine', () => engine.release());
+    const unwatch = engine.watchHost((message) => logger.error(message));
+    shutdown.onShutdown('embedded engine', () => {
+      unwatch();
+      return engine.release();
+    });
     uri = engine.uri;
   }
   const target = redactUri(uri);
@@ -44,6 +50,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
         serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
         connectTimeoutMS: config.mongo.connectTimeoutMS,
         autoIndex: config.mongo.autoIndex,
+        replication: config.mongo.replication,
       }),
     {
       attempts: config.lifecycle.connectAttempts,
@@ -104,7 +111,7 @@ async function main(): Promise<void> {
   });
   // From the start, so that a signal during start-up retries shuts down cleanly too.
   shutdown.handleProcessEvents(process);
-  watchParent(shutdown);
+  watchNpmParent(shutdown);
   try {
     await start(config, logger, shutdown);
   } catch (error) {
@@ -114,24 +121,6 @@ async function main(): Promise<void> {
     console.error(`start-up failed: ${(error as Error).message.split('\n')[0]}`);
     process.exit(1);
   }
-}
-
-/**
- * npm answers SIGTERM by exiting at once without signalling its script (npm 11, measured), so
- * under `npm start` the app would live on, re-parented, after its parent was told to stop. A
- * changed parent pid means the process that started the app is gone: shut down as for SIGTERM.
- */
-function watchParent(shutdown: Shutdown): void {
-  const parent = process.ppid;
-  if (parent <= 1) return; // started by init or a container runtime: nothing to outlive
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return;
-    clearInterval(timer);
-    // A signal to the whole group reaches the app and ends npm: that shutdown is already going,
-    // and a second begin() would cut it short.
-    if (!shutdown.signal.aborted) void shutdown.begin(`parent process ${parent} exited`, 0);
-  }, 250);
-  timer.unref();
 }
 
 await main();

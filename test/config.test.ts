@@ -26,6 +26,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses MONGODB_DB naming a system database (admin, local, config), in any case', () => {
+    for (const name of ['admin', 'local', 'config', 'Config']) {
+      expect(() => loadConfig({ MONGODB_DB: name })).toThrow(
+        /^Invalid configuration: MONGODB_DB names a system database/,
+      );
+    }
+  });
+
   it('gives the local engine a fixed port clear of mongod (27117) unless EMBEDDED_PORT says otherwise', () => {
     expect(loadConfig({}).embedded.port).toBe(27117);
     expect(loadConfig({ EMBEDDED_PORT: '28000' }).embedded.port).toBe(28000);
@@ -33,9 +41,18 @@ describe('loadConfig', () => {
   });
 
   it('when NODE_ENV=production and JWT_SECRET is missing, throws one line naming JWT_SECRET', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+    const uri = 'mongodb://db.internal:27017/blog';
+    expect(() => loadConfig({ NODE_ENV: 'production', MONGODB_URI: uri })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', MONGODB_URI: uri })).toThrow(
       /^Invalid configuration: JWT_SECRET /,
+    );
+  });
+
+  it('when NODE_ENV=production and MONGODB_URI is missing, throws one line saying what to set', () => {
+    const attempt = () => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(
+      /^Invalid configuration: MONGODB_URI is required when NODE_ENV=production: set it to your MongoDB, e\.g\. mongodb:\/\/[^\n]*$/,
     );
   });
 

@@ -15,14 +15,14 @@ export interface ServerProcess {
 
 const here = new URL('.', import.meta.url).pathname;
 
-/** Runs a TypeScript file under node with tsx as a loader: one process, no tsx wrapper. */
+/** Runs a TypeScript file under node (which strips the types itself): one process. */
 export function spawnTs(
   file: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   options: { ipc?: boolean } = {},
 ): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', `${here}${file}`, ...args], {
+  return spawn(process.execPath, [`${here}${file}`, ...args], {
     env,
     stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });

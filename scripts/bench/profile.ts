@@ -116,12 +116,12 @@ export function summarizeProfile(file: string, cpuMicrosPerRequest: number, top 
     .slice(0, top);
 }
 
-// `tsx scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>`: the same summary for
+// `node scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>`: the same summary for
 // any profile (the bench's results JSON holds each profiled run's CPU per request).
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [file, cpu] = process.argv.slice(2);
   if (!file || !Number(cpu)) {
-    console.error('usage: tsx scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>');
+    console.error('usage: node scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>');
     process.exit(1);
   }
   for (const { category, micros } of summarizeProfile(file, Number(cpu), 30)) {

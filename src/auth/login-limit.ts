@@ -1,12 +1,28 @@
 import type { Request, RequestHandler } from 'express';
+import type { Database } from '../db/connection.ts';
 import { createLimiter, type LimiterDeps } from '../http/rate-limit.ts';
+import { type Credentials, findLoginAccount } from './service.ts';
 
-/** The account a login attempt names, normalized as logIn looks it up. */
-function accountKey(req: Request): string | undefined {
+/** The identifier of a login body as logIn reads it; undefined when the body names none. */
+function identifierOf(req: Request): Credentials | undefined {
   const body = req.body as { email?: unknown; username?: unknown } | undefined;
-  if (typeof body?.email === 'string') return `email:${body.email.trim().toLowerCase()}`;
-  if (typeof body?.username === 'string') return `username:${body.username.trim()}`;
+  if (typeof body?.email === 'string') return { email: body.email, password: '' };
+  if (typeof body?.username === 'string') return { username: body.username, password: '' };
   return undefined;
+}
+
+/**
+ * The account a login attempt names, as one key for every spelling of it: `Alice`, `ALICE`,
+ * `alic\u212Ae` (the Kelvin sign lower-cases to k), the email in any case all count as the
+ * account's username key. An identifier that names no account counts by its case-folded form,
+ * the key it would have if that account existed.
+ */
+async function accountKey(db: Database, req: Request): Promise<string | undefined> {
+  const credentials = identifierOf(req);
+  if (!credentials) return undefined;
+  const { account, lookup } = await findLoginAccount(db, credentials);
+  if (account) return `account:${account.usernameKey}`;
+  return 'usernameKey' in lookup ? `account:${lookup.usernameKey}` : `email:${lookup.email}`;
 }
 
 /**
@@ -29,7 +45,7 @@ export function loginRateLimits(deps: LimiterDeps): RequestHandler[] {
       windowMs: loginWindowMs,
       limit: loginPerAccount,
       failuresOnly: true,
-      key: accountKey,
+      key: (req) => accountKey(deps.db, req),
     }),
   ];
 }

@@ -9,17 +9,43 @@ import type { AuthUser, IssuedToken, TokenClaims, TokenService } from './tokens.
 
 export type Credentials = { password: string } & ({ username: string } | { email: string });
 
+/** How an identifier is looked up: emails are stored lower-case, usernames compared by key. */
+export type LoginLookup = { email: string } | { usernameKey: string };
+
+interface LoginAccount {
+  _id: Types.ObjectId;
+  usernameKey: string;
+  passwordHash: string;
+  tokenVersion: number;
+}
+
+/**
+ * The account a username or email names, in any case (the login rate limit keys on the account
+ * this finds, so it must find what logIn does), and the lookup that found it or did not.
+ */
+export async function findLoginAccount(
+  db: Database,
+  credentials: Credentials,
+): Promise<{ account: LoginAccount | undefined; lookup: LoginLookup }> {
+  const lookup: LoginLookup =
+    'email' in credentials
+      ? { email: credentials.email.trim().toLowerCase() }
+      : { usernameKey: usernameKey(credentials.username.trim()) };
+  const account = await db.User.findOne(lookup, {
+    usernameKey: 1,
+    passwordHash: 1,
+    tokenVersion: 1,
+  }).lean<LoginAccount>();
+  return { account: account ?? undefined, lookup };
+}
+
 /** Exchanges a username or email and a password for a bearer token. */
 export async function logIn(
   db: Database,
   tokens: TokenService,
   credentials: Credentials,
 ): Promise<IssuedToken> {
-  const filter =
-    'email' in credentials
-      ? { email: credentials.email.trim().toLowerCase() }
-      : { usernameKey: usernameKey(credentials.username.trim()) };
-  const user = await db.User.findOne(filter, { passwordHash: 1, tokenVersion: 1 }).lean();
+  const { account: user } = await findLoginAccount(db, credentials);
   const ok = await verifyPassword(user?.passwordHash, credentials.password);
   if (!user || !ok) {
     // One answer for an unknown account and a wrong password: no account enumeration.

@@ -22,6 +22,8 @@ export interface TokenService {
 }
 
 const ISSUER = 'microblog-mongo';
+/** How far a token's `iat` may lie ahead of this clock: servers' clocks differ a little. */
+export const CLOCK_SKEW_SECONDS = 60;
 
 /** HS256 bearer tokens signed with the configured secret; `ver` lets a user revoke them all. */
 export function createTokenService(options: {
@@ -43,8 +45,17 @@ export function createTokenService(options: {
     },
     async verify(token) {
       try {
-        const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
+        // Every token this service issues has both: one without `exp` would never expire.
+        const { payload } = await jwtVerify(token, key, {
+          issuer: ISSUER,
+          algorithms: ['HS256'],
+          requiredClaims: ['exp', 'iat'],
+        });
         if (typeof payload.sub !== 'string' || typeof payload.ver !== 'number') {
+          throw new AppError('invalid-token', 'The token is invalid');
+        }
+        // Not jose's clockTolerance, which would also stretch `exp` by the skew.
+        if ((payload.iat as number) > Date.now() / 1000 + CLOCK_SKEW_SECONDS) {
           throw new AppError('invalid-token', 'The token is invalid');
         }
         return { userId: payload.sub, tokenVersion: payload.ver };

@@ -5,8 +5,11 @@ export class ByteReader {
   private chunks: Buffer[] = [];
   private available = 0;
   private done = false;
+  private readonly source: AsyncIterator<Buffer>;
 
-  constructor(private readonly source: AsyncIterator<Buffer>) {}
+  constructor(source: AsyncIterator<Buffer>) {
+    this.source = source;
+  }
 
   /** n bytes, or undefined at a clean end of stream; a partial read is corruption. */
   async read(n: number): Promise<Buffer | undefined> {

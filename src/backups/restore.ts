@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
   type Collection,
@@ -6,8 +7,10 @@ import {
   type IndexDescription,
   MongoServerError,
 } from 'mongodb';
+import { isSystemDatabase } from '../config.ts';
 import type { Capabilities } from '../db/capabilities.ts';
-import { hashFile, readArchivePrelude } from './archive-reader.ts';
+import { replaceCollection } from '../db/replace-collection.ts';
+import { hashFile, inspectArchive, readArchivePrelude } from './archive-reader.ts';
 import { redactSecrets, toolConnectionString } from './connection-string.ts';
 import { BackupError } from './errors.ts';
 import { type Manifest, manifestPathFor, readManifest } from './manifest.ts';
@@ -15,6 +18,8 @@ import { openServer } from './server.ts';
 import { locateTool, startTool, withToolConfig } from './tools.ts';
 
 export const DATABASE_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+/** Collections a restore writes before it swaps them in: `restoring_<hex>_<name>`. */
+const STAGING = /^restoring_[0-9a-f]{8}_/;
 
 export interface RestoreOptions {
   uri: string;
@@ -38,20 +43,19 @@ export interface RestoreResult {
 }
 
 /**
- * Checksum against the manifest first, then mongorestore (--stopOnError), then the restored
- * counts and indexes against the manifest: mongorestore can exit 0 after failed inserts.
+ * Nothing in the target changes until the whole restore is known to be good: the archive is read
+ * to its end and checked against the manifest (size, SHA-256, structure, counts) before any
+ * connection; mongorestore then writes into staging collections beside the target's, which are
+ * checked against the manifest (mongorestore can exit 0 after failed inserts) and only then
+ * swapped in, one collection at a time. A failure before the swap drops the staging collections
+ * and leaves the target as it was.
  */
 export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
   const archivePath = resolve(options.archivePath);
   const manifest = await readManifest(manifestPathFor(archivePath));
-  await assertChecksum(archivePath, manifest);
   const target = options.toDb ?? manifest.database;
-  if (!DATABASE_NAME.test(target)) {
-    throw new BackupError(
-      'usage',
-      `invalid target database name "${target}" (letters, digits, _ and - only)`,
-    );
-  }
+  assertTargetName(target);
+  await assertArchiveMatches(archivePath, manifest);
   const mongorestore = locateTool('mongorestore', { explicitPath: options.mongorestorePath });
   const server = await openServer(options.uri, target, options.serverSelectionTimeoutMS);
   try {
@@ -63,25 +67,73 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
         `database ${target} already holds data (${populated.slice(0, 5).join(', ')}): pass --drop to replace the archive's collections`,
       );
     }
+    const { engine } = server.capabilities;
+    const staging = `restoring_${randomBytes(4).toString('hex')}_`;
     // FerretDB v1 rejects the index specs mongorestore sends (it adds "ns"), so the indexes are
     // built from the archive's own definitions after the data is in.
-    const separateIndexes = server.capabilities.engine === 'ferretdb';
-    await mongorestoreArchive(mongorestore, options.uri, archivePath, manifest.database, target, {
-      drop: options.drop ?? false,
-      noIndexRestore: separateIndexes,
-    });
-    if (separateIndexes) await buildIndexesFromArchive(db, archivePath);
-    await assertMatchesManifest(db, manifest);
+    const separateIndexes = engine === 'ferretdb';
+    try {
+      await mongorestoreArchive(mongorestore, options.uri, archivePath, {
+        from: manifest.database,
+        to: target,
+        prefix: staging,
+        noIndexRestore: separateIndexes,
+      });
+      if (separateIndexes) await buildIndexesFromArchive(db, archivePath, staging);
+      await assertMatchesManifest(db, manifest, staging);
+      await swapIn(db, manifest, staging, engine);
+    } finally {
+      await dropStaging(db, staging);
+    }
+    await assertMatchesManifest(db, manifest, '');
     const archived = new Set(manifest.collections.map((c) => c.name));
     return {
       database: target,
       manifest,
-      engine: server.capabilities.engine,
+      engine,
       indexesBuiltSeparately: separateIndexes,
       otherCollections: (await collectionNames(db)).filter((name) => !archived.has(name)),
     };
   } finally {
     await server.close();
+  }
+}
+
+/** The server's own databases are refused, as the app refuses them for MONGODB_DB. */
+function assertTargetName(target: string): void {
+  if (!DATABASE_NAME.test(target)) {
+    throw new BackupError(
+      'usage',
+      `invalid target database name "${target}" (letters, digits, _ and - only)`,
+    );
+  }
+  if (isSystemDatabase(target)) {
+    throw new BackupError(
+      'usage',
+      `refusing to restore into ${target}: admin, local and config are the server's own databases; restore into the app's database (--to <db>)`,
+    );
+  }
+}
+
+/**
+ * The whole archive against its manifest, read once: size and SHA-256 (a damaged or replaced
+ * file), then gzip, structure and documents per collection (an archive cut short whose manifest
+ * was rewritten to match it).
+ */
+export async function assertArchiveMatches(archivePath: string, manifest: Manifest): Promise<void> {
+  await assertChecksum(archivePath, manifest);
+  const summary = await inspectArchive(archivePath);
+  const inArchive = new Map(summary.collections.map((c) => [c.name, c.documents]));
+  const problems = manifest.collections
+    .filter((c) => inArchive.get(c.name) !== c.documents)
+    .map(
+      (c) => `${c.name}: ${inArchive.get(c.name) ?? 'no'} documents, manifest says ${c.documents}`,
+    );
+  if (problems.length > 0) {
+    throw new BackupError(
+      'corrupt-archive',
+      `${archivePath} does not hold what its manifest says (${problems.join('; ')}); nothing was restored`,
+    );
   }
 }
 
@@ -97,7 +149,9 @@ export async function assertChecksum(archivePath: string, manifest: Manifest): P
 
 async function collectionNames(db: Db): Promise<string[]> {
   const list = await db.listCollections({}, { nameOnly: true }).toArray();
-  return list.map((c) => c.name).filter((name) => !name.startsWith('system.'));
+  return list
+    .map((c) => c.name)
+    .filter((name) => !name.startsWith('system.') && !STAGING.test(name));
 }
 
 async function populatedCollections(db: Db): Promise<string[]> {
@@ -113,27 +167,53 @@ async function mongorestoreArchive(
   tool: string,
   uri: string,
   archivePath: string,
-  from: string,
-  to: string,
-  flags: { drop: boolean; noIndexRestore: boolean },
+  ns: { from: string; to: string; prefix: string; noIndexRestore: boolean },
 ): Promise<void> {
-  const args = [`--archive=${archivePath}`, '--gzip', `--nsInclude=${from}.*`, '--stopOnError'];
-  if (from !== to) args.push(`--nsFrom=${from}.*`, `--nsTo=${to}.*`);
-  if (flags.drop) args.push('--drop');
-  if (flags.noIndexRestore) args.push('--noIndexRestore');
+  const args = [
+    `--archive=${archivePath}`,
+    '--gzip',
+    `--nsInclude=${ns.from}.*`,
+    `--nsFrom=${ns.from}.$coll$`,
+    `--nsTo=${ns.to}.${ns.prefix}$coll$`,
+    '--stopOnError',
+  ];
+  if (ns.noIndexRestore) args.push('--noIndexRestore');
   await withToolConfig(toolConnectionString(uri), async (configPath) => {
     const run = startTool(tool, ['--config', configPath, ...args], 'ignore');
     const code = await run.exited;
     if (code !== 0) {
       throw new BackupError(
         'restore-failed',
-        `mongorestore exited with ${code}: ${redactSecrets(run.failureLine(), uri)}`,
+        `mongorestore exited with ${code}: ${redactSecrets(run.failureLine(), uri)}; the target was not changed`,
       );
     }
   });
 }
 
-async function buildIndexesFromArchive(db: Db, archivePath: string): Promise<void> {
+/** Each archived collection in place of the target's (an empty one the restore did not create: dropped). */
+async function swapIn(
+  db: Db,
+  manifest: Manifest,
+  prefix: string,
+  engine: Capabilities['engine'],
+): Promise<void> {
+  const present = new Set(
+    (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name),
+  );
+  for (const { name } of manifest.collections) {
+    if (present.has(prefix + name)) await replaceCollection(db, prefix + name, name, engine);
+    else if (present.has(name)) await db.collection(name).drop();
+  }
+}
+
+async function dropStaging(db: Db, prefix: string): Promise<void> {
+  const left = await db.listCollections({}, { nameOnly: true }).toArray();
+  for (const { name } of left) {
+    if (name.startsWith(prefix)) await db.collection(name).drop();
+  }
+}
+
+async function buildIndexesFromArchive(db: Db, archivePath: string, prefix: string): Promise<void> {
   const prelude = await readArchivePrelude(archivePath);
   for (const collection of prelude.collections) {
     const specs = collection.indexes
@@ -144,20 +224,20 @@ async function buildIndexesFromArchive(db: Db, archivePath: string): Promise<voi
       );
     if (specs.length === 0) continue;
     try {
-      await db.collection(collection.name).createIndexes(specs);
+      await db.collection(prefix + collection.name).createIndexes(specs);
     } catch (error) {
       throw new BackupError(
         'restore-failed',
-        `data restored but indexes of ${collection.name} could not be built: ${(error as Error).message}`,
+        `indexes of ${collection.name} could not be built: ${(error as Error).message}; the target was not changed`,
       );
     }
   }
 }
 
-async function assertMatchesManifest(db: Db, manifest: Manifest): Promise<void> {
+async function assertMatchesManifest(db: Db, manifest: Manifest, prefix: string): Promise<void> {
   const problems: string[] = [];
   for (const expected of manifest.collections) {
-    const collection = db.collection(expected.name);
+    const collection = db.collection(prefix + expected.name);
     const documents = await collection.countDocuments({});
     if (documents !== expected.documents) {
       problems.push(
@@ -173,7 +253,7 @@ async function assertMatchesManifest(db: Db, manifest: Manifest): Promise<void> 
   if (problems.length > 0) {
     throw new BackupError(
       'restore-mismatch',
-      `restored data differs from the manifest: ${problems.join('; ')}`,
+      `restored data differs from the manifest: ${problems.join('; ')}${prefix ? '; the target was not changed' : ''}`,
     );
   }
 }

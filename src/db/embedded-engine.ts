@@ -69,9 +69,11 @@ export async function resolveEngineKind(
   }
   if (await localMongodAvailable()) return 'mongod';
   if (ferretdbBinary()) return 'ferretdb';
+  const memoryServer = await loadMemoryServer();
+  if (!memoryServer) throw new EngineUnavailableError(NO_ENGINE_IN_PRODUCTION_INSTALL);
   log('no mongod on this machine: downloading one (mongodb-memory-server)');
   try {
-    const { MongoBinary } = await import('mongodb-memory-server');
+    const { MongoBinary } = memoryServer;
     await MongoBinary.getPath();
     return 'mongod';
   } catch (error) {
@@ -84,6 +86,23 @@ export async function resolveEngineKind(
   }
   if (!(await buildOfflineEngine(log))) throw new EngineUnavailableError(NO_ENGINE);
   return 'ferretdb';
+}
+
+const NO_ENGINE_IN_PRODUCTION_INSTALL =
+  'MONGODB_URI is not set: set it to your MongoDB (e.g. mongodb://db.example.com:27017/microblog); ' +
+  'this install has no development dependencies, so no local engine';
+
+/**
+ * mongodb-memory-server, a development dependency: undefined in a production install
+ * (`npm ci --omit=dev`), where only MONGODB_URI (or an offline engine in .tools) can serve.
+ */
+async function loadMemoryServer(): Promise<typeof import('mongodb-memory-server') | undefined> {
+  try {
+    return await import('mongodb-memory-server');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
 }
 
 const NO_ENGINE =
@@ -119,7 +138,9 @@ async function buildOfflineEngine(log: (m: string) => void): Promise<boolean> {
 
 async function localMongodAvailable(): Promise<boolean> {
   if (process.env.MONGOMS_SYSTEM_BINARY) return true;
-  const { DryMongoBinary } = await import('mongodb-memory-server');
+  const memoryServer = await loadMemoryServer();
+  if (!memoryServer) return false;
+  const { DryMongoBinary } = memoryServer;
   const options = await DryMongoBinary.generateOptions();
   return (await DryMongoBinary.locateBinary(options)) !== undefined;
 }
@@ -141,7 +162,9 @@ async function startMongod(
   { dataDir, port }: EmbeddedEngineOptions,
   log: (m: string) => void,
 ): Promise<EmbeddedEngine> {
-  const { MongoMemoryReplSet } = await import('mongodb-memory-server');
+  const memoryServer = await loadMemoryServer();
+  if (!memoryServer) throw new EngineUnavailableError(NO_ENGINE_IN_PRODUCTION_INSTALL);
+  const { MongoMemoryReplSet } = memoryServer;
   if (port !== undefined) await assertPortFree(port);
   if (dataDir) mkdirSync(join(dataDir, 'mongod'), { recursive: true });
   const replSet = await MongoMemoryReplSet.create({

@@ -69,9 +69,28 @@ export async function collidingField<T>(
 
 const SOCKET_ERRORS = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
-/** True when the database could not be reached (as opposed to rejecting the operation). */
+/**
+ * Server errors that mean "no primary to take this now", or a write that its members did not
+ * acknowledge within the write concern's wtimeout (code 64, also on a bulk write's write concern
+ * error): the write's fate is unknown, as after a lost connection. NotWritablePrimary,
+ * NotPrimaryNoSecondaryOk, InterruptedAtShutdown, InterruptedDueToReplStateChange,
+ * PrimarySteppedDown, ShutdownInProgress, WriteConcernFailed.
+ */
+const REPLICATION_UNAVAILABLE = new Set([10107, 13435, 11600, 11602, 189, 91, 64]);
+
+/**
+ * True when the database could not be reached or had no primary to take the operation (as
+ * opposed to rejecting it): the caller answers 503 and cannot know whether a write applied.
+ */
 export function isUnavailableError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  if (error instanceof MongoServerError && REPLICATION_UNAVAILABLE.has(Number(error.code))) {
+    return true;
+  }
+  if (error instanceof MongoBulkWriteError) {
+    const concern = error.result?.getWriteConcernError?.();
+    if (concern && REPLICATION_UNAVAILABLE.has(Number(concern.code))) return true;
+  }
   // Subclasses too: a pool cleared by a network error (MongoPoolClearedError) is an outage.
   if (error instanceof MongoNetworkError) return true;
   // mongodb 7.8 lets a raw EPIPE escape when it writes to a socket the server has just closed.

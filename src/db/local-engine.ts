@@ -27,6 +27,8 @@ export interface LocalEngineOptions {
   /** Who uses the engine, for the record and for log lines ("npm start", "migrate up"). */
   command: string;
   log: (line: string) => void;
+  /** Something the operator should look at (default: `log` with "warning: " in front). */
+  warn?: (line: string) => void;
   signal?: AbortSignal;
 }
 
@@ -42,6 +44,11 @@ export interface LocalEngine {
    * engine host, which stops an engine nobody uses within about two seconds.
    */
   leave(): void;
+  /**
+   * Calls `onGone` once, with the reason, if the engine's host process exits while this process
+   * still uses it (it gave up restarting a dying engine, or was killed). Returns a stop function.
+   */
+  watchHost(onGone: (message: string) => void): () => void;
 }
 
 const HOST_SCRIPT = join(projectRoot, 'src/db/engine-host.ts');
@@ -54,13 +61,16 @@ const HOST_SCRIPT = join(projectRoot, 'src/db/engine-host.ts');
  */
 export async function useLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
   const { dataDir, log } = options;
+  const warn = options.warn ?? ((line: string) => log(`warning: ${line}`));
   mkdirSync(dataDir, { recursive: true });
   const unlock = await lockDataDir(dataDir, { wait: true, log, signal: options.signal });
   if (!unlock) throw new EngineUnavailableError('could not take the engine lock');
   try {
     let record = readRecord(dataDir);
     if (record && !(await recordAnswers(record))) {
-      log(`removing a stale engine record (host pid ${record.hostPid} is gone or not answering)`);
+      warn(
+        `the ${record.engine} engine recorded in ${join(dataDir, 'engine.json')} is dead (host pid ${record.hostPid}, started ${record.startedAt} by pid ${record.startedBy.pid} (${record.startedBy.command}), not answering on port ${record.port}; last line of ${join(dataDir, ENGINE_LOG)}: ${lastLine(join(dataDir, ENGINE_LOG)) || 'none'}): starting a new one`,
+      );
       await cleanUpAfter(record);
       record = undefined;
     }
@@ -79,6 +89,7 @@ export async function useLocalEngine(options: LocalEngineOptions): Promise<Local
       log(`note: the running engine listens on ${record.port}, not EMBEDDED_PORT=${options.port}`);
     }
     let released: Promise<void> | undefined;
+    const running = record;
     return {
       uri: record.uri,
       engine: record.engine,
@@ -88,10 +99,28 @@ export async function useLocalEngine(options: LocalEngineOptions): Promise<Local
         return released;
       },
       leave: () => removeUser(dataDir),
+      watchHost: (onGone) => watchHost(dataDir, running, onGone),
     };
   } finally {
     await unlock();
   }
+}
+
+function watchHost(
+  dataDir: string,
+  record: EngineRecord,
+  onGone: (message: string) => void,
+): () => void {
+  const timer = setInterval(() => {
+    if (processAlive(record.hostPid, record.hostStart)) return;
+    clearInterval(timer);
+    const logPath = join(dataDir, ENGINE_LOG);
+    onGone(
+      `the local ${record.engine} engine is gone: its host process ${record.hostPid} exited (last line of ${logPath}: ${lastLine(logPath) || 'none'}); requests get 503 until it is started again (restart the app, or npm run db)`,
+    );
+  }, 2000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function releaseEngine(dataDir: string, log: (line: string) => void): Promise<void> {
@@ -133,7 +162,7 @@ async function startHost(options: LocalEngineOptions): Promise<EngineRecord> {
   const logPath = join(options.dataDir, ENGINE_LOG);
   const out = openSync(logPath, 'a');
   const spec = { kind, dataDir: options.dataDir, port: options.port, command: options.command };
-  const child = spawn(process.execPath, ['--import', 'tsx', HOST_SCRIPT], {
+  const child = spawn(process.execPath, [HOST_SCRIPT], {
     cwd: projectRoot,
     detached: true,
     stdio: ['ignore', out, out],

@@ -22,7 +22,11 @@ export async function getFeed(
   const me = toObjectId(reader.id);
   // The two reads outside the page go through the driver: the same commands as Model.distinct
   // and Model.find, without Mongoose's query building (docs/benchmarks.md).
-  const followees = await db.Follow.collection.distinct('followee', { follower: me });
+  const followees = await db.Follow.collection.distinct(
+    'followee',
+    { follower: me },
+    { readPreference: db.listReads.readPreference },
+  );
   return findPostPage(
     db,
     postLists.feed(reader.id),

@@ -73,6 +73,7 @@ export async function listFollows(
   )
     .sort(page.sort)
     .limit(page.limit)
+    .read(db.listReads.readPreference) // populate's query inherits it
     .populate(other, { username: 1 })
     .lean<StoredEdge[]>();
   // An edge whose other side is gone (a deletion in progress) is left out of the page.

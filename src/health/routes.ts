@@ -1,17 +1,25 @@
 import { z } from 'zod';
 import type { Database } from '../db/connection.ts';
+import { checkWritablePrimary, type PrimaryCheck } from '../db/replication.ts';
 import { type DatabaseWatch, databaseUnavailable } from '../http/database-guard.ts';
 import { defineRoute } from '../http/route.ts';
 import { AppError } from '../shared/errors.ts';
 
 const liveView = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
 const readyView = z
-  .object({ status: z.literal('ready'), engine: z.enum(['mongodb', 'ferretdb']) })
+  .object({
+    status: z.literal('ready'),
+    engine: z.enum(['mongodb', 'ferretdb']),
+    /** What the app is connected to; a 200 means its writes have a primary to go to. */
+    topology: z.enum(['standalone', 'replica-set', 'sharded']),
+  })
   .meta({ id: 'Readiness' });
 
 /**
- * Liveness needs only the process; readiness needs the database to answer a ping and, where main
- * wired it, no pending migrations (the code expects the data in its newest shape).
+ * Liveness needs only the process; readiness needs a writable primary (the server the driver
+ * selects for writes answers hello with isWritablePrimary) and, where main wired it, no pending
+ * migrations (the code expects the data in its newest shape). A replica set in an election, or
+ * a direct connection to a secondary, is not ready: every write would fail.
  */
 export function healthRoutes({
   db,
@@ -42,7 +50,7 @@ export function healthRoutes({
         method: 'get',
         path: '/readyz',
         summary:
-          'Readiness: the database answers a ping and no migration is pending (503 otherwise)',
+          'Readiness: a writable primary answers and no migration is pending (503 otherwise)',
         tag: 'health',
         auth: 'none',
         status: 200,
@@ -54,11 +62,18 @@ export function healthRoutes({
           database.nudge();
           throw databaseUnavailable();
         }
+        let primary: PrimaryCheck;
         try {
-          await db.connection.getClient().db('admin').command({ ping: 1 }, { timeoutMS: 2000 });
+          primary = await checkWritablePrimary(db.connection, 2000);
         } catch {
           database.trip();
           throw databaseUnavailable();
+        }
+        if (!primary.writablePrimary) {
+          throw new AppError(
+            'database-unavailable',
+            'The database answers but no writable primary is reachable (an election, or a connection to a secondary)',
+          );
         }
         // 503 with a code of its own: a load balancer only needs "not yet", an operator needs to
         // know that `npm run migrate -- up` is what is missing, not the database.
@@ -68,7 +83,11 @@ export function healthRoutes({
             pending.length === 1 ? '1 migration is' : `${pending.length} migrations are`;
           throw new AppError('migrations-pending', `${count} pending: npm run migrate -- up`);
         }
-        return { status: 'ready' as const, engine: db.capabilities.engine };
+        return {
+          status: 'ready' as const,
+          engine: db.capabilities.engine,
+          topology: primary.topology,
+        };
       },
     ),
   ];

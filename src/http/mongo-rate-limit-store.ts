@@ -50,11 +50,12 @@ export class MongoRateLimitStore implements Store {
   private readonly fallback = new MemoryStore();
   private readonly now: () => number;
   private readonly counters: WindowCounters;
+  private readonly db: Database;
+  private readonly options: MongoStoreOptions;
 
-  constructor(
-    private readonly db: Database,
-    private readonly options: MongoStoreOptions,
-  ) {
+  constructor(db: Database, options: MongoStoreOptions) {
+    this.db = db;
+    this.options = options;
     this.prefix = options.prefix;
     this.now = options.now ?? Date.now;
     const counting = options.counting ?? (db.capabilities.atomicUpdates ? 'increment' : 'insert');

@@ -20,3 +20,18 @@ export function buildOpenApiDocument(routes: RouteDefinition[]) {
     servers: [{ url: '/' }],
   });
 }
+
+/** Every query parameter name the document declares, on any operation. */
+export function queryParameterNames(
+  document: ReturnType<typeof buildOpenApiDocument>,
+): Set<string> {
+  const names = new Set<string>();
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(item ?? {})) {
+      const parameters = (operation as { parameters?: { in?: string; name?: string }[] })
+        .parameters;
+      for (const p of parameters ?? []) if (p.in === 'query' && p.name) names.add(p.name);
+    }
+  }
+  return names;
+}

@@ -18,7 +18,7 @@ export interface LimiterOptions {
   windowMs: number;
   limit: number;
   /** Client key; undefined skips the request. Default: the client address. */
-  key?: (req: Request) => string | undefined;
+  key?: (req: Request) => string | undefined | Promise<string | undefined>;
   /** Count only failed responses (status >= 400). */
   failuresOnly?: boolean;
   skip?: (req: Request) => boolean;
@@ -43,6 +43,8 @@ function createStore({ config, db, logger }: LimiterDeps, name: string): Store {
  */
 export function createLimiter(deps: LimiterDeps, options: LimiterOptions): RequestHandler {
   const key = options.key ?? clientAddress;
+  // skip() runs first and resolves the key once; keyGenerator() reads it (a key may cost a query).
+  const keys = new WeakMap<Request, string>();
   return rateLimit({
     windowMs: options.windowMs,
     limit: options.limit,
@@ -59,8 +61,14 @@ export function createLimiter(deps: LimiterDeps, options: LimiterOptions): Reque
     skipSuccessfulRequests: options.failuresOnly ?? false,
     // An answer the client did not cause (an outage, a bug) is not its failure.
     requestWasSuccessful: (_req, res) => res.statusCode < 400 || res.statusCode >= 500,
-    skip: (req) => (options.skip?.(req) ?? false) || key(req) === undefined,
-    keyGenerator: (req) => key(req) ?? '',
+    skip: async (req) => {
+      if (options.skip?.(req)) return true;
+      const resolved = await key(req);
+      if (resolved === undefined) return true;
+      keys.set(req, resolved);
+      return false;
+    },
+    keyGenerator: async (req) => keys.get(req) ?? (await key(req)) ?? '',
     handler: (_req, _res, next) => {
       next(new AppError('too-many-requests', 'Too many requests; retry after Retry-After seconds'));
     },

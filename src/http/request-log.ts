@@ -24,10 +24,43 @@ function levelOf(status: number, error: unknown): Level {
   return 'info';
 }
 
+// Three dot-separated base64url runs (a dot may come percent-encoded): a JWT, wherever it sits.
+const TOKEN_SHAPE = /[\w-]{10,}(?:\.|%2e)[\w-]{10,}(?:\.|%2e)[\w-]*/gi;
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
+}
+
+/**
+ * The URL as the log shows it: like a header, a query value can carry a credentials (a token
+ * sent as `?access_token=`), so only the values of the API's own query keys are kept and every
+ * other value is `[redacted]`; anything shaped like a token is redacted wherever it sits.
+ */
+export function redactUrl(url: string, visibleKeys: ReadonlySet<string>): string {
+  const mark = url.indexOf('?');
+  let shown = url;
+  if (mark !== -1) {
+    const pairs = url
+      .slice(mark + 1)
+      .split('&')
+      .map((pair) => {
+        const eq = pair.indexOf('=');
+        if (eq === -1 || visibleKeys.has(decodedName(pair.slice(0, eq)))) return pair;
+        return `${pair.slice(0, eq)}=[redacted]`;
+      });
+    shown = `${url.slice(0, mark)}?${pairs.join('&')}`;
+  }
+  return shown.replace(TOKEN_SHAPE, '[redacted]');
+}
+
 /**
  * Gives every request an id (a well-formed incoming X-Request-Id, else a UUID), returns it in
  * X-Request-Id, and logs one JSON line per response, in pino-http's shape: `requestId`, `req`
- * (id, method, url, remoteAddress: the request, not its headers), `res` (statusCode),
+ * (id, method, url with credentials redacted, remoteAddress: the request, not its headers), `res` (statusCode),
  * `responseTime`, "request completed", "request aborted" or "request errored" (with `err`, not
  * for a 503). `req.log` carries the id, so every line logged while serving the request names it.
  *
@@ -35,7 +68,7 @@ function levelOf(status: number, error: unknown): Level {
  * request, whether or not a line is written: here `req.log` is made on first use and the
  * response line only when its level is enabled (docs/benchmarks.md has the measured cost).
  */
-export function requestLog(logger: Logger): RequestHandler {
+export function requestLog(logger: Logger, visibleQueryKeys: ReadonlySet<string>): RequestHandler {
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -54,7 +87,7 @@ export function requestLog(logger: Logger): RequestHandler {
     const summary = {
       id,
       method: req.method,
-      url: req.originalUrl || req.url,
+      url: redactUrl(req.originalUrl || req.url, visibleQueryKeys),
       remoteAddress: req.socket?.remoteAddress,
     };
     const done = (error?: Error) => {

@@ -29,3 +29,9 @@ export function corsPolicy(origins: readonly string[]): RequestHandler {
     maxAge: 600,
   });
 }
+
+/** For answers that carry credentials (tokens): no cache, shared or private, may keep them. */
+export const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};

@@ -1,6 +1,7 @@
 import type { MigrateMongoConfig } from 'migrate-mongo';
 import { loadConfig } from '../config.ts';
 import { useLocalEngine } from '../db/local-engine.ts';
+import { replicationOptions } from '../db/replication.ts';
 import { loadDotEnv } from '../process/env-file.ts';
 import { fromProjectRoot } from '../process/project-root.ts';
 import { setBatchDefaults } from './migration-kit.js';
@@ -17,7 +18,12 @@ export async function migrateMongoCliConfig(): Promise<MigrateMongoConfig> {
   setBatchDefaults({ batchSize: config.migrations.batchSize });
   // `create` only copies a file; starting a database server for it would be wasted time.
   if (process.argv[2] === 'create' || config.mongo.uri) {
-    return migrateMongoSettings(config.mongo.uri ?? 'mongodb://127.0.0.1/', config.mongo.dbName);
+    return migrateMongoSettings(
+      config.mongo.uri ?? 'mongodb://127.0.0.1/',
+      config.mongo.dbName,
+      undefined,
+      replicationOptions(config.mongo.replication),
+    );
   }
   const command = `migrate-mongo ${process.argv[2] ?? ''}`.trim();
   const engine = await useLocalEngine({
@@ -30,5 +36,10 @@ export async function migrateMongoCliConfig(): Promise<MigrateMongoConfig> {
   // migrate-mongo ends with process.exit(), where nothing asynchronous runs: this process stops
   // counting as a user, and the engine host stops the engine within seconds if it was the last.
   process.once('exit', () => engine.leave());
-  return migrateMongoSettings(engine.uri, config.mongo.dbName);
+  return migrateMongoSettings(
+    engine.uri,
+    config.mongo.dbName,
+    undefined,
+    replicationOptions(config.mongo.replication),
+  );
 }

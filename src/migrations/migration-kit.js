@@ -1,6 +1,6 @@
 // The toolkit that migration files import. Plain ESM JavaScript (type-checked by tsc through JSDoc)
-// because the plain `npx migrate-mongo` CLI require()s migration files, and Node's require() of
-// ES modules cannot load TypeScript even when tsx is registered.
+// because the plain `npx migrate-mongo` CLI require()s migration files, and Node does not strip
+// types from a file require()d from them in every supported version.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { writeStatementLimit } from '../db/engine-limits.js';
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type MigrateMongoConfig, config as migrateMongoConfig } from 'migrate-mongo';
+import type { MongoClientOptions } from 'mongodb';
 import { projectRoot } from '../process/project-root.ts';
 
 export { projectRoot };
@@ -18,9 +19,10 @@ export function migrateMongoSettings(
   url: string,
   databaseName: string,
   migrationsDir = MIGRATIONS_DIR,
+  options: MongoClientOptions = {},
 ): MigrateMongoConfig {
   return {
-    mongodb: { url, databaseName },
+    mongodb: { url, databaseName, options },
     migrationsDir,
     changelogCollectionName: CHANGELOG_COLLECTION,
     // 0 turns migrate-mongo's own lock off: it creates a TTL index (FerretDB has none) without

@@ -49,7 +49,10 @@ export type AuthorSource = Author | ((ids: Types.ObjectId[]) => Promise<Author[]
  */
 function readAuthors(db: Database, ids: Types.ObjectId[]): Promise<Author[]> {
   return db.User.collection
-    .find<Author>({ _id: { $in: ids } }, { projection: { username: 1 } })
+    .find<Author>(
+      { _id: { $in: ids } },
+      { projection: { username: 1 }, readPreference: db.listReads.readPreference },
+    )
     .toArray();
 }
 
@@ -73,7 +76,12 @@ export async function findPostPage(
   const stored = await db.Post.collection
     .find<Omit<StoredPost, 'author'> & { author: Types.ObjectId }>(
       { $and: [filter, keyset.filter] },
-      { projection: postFields, sort: keyset.sort, limit: keyset.limit },
+      {
+        projection: postFields,
+        sort: keyset.sort,
+        limit: keyset.limit,
+        readPreference: db.listReads.readPreference,
+      },
     )
     .toArray();
   let posts: StoredPost[];

@@ -4,13 +4,14 @@
  * engine errors) extend it, so the script runner reports every failure the same way.
  */
 export class ScriptError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly exitCode = 1,
-  ) {
+  readonly code: string;
+  readonly exitCode: number;
+
+  constructor(code: string, message: string, exitCode = 1) {
     super(message);
     this.name = 'ScriptError';
+    this.code = code;
+    this.exitCode = exitCode;
   }
 }
 

@@ -33,12 +33,13 @@ export interface ErrorDetail {
 }
 
 export class AppError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: ErrorDetail[],
-  ) {
+  readonly code: ErrorCode;
+  readonly details?: ErrorDetail[];
+
+  constructor(code: ErrorCode, message: string, details?: ErrorDetail[]) {
     super(message);
     this.name = 'AppError';
+    this.code = code;
+    this.details = details;
   }
 }

@@ -22,6 +22,7 @@ export async function listTags(
   )
     .sort(page.sort)
     .limit(page.limit)
+    .read(db.listReads.readPreference)
     .lean<TagView[]>();
   return keysetPage(list, tags, options.limit, ({ name, postCount }) => ({ name, postCount }));
 }

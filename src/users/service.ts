@@ -73,6 +73,7 @@ export async function listUsers(
   const users = await db.User.find(page.filter, publicFields)
     .sort(page.sort)
     .limit(page.limit)
+    .read(db.listReads.readPreference)
     .lean<StoredUser[]>();
   return keysetPage(list, users, options.limit, (u) => toUserView(u, { self: false }));
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD_MIN_LENGTH } from '../../src/auth/passwords.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -102,6 +103,87 @@ describe('login rate limits', () => {
       );
     }
     expect(statuses).toEqual([401, 401, 429]);
+  });
+
+  // Every spelling logIn accepts for one account: username in any case, with the Kelvin sign
+  // (U+212A, which lower-cases to an ASCII k), the email in any case.
+  function spellingsOf(username: string, email: string): string[][] {
+    const kelvin = username.replace('k', '\u212A');
+    expect(kelvin).not.toBe(username);
+    return [
+      ['username', username],
+      ['username', username[0]?.toUpperCase() + username.slice(1)],
+      ['username', username.toUpperCase()],
+      ['username', kelvin],
+      ['email', email],
+      ['email', email.toUpperCase()],
+    ];
+  }
+
+  describe.each(['memory', 'mongodb'])('with the %s store', (store) => {
+    it('counts every spelling of one account as that account: the 11th wrong guess over any mix is 429', async () => {
+      const app = await limitedApp({ LOGIN_RATE_LIMIT_PER_ACCOUNT: '10', RATE_LIMIT_STORE: store });
+      // Two accounts, two mixes: one cycles through the spellings in order, the other in
+      // reverse order; each starts from a spelling other than the registered one.
+      for (const rotate of [1, 5]) {
+        const suffix = randomBytes(3).toString('hex');
+        const victim = await aUser(app.api, { username: `alicke_${suffix}` });
+        const spellings = spellingsOf(victim.username, victim.email);
+        expect(spellings[3]?.[1]).toBe(`alic\u212Ae_${suffix}`);
+        // Each spelling is the account: the right password logs in (successes do not count).
+        for (const [field, value] of spellings) {
+          const ok = await app.api
+            .post('/api/tokens')
+            .send({ [field as string]: value, password: victim.password });
+          expect(ok.status, `${field} ${value}`).toBe(200);
+        }
+        const statuses: number[] = [];
+        for (let i = 0; i < 11; i++) {
+          const [field, value] = spellings[(i * rotate + rotate) % spellings.length] as string[];
+          statuses.push(
+            (
+              await app.api
+                .post('/api/tokens')
+                .send({ [field as string]: value, password: `wrong guess ${i}` })
+            ).status,
+          );
+        }
+        expect(statuses).toEqual([...Array(10).fill(401), 429]);
+        // Blocked under every spelling, the right password included.
+        for (const [field, value] of spellings) {
+          const res = await app.api
+            .post('/api/tokens')
+            .send({ [field as string]: value, password: victim.password });
+          expect(res.status, `${field} ${value}`).toBe(429);
+        }
+      }
+      // Another account is untouched.
+      const other = await aUser(app.api);
+      const res = await app.api
+        .post('/api/tokens')
+        .send({ email: other.email.toUpperCase(), password: other.password });
+      expect(res.status).toBe(200);
+    });
+
+    it('counts an identifier that names no account by its case-folded form', async () => {
+      const app = await limitedApp({ LOGIN_RATE_LIMIT_PER_ACCOUNT: '3', RATE_LIMIT_STORE: store });
+      const name = `nok_${randomBytes(3).toString('hex')}`;
+      const names = [name, name.toUpperCase(), name.replace('k', '\u212A'), name];
+      const byName = [];
+      for (const username of names) {
+        byName.push((await app.api.post('/api/tokens').send({ username, password: 'x' })).status);
+      }
+      expect(byName).toEqual([401, 401, 401, 429]);
+      const email = `${name}@Example.com`;
+      const emails = [email, email.toUpperCase(), email.toLowerCase(), email];
+      const byEmail = [];
+      for (const address of emails) {
+        byEmail.push(
+          (await app.api.post('/api/tokens').send({ email: address, password: 'x' })).status,
+        );
+      }
+      expect(byEmail).toEqual([401, 401, 401, 429]);
+    });
   });
 
   it('after N failed logins from one address across accounts, that address gets 429', async () => {

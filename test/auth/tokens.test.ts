@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CLOCK_SKEW_SECONDS } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
@@ -33,6 +34,22 @@ describe('POST /api/tokens', () => {
   });
 });
 
+describe('token responses', () => {
+  it('POST /api/tokens answers with Cache-Control: no-store, on success and on failure', async () => {
+    const user = await aUser(t.api);
+    const ok = await t.api
+      .post('/api/tokens')
+      .send({ username: user.username, password: user.password });
+    expect(ok.status).toBe(200);
+    expect(ok.headers['cache-control']).toBe('no-store');
+    const wrong = await t.api
+      .post('/api/tokens')
+      .send({ username: user.username, password: 'not the password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['cache-control']).toBe('no-store');
+  });
+});
+
 describe('bearer tokens', () => {
   const secret = new TextEncoder().encode(loadConfig({ NODE_ENV: 'test' }).auth.jwtSecret);
 
@@ -54,6 +71,52 @@ describe('bearer tokens', () => {
       code: 'invalid-token',
       message: 'The token has expired',
     });
+  });
+
+  /** A token signed with the app's secret, with the claims given (a missing one is left out). */
+  function signed(userId: string, claims: { iat?: number; exp?: number }) {
+    let jwt = new SignJWT({ ver: 0 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(userId)
+      .setIssuer('microblog-mongo');
+    if (claims.iat !== undefined) jwt = jwt.setIssuedAt(claims.iat);
+    if (claims.exp !== undefined) jwt = jwt.setExpirationTime(claims.exp);
+    return jwt.sign(secret);
+  }
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+  it('a token without exp, or without iat, is refused with 401 even when its signature is good', async () => {
+    const user = await aUser(t.api);
+    const noExp = await signed(user.id, { iat: nowSeconds() });
+    const noIat = await signed(user.id, { exp: nowSeconds() + 600 });
+    const good = await signed(user.id, { iat: nowSeconds(), exp: nowSeconds() + 600 });
+    for (const token of [noExp, noIat]) {
+      const res = await t.api.get(`/api/users/${user.id}`).set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('invalid-token');
+    }
+    // The same token with both claims is good: the refusals are about the claims.
+    const ok = await t.api.get(`/api/users/${user.id}`).set('Authorization', `Bearer ${good}`);
+    expect(ok.status).toBe(200);
+    expect(ok.body.email).toBe(user.email);
+  });
+
+  it(`a token issued more than ${CLOCK_SKEW_SECONDS} s in the future is refused; within that skew it is good`, async () => {
+    const user = await aUser(t.api);
+    const exp = nowSeconds() + 3600;
+    const ahead = await signed(user.id, { iat: nowSeconds() + CLOCK_SKEW_SECONDS + 30, exp });
+    const skewed = await signed(user.id, { iat: nowSeconds() + CLOCK_SKEW_SECONDS - 30, exp });
+    const refused = await t.api
+      .post('/api/posts')
+      .set('Authorization', `Bearer ${ahead}`)
+      .send({ body: 'from the future' });
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.code).toBe('invalid-token');
+    const accepted = await t.api
+      .post('/api/posts')
+      .set('Authorization', `Bearer ${skewed}`)
+      .send({ body: 'slightly ahead' });
+    expect(accepted.status).toBe(201);
   });
 
   it('a token signed with another secret is refused', async () => {

@@ -1,11 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { projectRoot as root } from '../../src/process/project-root.ts';
-
-// tsx's loader, for `node --import`: the tsx CLI would stand between a test's signal and the
-// script (it SIGKILLs a child that does not confirm a signal within 30 ms).
-const tsxLoader = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export interface ProcessResult {
   code: number | null;
@@ -129,14 +124,14 @@ export function startProcess(
 
 /**
  * Runs a TypeScript file (path from the repository root, or absolute) as the npm scripts do: one
- * node process with tsx's loader, and the `preload` modules imported first.
+ * node process (Node strips the types itself), with the `preload` modules imported first.
  */
 export function startTs(
   file: string,
   args: string[],
   { preload = [], ...options }: StartOptions & { preload?: string[] },
 ): RunningProcess {
-  const imports = [tsxLoader, ...preload].flatMap((module) => ['--import', module]);
+  const imports = preload.flatMap((module) => ['--import', module]);
   return startProcess(process.execPath, [...imports, resolve(root, file), ...args], options);
 }
 

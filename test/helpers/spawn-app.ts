@@ -18,7 +18,7 @@ export interface SpawnedApp {
 }
 
 /**
- * Runs `src/main.ts` as `npm start` does, as one node process (node + tsx's loader), so that a
+ * Runs `src/main.ts` as `npm start` does, as one node process (`node src/main.ts`), so that a
  * signal reaches the app itself and the exit code is the app's own.
  */
 export function spawnApp(env: Record<string, string>, preload: string[] = []): SpawnedApp {

@@ -133,6 +133,37 @@ describe('request ids and logs', () => {
     expect(all).not.toMatch(/Bearer /);
   });
 
+  it('never logs a token sent in the query string or the path, under any name or encoding', async () => {
+    const user = await aUser(t.api);
+    const dotted = user.token.replaceAll('.', '%2E');
+    const urls = [
+      `/api/posts?access_token=${user.token}`,
+      `/api/posts?limit=5&t=${user.token}`,
+      `/api/posts?limit=${user.token}`,
+      `/api/posts?${user.token}`,
+      `/api/users/${user.token}`,
+      `/api/posts?x=${dotted}`,
+      `/api/posts?code=${encodeURIComponent('not-a-jwt-secret')}`,
+    ];
+    for (const url of urls) {
+      const res = await t.api.get(url);
+      const lines = logs.records().filter((r) => r.requestId === res.headers['x-request-id']);
+      expect(lines.length, url).toBeGreaterThanOrEqual(1);
+      const text = JSON.stringify(lines);
+      expect(text, url).toContain('[redacted]');
+      expect(text, url).not.toContain(user.token.split('.')[1]);
+      expect(text, url).not.toContain('not-a-jwt-secret');
+    }
+    // The API's own query keys stay readable.
+    const listed = await t.api.get(`/api/posts?limit=5&author=${user.id}`);
+    expect(listed.status).toBe(200);
+    const line = logs
+      .records()
+      .find((r) => r.requestId === listed.headers['x-request-id'] && r.req !== undefined);
+    expect(line?.req).toMatchObject({ url: `/api/posts?limit=5&author=${user.id}` });
+    expect(logs.lines.join('\n')).not.toContain(user.token);
+  });
+
   it('redacts secrets wherever a log call puts them, and connection-string credentials', () => {
     const sink = logSink();
     const logger = createLogger('info', sink);

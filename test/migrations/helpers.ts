@@ -88,7 +88,7 @@ export function upInterruptedAt(
   );
 }
 
-/** `npm run migrate -- <args>`, run as node + tsx (npm adds nothing but start-up time). */
+/** `npm run migrate -- <args>`, run as `node scripts/migrate.ts` (npm adds nothing but start-up time). */
 export function startMigrate(
   db: MigrationTestDb,
   args: string[],

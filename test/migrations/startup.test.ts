@@ -26,9 +26,8 @@ describe('configuration of migrations and indexes', () => {
     expect(loadConfig({ NODE_ENV: 'development' }).migrations.onStart).toBe('apply');
     expect(loadConfig({ NODE_ENV: 'test' }).migrations.onStart).toBe('refuse');
     const secret = 'x'.repeat(32);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret }).migrations.onStart).toBe(
-      'refuse',
-    );
+    const production = { NODE_ENV: 'production', JWT_SECRET: secret, MONGODB_URI: 'mongodb://db' };
+    expect(loadConfig(production).migrations.onStart).toBe('refuse');
     expect(loadConfig({ MIGRATIONS_ON_START: 'warn' }).migrations.onStart).toBe('warn');
   });
 

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { processAlive } from '../../src/process/pid.ts';
-import { localEngineSetup } from '../helpers/local-engine.ts';
+import { freePort, localEngineSetup } from '../helpers/local-engine.ts';
 import { startProcess } from '../helpers/process.ts';
 import { spawnApp } from '../helpers/spawn-app.ts';
 
@@ -37,6 +40,12 @@ function npmStart(s: Setup) {
   const closed = run.done.then((result) => result.stdout);
   return { child: run.child, appPid, npmExit: run.exited, closed };
 }
+
+/** The parent pid of a process (field 4 of /proc/<pid>/stat). */
+const parentOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+};
 
 const nothingLeft = (s: Setup) =>
   vi.waitFor(
@@ -83,7 +92,7 @@ describe('stopping the app with signals leaves no process behind', { timeout: 18
     const npm = await run.npmExit;
     expect(npm.code === 143 || npm.signal === 'SIGTERM').toBe(true);
     const log = await run.closed;
-    expect(log).toMatch(/parent process \d+ exited: shutting down/);
+    expect(log).toMatch(/npm \(parent process \d+\) exited: shutting down/);
     shutDownCleanly(log);
     await vi.waitFor(() => expect(processAlive(appPid)).toBe(false));
     await nothingLeft(s);
@@ -99,6 +108,44 @@ describe('stopping the app with signals leaves no process behind', { timeout: 18
     expect(log).toMatch(/"msg":"SIGTERM: shutting down"/);
     shutDownCleanly(log);
     await nothingLeft(s);
+  });
+
+  it('a launcher that starts the app in the background and exits leaves it serving', async () => {
+    const port = await freePort();
+    const log = join(s.dataDir, 'app.log');
+    // What an operator's start script does: nohup the app, wait until it answers, exit.
+    const launcher = startProcess(
+      'sh',
+      [
+        '-c',
+        `nohup "${process.execPath}" src/main.ts > '${log}' 2>&1 & echo "$!"
+         i=0; until grep -q '"msg":"listening on' '${log}' 2>/dev/null; do
+           i=$((i + 1)); [ "$i" -gt 1200 ] && exit 1; sleep 0.1
+         done`,
+      ],
+      { env: { ...s.env, PORT: String(port), MIGRATIONS_ON_START: 'warn' } },
+    );
+    const appPid = Number((await launcher.done).stdout.trim());
+    expect((await launcher.exited).code).toBe(0);
+    // Re-parented (to init or a subreaper) once the launcher is gone.
+    await vi.waitFor(() => expect(parentOf(appPid)).not.toBe(launcher.child.pid), {
+      timeout: 10_000,
+    });
+
+    // The parent check runs every 250 ms: 3 s of answers are a dozen checks that did not fire.
+    const started = Date.now();
+    while (Date.now() - started < 3000) {
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      await sleep(100);
+    }
+    expect(processAlive(appPid)).toBe(true);
+    const lines = readFileSync(log, 'utf8');
+    expect(lines).not.toMatch(/exited: shutting down/);
+    expect(s.record()?.startedBy).toEqual({ pid: appPid, command: 'node src/main.ts' });
+
+    process.kill(appPid, 'SIGTERM');
+    await nothingLeft(s);
+    shutDownCleanly(readFileSync(log, 'utf8'));
   });
 
   it('SIGINT to the app itself: exits 0 and stops the engine it started', async () => {
