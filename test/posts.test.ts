@@ -218,11 +218,12 @@ describe('GET /api/posts filters', () => {
   });
 
   it('since equal to until (the same instant, however written) is an empty page, not an error', async () => {
-    for (const [since, until] of <Array<[string, string]>>[
+    const pairs: Array<[string, string]> = [
       ['2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z'],
       ['2024-01-01T00:00:00Z', '2024-01-01T01:00:00+01:00'],
       ['2024-01-01T00:00:00.000000001Z', '2024-01-01t00:00:00.000000001z'],
-    ]) {
+    ];
+    for (const [since, until] of pairs) {
       const res = await t.api.get(
         `/api/posts?since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`,
       );
