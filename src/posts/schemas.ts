@@ -39,6 +39,7 @@ const tags = z
   .transform(normalizeTags)
   .meta({
     description: `Up to ${MAX_TAGS_PER_POST} tag names; stored lower-case, without duplicates`,
+    example: [EXAMPLE_TAG],
   });
 
 export const createPostBody = z.strictObject({ body, tags: tags.optional() });

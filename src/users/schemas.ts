@@ -103,7 +103,10 @@ const avatarUrl = z
 export const putProfileBody = z.strictObject({
   aboutMe: textSchema({ max: ABOUT_ME_MAX, trim: true })
     .optional()
-    .meta({ description: `At most ${ABOUT_ME_MAX} characters; empty clears it` }),
+    .meta({
+      description: `At most ${ABOUT_ME_MAX} characters; empty clears it`,
+      example: 'Learning MongoDB the tutorial way',
+    }),
   avatarUrl: avatarUrl.optional(),
 });
 
