@@ -4,7 +4,6 @@ import { authRoutes } from './auth/routes.ts';
 import { authenticate, authenticateLater } from './auth/service.ts';
 import { createTokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
-import type { Database } from './db/connection.ts';
 import { feedRoutes } from './feed/routes.ts';
 import { followRoutes } from './follows/routes.ts';
 import { healthRoutes } from './health/routes.ts';
@@ -13,12 +12,14 @@ import { databaseErrorWatch, databaseGuard, watchDatabase } from './http/databas
 import { mountDocs } from './http/docs.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
 import { answerUnknownMethods } from './http/method-not-allowed.ts';
+import { type Metrics, metricsRoute } from './http/metrics.ts';
 import { buildOpenApiDocument, queryParameterNames } from './http/openapi.ts';
 import { globalRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { mountRoutes } from './http/route.ts';
 import { corsPolicy, noStore, securityHeaders } from './http/security.ts';
 import type { Logger } from './logger.ts';
+import type { Database } from './models.ts';
 import { postRoutes } from './posts/routes.ts';
 import { tagRoutes } from './tags/routes.ts';
 import { userRoutes } from './users/routes.ts';
@@ -27,6 +28,8 @@ export interface AppOptions {
   config: Config;
   db: Database;
   logger: Logger;
+  /** Prometheus metrics (METRICS_ENABLED): counted here, served on this port unless METRICS_PORT. */
+  metrics?: Metrics;
   /** The migration files not yet applied, for /readyz; main passes it, autoIndex tests do not. */
   pendingMigrations?: () => Promise<string[]>;
 }
@@ -57,6 +60,14 @@ export function createApp(options: AppOptions): Express {
   // Also in app.locals, so tests can check responses against it without spending a request.
   app.locals.openApiDocument = buildOpenApiDocument(routes);
 
+  const { metrics } = options;
+  if (metrics) {
+    app.use(metrics.track);
+    // Before the rate limit: scrapes spend no client's allowance.
+    if (config.metrics.port === undefined) {
+      app.get('/metrics', metricsRoute(metrics, config.metrics.allow));
+    }
+  }
   // Cheap checks first: a request refused by CORS or the rate limit costs no body parsing.
   app.use(requestLog(logger, queryParameterNames(app.locals.openApiDocument)));
   app.use(securityHeaders());

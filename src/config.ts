@@ -179,6 +179,23 @@ const schema = z
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
+    /** auto: pretty, coloured lines when stdout is a terminal, JSON otherwise; or json | pretty. */
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    /** Prometheus metrics at /metrics (see docs/operations.md). */
+    METRICS_ENABLED: bool.default(false),
+    /** Serve /metrics on a listener of its own at METRICS_HOST:METRICS_PORT (unset: the API's port). */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** On the API's port, the socket addresses (not X-Forwarded-For) that may read /metrics. */
+    METRICS_ALLOW: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+      )
+      .default(['127.0.0.1', '::1', '::ffff:127.0.0.1']),
   })
   .superRefine((env, ctx) => {
     // mongodb://user:pw@host/admin names where the user is defined, not a place for the app's data.
@@ -274,6 +291,14 @@ export type Config = Readonly<{
     backup: boolean;
   }>;
   logLevel: string;
+  logFormat: 'auto' | 'json' | 'pretty';
+  metrics: Readonly<{
+    enabled: boolean;
+    /** undefined: /metrics on the API's port, for `allow` only. */
+    port: number | undefined;
+    host: string;
+    allow: readonly string[];
+  }>;
 }>;
 
 /** What a write waits for, what a read may see, where list reads go, what the driver retries. */
@@ -444,5 +469,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backup: e.MIGRATION_BACKUP,
     }),
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    metrics: Object.freeze({
+      enabled: e.METRICS_ENABLED,
+      port: e.METRICS_PORT,
+      host: e.METRICS_HOST,
+      allow: Object.freeze(e.METRICS_ALLOW),
+    }),
   });
 }

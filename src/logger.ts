@@ -23,6 +23,35 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return destination ? pino(options, destination) : pino(options);
 }
 
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** Where the process's log lines go: stdout, or a stream a test reads (isTTY as a terminal's). */
+export type LogOutput = NodeJS.WritableStream & { isTTY?: boolean };
+
+/**
+ * The process's logger: pretty, coloured lines (pino-pretty) when the output is a terminal and the
+ * format is auto, or when asked (`pretty`); JSON lines otherwise, for log collectors. Either way
+ * the same redaction applies (pino redacts before the line reaches the prettifier). pino-pretty
+ * is loaded only when used, so JSON logging costs nothing of it.
+ */
+export async function createProcessLogger(
+  level: string,
+  format: LogFormat,
+  output: LogOutput = process.stdout,
+): Promise<Logger> {
+  const pretty = format === 'pretty' || (format === 'auto' && output.isTTY === true);
+  if (!pretty) return createLogger(level, output === process.stdout ? undefined : output);
+  const { default: pinoPretty } = await import('pino-pretty');
+  const stream = pinoPretty({
+    colorize: output.isTTY === true,
+    destination: output,
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+  });
+  return createLogger(level, stream);
+}
+
 /** A connection string without its user name and password, for log lines. */
 export function redactUri(uri: string): string {
   return uri.replace(/^(mongodb(?:\+srv)?:\/\/)[^@/]*@/, '$1[redacted]@');

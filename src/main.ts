@@ -1,13 +1,14 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { connectDatabase, type Database } from './db/connection.ts';
 import { isUnavailableError } from './db/errors.ts';
 import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
-import { createLogger, type Logger, redactUri } from './logger.ts';
+import { createMetrics, metricsServer } from './http/metrics.ts';
+import { createProcessLogger, type Logger, redactUri } from './logger.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
 import { pendingMigrations } from './migrations/status.ts';
+import { connectDatabase, type Database } from './models.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
 import { loadDotEnv } from './process/env-file.ts';
 import { applyHeapPolicy } from './process/heap.ts';
@@ -40,6 +41,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     });
     uri = engine.uri;
   }
+  const metrics = config.metrics.enabled ? createMetrics() : undefined;
   const target = redactUri(uri);
   logger.info({ db: config.mongo.dbName, server: target }, `using database ${config.mongo.dbName}`);
   const db: Database = await connectWithRetry(
@@ -51,6 +53,9 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
         connectTimeoutMS: config.mongo.connectTimeoutMS,
         autoIndex: config.mongo.autoIndex,
         replication: config.mongo.replication,
+        // Command durations come from command monitoring events, emitted only when asked for.
+        monitorCommands: metrics !== undefined,
+        watch: metrics?.watchMongo,
       }),
     {
       attempts: config.lifecycle.connectAttempts,
@@ -77,6 +82,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     config,
     db,
     logger,
+    metrics,
     pendingMigrations: () => pendingMigrations(migrations.db),
   });
   const server: Server = await new Promise((resolve, reject) => {
@@ -88,6 +94,19 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(`listening on http://${config.host}:${port}`);
+  if (metrics && config.metrics.port !== undefined) {
+    const metricsListener = metricsServer(metrics);
+    await new Promise<void>((resolve, reject) => {
+      metricsListener.once('error', reject);
+      metricsListener.listen(config.metrics.port, config.metrics.host, resolve);
+    });
+    shutdown.onShutdown('metrics server', () => closeServer(metricsListener));
+    const bound = metricsListener.address();
+    const metricsPort = typeof bound === 'object' && bound ? bound.port : config.metrics.port;
+    logger.info(`metrics on http://${config.metrics.host}:${metricsPort}/metrics`);
+  } else if (metrics) {
+    logger.info(`metrics on /metrics of this port for ${config.metrics.allow.join(', ')}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -103,7 +122,7 @@ async function main(): Promise<void> {
     throw error;
   }
   applyHeapPolicy(config.lifecycle.heapGrowingPercent);
-  const logger = createLogger(config.logLevel);
+  const logger = await createProcessLogger(config.logLevel, config.logFormat);
   const shutdown = createShutdown({
     logger,
     timeoutMs: config.lifecycle.shutdownTimeoutMs,

@@ -1,9 +1,10 @@
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { authenticateLater } from '../../src/auth/service.ts';
 import type { TokenService } from '../../src/auth/tokens.ts';
-import type { Database } from '../../src/db/connection.ts';
 import { getFeed } from '../../src/feed/service.ts';
-import { getPost, listPosts, listUserPosts } from '../../src/posts/service.ts';
+import type { Database } from '../../src/models.ts';
+import { findPostView, findUserPostPage } from '../../src/posts/queries.ts';
+import { listPosts } from '../../src/posts/service.ts';
 import { DEFAULT_PAGE_SIZE } from '../../src/shared/page.ts';
 
 /**
@@ -29,11 +30,11 @@ export function expressFloor(db: Database, tokens: TokenService): Express {
   );
   app.get(
     '/api/posts/:id',
-    reply((req) => getPost(db, req.params.id as string)),
+    reply((req) => findPostView(db, req.params.id as string)),
   );
   app.get(
     '/api/users/:id/posts',
-    reply((req) => listUserPosts(db, req.params.id as string, limit(req))),
+    reply((req) => findUserPostPage(db, req.params.id as string, limit(req))),
   );
   app.get(
     '/api/feed',

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
-import type { Database } from '../db/connection.ts';
 import { createLimiter, type LimiterDeps } from '../http/rate-limit.ts';
+import type { Database } from '../models.ts';
 import { type Credentials, findLoginAccount } from './service.ts';
 
 /** The identifier of a login body as logIn reads it; undefined when the body names none. */
@@ -31,7 +31,7 @@ async function accountKey(db: Database, req: Request): Promise<string | undefine
  * account get far. A successful login does not count. An unknown account is limited exactly like
  * a real one, so a 429 tells nothing about which accounts exist.
  */
-export function loginRateLimits(deps: LimiterDeps): RequestHandler[] {
+export function loginRateLimits(deps: LimiterDeps & { db: Database }): RequestHandler[] {
   const { loginWindowMs, loginPerAddress, loginPerAccount } = deps.config.rateLimit;
   return [
     createLimiter(deps, {

@@ -1,9 +1,10 @@
-import { isValidObjectId, type Types } from 'mongoose';
-import type { Database } from '../db/connection.ts';
-import { toObjectId } from '../db/object-id.ts';
+import { isValidObjectId } from 'mongoose';
+import type { Database } from '../models.ts';
+import type { PendingUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';
 import { usernameKey } from '../users/model.ts';
+import { type AuthRecord, findAuthRecord, findLoginRecord } from '../users/queries.ts';
 import { verifyPassword } from './passwords.ts';
 import type { AuthUser, IssuedToken, TokenClaims, TokenService } from './tokens.ts';
 
@@ -12,12 +13,7 @@ export type Credentials = { password: string } & ({ username: string } | { email
 /** How an identifier is looked up: emails are stored lower-case, usernames compared by key. */
 export type LoginLookup = { email: string } | { usernameKey: string };
 
-interface LoginAccount {
-  _id: Types.ObjectId;
-  usernameKey: string;
-  passwordHash: string;
-  tokenVersion: number;
-}
+type LoginAccount = NonNullable<Awaited<ReturnType<typeof findLoginRecord>>>;
 
 /**
  * The account a username or email names, in any case (the login rate limit keys on the account
@@ -31,11 +27,7 @@ export async function findLoginAccount(
     'email' in credentials
       ? { email: credentials.email.trim().toLowerCase() }
       : { usernameKey: usernameKey(credentials.username.trim()) };
-  const account = await db.User.findOne(lookup, {
-    usernameKey: 1,
-    passwordHash: 1,
-    tokenVersion: 1,
-  }).lean<LoginAccount>();
+  const account = await findLoginRecord(db, lookup);
   return { account: account ?? undefined, lookup };
 }
 
@@ -52,27 +44,6 @@ export async function logIn(
     throw new AppError('invalid-credentials', 'Wrong username, email or password');
   }
   return tokens.issue({ userId: String(user._id), tokenVersion: user.tokenVersion });
-}
-
-/** The fields of a user's record that confirm a token: whose it is, whether it was revoked. */
-export const AUTH_RECORD_FIELDS = { username: 1, tokenVersion: 1, 'profile.lastSeen': 1 } as const;
-
-export interface AuthRecord {
-  _id: Types.ObjectId;
-  username: string;
-  tokenVersion: number;
-  profile?: { lastSeen?: Date | null } | null;
-}
-
-/**
- * A token whose signature and expiry are good but which is not yet checked against its user's
- * record (revocation, deletion). The caller reads that record in one of its own queries (with
- * AUTH_RECORD_FIELDS) and hands it to confirm(); nothing may be answered before it resolves.
- */
-export interface PendingUser {
-  readonly id: string;
-  confirm(record: AuthRecord | undefined): Promise<AuthUser>;
-  readonly confirmed: AuthUser | undefined;
 }
 
 /** The claims of an Authorization header's token, checked offline; undefined without a header. */
@@ -113,10 +84,7 @@ export async function authenticate(
 ): Promise<AuthUser | undefined> {
   const claims = await verifyHeader(tokens, authorization);
   if (!claims) return undefined;
-  const record = await db.User.collection.findOne<AuthRecord>(
-    { _id: toObjectId(claims.userId) },
-    { projection: AUTH_RECORD_FIELDS },
-  );
+  const record = await findAuthRecord(db, claims.userId);
   return confirmClaims(db, claims, record ?? undefined);
 }
 
@@ -129,7 +97,7 @@ export async function authenticateLater(
   db: Database,
   tokens: TokenService,
   authorization: string | undefined,
-): Promise<PendingUser | undefined> {
+): Promise<PendingUser<AuthRecord> | undefined> {
   const claims = await verifyHeader(tokens, authorization);
   if (!claims) return undefined;
   let confirmed: AuthUser | undefined;

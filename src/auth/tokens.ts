@@ -1,10 +1,7 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../shared/errors.ts';
 
-export interface AuthUser {
-  id: string;
-  username: string;
-}
+export type { AuthUser } from '../shared/auth-user.ts';
 
 export interface IssuedToken {
   token: string;

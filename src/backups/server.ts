@@ -1,4 +1,4 @@
-import { connectDatabase, type Database } from '../db/connection.ts';
+import { type DatabaseConnection, openConnection } from '../db/connection.ts';
 import { describeServer, redactSecrets } from './connection-string.ts';
 import { BackupError } from './errors.ts';
 
@@ -10,9 +10,9 @@ export async function openServer(
   uri: string,
   dbName: string,
   serverSelectionTimeoutMS = 5000,
-): Promise<Database> {
+): Promise<DatabaseConnection> {
   try {
-    return await connectDatabase(uri, { dbName, serverSelectionTimeoutMS, poolSize: 4 });
+    return await openConnection(uri, { dbName, serverSelectionTimeoutMS, poolSize: 4 });
   } catch (error) {
     const reason = redactSecrets((error as Error).message.split('\n')[0] ?? '', uri);
     throw new BackupError(

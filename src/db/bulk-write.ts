@@ -1,5 +1,5 @@
 import type { AnyBulkWriteOperation, ClientSession, MongoBulkWriteError } from 'mongodb';
-import type { Database } from './connection.ts';
+import type { DatabaseConnection } from './connection.ts';
 import { duplicateKeyPositions } from './errors.ts';
 
 /** A Mongoose model, as far as bulk writes go. */
@@ -34,7 +34,7 @@ export interface ChunkedWriteOptions {
  * transaction) is never taken for one.
  */
 export async function bulkWriteInChunks(
-  db: Database,
+  db: DatabaseConnection,
   model: BulkWritable,
   ops: AnyBulkWriteOperation[],
   options: ChunkedWriteOptions = {},

@@ -1,5 +1,7 @@
+import { ObjectId } from 'mongodb';
 import type { Connection } from 'mongoose';
 import { ferretdbVersionOf, maxWriteStatementsOf } from './engine-limits.js';
+import { isDuplicateKeyError } from './errors.ts';
 
 export { FERRETDB_MAX_WRITE_STATEMENTS } from './engine-limits.js';
 
@@ -16,6 +18,15 @@ export interface Capabilities {
    * updates: 40 concurrent `$inc: 1` on one document left it at 3 (test/capabilities.test.ts).
    */
   atomicUpdates: boolean;
+  /**
+   * Concurrent upserts of one new `_id` all count: one inserts, the others update what it
+   * inserted (a duplicate-key error retried once). MongoDB does this (it retries such an upsert
+   * itself); FerretDB v1 does not (20 racing `$inc` upserts stored 2-6 here), nor did another
+   * engine that passed the `$inc` check (2-20). Checked at connect time on every engine but
+   * FerretDB, with racing upserts in the `capability_probe` collection; false when that check
+   * cannot write.
+   */
+  atomicUpserts: boolean;
   /** Most statements one write command may carry (FerretDB: see src/db/engine-limits.js). */
   maxWriteStatements: number;
 }
@@ -34,6 +45,7 @@ export async function probeCapabilities(connection: Connection): Promise<Capabil
     admin.command({ buildInfo: 1 }),
   ]);
   const ferretdbVersion = ferretdbVersionOf(buildInfo);
+  const atomicUpserts = ferretdbVersion ? false : await upsertsCountEveryRacer(connection);
   const replicated = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
   return {
     engine: ferretdbVersion ? 'ferretdb' : 'mongodb',
@@ -41,8 +53,43 @@ export async function probeCapabilities(connection: Connection): Promise<Capabil
     engineVersion: ferretdbVersion ?? String(buildInfo.version),
     transactions: !ferretdbVersion && replicated && hello.logicalSessionTimeoutMinutes != null,
     atomicUpdates: !ferretdbVersion,
+    atomicUpserts,
     maxWriteStatements: maxWriteStatementsOf(buildInfo, {
       maxWriteBatchSize: hello.maxWriteBatchSize ?? 100_000,
     }),
   };
+}
+
+export const PROBE_COLLECTION = 'capability_probe';
+const PROBE_RACERS = 20;
+const PROBE_ROUNDS = 2;
+
+/**
+ * Races upserting `$inc`s on a new `_id`, as a counter's first hits of a window do; a lossy
+ * engine does not lose every round, so two are run. Leaves nothing behind.
+ */
+async function upsertsCountEveryRacer(connection: Connection): Promise<boolean> {
+  const probe = connection
+    .getClient()
+    .db(connection.name)
+    .collection<{ _id: ObjectId; n: number }>(PROBE_COLLECTION);
+  const ids = Array.from({ length: PROBE_ROUNDS }, () => new ObjectId());
+  try {
+    for (const _id of ids) {
+      const upsert = () => probe.updateOne({ _id }, { $inc: { n: 1 } }, { upsert: true });
+      await Promise.all(
+        Array.from({ length: PROBE_RACERS }, () =>
+          upsert().catch((error) =>
+            isDuplicateKeyError(error) ? upsert() : Promise.reject(error),
+          ),
+        ),
+      );
+      if ((await probe.findOne({ _id }))?.n !== PROBE_RACERS) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await probe.deleteMany({ _id: { $in: ids } }).catch(() => {});
+  }
 }

@@ -1,18 +1,12 @@
+import type { MongoClient } from 'mongodb';
 import mongoose, { type Connection } from 'mongoose';
 import type { Replication } from '../config.ts';
-import { type FollowModel, followModel } from '../follows/model.ts';
-import { type PostModel, postModel } from '../posts/model.ts';
-import { type TagModel, tagModel } from '../tags/model.ts';
-import { type UserModel, userModel } from '../users/model.ts';
 import { type Capabilities, probeCapabilities } from './capabilities.ts';
 import { defaultReplication, type ListReads, replicationOptions } from './replication.ts';
 
-export interface Database {
+/** An open connection and what its server can do; the models are registered by src/models.ts. */
+export interface DatabaseConnection {
   connection: Connection;
-  User: UserModel;
-  Post: PostModel;
-  Tag: TagModel;
-  Follow: FollowModel;
   capabilities: Capabilities;
   /** Options of the list reads (pages of posts, users, tags, follows, the feed). */
   listReads: ListReads;
@@ -29,22 +23,17 @@ export interface ConnectOptions {
   replication?: Replication;
   /** Emit driver command events (tests count database commands per request). */
   monitorCommands?: boolean;
+  /** Called with the driver client before it connects (metrics subscribe to its events). */
+  watch?: (client: MongoClient) => void;
   /** Receives the driver's server-selection log (tests see which read preference a read used). */
   serverSelectionLog?: (entry: Record<string, unknown>) => void;
 }
 
-/** Every model of the app, registered on a connection (also what migrations are generated from). */
-export function registerModels(connection: Connection) {
-  return {
-    User: userModel(connection),
-    Post: postModel(connection),
-    Tag: tagModel(connection),
-    Follow: followModel(connection),
-  };
-}
-
-/** Connects, probes what the server can do, and registers the models on this connection. */
-export async function connectDatabase(uri: string, options: ConnectOptions): Promise<Database> {
+/** Connects and probes what the server can do. */
+export async function openConnection(
+  uri: string,
+  options: ConnectOptions,
+): Promise<DatabaseConnection> {
   const replication = options.replication ?? defaultReplication();
   const connection = mongoose.createConnection(uri, {
     ...replicationOptions(replication),
@@ -65,16 +54,11 @@ export async function connectDatabase(uri: string, options: ConnectOptions): Pro
         }
       : {}),
   });
+  options.watch?.(connection.getClient());
   await connection.asPromise();
   const capabilities = await probeCapabilities(connection);
-  const { User, Post, Tag, Follow } = registerModels(connection);
-  if (options.autoIndex) await Promise.all([User.init(), Post.init(), Tag.init(), Follow.init()]);
   return {
     connection,
-    User,
-    Post,
-    Tag,
-    Follow,
     capabilities,
     listReads: { readPreference: replication.listReadPreference },
     close: () => connection.close(),

@@ -1,7 +1,7 @@
 import { MongoError, MongoErrorLabel } from 'mongodb';
 import type { ClientSession } from 'mongoose';
 import { AppError } from '../shared/errors.ts';
-import type { Database } from './connection.ts';
+import type { DatabaseConnection } from './connection.ts';
 import { isDuplicateKeyError, isUnavailableError } from './errors.ts';
 
 /** Runs of one transaction before the request fails (409, or 503 when the server is gone). */
@@ -46,7 +46,7 @@ function attemptsSpent(last: unknown): AppError {
  * result), at most MAX_TRANSACTION_ATTEMPTS runs; then the request fails with 409 or 503.
  */
 export async function inTransactionIfAvailable<T>(
-  db: Database,
+  db: DatabaseConnection,
   fn: (session: ClientSession | undefined) => Promise<T>,
 ): Promise<T> {
   if (!db.capabilities.transactions) return fn(undefined);

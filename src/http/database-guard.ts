@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Database } from '../db/connection.ts';
+import type { DatabaseConnection } from '../db/connection.ts';
 import { isUnavailableError } from '../db/errors.ts';
 import { AppError } from '../shared/errors.ts';
 
@@ -22,7 +22,7 @@ export interface DatabaseWatch {
  * resets it. The ping also makes the driver re-check the server at once instead of at the next
  * heartbeat, which is what lets the API notice quickly that the database is back.
  */
-export function watchDatabase(db: Database): DatabaseWatch {
+export function watchDatabase(db: DatabaseConnection): DatabaseWatch {
   let tripped = false;
   let pinging = false;
   // After an explicit close (shutdown) a ping would make the driver connect again.

@@ -6,7 +6,8 @@ import {
   type Store,
 } from 'express-rate-limit';
 import type { Collection } from 'mongodb';
-import type { Database } from '../db/connection.ts';
+import type { Capabilities } from '../db/capabilities.ts';
+import type { DatabaseConnection } from '../db/connection.ts';
 import { isUnavailableError } from '../db/errors.ts';
 import {
   incrementCounters,
@@ -17,6 +18,15 @@ import {
 
 export const RATE_LIMIT_COLLECTION = 'rate_limits';
 
+/** How hits are counted: see rate-limit-counters.ts. */
+export type Counting = 'upsert' | 'increment' | 'insert';
+
+/** The cheapest counting that is exact on a server with these capabilities. */
+export function countingFor(capabilities: Capabilities): Counting {
+  if (!capabilities.atomicUpdates) return 'insert';
+  return capabilities.atomicUpserts ? 'upsert' : 'increment';
+}
+
 export interface MongoStoreOptions {
   /** Separates the counters of several limiters in the one collection. */
   prefix: string;
@@ -24,14 +34,15 @@ export interface MongoStoreOptions {
   /** Clock, for tests. */
   now?: () => number;
   /** Counting strategy; default: from the server's capabilities. */
-  counting?: 'increment' | 'insert';
+  counting?: Counting;
 }
 
 /**
  * express-rate-limit counters shared by every API instance on the same database. Windows are
  * fixed and aligned to the clock, so instances agree on them without talking to each other.
- * Where the server serializes concurrent updates (MongoDB) a window is one `$inc` counter;
- * where it loses them (FerretDB v1, `capabilities.atomicUpdates`) each hit is an inserted
+ * Where the server serializes concurrent updates (MongoDB) a window is one `$inc` counter,
+ * created by an upsert only where racing upserts all count (`capabilities.atomicUpserts`);
+ * where it loses updates (FerretDB v1, `capabilities.atomicUpdates`) each hit is an inserted
  * document and the window's hits are counted (see rate-limit-counters.ts).
  *
  * Cleanup: FerretDB v1 has no TTL indexes, so each instance deletes the documents of past
@@ -50,19 +61,15 @@ export class MongoRateLimitStore implements Store {
   private readonly fallback = new MemoryStore();
   private readonly now: () => number;
   private readonly counters: WindowCounters;
-  private readonly db: Database;
+  private readonly db: DatabaseConnection;
   private readonly options: MongoStoreOptions;
 
-  constructor(db: Database, options: MongoStoreOptions) {
+  constructor(db: DatabaseConnection, options: MongoStoreOptions) {
     this.db = db;
     this.options = options;
     this.prefix = options.prefix;
     this.now = options.now ?? Date.now;
-    const counting = options.counting ?? (db.capabilities.atomicUpdates ? 'increment' : 'insert');
-    this.counters =
-      counting === 'increment'
-        ? incrementCounters(this.collection())
-        : insertCounters(this.collection(), () => this.cap);
+    this.counters = this.counterFor(options.counting ?? countingFor(db.capabilities));
   }
 
   init(options: Options): void {
@@ -114,6 +121,11 @@ export class MongoRateLimitStore implements Store {
 
   shutdown(): void {
     this.fallback.shutdown();
+  }
+
+  private counterFor(counting: Counting): WindowCounters {
+    if (counting === 'insert') return insertCounters(this.collection(), () => this.cap);
+    return incrementCounters(this.collection(), { upserts: counting === 'upsert' });
   }
 
   private deleteWhereSlotStarts(start: string) {

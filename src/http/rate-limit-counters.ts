@@ -23,27 +23,51 @@ export interface RateLimitDocument {
 }
 
 /**
- * One document per slot, bumped with an atomic `$inc` upsert: one command per request. Exact
- * only where concurrent updates of one document are serialized (MongoDB).
+ * One document per slot, bumped with `$inc`: one command per request. Exact only where
+ * concurrent updates of one document are serialized (`capabilities.atomicUpdates`). The first
+ * hit of a window creates the document: with an upsert where racing upserts on a new `_id` all
+ * count (`capabilities.atomicUpserts`, MongoDB); elsewhere by `$inc` of an existing document,
+ * else an insert, which the unique `_id` lets only one racer win, the others then `$inc` what it
+ * inserted (two or three commands, once per slot).
  */
-export function incrementCounters(collection: Collection<RateLimitDocument>): WindowCounters {
-  const bump = async (slot: string, expiresAt: Date) => {
+export function incrementCounters(
+  collection: Collection<RateLimitDocument>,
+  { upserts }: { upserts: boolean },
+): WindowCounters {
+  const bump = async (slot: string, upsertExpiresAt?: Date) => {
     const counter = await collection.findOneAndUpdate(
       { _id: slot },
-      { $inc: { hits: 1 }, $setOnInsert: { expiresAt } },
-      { upsert: true, returnDocument: 'after' },
+      upsertExpiresAt
+        ? { $inc: { hits: 1 }, $setOnInsert: { expiresAt: upsertExpiresAt } }
+        : { $inc: { hits: 1 } },
+      { upsert: upsertExpiresAt !== undefined, returnDocument: 'after' },
     );
-    return counter?.hits ?? 1;
+    return counter?.hits;
+  };
+  const retryOnDuplicate = async (first: () => Promise<number>, then: () => Promise<number>) => {
+    try {
+      return await first();
+    } catch (error) {
+      // Two first hits of a window raced to insert it; the loser's retry finds it.
+      if (!isDuplicateKeyError(error)) throw error;
+      return then();
+    }
   };
   return {
     async hit(slot, expiresAt) {
-      try {
-        return await bump(slot, expiresAt);
-      } catch (error) {
-        // Two first hits of a window raced to insert it; the loser's retry finds it.
-        if (!isDuplicateKeyError(error)) throw error;
-        return bump(slot, expiresAt);
+      if (upserts) {
+        const upsert = async () => (await bump(slot, expiresAt)) ?? 1;
+        return retryOnDuplicate(upsert, upsert);
       }
+      const existing = await bump(slot);
+      if (existing !== undefined) return existing;
+      return retryOnDuplicate(
+        async () => {
+          await collection.insertOne({ _id: slot, hits: 1, expiresAt });
+          return 1;
+        },
+        async () => (await bump(slot)) ?? 1,
+      );
     },
     async count(slot) {
       return (await collection.findOne({ _id: slot }))?.hits ?? 0;

@@ -1,14 +1,14 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, MemoryStore, rateLimit, type Store } from 'express-rate-limit';
 import type { Config } from '../config.ts';
-import type { Database } from '../db/connection.ts';
+import type { DatabaseConnection } from '../db/connection.ts';
 import type { Logger } from '../logger.ts';
 import { AppError } from '../shared/errors.ts';
 import { MongoRateLimitStore } from './mongo-rate-limit-store.ts';
 
 export interface LimiterDeps {
   config: Config;
-  db: Database;
+  db: DatabaseConnection;
   logger: Logger;
 }
 

@@ -1,8 +1,7 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { type ZodType, z } from 'zod';
-import type { PendingUser } from '../auth/service.ts';
-import type { AuthUser } from '../auth/tokens.ts';
+import type { AuthUser, PendingUser } from '../shared/auth-user.ts';
 import { AppError, type ErrorDetail } from '../shared/errors.ts';
 import { statusByCode } from './error-handler.ts';
 import { errorResponseSchema } from './schemas.ts';

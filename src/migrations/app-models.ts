@@ -1,5 +1,5 @@
 import mongoose, { type Model } from 'mongoose';
-import { registerModels } from '../db/connection.ts';
+import { registerModels } from '../models.ts';
 
 /** The app's models on a connection that never connects: only their schemas are read. */
 export function appModels(): Model<unknown>[] {

@@ -1,8 +1,9 @@
-import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
+import type { Database } from '../models.ts';
+import { findPostView } from './queries.ts';
 import { createPostBody, listPostsQuery, postPage, postView, updatePostBody } from './schemas.ts';
-import { createPost, deletePost, getPost, listPosts, updatePost } from './service.ts';
+import { createPost, deletePost, listPosts, updatePost } from './service.ts';
 
 export function postRoutes(db: Database) {
   return [
@@ -46,7 +47,7 @@ export function postRoutes(db: Database) {
         response: postView,
         errors: [400, 404],
       },
-      ({ params }) => getPost(db, params.id),
+      ({ params }) => findPostView(db, params.id),
     ),
     defineRoute(
       {

@@ -1,8 +1,8 @@
-import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
+import type { Database } from '../models.ts';
 import { postPage } from '../posts/schemas.ts';
+import { findTagPage, findTagPostPage } from './queries.ts';
 import { tagListQuery, tagPage, tagParams, tagPostsQuery } from './schemas.ts';
-import { listTagPosts, listTags } from './service.ts';
 
 export function tagRoutes(db: Database) {
   return [
@@ -18,7 +18,7 @@ export function tagRoutes(db: Database) {
         response: tagPage,
         errors: [400],
       },
-      ({ query }) => listTags(db, query),
+      ({ query }) => findTagPage(db, query),
     ),
     defineRoute(
       {
@@ -33,7 +33,7 @@ export function tagRoutes(db: Database) {
         response: postPage,
         errors: [400],
       },
-      ({ params, query }) => listTagPosts(db, params.name, query),
+      ({ params, query }) => findTagPostPage(db, params.name, query),
     ),
   ];
 }

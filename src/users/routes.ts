@@ -1,9 +1,10 @@
-import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
+import type { Database } from '../models.ts';
+import { findUserPostPage } from '../posts/queries.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
-import { listUserPosts } from '../posts/service.ts';
 import { getProfile, putProfile } from './profile.ts';
+import { findUserPage } from './queries.ts';
 import {
   listUsersQuery,
   profileView,
@@ -13,7 +14,7 @@ import {
   userPage,
   userView,
 } from './schemas.ts';
-import { deleteUser, getUser, listUsers, registerUser, updateUser } from './service.ts';
+import { deleteUser, getUser, registerUser, updateUser } from './service.ts';
 
 export function userRoutes(db: Database) {
   return [
@@ -43,7 +44,7 @@ export function userRoutes(db: Database) {
         response: userPage,
         errors: [400],
       },
-      ({ query }) => listUsers(db, query),
+      ({ query }) => findUserPage(db, query),
     ),
     defineRoute(
       {
@@ -100,7 +101,7 @@ export function userRoutes(db: Database) {
         response: postPage,
         errors: [400, 404],
       },
-      ({ params, query }) => listUserPosts(db, params.id, query),
+      ({ params, query }) => findUserPostPage(db, params.id, query),
     ),
     defineRoute(
       {

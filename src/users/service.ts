@@ -1,32 +1,14 @@
-import type { ClientSession } from 'mongoose';
 import { hashPassword } from '../auth/passwords.ts';
 import type { AuthUser } from '../auth/tokens.ts';
-import type { Database } from '../db/connection.ts';
 import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
-import { deletePostsByAuthor } from '../posts/service.ts';
+import { countFollows, deleteFollowsOf } from '../follows/queries.ts';
+import type { Database } from '../models.ts';
+import { countPostsByAuthor, deletePostsByAuthor } from '../posts/queries.ts';
 import { AppError } from '../shared/errors.ts';
-import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import { usernameKey } from './model.ts';
-import { findUserOrThrow, NOT_DELETING, publicFields, type StoredUser } from './queries.ts';
-import { USER_LISTS, type UserView } from './schemas.ts';
-
-interface Counts {
-  postCount: number;
-  followerCount: number;
-  followingCount: number;
-}
-
-function toUserView(user: StoredUser, options: { self: boolean; counts?: Counts }): UserView {
-  return {
-    id: String(user._id),
-    username: user.username,
-    ...(options.self ? { email: user.email } : {}),
-    ...options.counts,
-    createdAt: user.createdAt.toISOString(),
-    updatedAt: user.updatedAt.toISOString(),
-  };
-}
+import { findUserOrThrow, NOT_DELETING, toUserView } from './queries.ts';
+import type { UserView } from './schemas.ts';
 
 /** Names the unique field a write collided on (username or email). */
 async function conflictError(
@@ -64,20 +46,6 @@ export async function registerUser(
   }
 }
 
-export async function listUsers(
-  db: Database,
-  options: PageRequest & { sort: 'username' | '-username' },
-): Promise<Page<UserView>> {
-  const list = USER_LISTS[options.sort];
-  const page = keysetQuery(list, options);
-  const users = await db.User.find(page.filter, publicFields)
-    .sort(page.sort)
-    .limit(page.limit)
-    .read(db.listReads.readPreference)
-    .lean<StoredUser[]>();
-  return keysetPage(list, users, options.limit, (u) => toUserView(u, { self: false }));
-}
-
 /**
  * A user with its counts. Counts are counted, not stored: each is one indexed count, and a count
  * that is never written can never drift.
@@ -87,11 +55,10 @@ export async function getUser(
   userId: string,
   viewer: AuthUser | undefined,
 ): Promise<UserView> {
-  const [user, postCount, followerCount, followingCount] = await Promise.all([
+  const [user, postCount, { followerCount, followingCount }] = await Promise.all([
     findUserOrThrow(db, userId),
-    db.Post.countDocuments({ author: userId }),
-    db.Follow.countDocuments({ followee: userId }),
-    db.Follow.countDocuments({ follower: userId }),
+    countPostsByAuthor(db, userId),
+    countFollows(db, userId),
   ]);
   return toUserView(user, {
     self: viewer?.id === userId,
@@ -122,7 +89,7 @@ export async function updateUser(
     const user = await db.User.findOneAndUpdate({ _id: userId, ...NOT_DELETING }, update, {
       returnDocument: 'after',
       runValidators: true,
-    }).lean<StoredUser>();
+    }).lean();
     if (!user) throw new AppError('user-not-found', 'No user with that id');
     return toUserView(user, { self: true });
   } catch (error) {
@@ -156,8 +123,4 @@ export async function deleteUser(db: Database, actor: AuthUser, userId: string):
   });
   await deleteFollowsOf(db, userId);
   await deletePostsByAuthor(db, userId);
-}
-
-function deleteFollowsOf(db: Database, userId: string, session?: ClientSession) {
-  return db.Follow.deleteMany({ $or: [{ follower: userId }, { followee: userId }] }, { session });
 }

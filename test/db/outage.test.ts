@@ -1,15 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConnectionString } from 'mongodb-connection-string-url';
 import { trusted } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/connection.ts';
 import { type EmbeddedEngine, startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
+import type { Database } from '../../src/models.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
 
 // This test stops and restarts a server, so it starts its own, never the run-wide one.
+//
+// Driver retries (on by default, and named in the connection string below): where the engine is a replica
+// set (the embedded mongod) a write cut by the stop is a retryable write, sent once more after
+// a new server selection; with the server down that selection gives up after
+// SELECTION_TIMEOUT_MS, so the retried request still fails within FAIL_FAST_BOUND_MS. Reads are
+// retried the same way on every engine with sessions (FerretDB too). A retry that reaches the
+// restarted server carries the first attempt's txnNumber, so it is applied at most once; the
+// test counts only acknowledged writes and checks that each of them is stored.
 const SELECTION_TIMEOUT_MS = 1000;
 /** A request during an outage must be answered within this (the default would be a 30 s hang). */
 const FAIL_FAST_BOUND_MS = SELECTION_TIMEOUT_MS + 1000;
@@ -32,8 +41,11 @@ beforeAll(async () => {
     return;
   }
   port = Number(new URL(engine.uri).port);
+  const uri = new ConnectionString(engine.uri);
+  uri.searchParams.set('retryWrites', 'true');
+  uri.searchParams.set('retryReads', 'true');
   db = await openTestDatabase('outage', {
-    uri: engine.uri,
+    uri: uri.toString(),
     monitorCommands: false,
     serverSelectionTimeoutMS: SELECTION_TIMEOUT_MS,
     // A monitor handshake that hangs across the restart holds recovery this long (30 s by the

@@ -1,9 +1,9 @@
 import { MongoServerError, MongoWriteConcernError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import type { Database } from '../../src/db/connection.ts';
 import { isUnavailableError } from '../../src/db/errors.ts';
 import { primaryCheckOf } from '../../src/db/replication.ts';
+import type { Database } from '../../src/models.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';

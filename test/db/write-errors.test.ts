@@ -1,12 +1,17 @@
 import { BSON, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkWriteInChunks } from '../../src/db/bulk-write.ts';
-import type { Database } from '../../src/db/connection.ts';
 import { isUnavailableError } from '../../src/db/errors.ts';
 import { MAX_TRANSACTION_ATTEMPTS, meansRunAgain } from '../../src/db/transactions.ts';
+import type { Database } from '../../src/models.ts';
 import { AppError } from '../../src/shared/errors.ts';
 import { dropTestDatabase } from '../helpers/db.ts';
-import { describeMessage, type FaultProxy, openProxiedDatabase } from '../helpers/fault-proxy.ts';
+import {
+  describeMessage,
+  driverRetries,
+  type FaultProxy,
+  openProxiedDatabase,
+} from '../helpers/fault-proxy.ts';
 
 let proxy: FaultProxy;
 let proxied: Database;
@@ -25,14 +30,36 @@ const inc = (name: string, n = 1) => ({
 });
 
 describe('bulkWriteInChunks', () => {
-  it('throws when the connection carrying the command is cut, whatever retries it may do', async () => {
-    const fault = proxy.arm({ command: 'update', collection: 'tags', action: 'drop' });
-    const failed = bulkWriteInChunks(proxied, proxied.Tag, [inc('cut-a'), inc('cut-b')], {
-      duplicateKeyRetries: 3,
-    });
-    await expect(failed).rejects.toSatisfy(isUnavailableError);
-    await fault.fired;
+  // An update command of single-document upserts is a retryable write: on a replica set or
+  // mongos the driver sends it once more after the cut (same txnNumber, applied at most once);
+  // on a standalone server or FerretDB it does not. duplicateKeyRetries reruns only upserts
+  // that lost a unique-key race, never a network error.
+  it('throws when every attempt of the command is cut (the driver retries once where it can)', async () => {
+    const retries = await driverRetries(proxied);
+    const fault = proxy.arm({ command: 'update', collection: 'tags', action: 'drop', times: 2 });
+    try {
+      const failed = bulkWriteInChunks(proxied, proxied.Tag, [inc('cut-a'), inc('cut-b')], {
+        duplicateKeyRetries: 3,
+      });
+      await expect(failed).rejects.toSatisfy(isUnavailableError);
+      expect(fault.hits()).toBe(retries.writes ? 2 : 1);
+    } finally {
+      fault.disarm();
+    }
     expect(await direct.Tag.countDocuments({ name: /^cut-/ })).toBe(0);
+  });
+
+  it('with the connection cut once, succeeds where the driver retries writes and throws where it does not', async () => {
+    const retries = await driverRetries(proxied);
+    console.log(`driver retries here: writes ${retries.writes}, reads ${retries.reads}`);
+    const fault = proxy.arm({ command: 'update', collection: 'tags', action: 'drop' });
+    const written = bulkWriteInChunks(proxied, proxied.Tag, [inc('once-a'), inc('once-b')]);
+    if (retries.writes) await expect(written).resolves.toBeDefined();
+    else await expect(written).rejects.toSatisfy(isUnavailableError);
+    expect(fault.hits()).toBe(1);
+    // The retry carries the first attempt's txnNumber, so the server applies it at most once.
+    const counts = (await direct.Tag.find({ name: /^once-/ }).lean()).map((t) => t.postCount);
+    expect(counts).toEqual(retries.writes ? [1, 1] : []);
   });
 
   it('throws a per-operation error that is not a duplicate key', async () => {
@@ -140,6 +167,7 @@ describe('the fault proxy', () => {
     expect(describeMessage(Buffer.alloc(10))).toBeNull();
   });
 
+  // A stall is no error: nothing is retried, the one command is only late.
   it('holds a stalled command until released', async () => {
     const fault = proxy.arm({ command: 'find', collection: 'users', action: 'stall' });
     let done = false;

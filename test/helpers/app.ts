@@ -3,8 +3,8 @@ import type { DestinationStream } from 'pino';
 import supertest from 'supertest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { Database } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logger.ts';
+import type { Database } from '../../src/models.ts';
 import { dropTestDatabase, openTestDatabase } from './db.ts';
 import { checkedAgent, OpenApiChecker } from './openapi-check.ts';
 

@@ -1,14 +1,18 @@
 import { createServer, type Server, Socket } from 'node:net';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { inject } from 'vitest';
-import { connectDatabase, type Database } from '../../src/db/connection.ts';
+import { connectDatabase, type Database } from '../../src/models.ts';
 import { openTestDatabase } from './db.ts';
 
 /**
  * A TCP proxy on 127.0.0.1 in front of the test server that can break the connection carrying
  * one chosen command, the way a network or a server crash does. Written here (pure Node, about
- * 150 lines) because the fault proxies that exist (toxiproxy and the like) are separate binaries
+ * 200 lines) because the fault proxies that exist (toxiproxy and the like) are separate binaries
  * that cannot see which MongoDB command a packet carries.
+ *
+ * The driver may send a broken command again (driverRetries below says when): a test whose
+ * point is a failure breaks every attempt (`times`); one whose point is recovery asserts what
+ * the engine's retries make of a single fault.
  *
  * - `drop`: the command never reaches the server; both sockets are closed.
  * - `drop-reply`: the server runs the command; its reply is thrown away and both sockets closed
@@ -23,19 +27,25 @@ export interface FaultRule {
   /** The collection the command names (the first key's value), when it matters. */
   collection?: string;
   action: FaultAction;
+  /** How many matching commands to break (default 1): 2 covers the driver's one retry. */
+  times?: number;
 }
 
 export interface ArmedFault {
   /** Resolves when a command matching the rule went through the proxy. */
   fired: Promise<void>;
+  /** How many commands the rule has broken so far. */
+  hits(): number;
   /** Sends a stalled command on (no-op for the other actions). */
   release(): void;
+  /** Stops breaking commands (the rule's unused `times` are dropped). */
+  disarm(): void;
 }
 
 export interface FaultProxy {
   /** Connection string through the proxy (one host, directConnection). */
   uri: string;
-  /** Arms the rule for the next matching command (one shot). */
+  /** Arms the rule for the next `times` matching commands. */
   arm(rule: FaultRule): ArmedFault;
   close(): Promise<void>;
 }
@@ -80,6 +90,8 @@ function messageSplitter(onMessage: (message: Buffer) => void): (chunk: Buffer) 
 
 interface Armed {
   rule: FaultRule;
+  remaining: number;
+  hits: number;
   fire: () => void;
   released: Promise<void>;
 }
@@ -122,8 +134,13 @@ export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
                 (rule.collection === undefined || rule.collection === described.collection),
             )
           : -1;
-        const fault = index >= 0 ? armed.splice(index, 1)[0] : undefined;
-        if (fault) fault.fire();
+        const fault = index >= 0 ? armed[index] : undefined;
+        if (fault) {
+          fault.hits += 1;
+          fault.remaining -= 1;
+          if (fault.remaining <= 0) armed.splice(index, 1);
+          fault.fire();
+        }
         const copy = Buffer.from(message);
         queue = queue.then(async () => {
           if (fault?.rule.action === 'drop') return closeBoth();
@@ -156,8 +173,17 @@ export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
       const released = new Promise<void>((resolve) => {
         release = resolve;
       });
-      armed.push({ rule, fire, released });
-      return { fired, release };
+      const entry: Armed = { rule, remaining: rule.times ?? 1, hits: 0, fire, released };
+      armed.push(entry);
+      return {
+        fired,
+        release,
+        hits: () => entry.hits,
+        disarm: () => {
+          const index = armed.indexOf(entry);
+          if (index >= 0) armed.splice(index, 1);
+        },
+      };
     },
     async close() {
       for (const socket of sockets) socket.destroy();
@@ -178,4 +204,34 @@ export async function openProxiedDatabase(
   const proxy = await startFaultProxy(inject('mongoUri'));
   const proxied = await connectDatabase(proxy.uri, { dbName, serverSelectionTimeoutMS: 10_000 });
   return { proxy, proxied, direct };
+}
+
+/** Which automatic retries the driver applies on a connection (it decides per server). */
+export interface DriverRetries {
+  /**
+   * Retryable writes: on a replica set member or mongos that has sessions, with retryWrites (on
+   * by default), the driver sends a failed insert, updateOne, replaceOne, deleteOne,
+   * findOneAndX or a bulk write without multi-document operations once more after a network
+   * error or a RetryableWriteError, with the same lsid and txnNumber, so the server applies it
+   * at most once. updateMany and deleteMany are never retried; nor is a write inside a
+   * transaction (the transaction is run again instead). Never on a standalone server: FerretDB.
+   */
+  writes: boolean;
+  /**
+   * Retryable reads: on any server with sessions, with retryReads (on by default), find,
+   * aggregate without $out/$merge, count, countDocuments, distinct and listIndexes/listCollections
+   * are sent once more after a network error or a retryable server error (not in a transaction).
+   */
+  reads: boolean;
+}
+
+export async function driverRetries(db: Database): Promise<DriverRetries> {
+  const client = db.connection.getClient();
+  const hello = await client.db('admin').command({ hello: 1 });
+  const sessions = hello.logicalSessionTimeoutMinutes != null;
+  const replicated = hello.setName !== undefined || hello.msg === 'isdbgrid';
+  return {
+    writes: Boolean(client.options.retryWrites) && sessions && replicated,
+    reads: Boolean(client.options.retryReads) && sessions,
+  };
 }

@@ -1,8 +1,9 @@
 import express, { type ErrorRequestHandler } from 'express';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
-import type { AuthRecord, PendingUser } from '../../src/auth/service.ts';
 import { defineRoute, mountRoutes } from '../../src/http/route.ts';
+import type { PendingUser } from '../../src/shared/auth-user.ts';
+import type { AuthRecord } from '../../src/users/queries.ts';
 
 /**
  * The route helper's guarantee for `auth: 'deferred'`: no answer leaves before the handler has

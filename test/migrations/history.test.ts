@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase } from '../../src/db/connection.ts';
 import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import { readMigrationStatus } from '../../src/migrations/status.ts';
+import { connectDatabase } from '../../src/models.ts';
 import {
   ALL_MIGRATIONS,
   changelogNames,

@@ -2,11 +2,11 @@ import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { connectDatabase } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logger.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { enforceMigrationPolicy, PendingMigrationsError } from '../../src/migrations/startup.ts';
 import { pendingMigrations } from '../../src/migrations/status.ts';
+import { connectDatabase } from '../../src/models.ts';
 import { startTs } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,

@@ -1,0 +1,147 @@
+// npm run bench:sizes [-- --scale 0.1 --json out.json]: seeds the bench's dataset (scripts/bench/seed.ts)
+// on a throw-away database, measures every collection (the engine's collStats, and the BSON
+// bytes of each document and index entry computed from the documents themselves), and
+// extrapolates to 10M users, 1B posts and 100M follow edges. docs/scaling.md has the results.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { BSON, type Document, type ObjectId } from 'mongodb';
+import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
+import { connectDatabase } from '../../src/models.ts';
+import { runScript } from '../../src/process/script.ts';
+import { UsageError } from '../../src/process/script-error.ts';
+import { seedDataset } from './seed.ts';
+
+/** The scale docs/scaling.md is about; tags grow slower than posts (an assumption, said there). */
+const TARGET: Record<string, number> = {
+  users: 10_000_000,
+  posts: 1_000_000_000,
+  follows: 100_000_000,
+  tags: 1_000_000,
+};
+
+/**
+ * Bytes of one index entry in WiredTiger's KeyString form, before its prefix compression: each
+ * value with its type byte, plus the RecordId (up to 9 bytes). An upper bound of what an index
+ * holds per entry, in cache and (compressed) on disk.
+ */
+function keyStringBytes(values: unknown[]): number {
+  let bytes = 9;
+  for (const value of values) {
+    if (typeof value === 'string') bytes += Buffer.byteLength(value) + 2;
+    else if (value instanceof Date) bytes += 9;
+    else if (typeof value === 'number') bytes += 9;
+    else if (value && (value as ObjectId)._bsontype === 'ObjectId') bytes += 13;
+    else bytes += 2;
+  }
+  return bytes;
+}
+
+/** The entries a document puts in an index: one per element of an array field (multikey). */
+function indexEntries(doc: Document, key: Document): unknown[][] {
+  const fields = Object.keys(key);
+  const values = fields.map((f) => doc[f]);
+  const arrayAt = values.findIndex(Array.isArray);
+  if (arrayAt < 0) return [values];
+  return (values[arrayAt] as unknown[]).map((element) =>
+    values.map((v, i) => (i === arrayAt ? element : v)),
+  );
+}
+
+interface Measured {
+  collection: string;
+  count: number;
+  engine: { size: number; storageSize: number; totalIndexSize: number };
+  bsonBytes: number;
+  indexes: { name: string; entries: number; keyBytes: number }[];
+}
+
+async function measure(db: import('mongodb').Db, collection: string): Promise<Measured> {
+  const stats = await db.command({ collStats: collection });
+  const indexes = (await db.collection(collection).listIndexes().toArray()).map((ix) => ({
+    name: String(ix.name),
+    key: ix.key as Document,
+    entries: 0,
+    keyBytes: 0,
+  }));
+  let count = 0;
+  let bsonBytes = 0;
+  for await (const doc of db.collection(collection).find()) {
+    count += 1;
+    bsonBytes += BSON.calculateObjectSize(doc);
+    for (const ix of indexes) {
+      for (const entry of indexEntries(doc, ix.key)) {
+        ix.entries += 1;
+        ix.keyBytes += keyStringBytes(entry);
+      }
+    }
+  }
+  return {
+    collection,
+    count,
+    engine: {
+      size: Number(stats.size),
+      storageSize: Number(stats.storageSize),
+      totalIndexSize: Number(stats.totalIndexSize),
+    },
+    bsonBytes,
+    indexes: indexes.map(({ name, entries, keyBytes }) => ({ name, entries, keyBytes })),
+  };
+}
+
+const GB = 1e9;
+const gb = (bytes: number) => (bytes / GB).toFixed(bytes < 10 * GB ? 2 : 0);
+
+await runScript('bench:sizes', async (ctx) => {
+  const { values } = parseArgs({
+    options: { scale: { type: 'string', default: '0.1' }, json: { type: 'string' } },
+    strict: true,
+  });
+  const scale = Number(values.scale);
+  if (!(scale > 0 && scale <= 10)) throw new UsageError('--scale must be a number in (0, 10]');
+  let uri = process.env.MONGODB_URI;
+  if (!uri) {
+    const engine = await startEmbeddedEngine({
+      engine: (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb',
+      log: (m) => process.stderr.write(`${m}\n`),
+    });
+    ctx.onCleanup(() => engine.stop());
+    uri = engine.uri;
+  }
+  const dbName = `sizes_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+  const db = await connectDatabase(uri, { dbName, autoIndex: true });
+  ctx.onCleanup(async () => {
+    await db.connection.dropDatabase();
+    await db.close();
+  });
+  const raw = db.connection.getClient().db(dbName);
+  await seedDataset(raw, scale, (m) => process.stderr.write(`${m}\n`));
+  const results: Measured[] = [];
+  for (const collection of ['users', 'posts', 'follows', 'tags']) {
+    results.push(await measure(raw, collection));
+  }
+  ctx.out(`engine ${db.capabilities.engine} ${db.capabilities.engineVersion}, scale ${scale}`);
+  ctx.out(
+    '| collection | documents | BSON bytes/doc | engine size/doc | index entries/doc | KeyString bytes/entry | at target: documents | data (BSON) GB | indexes (KeyString) GB |',
+  );
+  ctx.out('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const m of results) {
+    const perDoc = m.bsonBytes / m.count;
+    const entries = m.indexes.reduce((n, ix) => n + ix.entries, 0);
+    const keyBytes = m.indexes.reduce((n, ix) => n + ix.keyBytes, 0);
+    const target = TARGET[m.collection] ?? m.count;
+    ctx.out(
+      `| ${m.collection} | ${m.count} | ${perDoc.toFixed(0)} | ${(m.engine.size / m.count).toFixed(0)} | ${(entries / m.count).toFixed(2)} | ${(keyBytes / entries).toFixed(1)} | ${target.toExponential(0)} | ${gb(perDoc * target)} | ${gb((keyBytes / m.count) * target)} |`,
+    );
+  }
+  for (const m of results) {
+    const perIndex = m.indexes
+      .map(
+        (ix) =>
+          `${ix.name} ${(ix.entries / m.count).toFixed(2)} entries/doc × ${(ix.keyBytes / ix.entries).toFixed(1)} B`,
+      )
+      .join('; ');
+    ctx.out(`${m.collection}: ${perIndex}`);
+  }
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ scale, results }, null, 2)}\n`);
+  return 0;
+});
