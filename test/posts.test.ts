@@ -188,7 +188,6 @@ describe('GET /api/posts filters', () => {
       for (const author of [undefined, a.id, b.id]) {
         for (const since of [undefined, 0, 1, 2, 4]) {
           for (const until of [undefined, 0, 1, 3, 4]) {
-            if (since !== undefined && until !== undefined && since > until) continue;
             const query = [
               author && `author=${author}`,
               since !== undefined && `since=${at(since).toISOString()}`,
@@ -217,11 +216,13 @@ describe('GET /api/posts filters', () => {
     }
   });
 
-  it('since equal to until (the same instant, however written) is an empty page, not an error', async () => {
+  it('since equal to or after until (the same instant however written, or by a nanosecond) is an empty page, not an error', async () => {
     const pairs: Array<[string, string]> = [
       ['2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z'],
       ['2024-01-01T00:00:00Z', '2024-01-01T01:00:00+01:00'],
       ['2024-01-01T00:00:00.000000001Z', '2024-01-01t00:00:00.000000001z'],
+      ['2024-02-01T00:00:00Z', '2024-01-01T00:00:00Z'],
+      ['2024-01-01T00:00:00.000000002Z', '2024-01-01T00:00:00.000000001Z'],
     ];
     for (const [since, until] of pairs) {
       const res = await t.api.get(
@@ -237,7 +238,7 @@ describe('GET /api/posts filters', () => {
     }
   });
 
-  it('when a filter is malformed or since is after until (by as little as a nanosecond), returns 400', async () => {
+  it('when a filter is malformed or no such instant, returns 400 naming it', async () => {
     expect((await t.api.get('/api/posts?author=nope')).status).toBe(400);
     for (const since of [
       'yesterday',
@@ -254,16 +255,6 @@ describe('GET /api/posts filters', () => {
         since,
         400,
         'query.since',
-      ]);
-    }
-    for (const [since, until] of [
-      ['2024-02-01T00:00:00Z', '2024-01-01T00:00:00Z'],
-      ['2024-01-01T00:00:00.000000002Z', '2024-01-01T00:00:00.000000001Z'],
-    ]) {
-      const inverted = await t.api.get(`/api/posts?since=${since}&until=${until}`);
-      expect(inverted.status).toBe(400);
-      expect(inverted.body.error.details).toEqual([
-        { path: 'query.since', message: 'since must not be after until' },
       ]);
     }
   });
