@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from './helpers/app.ts';
 import { aUser } from './helpers/builders.ts';
 import { recordCommands } from './helpers/db.ts';
 
 // A page of N posts with their authors costs the same number of database commands for every N:
 // populate batches the author ids into one query (no N+1).
-let t: TestApp;
+const t = useTestApp('command_count');
 let authorIds: string[];
 beforeAll(async () => {
-  t = await startTestApp('command_count');
   const authors = await Promise.all(Array.from({ length: 12 }, () => aUser(t.api)));
   authorIds = authors.map((a) => a.id);
   await t.db.Post.insertMany(
@@ -17,9 +16,6 @@ beforeAll(async () => {
       author: authorIds[i % authorIds.length],
     })),
   );
-});
-afterAll(async () => {
-  await t.close();
 });
 
 async function commandsFor(path: string) {

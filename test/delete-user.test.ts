@@ -1,17 +1,11 @@
 import { trusted } from 'mongoose';
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { deleteUser } from '../src/users/service.ts';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { useTestApp } from './helpers/app.ts';
 import { aPost, aUser, type TestUser } from './helpers/builders.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('delete_user');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('delete_user');
 
 describe('deleting a user', () => {
   it('on a server without transactions, a retry after a crash between steps finishes the job', async () => {

@@ -3,7 +3,7 @@ import type supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TRANSACTION_ATTEMPTS } from '../src/db/transactions.ts';
 import type { Database } from '../src/models.ts';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { useTestApp } from './helpers/app.ts';
 import { aPost, aUser } from './helpers/builders.ts';
 import { dropTestDatabase } from './helpers/db.ts';
 import {
@@ -28,7 +28,6 @@ import {
 //   from the posts.
 // A test whose point is a failure cuts every attempt the engine would make (`EVERY_ATTEMPT`);
 // one whose point is recovery cuts once and expects the answer the engine's retries give.
-let t: TestApp;
 let proxy: FaultProxy;
 let proxied: Database;
 let direct: Database;
@@ -37,11 +36,12 @@ let retries: DriverRetries;
 let transactions: boolean;
 beforeAll(async () => {
   ({ proxy, proxied, direct } = await openProxiedDatabase('faults'));
-  t = await startTestApp('faults', {}, { db: proxied });
   retries = await driverRetries(proxied);
   transactions = proxied.capabilities.transactions;
   console.log(`faults: transactions ${transactions}, retryable writes ${retries.writes}`);
 });
+// The app runs on the proxied connection, which the file closes itself (afterAll below).
+const t = useTestApp('faults', {}, () => ({ db: proxied }));
 // More cuts than a transaction's runs and the driver's retry together: a fault that persists.
 const EVERY_ATTEMPT = MAX_TRANSACTION_ATTEMPTS * 2;
 // A cut connection makes the API answer 503 until a ping gets through again (src/http/

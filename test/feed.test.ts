@@ -1,16 +1,10 @@
 import { Types } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from './helpers/app.ts';
 import { aPost, aUser } from './helpers/builders.ts';
 import { recordCommands } from './helpers/db.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('feed');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('feed');
 
 describe('GET /api/feed', () => {
   it("holds the followed users' posts and your own, newest first, with authors and tags", async () => {

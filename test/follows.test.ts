@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from './helpers/app.ts';
 import { aPost, aUser } from './helpers/builders.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('follows');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('follows');
 
 const counts = async (id: string) => {
   const res = await t.api.get(`/api/users/${id}`);

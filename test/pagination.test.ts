@@ -1,13 +1,12 @@
 import { Types } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from './helpers/app.ts';
 import { aUser, type TestUser } from './helpers/builders.ts';
 
-let t: TestApp;
+const t = useTestApp('pagination');
 let author: TestUser;
 const TOTAL = 45;
 beforeAll(async () => {
-  t = await startTestApp('pagination');
   author = await aUser(t.api);
   // Several posts share a timestamp, so the _id tie-breaker is exercised.
   const base = Date.UTC(2024, 5, 1);
@@ -18,9 +17,6 @@ beforeAll(async () => {
       timestamp: new Date(base + Math.floor(i / 3) * 60_000),
     })),
   );
-});
-afterAll(async () => {
-  await t.close();
 });
 
 async function walk(path: string, limit: number) {

@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from './helpers/app.ts';
 import { aUser } from './helpers/builders.ts';
 
 // The tutorial's "play time" session, replayed through the API.
 describe('the tutorial play time, through the API', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp('play_time');
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp('play_time');
 
   it('registers john and susan, posts, lists and deletes everything', async () => {
     const john = await aUser(t.api, { username: 'john', email: 'john@email.com' });

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { startTestApp, useTestApp } from './helpers/app.ts';
 import { aPost, aUser } from './helpers/builders.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('posts');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('posts');
 
 describe('POST /api/posts', () => {
   it('publishes a post with its author and a UTC timestamp', async () => {

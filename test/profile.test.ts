@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from './helpers/app.ts';
 import { aUser } from './helpers/builders.ts';
 import { recordCommands } from './helpers/db.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('profile');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('profile');
 
 describe('GET/PUT /api/users/:id/profile', () => {
   it('starts empty, and PUT replaces it (a field left out is cleared)', async () => {

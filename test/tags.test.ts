@@ -1,17 +1,11 @@
 import { trusted } from 'mongoose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { repairTagCounts } from '../src/tags/service.ts';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { startTestApp, useTestApp } from './helpers/app.ts';
 import { aPost, aUser, type TestUser } from './helpers/builders.ts';
 import { runTs } from './helpers/process.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('tags');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('tags');
 
 /** postCount of each tag as stored, next to the count recomputed from the posts. */
 async function storedAndActual(names: string[]) {

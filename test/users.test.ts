@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { startTestApp, useTestApp } from './helpers/app.ts';
 import { aPost, aUser } from './helpers/builders.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('users');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('users');
 
 describe('POST /api/users', () => {
   it('registers a user and returns it with its email lower-cased and no password hash', async () => {

@@ -1,16 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PASSWORD_MIN_LENGTH } from '../../src/auth/passwords.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('auth_login');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('auth_login');
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,17 +1,11 @@
 import { SignJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLOCK_SKEW_SECONDS } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('auth_tokens');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('auth_tokens');
 afterEach(() => {
   vi.useRealTimers();
 });

@@ -5,18 +5,17 @@ import { expressFloor } from '../../scripts/bench/express-floor.ts';
 import { parseOptions } from '../../scripts/bench/options.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 import { aPost, aUser, type TestUser } from '../helpers/builders.ts';
 
 // `npm run bench -- --floor` compares the API with bare Express routes over the same service
 // code; the comparison means something only while both answer every measured read alike.
-let t: TestApp;
+const t = useTestApp('bench_floor');
 let alice: TestUser;
 let bob: TestUser;
 let server: Server;
 let base: string;
 beforeAll(async () => {
-  t = await startTestApp('bench_floor');
   alice = await aUser(t.api);
   bob = await aUser(t.api);
   for (let i = 0; i < 3; i++) await aPost(t.api, alice, { tags: [`t${i}`] });
@@ -29,7 +28,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
-  await t.close();
 });
 
 describe('the bench: Express alone (--floor)', () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../helpers/app.ts';
 import { tourTheApi } from './api-tour.ts';
 import { type Doc, type IndexKey, indexKey, servingIndex } from './query-shape.ts';
 
@@ -107,12 +107,11 @@ function winningStages(explain: unknown, into: string[] = []): string[] {
   return into;
 }
 
-let t: TestApp;
+const t = useTestApp('indexes');
 const queries: Query[] = [];
 const indexes = new Map<string, { name: string; key: IndexKey }[]>();
 
 beforeAll(async () => {
-  t = await startTestApp('indexes');
   const client = t.db.connection.getClient();
   const record = (e: { commandName: string; command: Doc; databaseName: string }) => {
     if (e.databaseName !== t.db.connection.name || NO_QUERY.has(e.commandName)) return;
@@ -132,9 +131,6 @@ beforeAll(async () => {
     );
   }
 }, 120_000);
-afterAll(async () => {
-  await t.close();
-});
 
 describe('every query of every endpoint is served by an index', () => {
   it('the tour sends the queries of every collection the API reads', () => {

@@ -5,17 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baselineListener } from '../../scripts/bench/baseline.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 import { aPost, aUser, type TestUser } from '../helpers/builders.ts';
 
 // The bench's baseline pages with the API's own helper, so both answer the same pages, take the
 // same cursors and refuse the same ones.
-let t: TestApp;
+const t = useTestApp('contract_baseline');
 let alice: TestUser;
 let server: Server;
 let base: string;
 beforeAll(async () => {
-  t = await startTestApp('contract_baseline');
   alice = await aUser(t.api);
   const bob = await aUser(t.api);
   for (let i = 0; i < 3; i++) await aPost(t.api, alice);
@@ -30,7 +29,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
-  await t.close();
 });
 
 const baseline = async (path: string) => {

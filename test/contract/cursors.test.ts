@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../helpers/app.ts';
 import { aPost, aUser, type TestUser } from '../helpers/builders.ts';
 
-let t: TestApp;
+const t = useTestApp('contract_cursors');
 let alice: TestUser;
 let bob: TestUser;
 /**
@@ -11,7 +11,6 @@ let bob: TestUser;
  */
 let lists: Record<string, { url: string; auth?: Record<string, string> }>;
 beforeAll(async () => {
-  t = await startTestApp('contract_cursors');
   alice = await aUser(t.api);
   bob = await aUser(t.api);
   const carol = await aUser(t.api);
@@ -60,9 +59,6 @@ beforeAll(async () => {
     'users by name': { url: '/api/users?sort=username' },
     'users by name, descending': { url: '/api/users?sort=-username' },
   };
-});
-afterAll(async () => {
-  await t.close();
 });
 
 function get(url: string, auth?: Record<string, string>) {

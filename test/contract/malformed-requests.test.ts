@@ -3,19 +3,18 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { answerClientErrors } from '../../src/http/client-errors.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 import { aUser, type TestUser } from '../helpers/builders.ts';
 import { dropTestDatabase, openTestDatabase, testDbName } from '../helpers/db.ts';
 import { OpenApiChecker } from '../helpers/openapi-check.ts';
 import { spawnApp } from '../helpers/spawn-app.ts';
 
-let t: TestApp;
+const t = useTestApp('contract_malformed');
 let alice: TestUser;
 let server: Server;
 let port: number;
 let checker: OpenApiChecker;
 beforeAll(async () => {
-  t = await startTestApp('contract_malformed');
   alice = await aUser(t.api);
   checker = new OpenApiChecker(JSON.parse(JSON.stringify(t.app.locals.openApiDocument)));
   // The server main.ts builds: the app plus the answers to requests Node refuses itself.
@@ -26,7 +25,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
-  await t.close();
 });
 
 interface RawAnswer {

@@ -1,19 +1,15 @@
 import supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 import { checkedAgent, OpenApiChecker } from '../helpers/openapi-check.ts';
 
 type Json = Record<string, unknown>;
 
-let t: TestApp;
+const t = useTestApp('contract_openapi_check');
 let document: Json & { paths: Record<string, Record<string, Json>>; components: Json };
 beforeAll(async () => {
-  t = await startTestApp('contract_openapi_check');
   document = (await t.api.get('/openapi.json')).body;
-});
-afterAll(async () => {
-  await t.close();
 });
 
 describe('the response check wired into startTestApp', () => {

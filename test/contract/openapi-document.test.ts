@@ -1,23 +1,19 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { statusByCode } from '../../src/http/error-handler.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 type Json = Record<string, unknown>;
 type Operation = Json & { parameters?: Json[]; requestBody?: Json; responses: Json };
 
-let t: TestApp;
+const t = useTestApp('contract_openapi');
 let document: Json & { paths: Record<string, Record<string, Operation>>; components: Json };
 beforeAll(async () => {
-  t = await startTestApp('contract_openapi');
   document = (await t.api.get('/openapi.json')).body;
-});
-afterAll(async () => {
-  await t.close();
 });
 
 function operations() {

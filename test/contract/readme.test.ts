@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statusByCode } from '../../src/http/error-handler.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 
 const root = join(import.meta.dirname, '../..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -33,13 +33,7 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('contract_readme');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('contract_readme');
 
 describe("the README's error table", () => {
   it('lists exactly the codes of the error handler, each under its status', () => {

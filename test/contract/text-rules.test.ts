@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../helpers/app.ts';
 import { aUser, type TestUser } from '../helpers/builders.ts';
 
 type Json = Record<string, unknown>;
 
-let t: TestApp;
+const t = useTestApp('contract_text');
 let alice: TestUser;
 let document: Json & { paths: Record<string, Record<string, Json>>; components: Json };
 beforeAll(async () => {
-  t = await startTestApp('contract_text');
   alice = await aUser(t.api);
   document = JSON.parse(JSON.stringify(t.app.locals.openApiDocument));
-});
-afterAll(async () => {
-  await t.close();
 });
 
 /** A body property's schema as the document publishes it. */

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('contract_usernames');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('contract_usernames');
 
 const password = 'correct horse battery';
 const register = (

@@ -6,7 +6,7 @@ import { trusted } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedEngine, startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import type { Database } from '../../src/models.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
 
@@ -31,7 +31,6 @@ let engine: EmbeddedEngine | undefined;
 let skipReason: string | undefined;
 let port: number;
 let db: Database;
-let t: TestApp;
 
 beforeAll(async () => {
   try {
@@ -52,8 +51,8 @@ beforeAll(async () => {
     // driver's default: this test failed that way under load).
     connectTimeoutMS: CONNECT_TIMEOUT_MS,
   });
-  t = await startTestApp('outage', {}, { db });
 }, 120_000);
+const t = useTestApp('outage', {}, () => (db ? { db } : null));
 
 afterAll(async () => {
   if (db) await dropTestDatabase(db).catch(() => db.close());

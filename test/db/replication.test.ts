@@ -1,10 +1,9 @@
 import { MongoServerError, MongoWriteConcernError } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { isUnavailableError } from '../../src/db/errors.ts';
 import { primaryCheckOf } from '../../src/db/replication.ts';
-import type { Database } from '../../src/models.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
 
@@ -119,29 +118,27 @@ describe('the replication settings on the wire', () => {
 });
 
 describe('list reads and their read preference', () => {
-  let t: TestApp;
-  let db: Database;
   const selections: { operation: string; mode: string }[] = [];
-  beforeAll(async () => {
-    const replication = loadConfig({ MONGODB_LIST_READ_PREFERENCE: 'secondaryPreferred' }).mongo
-      .replication;
-    db = await openTestDatabase('list_reads', {
-      replication,
-      serverSelectionLog: (entry) => {
-        if (entry.message !== 'Server selection started') return;
-        const selector = String(entry.selector);
-        if (!selector.startsWith('{')) return; // the handshake's own selection
-        selections.push({
-          operation: String(entry.operation),
-          mode: (JSON.parse(selector) as { mode: string }).mode,
-        });
+  const replication = loadConfig({ MONGODB_LIST_READ_PREFERENCE: 'secondaryPreferred' }).mongo
+    .replication;
+  const t = useTestApp(
+    'list_reads',
+    {},
+    {
+      connect: {
+        replication,
+        serverSelectionLog: (entry) => {
+          if (entry.message !== 'Server selection started') return;
+          const selector = String(entry.selector);
+          if (!selector.startsWith('{')) return; // the handshake's own selection
+          selections.push({
+            operation: String(entry.operation),
+            mode: (JSON.parse(selector) as { mode: string }).mode,
+          });
+        },
       },
-    });
-    t = await startTestApp('list_reads', {}, { db });
-  });
-  afterAll(async () => {
-    await dropTestDatabase(db);
-  });
+    },
+  );
 
   async function selectionsFor(send: () => PromiseLike<{ status: number }>, status = 200) {
     selections.length = 0;

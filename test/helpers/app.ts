@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { DestinationStream } from 'pino';
 import supertest from 'supertest';
+import { afterAll, beforeAll } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -24,16 +25,25 @@ const TEST_LIMITS = {
   LOGIN_RATE_LIMIT_PER_ADDRESS: '10000',
 };
 
+export interface AppOptions {
+  /** Another app's database (that app's close() drops it, or the file's own teardown). */
+  db?: Database;
+  /** How to open the app's own test database, when `db` is not given. */
+  connect?: Parameters<typeof openTestDatabase>[1];
+  /** Receives the JSON log lines. */
+  logs?: DestinationStream;
+}
+
 /**
- * The real app on its own test database; call close() in afterAll. `db` shares another app's
- * database (that app's close() drops it); `logs` receives the JSON log lines.
+ * The real app on its own test database; the caller closes it. Test files use useTestApp; this
+ * is for an app that lives inside one test (a second app on the same database, other settings).
  */
 export async function startTestApp(
   label: string,
   env: Record<string, string> = {},
-  options: { db?: Database; logs?: DestinationStream } = {},
+  options: AppOptions = {},
 ): Promise<TestApp> {
-  const db = options.db ?? (await openTestDatabase(label));
+  const db = options.db ?? (await openTestDatabase(label, options.connect));
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...TEST_LIMITS, ...env });
   const app = createApp({ config, db, logger: createLogger(config.logLevel, options.logs) });
   // The object /openapi.json serves, as JSON (reading it does not count against rate limits).
@@ -41,4 +51,43 @@ export async function startTestApp(
   const api = checkedAgent(supertest.agent(app), new OpenApiChecker(document));
   const close = options.db ? async () => {} : () => dropTestDatabase(db);
   return { app, db, api, close };
+}
+
+/**
+ * The test file's (or the describe block's) app: started before its tests, its database dropped
+ * after them, both tied to the vitest hooks of the scope that calls it. Its fields are read in
+ * tests and hooks, not while the file is collected. `options` may be a function, run in the
+ * set-up hook: called after the hooks registered before useTestApp (a database the file's own
+ * set-up opened: a proxy, an engine of its own); it returns null when there is nothing to test
+ * against (the file skips its tests).
+ */
+export function useTestApp(
+  label: string,
+  env: Record<string, string> = {},
+  options: AppOptions | (() => AppOptions | null | Promise<AppOptions | null>) = {},
+): TestApp {
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    const resolved = typeof options === 'function' ? await options() : options;
+    if (resolved) started = await startTestApp(label, env, resolved);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  const current = (): TestApp => {
+    if (!started) throw new Error(`useTestApp(${label}): the app starts in beforeAll`);
+    return started;
+  };
+  return {
+    get app() {
+      return current().app;
+    },
+    get db() {
+      return current().db;
+    },
+    get api() {
+      return current().api;
+    },
+    close: () => current().close(),
+  };
 }

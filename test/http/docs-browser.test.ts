@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 
 // Debian's chromium (`apt-get install chromium`, done by .ci/run), never a downloaded browser.
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,13 +20,12 @@ const missing = existsSync(CHROMIUM)
   ? undefined
   : `${CHROMIUM} is not installed (apt-get install chromium)`;
 
-let t: TestApp;
+const t = useTestApp('http_docs');
 let server: Server;
 let base: string;
 let browser: Browser | undefined;
 beforeAll(async () => {
   if (missing) return;
-  t = await startTestApp('http_docs');
   server = await new Promise((resolve) => {
     const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -36,7 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   if (server) await new Promise((resolve) => server.close(resolve));
-  await t?.close();
 });
 
 describe('Swagger UI at /docs', () => {

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { describe, expect, it } from 'vitest';
+import { startTestApp, useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 import { dropTestDatabase } from '../helpers/db.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('http_errors', { BODY_LIMIT_BYTES: '2048' });
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('http_errors', { BODY_LIMIT_BYTES: '2048' });
 
 function expectErrorShape(body: unknown, code: string) {
   expect(body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });

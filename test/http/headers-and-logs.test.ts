@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger, redactUri } from '../../src/logger.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 
 /** A pino destination that keeps the JSON lines. */
@@ -16,15 +16,8 @@ function logSink() {
 }
 
 const ALLOWED = 'https://app.example.com';
-let t: TestApp;
-let logs: ReturnType<typeof logSink>;
-beforeAll(async () => {
-  logs = logSink();
-  t = await startTestApp('http_headers', { CORS_ORIGINS: ALLOWED, LOG_LEVEL: 'info' }, { logs });
-});
-afterAll(async () => {
-  await t.close();
-});
+const logs = logSink();
+const t = useTestApp('http_headers', { CORS_ORIGINS: ALLOWED, LOG_LEVEL: 'info' }, { logs });
 
 describe('security headers', () => {
   it('every response carries helmet headers and no X-Powered-By', async () => {

@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_DEPTH } from '../../src/http/body-guard.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 import { aPost, aUser, type TestUser } from '../helpers/builders.ts';
 
-let t: TestApp;
+const t = useTestApp('http_hostile_input');
 let alice: TestUser;
 let postId: string;
 beforeAll(async () => {
-  t = await startTestApp('http_hostile_input');
   alice = await aUser(t.api, { username: 'alice_hostile' });
   postId = (await aPost(t.api, alice, { body: 'the original body' })).id;
-});
-afterAll(async () => {
-  await t.close();
 });
 
 /** Everything a hostile request could have changed. */

@@ -1,5 +1,5 @@
 import type { Options } from 'express-rate-limit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Counting,
   countingFor,
@@ -7,16 +7,10 @@ import {
   RATE_LIMIT_COLLECTION,
 } from '../../src/http/mongo-rate-limit-store.ts';
 import type { RateLimitDocument } from '../../src/http/rate-limit-counters.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, useTestApp } from '../helpers/app.ts';
 import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp('http_rate_limit');
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp('http_rate_limit');
 
 const counters = () =>
   t.db.connection
