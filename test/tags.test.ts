@@ -1,7 +1,7 @@
 import { trusted } from 'mongoose';
 import { describe, expect, inject, it } from 'vitest';
 import { repairTagCounts } from '../src/tags/service.ts';
-import { startTestApp, useTestApp } from './helpers/app.ts';
+import { startTestApp, type TestApp, useTestApp } from './helpers/app.ts';
 import { aPost, aUser, type TestUser } from './helpers/builders.ts';
 import { runTs } from './helpers/process.ts';
 

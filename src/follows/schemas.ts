@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EXAMPLE_ID, objectIdSchema, pageQueryShape, pageSchema } from '../http/schemas.ts';
-import { encodeCursor, type Keyset, scopedTo } from '../shared/cursor.ts';
+import { encodeCursor, newestFirst, scopedTo } from '../shared/cursor.ts';
 
 export const followEntry = z
   .object({
@@ -11,20 +11,11 @@ export const followEntry = z
   .meta({ id: 'FollowEntry' });
 
 export const followPage = pageSchema(followEntry).meta({ id: 'FollowPage' });
-function newestEdgeFirst(kind: string): Keyset {
-  return {
-    kind,
-    keys: [
-      { field: 'createdAt', order: -1, type: 'date' },
-      { field: '_id', order: -1, type: 'objectId' },
-    ],
-  };
-}
 
 /** Whose followers, or whom a user follows: a cursor pages only the list of its user. */
 export const followLists = {
-  followers: (user: string) => scopedTo(newestEdgeFirst('followers'), { user }),
-  following: (user: string) => scopedTo(newestEdgeFirst('following'), { user }),
+  followers: (user: string) => scopedTo(newestFirst('followers', 'createdAt'), { user }),
+  following: (user: string) => scopedTo(newestFirst('following', 'createdAt'), { user }),
 };
 
 const EXAMPLE_EDGE = { createdAt: new Date('2024-06-01T12:00:00Z'), _id: EXAMPLE_ID };

@@ -7,7 +7,7 @@ import {
   pageSchema,
   textSchema,
 } from '../http/schemas.ts';
-import { encodeCursor, type Keyset, scopedTo } from '../shared/cursor.ts';
+import { encodeCursor, type Keyset, newestFirst, scopedTo } from '../shared/cursor.ts';
 import { type Instant, parseInstant } from '../shared/instant.ts';
 import { normalizeTags } from '../tags/counters.ts';
 import { MAX_TAGS_PER_POST, TAG_NAME_INPUT } from '../tags/model.ts';
@@ -48,30 +48,20 @@ export const updatePostBody = z
   .refine((b) => b.body !== undefined || b.tags !== undefined, 'give body, tags or both')
   .meta({ minProperties: 1 });
 
-function newestFirst(kind: string): Keyset {
-  return {
-    kind,
-    keys: [
-      { field: 'timestamp', order: -1, type: 'date' },
-      { field: '_id', order: -1, type: 'objectId' },
-    ],
-  };
-}
-
 /**
  * The lists of posts, each newest first, narrowed by their parameters: a cursor of one is
  * refused by every other list, and by the same list with another author, tag, reader or filter.
  */
 export const postLists = {
   all: (filters: { author?: string; since?: Instant; until?: Instant }) =>
-    scopedTo(newestFirst('posts'), {
+    scopedTo(newestFirst('posts', 'timestamp'), {
       author: filters.author,
       since: filters.since?.ns.toString(),
       until: filters.until?.ns.toString(),
     }),
-  byAuthor: (author: string) => scopedTo(newestFirst('user-posts'), { author }),
-  byTag: (tag: string) => scopedTo(newestFirst('tag-posts'), { tag }),
-  feed: (reader: string) => scopedTo(newestFirst('feed'), { reader }),
+  byAuthor: (author: string) => scopedTo(newestFirst('user-posts', 'timestamp'), { author }),
+  byTag: (tag: string) => scopedTo(newestFirst('tag-posts', 'timestamp'), { tag }),
+  feed: (reader: string) => scopedTo(newestFirst('feed', 'timestamp'), { reader }),
 };
 
 const EXAMPLE_SINCE = '2024-01-01T00:00:00Z';

@@ -24,6 +24,17 @@ export interface Keyset {
   readonly keys: readonly KeysetKey[];
 }
 
+/** A list newest first by a date field, its _id breaking ties (posts, follow edges). */
+export function newestFirst(kind: string, dateField: string): Keyset {
+  return {
+    kind,
+    keys: [
+      { field: dateField, order: -1, type: 'date' },
+      { field: '_id', order: -1, type: 'objectId' },
+    ],
+  };
+}
+
 /**
  * The list narrowed by its parameters (undefined ones left out): its cursors carry a digest of
  * them, so a cursor of user A's posts does not page user B's, nor one of ?author=A the whole

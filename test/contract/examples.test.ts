@@ -1,22 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import { EXAMPLE_ID } from '../../src/http/schemas.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 import { aUser, type TestUser } from '../helpers/builders.ts';
 
 type Json = Record<string, unknown>;
 type Parameter = { name: string; in: 'path' | 'query'; schema: Json };
 type Operation = { parameters?: Parameter[]; requestBody?: Json; responses: Json };
 
-let t: TestApp;
+const t = useTestApp('contract_examples');
 let document: { paths: Record<string, Record<string, Operation>> };
 let mallory: TestUser;
 beforeAll(async () => {
-  t = await startTestApp('contract_examples');
   document = (await t.api.get('/openapi.json')).body;
-});
-afterAll(async () => {
-  await t.close();
 });
 
 function operation(path: string, method: string): Operation {

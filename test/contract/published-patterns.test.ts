@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseInstant } from '../../src/shared/instant.ts';
 import { codePointLength } from '../../src/shared/text.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { useTestApp } from '../helpers/app.ts';
 import { aUser, type TestUser } from '../helpers/builders.ts';
 
 type Json = Record<string, unknown>;
@@ -21,16 +21,12 @@ type Probe = {
   values: { value: string; accepted: boolean }[];
 };
 
-let t: TestApp;
+const t = useTestApp('contract_patterns');
 let document: { paths: Record<string, Record<string, Json>> };
 let me: TestUser;
 beforeAll(async () => {
-  t = await startTestApp('contract_patterns');
   document = (await t.api.get('/openapi.json')).body;
   me = await aUser(t.api);
-});
-afterAll(async () => {
-  await t.close();
 });
 
 /** Every string schema with a pattern in the document, with where it is. */
