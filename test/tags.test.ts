@@ -3,7 +3,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { repairTagCounts } from '../src/tags/service.ts';
 import { startTestApp, type TestApp, useTestApp } from './helpers/app.ts';
 import { aPost, aUser, type TestUser } from './helpers/builders.ts';
-import { runTs } from './helpers/process.ts';
+import { runTs, unstamped } from './helpers/process.ts';
 
 const t = useTestApp('tags');
 
@@ -387,8 +387,8 @@ describe('npm run tags:repair', () => {
       env: { MONGODB_URI: 'http://not-mongodb' },
     });
     expect(run.code).toBe(1);
-    expect(run.stderr.trim().split('\n')).toEqual([
-      'tags:repair: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI',
+    expect(unstamped(run.stderr).trim().split('\n')).toEqual([
+      'tags:repair: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI (exit 1)',
     ]);
   });
 });
