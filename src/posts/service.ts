@@ -5,25 +5,27 @@ import { isUnavailableError } from '../db/errors.ts';
 import { toObjectId } from '../db/object-id.ts';
 import type { Database } from '../models.ts';
 import { AppError } from '../shared/errors.ts';
-import type { Page } from '../shared/page.ts';
+import type { Instant } from '../shared/instant.ts';
+import type { Page, PageRequest } from '../shared/page.ts';
 import { beginTagWrite, moveTagCounts, recordTagRepairs, tagDeltas } from '../tags/counters.ts';
 import { isActiveUser } from '../users/queries.ts';
-import { findPostPage, findPostTags, POST_LISTS, postExists, toPostView } from './queries.ts';
-import type { PostView } from './schemas.ts';
+import { findPostPage, findPostTags, postExists, toPostView } from './queries.ts';
+import { type PostView, postLists } from './schemas.ts';
 
+/** All posts, or an author's, in [since, until): an empty range has an empty answer. */
 export function listPosts(
   db: Database,
-  options: { author?: string; since?: string; until?: string; limit: number; cursor?: string },
+  options: PageRequest & { author?: string; since?: Instant; until?: Instant },
 ): Promise<Page<PostView>> {
   const filter: Record<string, unknown> = {};
   if (options.author) filter.author = toObjectId(options.author, 'author');
   if (options.since || options.until) {
     filter.timestamp = trusted({
-      ...(options.since ? { $gte: new Date(options.since) } : {}),
-      ...(options.until ? { $lt: new Date(options.until) } : {}),
+      ...(options.since ? { $gte: options.since.ms } : {}),
+      ...(options.until ? { $lt: options.until.ms } : {}),
     });
   }
-  return findPostPage(db, POST_LISTS.all, filter, options);
+  return findPostPage(db, postLists.all(options), filter, options);
 }
 
 /**
