@@ -1,0 +1,184 @@
+// npm run bench:contention [-- --connections 50 --seconds 10 --check]: posts concurrently to ONE
+// tag (a hot counter document), then spread over many tags, through the real API in this process
+// (its tag reconciler included). Reports posts/s, error rate and each tag's final count against
+// the posts that carry it, before and after one reconciler pass. --check exits 1 unless every
+// request answered 201 and every count is exact after reconciliation. Without MONGODB_URI it runs
+// on the embedded engine (EMBEDDED_ENGINE); results in docs/benchmarks.md.
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
+import autocannon from 'autocannon';
+import { trusted } from 'mongoose';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
+import { createLogger } from '../../src/logger.ts';
+import { connectDatabase } from '../../src/models.ts';
+import { runScript } from '../../src/process/script.ts';
+import { UsageError } from '../../src/process/script-error.ts';
+import { counterStateOf } from '../../src/tags/counters.ts';
+import { startTagReconciler } from '../../src/tags/reconciler.ts';
+
+interface PhaseResult {
+  phase: string;
+  posts: number;
+  postsPerSecond: number;
+  errors: number;
+  tags: number;
+  driftBefore: number;
+  driftAfter: number;
+  maxOffBefore: number;
+}
+
+function parse(argv: string[]) {
+  const options = { connections: 50, seconds: 10, spread: 100, check: false };
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    const value = () => {
+      const n = Number(argv[(i += 1)]);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${arg} takes a positive integer`);
+      return n;
+    };
+    if (arg === '--connections') options.connections = value();
+    else if (arg === '--seconds') options.seconds = value();
+    else if (arg === '--spread') options.spread = value();
+    else if (arg === '--check') options.check = true;
+    else
+      throw new UsageError(
+        `unknown argument ${arg}; usage: bench:contention [--connections N] [--seconds S] [--spread TAGS] [--check]`,
+      );
+  }
+  return options;
+}
+
+await runScript('bench:contention', async (ctx) => {
+  const options = parse(process.argv.slice(2));
+  let uri = process.env.MONGODB_URI;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    if (!uri) {
+      const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
+      const engine = await startEmbeddedEngine({ engine: kind });
+      cleanups.push(() => engine.stop());
+      uri = engine.uri;
+    }
+    const dbName = `bench_contention_${randomBytes(3).toString('hex')}`;
+    const db = await connectDatabase(uri, { dbName, autoIndex: true });
+    cleanups.push(() => db.close());
+    cleanups.push(() => db.connection.dropDatabase());
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_MAX: '1000000',
+      MAX_IN_FLIGHT_PER_CLIENT: '10000',
+      MAX_IN_FLIGHT: '100000',
+      MAX_EVENT_LOOP_LAG_MS: '0',
+    });
+    const logger = createLogger('silent');
+    const app = createApp({ config, db, logger });
+    const reconciler = startTagReconciler({
+      db,
+      logger,
+      intervalMs: config.tags.reconcileIntervalMs,
+      fullCheckIntervalMs: 0,
+    });
+    cleanups.push(() => reconciler.stop());
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const username = `bench_${randomBytes(3).toString('hex')}`;
+    const password = 'bench password 1';
+    const json = { 'content-type': 'application/json' };
+    const registered = await fetch(`${url}/api/users`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username, email: `${username}@example.com`, password }),
+    });
+    if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
+    const login = await fetch(`${url}/api/tokens`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username, password }),
+    });
+    const { token } = (await login.json()) as { token: string };
+
+    const phases: PhaseResult[] = [];
+    for (const phase of ['one tag', `${options.spread} tags`]) {
+      const prefix = phase === 'one tag' ? 'hot' : 'spread';
+      let next = 0;
+      const tagOf = () => (prefix === 'hot' ? 'hot' : `spread${(next += 1) % options.spread}`);
+      const result = await autocannon({
+        url,
+        connections: options.connections,
+        duration: options.seconds,
+        timeout: 120,
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/posts',
+            headers: { ...json, authorization: `Bearer ${token}` },
+            setupRequest: (request) => ({
+              ...request,
+              body: JSON.stringify({ body: 'contention', tags: [tagOf()] }),
+            }),
+          },
+        ],
+      });
+      const names = (
+        await db.Post.distinct('tags', { tags: trusted({ $regex: `^${prefix}` }) })
+      ).map(String);
+      const drift = async () => {
+        let off = 0;
+        let maxOff = 0;
+        for (const name of names) {
+          const actual = await db.Post.countDocuments({ tags: name });
+          const stored = (await db.Tag.findOne({ name }).lean())?.postCount ?? 0;
+          if (actual !== stored) off += 1;
+          if (actual !== stored && process.env.BENCH_DEBUG) console.error(name, { actual, stored });
+          maxOff = Math.max(maxOff, Math.abs(actual - stored));
+        }
+        return { off, maxOff };
+      };
+      const before = await drift();
+      await reconciler.runOnce({ full: true });
+      const after = await drift();
+      const created = await db.Post.countDocuments({ tags: trusted({ $regex: `^${prefix}` }) });
+      phases.push({
+        phase,
+        posts: created,
+        postsPerSecond: result['2xx'] / result.duration,
+        errors: result.errors + result.non2xx + result.timeouts,
+        tags: names.length,
+        driftBefore: before.off,
+        driftAfter: after.off,
+        maxOffBefore: before.maxOff,
+      });
+    }
+    const load = loadavg()
+      .map((n) => n.toFixed(2))
+      .join(', ');
+    ctx.out(
+      `engine ${db.capabilities.engine} ${db.capabilities.engineVersion}, ${options.connections} connections, ${options.seconds} s per phase, load average ${load}`,
+    );
+    ctx.out(
+      '| phase | posts | posts/s | errors | tags | tags off before reconciliation (most off by) | tags off after |',
+    );
+    ctx.out('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const p of phases) {
+      ctx.out(
+        `| ${p.phase} | ${p.posts} | ${p.postsPerSecond.toFixed(1)} | ${p.errors} | ${p.tags} | ${p.driftBefore} (${p.maxOffBefore}) | ${p.driftAfter} |`,
+      );
+    }
+    if (!options.check) return 0;
+    const failed = phases.filter((p) => p.errors > 0 || p.driftAfter > 0);
+    if (failed.length === 0) return 0;
+    process.stderr.write(
+      `bench:contention --check: ${failed.map((p) => `${p.phase}: ${p.errors} error(s), ${p.driftAfter} tag(s) off`).join('; ')}\n`,
+    );
+    return 1;
+  } finally {
+    for (const undo of cleanups.reverse()) await undo().catch(() => {});
+  }
+});
