@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import type { Database } from './db/connection.ts';
 import { isUnavailableError } from './db/errors.ts';
 import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
@@ -8,7 +9,7 @@ import { createMetrics, metricsServer } from './http/metrics.ts';
 import { createProcessLogger, type Logger, redactUri } from './logger.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
 import { pendingMigrations } from './migrations/status.ts';
-import { connectDatabase, type Database } from './models.ts';
+import { connectDatabase } from './models.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
 import { loadDotEnv } from './process/env-file.ts';
 import { applyHeapPolicy } from './process/heap.ts';

@@ -1,5 +1,5 @@
 import { isValidObjectId } from 'mongoose';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
 import type { PendingUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';

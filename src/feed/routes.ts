@@ -1,5 +1,5 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
-import type { Database } from '../models.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
 import { getFeed } from './service.ts';
 

@@ -1,6 +1,6 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
-import type { Database } from '../models.ts';
 import { findPostView } from './queries.ts';
 import { createPostBody, listPostsQuery, postPage, postView, updatePostBody } from './schemas.ts';
 import { createPost, deletePost, listPosts, updatePost } from './service.ts';

@@ -1,7 +1,7 @@
 import { type ClientSession, trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
+import type { Database } from '../db/connection.ts';
 import { isUnavailableError } from '../db/errors.ts';
-import type { Database } from '../models.ts';
 
 /** How each tag's postCount must move: +n for posts that gained it, -n for posts that lost it. */
 export type TagDeltas = Map<string, number>;

@@ -24,3 +24,9 @@ tagSchema.index({ postCount: -1, name: 1 });
 export type TagFields = InferSchemaType<typeof tagSchema>;
 export const tagModel = (connection: Connection) => connection.model('Tag', tagSchema);
 export type TagModel = ReturnType<typeof tagModel>;
+
+declare module '../db/connection.ts' {
+  interface Models {
+    Tag: TagModel;
+  }
+}

@@ -1,5 +1,5 @@
 import { trusted } from 'mongoose';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
 import { findPostPage, POST_LISTS } from '../posts/queries.ts';
 import type { PostView } from '../posts/schemas.ts';
 import type { Keyset } from '../shared/cursor.ts';

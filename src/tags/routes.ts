@@ -1,5 +1,5 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
-import type { Database } from '../models.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
 import { findTagPage, findTagPostPage } from './queries.ts';
 import { tagListQuery, tagPage, tagParams } from './schemas.ts';

@@ -1,5 +1,5 @@
 import { type Types, trusted } from 'mongoose';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
 
 export const LAST_SEEN_RESOLUTION_MS = 60_000;
 

@@ -92,3 +92,9 @@ export type UserFields = InferSchemaType<typeof userSchema>;
 export type UserRecord = UserFields & { _id: Types.ObjectId };
 export const userModel = (connection: Connection) => connection.model('User', userSchema);
 export type UserModel = ReturnType<typeof userModel>;
+
+declare module '../db/connection.ts' {
+  interface Models {
+    User: UserModel;
+  }
+}

@@ -1,6 +1,6 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
-import type { Database } from '../models.ts';
 import { findUserPostPage } from '../posts/queries.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
 import { getProfile, putProfile } from './profile.ts';

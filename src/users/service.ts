@@ -1,9 +1,9 @@
 import { hashPassword } from '../auth/passwords.ts';
 import type { AuthUser } from '../auth/tokens.ts';
+import type { Database } from '../db/connection.ts';
 import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { countFollows, deleteFollowsOf } from '../follows/queries.ts';
-import type { Database } from '../models.ts';
 import { countPostsByAuthor, deletePostsByAuthor } from '../posts/queries.ts';
 import { AppError } from '../shared/errors.ts';
 import { usernameKey } from './model.ts';

@@ -4,8 +4,8 @@ import supertest from 'supertest';
 import { afterAll, beforeAll } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { Database } from '../../src/models.ts';
 import { dropTestDatabase, openTestDatabase } from './db.ts';
 import { checkedAgent, OpenApiChecker } from './openapi-check.ts';
 
