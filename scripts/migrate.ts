@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { create as createMigration } from 'migrate-mongo';
 import { MongoClient } from 'mongodb';
+import { runScript, type ScriptContext } from '../src/cli/script.ts';
 import type { Config } from '../src/config.ts';
 import { replicationOptions } from '../src/db/replication.ts';
 import { backupBeforeMigrating } from '../src/migrations/backup.ts';
@@ -14,7 +15,6 @@ import { throttledStderrReporter } from '../src/migrations/migration-kit.js';
 import { migrateDown, migrateUp, type RunOptions } from '../src/migrations/runner.ts';
 import { useMigrationsDir } from '../src/migrations/settings.ts';
 import { readMigrationStatus } from '../src/migrations/status.ts';
-import { runScript, type ScriptContext } from '../src/process/script.ts';
 import { ScriptError, UsageError } from '../src/process/script-error.ts';
 
 const USAGE = `usage: npm run migrate -- <command>

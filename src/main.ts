@@ -6,7 +6,7 @@ import { isUnavailableError } from './db/errors.ts';
 import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { createMetrics, metricsServer } from './http/metrics.ts';
-import { createProcessLogger, type Logger, redactUri } from './logger.ts';
+import { createProcessLogger, type Logger } from './logger.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
 import { pendingMigrations } from './migrations/status.ts';
 import { connectDatabase } from './models.ts';
@@ -16,6 +16,7 @@ import { applyHeapPolicy } from './process/heap.ts';
 import { launcherName, watchNpmParent } from './process/launcher.ts';
 import { fromProjectRoot } from './process/project-root.ts';
 import { closeServer, createShutdown, type Shutdown } from './process/shutdown.ts';
+import { redactSecrets } from './shared/connection-string.ts';
 
 /** A server that cannot be reached yet; anything else (a bad URI, bad credentials) is final. */
 const worthRetrying = (error: unknown) =>
@@ -43,7 +44,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     uri = engine.uri;
   }
   const metrics = config.metrics.enabled ? createMetrics() : undefined;
-  const target = redactUri(uri);
+  const target = redactSecrets(uri);
   logger.info({ db: config.mongo.dbName, server: target }, `using database ${config.mongo.dbName}`);
   const db: Database = await connectWithRetry(
     () =>

@@ -1,8 +1,8 @@
 import type { Db } from 'mongodb';
 import { isBookkeeping, runBackup } from '../backups/backup.ts';
-import { redactSecrets } from '../backups/connection-string.ts';
 import type { Config } from '../config.ts';
 import { ScriptError } from '../process/script-error.ts';
+import { redactSecrets } from '../shared/connection-string.ts';
 
 export class BackupBeforeMigratingError extends ScriptError {
   constructor(message: string) {
