@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import { accountRoutes } from './accounts/routes.ts';
 import { loginRateLimits } from './auth/login-limit.ts';
 import { authRoutes } from './auth/routes.ts';
 import { authenticate, authenticateLater } from './auth/service.ts';
@@ -22,7 +23,6 @@ import { corsPolicy, noStore, securityHeaders } from './http/security.ts';
 import type { Logger } from './logger.ts';
 import { postRoutes } from './posts/routes.ts';
 import { tagRoutes } from './tags/routes.ts';
-import { userRoutes } from './users/routes.ts';
 
 export interface AppOptions {
   config: Config;
@@ -50,7 +50,7 @@ export function createApp(options: AppOptions): Express {
 
   const routes = [
     ...healthRoutes({ db, database, pendingMigrations: options.pendingMigrations }),
-    ...userRoutes(db),
+    ...accountRoutes(db),
     ...postRoutes(db),
     ...authRoutes({ db, tokens }),
     ...followRoutes(db),

@@ -125,6 +125,15 @@ export async function findUserPostPage(
   );
 }
 
+/** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
+export function findTagPostPage(
+  db: Database,
+  name: string,
+  options: PageRequest,
+): Promise<Page<PostView>> {
+  return findPostPage(db, POST_LISTS.byTag, { tags: name }, options);
+}
+
 /** A post and its author: `findById(...).populate('author', 'username')`, two commands. */
 export async function findPostView(db: Database, postId: string): Promise<PostView> {
   const post = await db.Post.findById(postId, POST_FIELDS)

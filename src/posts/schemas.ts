@@ -1,26 +1,14 @@
 import { z } from 'zod';
 import { objectIdSchema, pageQueryShape, pageSchema, textSchema } from '../http/schemas.ts';
 import { normalizeTags } from '../tags/counters.ts';
-import { MAX_TAGS_PER_POST, TAG_NAME_INPUT } from '../tags/model.ts';
+import { MAX_TAGS_PER_POST } from '../tags/model.ts';
+import { tagName } from '../tags/schemas.ts';
 import { POST_BODY_MAX } from './model.ts';
 
 const body = textSchema({ max: POST_BODY_MAX, visible: true, trim: true }).meta({
   example: 'my first post!',
   description: `1-${POST_BODY_MAX} characters (code points) with at least one visible one; stored without surrounding whitespace`,
 });
-
-// Either case and surrounding whitespace are accepted, then trimmed and lower-cased: the pattern
-// the document publishes is the one that checks the input.
-export const tagName = z
-  .string()
-  .max(64)
-  .regex(TAG_NAME_INPUT, 'tags are 1-32 letters, digits, _ or -, starting with a letter or digit')
-  .trim()
-  .toLowerCase()
-  .meta({
-    example: 'mongodb',
-    description: 'Case-insensitive and trimmed; stored lower-case',
-  });
 
 const tags = z
   .array(tagName)

@@ -1,8 +1,8 @@
 import { type ClientSession, trusted } from 'mongoose';
-import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
+import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Page } from '../shared/page.ts';
 import { tagDeltas, withTagCounts } from '../tags/counters.ts';

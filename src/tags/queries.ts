@@ -1,7 +1,5 @@
 import { trusted } from 'mongoose';
 import type { Database } from '../db/connection.ts';
-import { findPostPage, POST_LISTS } from '../posts/queries.ts';
-import type { PostView } from '../posts/schemas.ts';
 import type { Keyset } from '../shared/cursor.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import type { TagView } from './schemas.ts';
@@ -29,13 +27,4 @@ export async function findTagPage(db: Database, options: PageRequest): Promise<P
     name,
     postCount,
   }));
-}
-
-/** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
-export function findTagPostPage(
-  db: Database,
-  name: string,
-  options: PageRequest,
-): Promise<Page<PostView>> {
-  return findPostPage(db, POST_LISTS.byTag, { tags: name }, options);
 }

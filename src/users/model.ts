@@ -51,7 +51,7 @@ export const userSchema = new Schema(
     profile: { type: profileSchema, default: () => ({}) },
     /**
      * Set by the first write of the user's deletion (with a tokenVersion bump); from then on
-     * the user's writes are refused and undone (src/users/service.ts deleteUser).
+     * the user's writes are refused and undone (src/accounts/service.ts deleteUser).
      */
     deletingSince: { type: Date },
   },

@@ -1,5 +1,5 @@
-import type { AuthUser } from '../auth/tokens.ts';
 import type { Database } from '../db/connection.ts';
+import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { NOT_DELETING } from './queries.ts';
 import type { ProfileView } from './schemas.ts';
