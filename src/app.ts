@@ -20,6 +20,7 @@ import { globalRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { mountRoutes } from './http/route.ts';
 import { corsPolicy, noStore, securityHeaders } from './http/security.ts';
+import { type SchemaGate, writeGate } from './http/write-gate.ts';
 import type { Logger } from './logger.ts';
 import { postRoutes } from './posts/routes.ts';
 import { tagRoutes } from './tags/routes.ts';
@@ -28,10 +29,10 @@ export interface AppOptions {
   config: Config;
   db: Database;
   logger: Logger;
+  /** Whether the database is behind the code (writes wait, /readyz says so); main passes it. */
+  schema?: SchemaGate;
   /** Prometheus metrics (METRICS_ENABLED): counted here, served on this port unless METRICS_PORT. */
   metrics?: Metrics;
-  /** The migration files not yet applied, for /readyz; main passes it, autoIndex tests do not. */
-  pendingMigrations?: () => Promise<string[]>;
 }
 
 /**
@@ -49,7 +50,7 @@ export function createApp(options: AppOptions): Express {
   app.set('query parser', 'simple');
 
   const routes = [
-    ...healthRoutes({ db, database, pendingMigrations: options.pendingMigrations }),
+    ...healthRoutes({ db, database, schema: options.schema }),
     ...accountRoutes(db),
     ...postRoutes(db),
     ...authRoutes({ db, tokens }),
@@ -81,6 +82,7 @@ export function createApp(options: AppOptions): Express {
   });
   mountDocs(app);
   app.use('/api', databaseGuard(database));
+  if (options.schema) app.use('/api', writeGate(options.schema));
   app.use('/api/tokens', noStore);
   app.post('/api/tokens', ...loginRateLimits({ config, db, logger }));
   mountRoutes(app, routes, {

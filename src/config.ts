@@ -175,6 +175,8 @@ const schema = z
     MIGRATION_LOCK_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
     /** Back up a non-test database before applying migrations (npm run migrate -- up, start-up). */
     MIGRATION_BACKUP: bool.default(true),
+    /** How often the API re-reads the migration state (writes wait while the database is behind). */
+    MIGRATIONS_WATCH_SECONDS: z.coerce.number().int().min(1).max(300).default(2),
     /** pino log level. */
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -289,6 +291,7 @@ export type Config = Readonly<{
     batchSize: number;
     lockWaitSeconds: number;
     backup: boolean;
+    watchSeconds: number;
   }>;
   logLevel: string;
   logFormat: 'auto' | 'json' | 'pretty';
@@ -467,6 +470,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchSize: e.MIGRATION_BATCH_SIZE,
       lockWaitSeconds: e.MIGRATION_LOCK_WAIT_SECONDS,
       backup: e.MIGRATION_BACKUP,
+      watchSeconds: e.MIGRATIONS_WATCH_SECONDS,
     }),
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

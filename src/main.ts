@@ -7,8 +7,9 @@ import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { createMetrics, metricsServer } from './http/metrics.ts';
 import { createProcessLogger, type Logger } from './logger.ts';
+import { extractModelState } from './migrations/model-state.ts';
+import { watchSchema } from './migrations/schema-watch.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
-import { pendingMigrations } from './migrations/status.ts';
 import { connectDatabase } from './models.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
 import { loadDotEnv } from './process/env-file.ts';
@@ -80,13 +81,15 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     log: logger,
     signal: shutdown.signal,
   });
-  const app = createApp({
-    config,
-    db,
-    logger,
-    metrics,
-    pendingMigrations: () => pendingMigrations(migrations.db),
+  const schema = watchSchema({
+    db: migrations.db,
+    models: extractModelState(Object.values(db.connection.models)),
+    intervalMs: config.migrations.watchSeconds * 1000,
+    log: logger,
   });
+  shutdown.onShutdown('schema watch', async () => schema.stop());
+  await schema.refresh();
+  const app = createApp({ config, db, logger, metrics, schema });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);

@@ -42,9 +42,10 @@ function indexEntries(doc: Document, key: Document): unknown[][] {
   const values = fields.map((f) => doc[f]);
   const arrayAt = values.findIndex(Array.isArray);
   if (arrayAt < 0) return [values];
-  return (values[arrayAt] as unknown[]).map((element) =>
-    values.map((v, i) => (i === arrayAt ? element : v)),
-  );
+  const elements = values[arrayAt] as unknown[];
+  // An empty array is indexed too, as one entry (the key `undefined`).
+  if (elements.length === 0) return [values.map((v, i) => (i === arrayAt ? undefined : v))];
+  return elements.map((element) => values.map((v, i) => (i === arrayAt ? element : v)));
 }
 
 interface Measured {

@@ -2,6 +2,7 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Capabilities } from '../db/capabilities.ts';
 import { type ArchiveSummary, inspectArchive } from './archive-reader.ts';
+import { CHANGELOG_COLLECTION, isBookkeeping } from './bookkeeping.ts';
 import { dumpTo, syncDirectory, throwIfAborted } from './dump.ts';
 import { BackupError, fileSystemError } from './errors.ts';
 import { acquireLock, type LockOptions } from './lock.ts';
@@ -16,13 +17,6 @@ import { pruneBackups } from './prune.ts';
 import type { RetentionPolicy } from './retention.ts';
 import { openServer } from './server.ts';
 import { locateTool } from './tools.ts';
-
-export const CHANGELOG_COLLECTION = 'changelog';
-
-/** migrate-mongo's changelog and the migration locks: bookkeeping, not data. */
-export function isBookkeeping(collection: string): boolean {
-  return ['changelog', 'migrations_lock', 'changelog_lock'].includes(collection);
-}
 
 export interface BackupOptions {
   uri: string;

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { redactSecrets } from '../shared/connection-string.ts';
+import { LOCK_COLLECTIONS } from './bookkeeping.ts';
 import { BackupError, fileSystemError } from './errors.ts';
 import { toolConnectionString } from './tool-uri.ts';
 import { startTool, withToolConfig } from './tools.ts';
@@ -24,7 +25,15 @@ export async function dumpTo(partial: string, plan: DumpSource): Promise<string>
     // fails and it stops too, instead of dumping on into a file nobody will finish.
     const tool = startTool(
       plan.mongodump,
-      ['--config', configPath, '--db', plan.dbName, '--archive', '--gzip'],
+      [
+        '--config',
+        configPath,
+        '--db',
+        plan.dbName,
+        ...LOCK_COLLECTIONS.map((name) => `--excludeCollection=${name}`),
+        '--archive',
+        '--gzip',
+      ],
       'pipe',
     );
     const hash = createHash('sha256');

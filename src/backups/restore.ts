@@ -12,6 +12,7 @@ import type { Capabilities } from '../db/capabilities.ts';
 import { replaceCollection } from '../db/replace-collection.ts';
 import { redactSecrets } from '../shared/connection-string.ts';
 import { hashFile, inspectArchive, readArchivePrelude } from './archive-reader.ts';
+import { LOCK_COLLECTIONS } from './bookkeeping.ts';
 import { BackupError } from './errors.ts';
 import { type Manifest, manifestPathFor, readManifest } from './manifest.ts';
 import { openServer } from './server.ts';
@@ -174,6 +175,8 @@ async function mongorestoreArchive(
     `--archive=${archivePath}`,
     '--gzip',
     `--nsInclude=${ns.from}.*`,
+    // Archives written before locks were left out may hold one: it is never brought back.
+    ...LOCK_COLLECTIONS.map((name) => `--nsExclude=${ns.from}.${name}`),
     `--nsFrom=${ns.from}.$coll$`,
     `--nsTo=${ns.to}.${ns.prefix}$coll$`,
     '--stopOnError',
@@ -238,6 +241,7 @@ async function buildIndexesFromArchive(db: Db, archivePath: string, prefix: stri
 async function assertMatchesManifest(db: Db, manifest: Manifest, prefix: string): Promise<void> {
   const problems: string[] = [];
   for (const expected of manifest.collections) {
+    if (LOCK_COLLECTIONS.includes(expected.name)) continue; // left out of the restore
     const collection = db.collection(prefix + expected.name);
     const documents = await collection.countDocuments({});
     if (documents !== expected.documents) {

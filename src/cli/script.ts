@@ -53,16 +53,33 @@ export async function runScript(
   };
   const abort = new AbortController();
   const interrupted = options.interruptedExitCode ?? 130;
+  // The last way out: clean up (release locks) within a bound, then exit.
+  const exitNow = (code: number) => {
+    const bound = setTimeout(() => process.exit(code), 2000);
+    bound.unref();
+    void cleanUp().finally(() => process.exit(code));
+  };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (abort.signal.aborted) process.exit(interrupted);
+    if (abort.signal.aborted) return exitNow(interrupted);
     abort.abort(new ScriptError('interrupted', `interrupted by ${signal}`, interrupted));
     if (!options.interruptible) {
       process.stderr.write(`${command}: interrupted by ${signal}\n`);
-      void cleanUp().finally(() => process.exit(interrupted));
+      exitNow(interrupted);
     }
   };
+  const onCrash = (error: unknown) => {
+    process.stderr.write(`${command}: ${oneLine(defaultClassify(error).message)}\n`);
+    exitNow(1);
+  };
+  // A reader that went away (`| head`, or `| tee` killed by the same Ctrl-C) makes the next write
+  // fail with EPIPE: the output is lost, but the command still ends its own way and cleans up.
+  const onOutputError = () => {};
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
   let config: Config | undefined;
   const ctx: ScriptContext = {
     signal: abort.signal,
@@ -104,6 +121,8 @@ export async function runScript(
     await cleanUp();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('uncaughtException', onCrash);
+    process.off('unhandledRejection', onCrash);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Database } from '../db/connection.ts';
 import { checkWritablePrimary, type PrimaryCheck } from '../db/replication.ts';
 import { type DatabaseWatch, databaseUnavailable } from '../http/database-guard.ts';
 import { defineRoute } from '../http/route.ts';
+import type { SchemaGate } from '../http/write-gate.ts';
 import { AppError } from '../shared/errors.ts';
 
 const liveView = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
@@ -17,19 +18,19 @@ const readyView = z
 
 /**
  * Liveness needs only the process; readiness needs a writable primary (the server the driver
- * selects for writes answers hello with isWritablePrimary) and, where main wired it, no pending
- * migrations (the code expects the data in its newest shape). A replica set in an election, or
- * a direct connection to a secondary, is not ready: every write would fail.
+ * selects for writes answers hello with isWritablePrimary) and, where main wired it, a schema that
+ * matches the code (no pending migration, every declared unique index). A replica set in an
+ * election, or a direct connection to a secondary, is not ready: every write would fail.
  */
 export function healthRoutes({
   db,
   database,
-  pendingMigrations,
+  schema,
 }: {
   db: Database;
   database: DatabaseWatch;
-  /** The migration files not yet applied; absent where indexes come from autoIndex (tests). */
-  pendingMigrations?: () => Promise<string[]>;
+  /** The migration state; absent where indexes come from autoIndex (tests). */
+  schema?: SchemaGate;
 }) {
   return [
     defineRoute(
@@ -50,7 +51,7 @@ export function healthRoutes({
         method: 'get',
         path: '/readyz',
         summary:
-          'Readiness: a writable primary answers and no migration is pending (503 otherwise)',
+          'Readiness: a writable primary answers, no migration is pending and every declared unique index exists (503 otherwise)',
         tag: 'health',
         auth: 'none',
         status: 200,
@@ -76,13 +77,9 @@ export function healthRoutes({
           );
         }
         // 503 with a code of its own: a load balancer only needs "not yet", an operator needs to
-        // know that `npm run migrate -- up` is what is missing, not the database.
-        const pending = (await pendingMigrations?.()) ?? [];
-        if (pending.length > 0) {
-          const count =
-            pending.length === 1 ? '1 migration is' : `${pending.length} migrations are`;
-          throw new AppError('migrations-pending', `${count} pending: npm run migrate -- up`);
-        }
+        // know that `npm run migrate -- up` (or `indexes`) is what is missing, not the database.
+        const problem = await schema?.notReady();
+        if (problem) throw problem;
         return {
           status: 'ready' as const,
           engine: db.capabilities.engine,

@@ -27,6 +27,7 @@ export const statusByCode: Record<ErrorCode, number> = {
   'headers-too-large': 431,
   'database-unavailable': 503,
   'migrations-pending': 503,
+  'indexes-missing': 503,
   internal: 500,
 };
 
@@ -99,7 +100,11 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const status = statusByCode[appError.code];
   // An outage (or a readiness probe before `migrate up`) fails every request: one warning each,
   // without a stack trace to flood the log.
-  if (appError.code === 'database-unavailable' || appError.code === 'migrations-pending')
+  if (
+    appError.code === 'database-unavailable' ||
+    appError.code === 'migrations-pending' ||
+    appError.code === 'indexes-missing'
+  )
     req.log.warn({ code: appError.code }, 'request failed');
   else if (status >= 500) req.log.error({ err: error }, 'request failed');
   else req.log.info({ code: appError.code }, 'request rejected');

@@ -180,7 +180,7 @@ const errorMeanings: Record<number, string> = {
   429: 'Too many requests: wait the seconds in Retry-After',
   431: 'Request headers too large',
   500: 'Internal error; the log has the details under the X-Request-Id',
-  503: 'Database unavailable: retry after the seconds in Retry-After',
+  503: 'Database unavailable (retry after the seconds in Retry-After), or behind the code (writes wait for its migrations or indexes)',
 };
 
 /** "Meaning (code, code)", from the error handler's own list of codes. */

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
-import { isBookkeeping, runBackup } from '../backups/backup.ts';
+import { runBackup } from '../backups/backup.ts';
+import { isBookkeeping } from '../backups/bookkeeping.ts';
 import type { Config } from '../config.ts';
 import { ScriptError } from '../process/script-error.ts';
 import { redactSecrets } from '../shared/connection-string.ts';
@@ -40,22 +41,35 @@ export async function holdsNoData(db: Db): Promise<boolean> {
   return true;
 }
 
+/** Why no backup is taken before migrating, or undefined when one is. */
+export async function backupSkipReason(
+  options: Pick<BackupBeforeMigratingOptions, 'db' | 'enabled'>,
+): Promise<string | undefined> {
+  const { db } = options;
+  if (!options.enabled) return 'skipped (--no-backup or MIGRATION_BACKUP=false)';
+  if (db.databaseName.startsWith('test')) return `skipped, ${db.databaseName} is a test database`;
+  if (await holdsNoData(db)) {
+    return `skipped, ${db.databaseName} holds no data (only migration bookkeeping, if anything)`;
+  }
+  return undefined;
+}
+
+/** What a dry run prints for the backup the run would take. */
+export async function describePlannedBackup(
+  options: Pick<BackupBeforeMigratingOptions, 'db' | 'enabled' | 'config'>,
+): Promise<string> {
+  const skipped = await backupSkipReason(options);
+  if (skipped) return `backup before migrating: ${skipped}`;
+  return `backup before migrating: a pre-migration archive of ${options.db.databaseName} in ${options.config.backup.dir} (as npm run backup; kept ${options.config.backup.keep.preMigrationDays} days)`;
+}
+
 export async function backupBeforeMigrating(
   options: BackupBeforeMigratingOptions,
 ): Promise<string | undefined> {
   const { db, config } = options;
-  if (!options.enabled) {
-    options.log('backup before migrating: skipped (--no-backup or MIGRATION_BACKUP=false)');
-    return undefined;
-  }
-  if (db.databaseName.startsWith('test')) {
-    options.log(`backup before migrating: skipped, ${db.databaseName} is a test database`);
-    return undefined;
-  }
-  if (await holdsNoData(db)) {
-    options.log(
-      `backup before migrating: skipped, ${db.databaseName} holds no data (only migration bookkeeping, if anything)`,
-    );
+  const skipped = await backupSkipReason(options);
+  if (skipped) {
+    options.log(`backup before migrating: ${skipped}`);
     return undefined;
   }
   try {

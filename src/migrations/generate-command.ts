@@ -4,7 +4,7 @@ import { ScriptError } from '../process/script-error.ts';
 import { redactSecrets } from '../shared/connection-string.ts';
 import { appModels } from './app-models.ts';
 import { describeChange } from './diff.ts';
-import { generateMigration, modelDrift, recordModelState } from './generate.ts';
+import { generateMigration, modelDrift, recordModelState, unrecordedState } from './generate.ts';
 import { MIGRATIONS_DIR } from './settings.ts';
 
 /** `npm run migrate -- generate|snapshot` and the model half of `check` (scripts/migrate.ts). */
@@ -64,6 +64,11 @@ export function checkModelDrift(
   migrationsDir = MIGRATIONS_DIR,
 ): Error | undefined {
   const drift = modelDrift(models, migrationsDir);
+  const orphaned = unrecordedState(migrationsDir);
+  if (drift.length === 0 && orphaned) {
+    out(`model state recorded by no migration: ${orphaned}`);
+    return new ScriptError('model-state-unrecorded', orphaned);
+  }
   if (drift.length === 0) return undefined;
   for (const change of drift) out(`model changed without a migration: ${describeChange(change)}`);
   return new ScriptError(

@@ -58,7 +58,7 @@ export async function generateMigration(options: GenerateOptions): Promise<Gener
     kitImport: kitImport(dir),
   });
   writeFileSync(file, formatLikeTheRepository(rendered.source, file), { flag: 'wx' });
-  writeModelState(target, dir);
+  writeModelState({ ...target, recordedBy: fileName }, dir);
   log(`${changes.length} changes:`);
   for (const change of changes) log(`  ${describeChange(change)}`);
   for (const note of rendered.notes) log(`note: ${note}`);
@@ -86,14 +86,38 @@ export function recordModelState(options: {
   const recorded = readModelState(dir);
   const target = targetState(options.models, recorded, undefined);
   const changes = diffStates(recorded, target);
-  writeModelState(target, dir);
+  const newest = migrationFiles(dir).at(-1);
+  writeModelState(newest ? { ...target, recordedBy: newest } : target, dir);
   for (const change of changes) options.log(`recorded: ${describeChange(change)}`);
+  if (newest) options.log(`recorded as the state ${newest} leaves`);
   options.log(
     changes.length > 0
       ? `recorded ${changes.length} changes in ${relative(projectRoot, join(dir, 'model-state.json'))}`
       : 'the recorded state already matches the models',
   );
   return changes;
+}
+
+/** The migration files in order (what migrate-mongo runs). */
+export function migrationFiles(dir = MIGRATIONS_DIR): string[] {
+  return readdirSync(dir)
+    .filter((name) => /^\d{14}-.*\.js$/.test(name))
+    .sort();
+}
+
+/**
+ * Why the recorded state cannot be trusted, or undefined: it names a migration that is not in
+ * migrations/ (deleted to be written by hand, say), so no migration builds what it records.
+ */
+export function unrecordedState(migrationsDir = MIGRATIONS_DIR): string | undefined {
+  const { recordedBy } = readModelState(migrationsDir);
+  if (!recordedBy || migrationFiles(migrationsDir).includes(recordedBy)) return undefined;
+  return (
+    `migrations/model-state.json was recorded by ${recordedBy}, which is not in migrations/: ` +
+    'no migration builds what it records. Generate it again (`npm run migrate -- generate <name>` ' +
+    'after restoring the previous model-state.json), or after a hand-written migration run ' +
+    '`npm run migrate -- snapshot`'
+  );
 }
 
 /** What differs between the models and the recorded state (what `check` fails on). */

@@ -1,6 +1,7 @@
-import type { Db, Document } from 'mongodb';
+import type { Db } from 'mongodb';
+import { sameKeyAndUniqueness } from './declared-indexes.ts';
 import { describeIndex } from './diff.ts';
-import type { IndexState, ModelState } from './model-state.ts';
+import type { ModelState } from './model-state.ts';
 
 /**
  * The indexes that exist on one side only, the models' or the database's (what `generate` reports
@@ -40,11 +41,4 @@ export async function liveIndexReport(db: Db, state: ModelState): Promise<string
     }
   }
   return lines;
-}
-
-function sameKeyAndUniqueness(found: Document, index: IndexState): boolean {
-  return (
-    JSON.stringify(found.key) === JSON.stringify(index.key) &&
-    Boolean(found.unique) === Boolean(index.unique)
-  );
 }

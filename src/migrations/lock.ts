@@ -1,18 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from 'mongodb';
+import { processAlive, processStartTime } from '../process/pid.ts';
 import { ScriptError } from '../process/script-error.ts';
 import { LOCK_COLLECTION } from './settings.ts';
 
 // One document with a fixed _id: inserting it is atomic on every server (the _id index is unique
-// everywhere, FerretDB included), so of two runs exactly one gets the lock. No TTL index: a crashed
-// run's lock stays until `npm run migrate -- unlock` clears it, which is safer than expiring it
-// under a run that is merely slow.
+// everywhere, FerretDB included), so of two runs exactly one gets the lock. No TTL index: a lock
+// is never expired under a run that is merely slow. A holder that is a dead process on this host
+// is known to be gone, so its lock is taken over at once; one on another host waits for unlock.
 const LOCK_ID = 'migrate';
 
 export interface LockHolder {
   host: string;
   pid: number;
+  /** The holder's start time (Linux), so that a reused pid is not taken for the holder. */
+  startTime?: string;
   command: string;
 }
 
@@ -20,6 +23,8 @@ interface LockDocument {
   _id: string;
   token: string;
   holder: LockHolder;
+  /** A `down` holds it: the schema is going back, so the API stops writing meanwhile. */
+  rollingBack?: boolean;
   acquiredAt: Date;
   heartbeatAt: Date;
 }
@@ -45,6 +50,7 @@ export interface AcquireOptions {
   pollMs?: number;
   heartbeatMs?: number;
   log?: (line: string) => void;
+  rollingBack?: boolean;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -64,7 +70,13 @@ export async function acquireMigrationLock(
       await locks.insertOne({
         _id: LOCK_ID,
         token,
-        holder: { host: hostname(), pid: process.pid, command: options.command },
+        holder: {
+          host: hostname(),
+          pid: process.pid,
+          startTime: processStartTime(process.pid),
+          command: options.command,
+        },
+        ...(options.rollingBack ? { rollingBack: true } : {}),
         acquiredAt: now,
         heartbeatAt: now,
       });
@@ -74,6 +86,16 @@ export async function acquireMigrationLock(
     }
     const current = await locks.findOne({ _id: LOCK_ID });
     if (!current) continue; // released between our insert and our read
+    if (holderIsDead(current.holder)) {
+      // Deleted by its token: of two runs taking it over, one deletes it and both race to insert.
+      const { deletedCount } = await locks.deleteOne({ _id: LOCK_ID, token: current.token });
+      if (deletedCount === 1) {
+        options.log?.(
+          `took over the migration lock of a process that is gone (${describeLock(current)})`,
+        );
+      }
+      continue;
+    }
     if (Date.now() >= deadline) {
       throw new MigrationLockError(
         `another migration run holds the lock (${describeLock(current)}); wait for it to finish, ` +
@@ -86,6 +108,14 @@ export async function acquireMigrationLock(
     }
     await sleep(Math.min(options.pollMs ?? 250, Math.max(0, deadline - Date.now())));
   }
+}
+
+/** Releases of the locks this process holds: the script runner calls them on every way out. */
+const held = new Set<() => Promise<void>>();
+
+/** Releases every lock this process holds (after an uncaught error, a broken pipe, a signal). */
+export async function releaseHeldLocks(): Promise<void> {
+  await Promise.allSettled([...held].map((release) => release()));
 }
 
 function heldLock(db: Db, token: string, heartbeatMs: number): MigrationLock {
@@ -108,19 +138,23 @@ function heldLock(db: Db, token: string, heartbeatMs: number): MigrationLock {
       });
   }, heartbeatMs);
   timer.unref();
+  const release = async () => {
+    held.delete(release);
+    clearInterval(timer);
+    await locks.deleteOne({ _id: LOCK_ID, token });
+  };
+  held.add(release);
   return {
     assertHeld() {
       if (lost) throw new MigrationLockError(`${lost}; stopping before the next migration`);
     },
-    async release() {
-      clearInterval(timer);
-      await locks.deleteOne({ _id: LOCK_ID, token });
-    },
+    release,
   };
 }
 
 export interface LockState {
   holder: LockHolder;
+  rollingBack?: boolean;
   acquiredAt: Date;
   heartbeatAt: Date;
 }
@@ -128,7 +162,12 @@ export interface LockState {
 export async function readMigrationLock(db: Db): Promise<LockState | undefined> {
   const doc = await db.collection<LockDocument>(LOCK_COLLECTION).findOne({ _id: LOCK_ID });
   return doc
-    ? { holder: doc.holder, acquiredAt: doc.acquiredAt, heartbeatAt: doc.heartbeatAt }
+    ? {
+        holder: doc.holder,
+        rollingBack: doc.rollingBack,
+        acquiredAt: doc.acquiredAt,
+        heartbeatAt: doc.heartbeatAt,
+      }
     : undefined;
 }
 
@@ -144,7 +183,8 @@ export async function clearMigrationLock(
   const current = await locks.findOne({ _id: LOCK_ID });
   if (!current) return undefined;
   const ageMs = Date.now() - current.heartbeatAt.getTime();
-  if (!options.force && ageMs < (options.staleAfterMs ?? 30_000)) {
+  const stale = ageMs >= (options.staleAfterMs ?? 30_000) || holderIsDead(current.holder);
+  if (!options.force && !stale) {
     throw new MigrationLockError(
       `the lock looks alive (${describeLock(current)}); ` +
         'if that run is really gone, clear it with `npm run migrate -- unlock --force`',
@@ -156,6 +196,11 @@ export async function clearMigrationLock(
     acquiredAt: current.acquiredAt,
     heartbeatAt: current.heartbeatAt,
   };
+}
+
+/** The holder ran on this host and that process is gone (a reused pid counts as gone). */
+export function holderIsDead(holder: LockHolder): boolean {
+  return holder.host === hostname() && !processAlive(holder.pid, holder.startTime);
 }
 
 export function describeLock(lock: LockState): string {

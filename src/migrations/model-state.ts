@@ -11,6 +11,12 @@ import { MIGRATIONS_DIR } from './settings.ts';
  */
 export interface ModelState {
   version: 1;
+  /**
+   * The migration that brought the data to this state (written by `generate`, or by `snapshot`
+   * after a hand-written one). `check` fails when that file is gone: the state would then be
+   * recorded by no migration, and nothing would build it.
+   */
+  recordedBy?: string;
   /** Keyed by collection name: a migration changes collections, whatever the model is called. */
   collections: Record<string, CollectionState>;
 }
@@ -88,7 +94,9 @@ function sortedState(state: ModelState): ModelState {
     const indexes = [...c.indexes].sort((a, b) => a.name.localeCompare(b.name));
     collections[name] = { ...c, fields, indexes };
   }
-  return { version: 1, collections };
+  return state.recordedBy
+    ? { version: 1, recordedBy: state.recordedBy, collections }
+    : { version: 1, collections };
 }
 
 /** The state the given models declare. */

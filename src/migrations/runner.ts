@@ -26,6 +26,8 @@ export interface RunOptions {
 export interface UpOptions extends RunOptions {
   /** Apply up to and including this file; default: all pending. */
   to?: string;
+  /** Apply at most this many pending migrations, oldest first. */
+  steps?: number;
   allowOutOfOrder?: boolean;
 }
 
@@ -34,6 +36,8 @@ export interface DownOptions extends RunOptions {
   steps?: number;
   /** Roll back everything applied after this file; `base` rolls back everything. */
   to?: string;
+  /** Roll back the newest run's migrations (migrate-mongo's `down --block`). */
+  block?: boolean;
 }
 
 /** Bad input or a state that must not be migrated; nothing was changed. */
@@ -81,7 +85,7 @@ export async function migrateDown(
   options: DownOptions,
 ): Promise<string[]> {
   const dir = options.migrationsDir ?? MIGRATIONS_DIR;
-  return withLock(target.db, options, async (lock) => {
+  return withLock(target.db, { ...options, rollingBack: true }, async (lock) => {
     const plan = planDown(await readMigrationStatus(target.db, dir), options);
     if (plan.length > 0) await options.beforeApply?.();
     const rolledBack: string[] = [];
@@ -98,13 +102,17 @@ export async function migrateDown(
 /** The files `up` would apply; throws MigrationPlanError for an unknown target or out-of-order. */
 export function planUp(
   status: MigrationStatus,
-  options: Pick<UpOptions, 'to' | 'allowOutOfOrder'>,
+  options: Pick<UpOptions, 'to' | 'steps' | 'allowOutOfOrder'>,
 ) {
   let plan = status.pending;
+  if (options.to !== undefined && options.steps !== undefined) {
+    throw new MigrationPlanError('give either --steps or --to, not both');
+  }
   if (options.to !== undefined) {
     const to = resolveFile(status, options.to);
     plan = plan.filter((name) => name <= to);
   }
+  if (options.steps !== undefined) plan = plan.slice(0, wholeSteps(options.steps));
   const late = plan.filter((name) => status.outOfOrder.includes(name));
   if (late.length > 0 && !options.allowOutOfOrder) {
     throw new MigrationPlanError(
@@ -117,7 +125,18 @@ export function planUp(
 }
 
 /** The files `down` would roll back, newest first. */
-export function planDown(status: MigrationStatus, options: Pick<DownOptions, 'steps' | 'to'>) {
+export function planDown(
+  status: MigrationStatus,
+  options: Pick<DownOptions, 'steps' | 'to' | 'block'>,
+) {
+  if (status.duplicates.length > 0) {
+    // One entry would be deleted and the other would still say "applied": check would be green
+    // over a rolled-back schema.
+    throw new MigrationPlanError(
+      `the changelog records ${status.duplicates.map((d) => d.fileName).join(', ')} more than once; ` +
+        'repair it first: npm run migrate -- repair --dry-run, then repair',
+    );
+  }
   if (status.unknown.length > 0) {
     throw new MigrationPlanError(
       `the database has applied migrations that this code does not have (${status.unknown.join(', ')}); ` +
@@ -125,20 +144,27 @@ export function planDown(status: MigrationStatus, options: Pick<DownOptions, 'st
     );
   }
   const applied = status.applied.map((a) => a.fileName).reverse();
-  if (options.to !== undefined && options.steps !== undefined) {
-    throw new MigrationPlanError('give either --steps or --to, not both');
+  if (
+    [options.to, options.steps, options.block || undefined].filter((o) => o !== undefined).length >
+    1
+  ) {
+    throw new MigrationPlanError('give one of --steps, --to and --block');
   }
   if (options.to === 'base') return applied;
   if (options.to !== undefined) {
     const to = resolveFile(status, options.to);
     return applied.filter((name) => name > to);
   }
-  const steps = options.steps ?? 1;
-  if (!Number.isInteger(steps) || steps < 1) {
-    throw new MigrationPlanError(`--steps must be a whole number of at least 1, not ${steps}`);
-  }
   if (applied.length === 0)
     throw new MigrationPlanError('no migration is applied, nothing to roll back');
+  if (options.block) {
+    const block = status.applied.at(-1)?.migrationBlock;
+    return status.applied
+      .filter((a) => a.migrationBlock === block)
+      .map((a) => a.fileName)
+      .reverse();
+  }
+  const steps = wholeSteps(options.steps ?? 1);
   if (steps > applied.length) {
     throw new MigrationPlanError(
       `cannot roll back ${steps} migrations: ${applied.length} applied (use --to base for all)`,
@@ -147,8 +173,15 @@ export function planDown(status: MigrationStatus, options: Pick<DownOptions, 'st
   return applied.slice(0, steps);
 }
 
+function wholeSteps(steps: number): number {
+  if (!Number.isInteger(steps) || steps < 1) {
+    throw new MigrationPlanError(`--steps must be a whole number of at least 1, not ${steps}`);
+  }
+  return steps;
+}
+
 /** Accepts a file name with or without `.js`. */
-function resolveFile(status: MigrationStatus, name: string): string {
+export function resolveFile(status: MigrationStatus, name: string): string {
   const fileName = name.endsWith('.js') ? name : `${name}.js`;
   if (!status.files.some((f) => f.fileName === fileName)) {
     throw new MigrationPlanError(`no migration named ${name} in migrations/`);
@@ -191,15 +224,17 @@ async function runOne(
   );
 }
 
-async function withLock<T>(
+/** Runs fn under the migration lock, released whatever happens (see releaseHeldLocks too). */
+export async function withLock<T>(
   db: Db,
-  options: RunOptions,
+  options: Pick<RunOptions, 'command' | 'lockWaitMs' | 'log'> & { rollingBack?: boolean },
   fn: (lock: MigrationLock) => Promise<T>,
 ): Promise<T> {
   const lock = await acquireMigrationLock(db, {
     command: options.command,
     waitMs: options.lockWaitMs,
     log: options.log,
+    rollingBack: options.rollingBack,
   });
   try {
     return await fn(lock);

@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'headers-too-large'
   | 'database-unavailable'
   | 'migrations-pending'
+  | 'indexes-missing'
   | 'internal';
 
 export interface ErrorDetail {

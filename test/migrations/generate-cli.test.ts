@@ -72,32 +72,10 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
   });
 
   it('in a copy of the repository: a model change fails check, generate writes its migration, up makes check pass', async () => {
-    const copy = join(projectRoot, '.data', `repo-copy-${randomBytes(4).toString('hex')}`);
+    const copy = repositoryCopyWithBio();
     try {
-      for (const entry of [
-        'src',
-        'scripts',
-        'migrations',
-        'package.json',
-        'tsconfig.json',
-        'biome.json',
-      ]) {
-        cpSync(join(projectRoot, entry), join(copy, entry), { recursive: true });
-      }
-      symlinkSync(join(projectRoot, 'node_modules'), join(copy, 'node_modules'));
-      const model = join(copy, 'src/users/model.ts');
-      const source = readFileSync(model, 'utf8');
-      const changed = source.replace(
-        'passwordHash: { type: String, required: true },',
-        "passwordHash: { type: String, required: true },\n    bio: { type: String, default: '' },",
-      );
-      expect(changed).not.toBe(source);
-      writeFileSync(model, changed);
       await migrateUp(t.target, quietRun());
-      const inCopy = (args: string[]) =>
-        runTs(join(copy, 'scripts/migrate.ts'), args, {
-          env: { LOG_LEVEL: 'silent', MONGODB_URI: t.uri, MONGODB_DB: t.name },
-        });
+      const inCopy = inRepositoryCopy(copy, t);
 
       const drift = await inCopy(['check']);
       const generated = await inCopy(['generate', 'add-user-bio', '--no-db']);
@@ -108,7 +86,7 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
       expect(drift.code).toBe(1);
       expect(lines(drift.stdout)).toEqual([
         'model changed without a migration: users: new field bio (String, default "")',
-        `all ${ALL_MIGRATIONS.length} migrations applied on ${t.name}`,
+        `all ${ALL_MIGRATIONS.length} migrations applied on ${t.name}, every declared index present`,
       ]);
       expect(lines(drift.stderr)).toEqual([
         'migrate: the models differ from migrations/model-state.json in 1 places: run `npm run migrate -- generate <name>`, or after a hand-written migration `npm run migrate -- snapshot`',
@@ -128,4 +106,76 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
       rmSync(copy, { recursive: true, force: true });
     }
   });
+
+  it('in a copy of the repository: a generated migration deleted (to be written by hand) fails check, naming it, until snapshot records the hand-written one', async () => {
+    const copy = repositoryCopyWithBio();
+    // A database of its own: the test above applied its own add-user-bio to the shared one.
+    const own = await openMigrationDb('gencli_deleted');
+    try {
+      await migrateUp(own.target, quietRun());
+      const inCopy = inRepositoryCopy(copy, own);
+      const generated = await inCopy(['generate', 'add-user-bio', '--no-db']);
+      const file = readdirSync(join(copy, 'migrations')).find((n) =>
+        n.endsWith('-add-user-bio.js'),
+      );
+      rmSync(join(copy, 'migrations', file as string));
+
+      const check = await inCopy(['check']);
+      const created = await inCopy(['create', 'add-user-bio-by-hand']);
+      const snapshot = await inCopy(['snapshot']);
+      const pending = await inCopy(['check']);
+
+      expect(generated.code).toBe(0);
+      expect(check.code).toBe(1);
+      expect(lines(check.stderr)).toEqual([
+        `migrate: migrations/model-state.json was recorded by ${file}, which is not in migrations/: no migration builds what it records. Generate it again (\`npm run migrate -- generate <name>\` after restoring the previous model-state.json), or after a hand-written migration run \`npm run migrate -- snapshot\``,
+      ]);
+      expect(created.code).toBe(0);
+      expect(snapshot.code).toBe(0);
+      expect(snapshot.stdout).toMatch(
+        /^recorded as the state \d{14}-add-user-bio-by-hand\.js leaves$/m,
+      );
+      // Now only the hand-written migration is missing from the database, as it should be.
+      expect(pending.code).toBe(1);
+      expect(lines(pending.stdout)).toEqual([
+        expect.stringMatching(/^pending: \d{14}-add-user-bio-by-hand\.js$/),
+      ]);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+      await own.drop();
+    }
+  });
 });
+
+/** A copy of the repository (node_modules linked) whose User model has a new field, bio. */
+function repositoryCopyWithBio(): string {
+  const copy = join(projectRoot, '.data', `repo-copy-${randomBytes(4).toString('hex')}`);
+  for (const entry of [
+    'src',
+    'scripts',
+    'migrations',
+    'package.json',
+    'tsconfig.json',
+    'biome.json',
+  ]) {
+    cpSync(join(projectRoot, entry), join(copy, entry), { recursive: true });
+  }
+  symlinkSync(join(projectRoot, 'node_modules'), join(copy, 'node_modules'));
+  const model = join(copy, 'src/users/model.ts');
+  const source = readFileSync(model, 'utf8');
+  const changed = source.replace(
+    'passwordHash: { type: String, required: true },',
+    "passwordHash: { type: String, required: true },\n    bio: { type: String, default: '' },",
+  );
+  expect(changed).not.toBe(source);
+  writeFileSync(model, changed);
+  return copy;
+}
+
+/** `npm run migrate -- <args>` of the copy, on the test database. */
+function inRepositoryCopy(copy: string, t: MigrationTestDb) {
+  return (args: string[]) =>
+    runTs(join(copy, 'scripts/migrate.ts'), args, {
+      env: { LOG_LEVEL: 'silent', MONGODB_URI: t.uri, MONGODB_DB: t.name },
+    });
+}

@@ -3,7 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
+import { extractModelState } from '../../src/migrations/model-state.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
+import { watchSchema } from '../../src/migrations/schema-watch.ts';
 import { enforceMigrationPolicy, PendingMigrationsError } from '../../src/migrations/startup.ts';
 import { pendingMigrations } from '../../src/migrations/status.ts';
 import { connectDatabase } from '../../src/models.ts';
@@ -105,14 +107,13 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
   it('GET /readyz answers 503 migrations-pending while a migration is pending and 200 once none is', async () => {
     const db = await connectDatabase(t.uri, { dbName: t.name });
     const cfg = config({});
-    const api = supertest(
-      createApp({
-        config: cfg,
-        db,
-        logger: createLogger('silent'),
-        pendingMigrations: () => pendingMigrations(t.db),
-      }),
-    );
+    const schema = watchSchema({
+      db: t.db,
+      models: extractModelState(Object.values(db.connection.models)),
+      intervalMs: 60_000,
+      log: { info: () => {}, warn: () => {} },
+    });
+    const api = supertest(createApp({ config: cfg, db, logger: createLogger('silent'), schema }));
     try {
       const notReady = await api.get('/readyz');
       await migrateUp(t.target, quietRun({ to: ALL_MIGRATIONS.at(-2) }));
@@ -133,6 +134,7 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
       expect(ready.status).toBe(200);
       expect(ready.body.status).toBe('ready');
     } finally {
+      schema.stop();
       await db.close();
     }
   });
