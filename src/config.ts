@@ -120,6 +120,18 @@ const schema = z
       .optional(),
     /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none). */
     TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /**
+     * Requests one client address may have in flight at once; more are answered 429 at once, so
+     * one client cannot hold the database pool (MONGODB_POOL_SIZE) and the event loop alone.
+     */
+    MAX_IN_FLIGHT_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(8),
+    /** Requests the process may have in flight at once; more are shed with 503 overloaded. */
+    MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(256),
+    /**
+     * Event-loop lag (ms) above which new requests are shed with 503 overloaded until it falls
+     * back; 0 turns the check off.
+     */
+    MAX_EVENT_LOOP_LAG_MS: z.coerce.number().int().min(0).max(60_000).default(500),
     /** Where rate-limit counters live: memory (one instance) or mongodb (shared by instances). */
     RATE_LIMIT_STORE: z.enum(['memory', 'mongodb']).default('memory'),
     /** Window of the global per-address rate limit (ms). */
@@ -257,6 +269,11 @@ export type Config = Readonly<{
     bodyLimitBytes: number;
     corsOrigins: readonly string[];
     trustProxyHops: number;
+  }>;
+  load: Readonly<{
+    maxInFlightPerClient: number;
+    maxInFlight: number;
+    maxEventLoopLagMs: number;
   }>;
   rateLimit: Readonly<{
     store: 'memory' | 'mongodb';
@@ -436,6 +453,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       corsOrigins: Object.freeze(e.CORS_ORIGINS ?? []),
       trustProxyHops: e.TRUST_PROXY_HOPS,
+    }),
+    load: Object.freeze({
+      maxInFlightPerClient: e.MAX_IN_FLIGHT_PER_CLIENT,
+      maxInFlight: e.MAX_IN_FLIGHT,
+      maxEventLoopLagMs: e.MAX_EVENT_LOOP_LAG_MS,
     }),
     rateLimit: Object.freeze({
       store: e.RATE_LIMIT_STORE,

@@ -1,9 +1,9 @@
 import { trusted } from 'mongoose';
 import { describe, expect, inject, it } from 'vitest';
 import { repairTagCounts } from '../src/tags/service.ts';
-import { startTestApp, useTestApp } from './helpers/app.ts';
+import { startTestApp, type TestApp, useTestApp } from './helpers/app.ts';
 import { aPost, aUser, type TestUser } from './helpers/builders.ts';
-import { runTs } from './helpers/process.ts';
+import { runTs, unstamped } from './helpers/process.ts';
 
 const t = useTestApp('tags');
 
@@ -169,6 +169,102 @@ describe('GET /api/tags', () => {
   });
 });
 
+describe('GET /api/tags?sort=name while counts change', () => {
+  /** Every page of /api/tags with `query`, as the names in the order met; checks each answer. */
+  async function enumerate(local: TestApp, query: string, from?: string): Promise<string[]> {
+    const names: string[] = [];
+    let cursor: string | null = from ?? null;
+    for (let page = 0; page < 100; page++) {
+      const res = await local.api.get(`/api/tags?${query}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status, res.text).toBe(200);
+      names.push(...res.body.items.map((tag: { name: string }) => tag.name));
+      cursor = res.body.nextCursor;
+      if (!cursor) return names;
+    }
+    throw new Error('more than 100 pages');
+  }
+
+  it('meets every tag exactly once, in name order, on every one of 12 walks while other requests move the counts; most used first meets each tag whose count holds still exactly once', async () => {
+    const local = await startTestApp('tags_by_name');
+    try {
+      const user = await aUser(local.api);
+      const moving = Array.from({ length: 10 }, (_, i) => `move-${String(i).padStart(2, '0')}`);
+      const still = ['hold-a', 'hold-b', 'hold-c'];
+      const all = [...moving, ...still].sort();
+      for (const [i, name] of all.entries()) {
+        const tags = i % 2 === 0 ? [name] : [name, all[(i + 1) % all.length] as string];
+        expect(
+          (await local.api.post('/api/posts').set(user.auth).send({ body: 'x', tags })).status,
+        ).toBe(201);
+      }
+      // Counts of the moving tags jump around (up and down, always at least 1) while the walks
+      // run; written to the counters directly so the test does not depend on how posts move them.
+      let walking = true;
+      let moves = 0;
+      const mover = (async () => {
+        for (let i = 0; walking && i < 5000; i++) {
+          const name = moving[i % moving.length] as string;
+          await local.db.Tag.updateOne({ name }, { $set: { postCount: 1 + ((i * 7919) % 50) } });
+          moves += 1;
+        }
+      })();
+      try {
+        for (let walk = 0; walk < 12; walk++) {
+          const byName = await enumerate(local, 'sort=name&limit=2');
+          expect([walk, byName]).toEqual([walk, all]);
+          const byCount = await enumerate(local, 'limit=2');
+          for (const name of still) {
+            expect([walk, name, byCount.filter((n) => n === name).length]).toEqual([walk, name, 1]);
+          }
+        }
+      } finally {
+        walking = false;
+        await mover;
+      }
+      expect(moves).toBeGreaterThan(12);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('a tag created or emptied during the walk is met at most once, and the others exactly once', async () => {
+    const local = await startTestApp('tags_by_name_churn');
+    try {
+      const user = await aUser(local.api);
+      const kept = ['k-a', 'k-b', 'k-c', 'k-d', 'k-e', 'k-f'];
+      for (const name of kept) {
+        expect(
+          (
+            await local.api
+              .post('/api/posts')
+              .set(user.auth)
+              .send({ body: 'x', tags: [name] })
+          ).status,
+        ).toBe(201);
+      }
+      for (let walk = 0; walk < 10; walk++) {
+        const churn = [`c-${walk}`, `k-c${walk}`];
+        const created = await local.api
+          .post('/api/posts')
+          .set(user.auth)
+          .send({ body: 'y', tags: churn });
+        expect(created.status).toBe(201);
+        const first = await local.api.get('/api/tags?sort=name&limit=3');
+        expect(first.status).toBe(200);
+        expect(
+          (await local.api.delete(`/api/posts/${created.body.id}`).set(user.auth)).status,
+        ).toBe(204);
+        const rest = await enumerate(local, 'sort=name&limit=3', first.body.nextCursor);
+        const met = [...first.body.items.map((tag: { name: string }) => tag.name), ...rest];
+        expect(new Set(met).size, met.join()).toBe(met.length);
+        expect(met.filter((n) => kept.includes(n))).toEqual(kept);
+      }
+    } finally {
+      await local.close();
+    }
+  });
+});
+
 describe('GET /api/tags/:name/posts', () => {
   it("lists a tag's posts newest first with their authors; an unknown tag has none", async () => {
     const a = await aUser(t.api);
@@ -291,8 +387,8 @@ describe('npm run tags:repair', () => {
       env: { MONGODB_URI: 'http://not-mongodb' },
     });
     expect(run.code).toBe(1);
-    expect(run.stderr.trim().split('\n')).toEqual([
-      'tags:repair: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI',
+    expect(unstamped(run.stderr).trim().split('\n')).toEqual([
+      'tags:repair: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI (exit 1)',
     ]);
   });
 });

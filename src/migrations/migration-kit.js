@@ -226,7 +226,7 @@ export function throttledStderrReporter(intervalMs) {
     const pct = p.total > 0 ? Math.min(100, Math.round((p.done / p.total) * 100)) : 100;
     const rate = p.elapsedMs > 0 ? Math.round((p.done * 1000) / p.elapsedMs) : p.done;
     process.stderr.write(
-      `${p.label}: ${p.done}/${p.total} (${pct}%), ${rate} docs/s${p.final ? ', done' : ''}\n`,
+      `${new Date().toISOString()} ${p.label}: ${p.done}/${p.total} (${pct}%), ${rate} docs/s${p.final ? ', done' : ''}\n`,
     );
   };
 }
@@ -277,7 +277,7 @@ async function guardUniqueness(collection, existing, index, guardName) {
   const directions = Object.values(index.key);
   if (!directions.every((d) => d === 1 || d === -1)) {
     process.stderr.write(
-      `${collection.collectionName}.${index.name}: no guard for a ${JSON.stringify(index.key)} key; uniqueness is not enforced until the new index is built\n`,
+      `${new Date().toISOString()} ${collection.collectionName}.${index.name}: no guard for a ${JSON.stringify(index.key)} key; uniqueness is not enforced until the new index is built\n`,
     );
     return false;
   }
@@ -351,7 +351,9 @@ export async function probeValidators(db) {
 export async function setValidator(db, collectionName, validator, options = {}) {
   const probe = await probeValidators(db);
   if (!probe.supported) {
-    process.stderr.write(`${collectionName}: $jsonSchema validator skipped: ${probe.reason}\n`);
+    process.stderr.write(
+      `${new Date().toISOString()} ${collectionName}: $jsonSchema validator skipped: ${probe.reason}\n`,
+    );
     return false;
   }
   await db.command({

@@ -5,7 +5,7 @@ import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import { applyTagDeltas, recountTags, tagDeltas } from '../tags/counters.ts';
 import type { PostRecord } from './model.ts';
-import type { PostView } from './schemas.ts';
+import { type PostView, postLists } from './schemas.ts';
 
 /** What a view of a post shows; the author comes from the users collection through populate. */
 const POST_FIELDS = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
@@ -16,24 +16,6 @@ type Author = { _id: Types.ObjectId; username: string };
 type PostWithAuthor = Omit<PostRecord, 'author'> & {
   author: { _id: Types.ObjectId | string; username: string } | null;
 };
-
-function newestFirst(kind: string): Keyset {
-  return {
-    kind,
-    keys: [
-      { field: 'timestamp', order: -1, type: 'date' },
-      { field: '_id', order: -1, type: 'objectId' },
-    ],
-  };
-}
-
-/** The lists of posts, each newest first; a cursor of one is refused by the others. */
-export const POST_LISTS = {
-  all: newestFirst('posts'),
-  byAuthor: newestFirst('user-posts'),
-  byTag: newestFirst('tag-posts'),
-  feed: newestFirst('feed'),
-} as const;
 
 export function toPostView(post: PostWithAuthor): PostView {
   return {
@@ -108,7 +90,8 @@ export async function findUserPostPage(
   userId: string,
   options: PageRequest,
 ): Promise<Page<PostView>> {
-  const page = keysetQuery(POST_LISTS.byAuthor, options);
+  const list = postLists.byAuthor(userId);
+  const page = keysetQuery(list, options);
   const user = await db.User.findById(userId, AUTHOR_FIELDS)
     .read(db.listReads.readPreference) // populate's query inherits it
     .populate<{ posts: PostRecord[] }>({
@@ -120,9 +103,7 @@ export async function findUserPostPage(
     .lean();
   if (!user) throw new AppError('user-not-found', 'No user with that id');
   const author = { _id: user._id, username: user.username };
-  return keysetPage(POST_LISTS.byAuthor, user.posts, options.limit, (post) =>
-    toPostView({ ...post, author }),
-  );
+  return keysetPage(list, user.posts, options.limit, (post) => toPostView({ ...post, author }));
 }
 
 /** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
@@ -131,7 +112,7 @@ export function findTagPostPage(
   name: string,
   options: PageRequest,
 ): Promise<Page<PostView>> {
-  return findPostPage(db, POST_LISTS.byTag, { tags: name }, options);
+  return findPostPage(db, postLists.byTag(name), { tags: name }, options);
 }
 
 /** A post and its author: `findById(...).populate('author', 'username')`, two commands. */

@@ -8,8 +8,8 @@ import {
   listPostsQuery,
   postPage,
   postView,
+  tagPostsQuery,
   updatePostBody,
-  userPostsQuery,
 } from './schemas.ts';
 import { createPost, deletePost, listPosts, updatePost } from './service.ts';
 
@@ -93,7 +93,7 @@ export function postRoutes(db: Database) {
         tag: 'tags', // listed with the tags in the API document
         auth: 'none',
         params: tagParams,
-        query: userPostsQuery,
+        query: tagPostsQuery,
         status: 200,
         response: postPage,
         errors: [400],

@@ -4,25 +4,27 @@ import { toObjectId } from '../db/object-id.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
-import type { Page } from '../shared/page.ts';
+import type { Instant } from '../shared/instant.ts';
+import type { Page, PageRequest } from '../shared/page.ts';
 import { tagDeltas, withTagCounts } from '../tags/counters.ts';
 import { isActiveUser } from '../users/queries.ts';
-import { findPostPage, POST_LISTS, postExists, toPostView } from './queries.ts';
-import type { PostView } from './schemas.ts';
+import { findPostPage, postExists, toPostView } from './queries.ts';
+import { type PostView, postLists } from './schemas.ts';
 
+/** All posts, or an author's, in [since, until): an empty range has an empty answer. */
 export function listPosts(
   db: Database,
-  options: { author?: string; since?: string; until?: string; limit: number; cursor?: string },
+  options: PageRequest & { author?: string; since?: Instant; until?: Instant },
 ): Promise<Page<PostView>> {
   const filter: Record<string, unknown> = {};
   if (options.author) filter.author = toObjectId(options.author, 'author');
   if (options.since || options.until) {
     filter.timestamp = trusted({
-      ...(options.since ? { $gte: new Date(options.since) } : {}),
-      ...(options.until ? { $lt: new Date(options.until) } : {}),
+      ...(options.since ? { $gte: options.since.ms } : {}),
+      ...(options.until ? { $lt: options.until.ms } : {}),
     });
   }
-  return findPostPage(db, POST_LISTS.all, filter, options);
+  return findPostPage(db, postLists.all(options), filter, options);
 }
 
 /**

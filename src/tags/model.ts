@@ -1,8 +1,11 @@
 import { type Connection, type InferSchemaType, Schema } from 'mongoose';
+import { WHITESPACE_CLASS } from '../shared/text.ts';
 
 export const TAG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** What a request may send as a tag name: either case, surrounding whitespace (trimmed away). */
-export const TAG_NAME_INPUT = /^\s*[A-Za-z0-9][A-Za-z0-9_-]{0,31}\s*$/;
+export const TAG_NAME_INPUT = new RegExp(
+  `^${WHITESPACE_CLASS}*[A-Za-z0-9][A-Za-z0-9_-]{0,31}${WHITESPACE_CLASS}*$`,
+);
 export const MAX_TAGS_PER_POST = 10;
 
 /**

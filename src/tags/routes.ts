@@ -9,7 +9,7 @@ export function tagRoutes(db: Database) {
       {
         method: 'get',
         path: '/api/tags',
-        summary: 'Tags in use, most used first',
+        summary: 'Tags in use, most used first or by name',
         tag: 'tags',
         auth: 'none',
         query: tagListQuery,

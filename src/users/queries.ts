@@ -1,10 +1,9 @@
 import { type Types, trusted } from 'mongoose';
 import type { Database } from '../db/connection.ts';
-import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import type { UserRecord } from './model.ts';
-import type { UserView } from './schemas.ts';
+import { USER_LISTS, type UserView } from './schemas.ts';
 
 /** The fields a user view shows (email only to its owner). */
 const PUBLIC_FIELDS = { username: 1, email: 1, createdAt: 1, updatedAt: 1 } as const;
@@ -79,14 +78,6 @@ export async function activeUserIds(db: Database, ids: string[]): Promise<Set<st
   ).lean();
   return new Set(users.map((u) => String(u._id)));
 }
-
-function byUsername(order: 1 | -1): Keyset {
-  return {
-    kind: order === 1 ? 'users:username' : 'users:-username',
-    keys: [{ field: 'username', order, type: 'name' }],
-  };
-}
-const USER_LISTS = { username: byUsername(1), '-username': byUsername(-1) } as const;
 
 /** Users by username, one command. */
 export async function findUserPage(
