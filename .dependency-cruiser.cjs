@@ -73,7 +73,10 @@ module.exports = {
       comment: 'src/models.ts registers the models: it imports model files and src/db only',
       severity: 'error',
       from: { path: '^src/models\\.ts$' },
-      to: { path: '^src/', pathNot: '^src/([^/]+/model\\.ts|db/)' },
+      to: {
+        path: '^src/',
+        pathNot: ['^src/[^/]+/model\\.ts$', '^src/[^/]+/[a-z]+-model\\.ts$', '^src/db/'],
+      },
     },
     ...layerRules,
   ],
