@@ -16,6 +16,7 @@ export async function runCli(
 ): Promise<void> {
   await runScript(command, main, {
     interruptible: options.interruptible,
+    logOutput: true,
     interruptedExitCode: BACKUP_EXIT_CODES.interrupted,
     classify: asBackupError,
     onFailure: async (failure, line) => {

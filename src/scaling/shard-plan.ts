@@ -76,6 +76,16 @@ export const COLLECTIONS: CollectionPlan[] = [
     unique: [{ index: 'name', how: 'unsharded: one shard sees every value' }],
   },
   {
+    name: 'presence',
+    why: "one small document per user (lastSeen), read and written by _id only, at most once a minute per user and process; kept off the user document so that no request's write shares a document with the token version (docs/sql-vs-documents.md). Unsharded like users, whose size it follows",
+    unique: [],
+  },
+  {
+    name: 'tag_repairs',
+    why: "tags whose counter write failed, waiting for the API's reconciler: usually empty, read and written by _id (the tag's name)",
+    unique: [],
+  },
+  {
     name: 'rate_limits',
     why: 'counters of the current window only (RATE_LIMIT_STORE=mongodb), read and written by _id; small and short-lived',
     unique: [],
@@ -179,6 +189,12 @@ export const QUERIES: QueryPlan[] = [
   },
   {
     endpoint: 'DELETE /api/users/:id',
+    collection: 'presence',
+    command: 'delete',
+    routing: 'unsharded',
+  },
+  {
+    endpoint: 'DELETE /api/users/:id',
     collection: 'users',
     command: 'delete',
     routing: 'unsharded',
@@ -202,6 +218,12 @@ export const QUERIES: QueryPlan[] = [
     routing: 'unsharded',
   },
   {
+    endpoint: 'GET /api/users/:id/profile',
+    collection: 'presence',
+    command: 'find',
+    routing: 'unsharded',
+  },
+  {
     endpoint: 'PUT /api/users/:id/profile',
     collection: 'users',
     command: 'find',
@@ -211,6 +233,12 @@ export const QUERIES: QueryPlan[] = [
     endpoint: 'PUT /api/users/:id/profile',
     collection: 'users',
     command: 'findAndModify',
+    routing: 'unsharded',
+  },
+  {
+    endpoint: 'PUT /api/users/:id/profile',
+    collection: 'presence',
+    command: 'find',
     routing: 'unsharded',
   },
   {
@@ -263,7 +291,7 @@ export const QUERIES: QueryPlan[] = [
     routing: 'targeted',
   },
   { endpoint: 'POST /api/posts', collection: 'users', command: 'find', routing: 'unsharded' },
-  { endpoint: 'POST /api/posts', collection: 'users', command: 'update', routing: 'unsharded' },
+  { endpoint: 'POST /api/posts', collection: 'presence', command: 'update', routing: 'unsharded' },
   { endpoint: 'POST /api/posts', collection: 'posts', command: 'insert', routing: 'targeted' },
   { endpoint: 'POST /api/posts', collection: 'tags', command: 'update', routing: 'unsharded' },
   {
@@ -283,10 +311,11 @@ export const QUERIES: QueryPlan[] = [
     why: FAN_OUT.postById,
   },
   { endpoint: 'GET /api/posts/:id', collection: 'users', command: 'find', routing: 'unsharded' },
+  { endpoint: 'PATCH /api/posts/:id', collection: 'posts', command: 'find', routing: 'targeted' },
   { endpoint: 'PATCH /api/posts/:id', collection: 'users', command: 'find', routing: 'unsharded' },
   {
     endpoint: 'PATCH /api/posts/:id',
-    collection: 'users',
+    collection: 'presence',
     command: 'update',
     routing: 'unsharded',
   },
@@ -304,6 +333,7 @@ export const QUERIES: QueryPlan[] = [
     why: FAN_OUT.explainMiss,
   },
   { endpoint: 'PATCH /api/posts/:id', collection: 'tags', command: 'update', routing: 'unsharded' },
+  { endpoint: 'DELETE /api/posts/:id', collection: 'posts', command: 'find', routing: 'targeted' },
   {
     endpoint: 'DELETE /api/posts/:id',
     collection: 'users',

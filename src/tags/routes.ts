@@ -1,8 +1,8 @@
 import { defineRoute } from '../http/route.ts';
 import type { Database } from '../models.ts';
-import { postPage, userPostsQuery } from '../posts/schemas.ts';
+import { postPage } from '../posts/schemas.ts';
 import { findTagPage, findTagPostPage } from './queries.ts';
-import { tagListQuery, tagPage, tagParams } from './schemas.ts';
+import { tagListQuery, tagPage, tagParams, tagPostsQuery } from './schemas.ts';
 
 export function tagRoutes(db: Database) {
   return [
@@ -10,7 +10,7 @@ export function tagRoutes(db: Database) {
       {
         method: 'get',
         path: '/api/tags',
-        summary: 'Tags in use, most used first',
+        summary: 'Tags in use, most used first or by name',
         tag: 'tags',
         auth: 'none',
         query: tagListQuery,
@@ -28,7 +28,7 @@ export function tagRoutes(db: Database) {
         tag: 'tags',
         auth: 'none',
         params: tagParams,
-        query: userPostsQuery,
+        query: tagPostsQuery,
         status: 200,
         response: postPage,
         errors: [400],
