@@ -85,6 +85,20 @@ const schema = z
      * 27117: clear of a local mongod's 27017-27019.
      */
     EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(27117),
+    /**
+     * How often the API recounts the tags whose counter write failed (ms); a failure also wakes
+     * it at once. Recorded tags are recounted from the posts (src/tags/reconciler.ts).
+     */
+    TAG_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+    /** How often the API compares every tag's count with its posts and repairs drift (ms; 0: never). */
+    TAG_FULL_CHECK_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .refine(
+        (v) => v === 0 || (v >= 1000 && v <= 7 * 24 * 3_600_000),
+        'must be 0 or 1000-604800000',
+      )
+      .default(3_600_000),
     /** HMAC secret for bearer tokens, at least 32 characters. Required in production. */
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Lifetime of a bearer token in seconds. */
@@ -283,6 +297,7 @@ export type Config = Readonly<{
     loginPerAccount: number;
     loginPerAddress: number;
   }>;
+  tags: Readonly<{ reconcileIntervalMs: number; fullCheckIntervalMs: number }>;
   lifecycle: Readonly<{
     heapGrowingPercent: number;
     shutdownTimeoutMs: number;
@@ -466,6 +481,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginWindowMs: e.LOGIN_RATE_LIMIT_WINDOW_MS,
       loginPerAccount: e.LOGIN_RATE_LIMIT_PER_ACCOUNT,
       loginPerAddress: e.LOGIN_RATE_LIMIT_PER_ADDRESS,
+    }),
+    tags: Object.freeze({
+      reconcileIntervalMs: e.TAG_RECONCILE_INTERVAL_MS,
+      fullCheckIntervalMs: e.TAG_FULL_CHECK_INTERVAL_MS,
     }),
     lifecycle: Object.freeze({
       heapGrowingPercent: e.HEAP_GROWING_PERCENT,

@@ -16,6 +16,7 @@ import { applyHeapPolicy } from './process/heap.ts';
 import { launcherName, watchNpmParent } from './process/launcher.ts';
 import { fromProjectRoot } from './process/project-root.ts';
 import { closeServer, createShutdown, type Shutdown } from './process/shutdown.ts';
+import { startTagReconciler } from './tags/reconciler.ts';
 
 /** A server that cannot be reached yet; anything else (a bad URI, bad credentials) is final. */
 const worthRetrying = (error: unknown) =>
@@ -87,6 +88,13 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
   });
   shutdown.onShutdown('schema watch', async () => schema.stop());
   await schema.refresh();
+  const reconciler = startTagReconciler({
+    db,
+    logger,
+    intervalMs: config.tags.reconcileIntervalMs,
+    fullCheckIntervalMs: config.tags.fullCheckIntervalMs,
+  });
+  shutdown.onShutdown('tag reconciler', () => reconciler.stop());
   const app = createApp({ config, db, logger, metrics, schema });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

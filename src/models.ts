@@ -2,8 +2,9 @@ import type { Connection } from 'mongoose';
 import { type ConnectOptions, type DatabaseConnection, openConnection } from './db/connection.ts';
 import { followModel } from './follows/model.ts';
 import { postModel } from './posts/model.ts';
-import { tagModel } from './tags/model.ts';
+import { tagModel, tagRepairModel } from './tags/model.ts';
 import { userModel } from './users/model.ts';
+import { presenceModel } from './users/presence-model.ts';
 
 /**
  * The composition root of the data layer: every model of the app, registered on a connection
@@ -15,7 +16,9 @@ export function registerModels(connection: Connection) {
     User: userModel(connection),
     Post: postModel(connection),
     Tag: tagModel(connection),
+    TagRepair: tagRepairModel(connection),
     Follow: followModel(connection),
+    Presence: presenceModel(connection),
   };
 }
 

@@ -1,4 +1,5 @@
 import { isValidObjectId } from 'mongoose';
+import { documentKey } from '../db/document-turns.ts';
 import type { Database } from '../models.ts';
 import type { PendingUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
@@ -72,7 +73,7 @@ async function confirmClaims(
   ) {
     throw new AppError('invalid-token', 'The token is no longer valid');
   }
-  await recordLastSeen(db, record._id, record.profile?.lastSeen ?? undefined);
+  await recordLastSeen(db, record._id);
   return { id: String(record._id), username: record.username };
 }
 
@@ -118,5 +119,7 @@ export async function authenticateLater(
  * longer matches. A new password does the same (see updateUser).
  */
 export async function revokeAllTokens(db: Database, user: AuthUser): Promise<void> {
-  await db.User.updateOne({ _id: user.id }, { $inc: { tokenVersion: 1 } }, { timestamps: false });
+  await db.turns.run([documentKey('users', user.id)], () =>
+    db.User.updateOne({ _id: user.id }, { $inc: { tokenVersion: 1 } }, { timestamps: false }),
+  );
 }

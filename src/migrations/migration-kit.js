@@ -71,14 +71,15 @@ export function updateInBatches(db, collectionName, options) {
  * one cursor, asks `toWrite` for at most one write per document, and sends them with bulkWrite per
  * batch. Make each write's filter repeat the selecting condition ({ _id, createdAt: { $exists:
  * false } }), so that a re-run after an interruption touches only what is left.
+ * `into` names another collection the writes go to (moving a field into a collection of its own).
  * @param {Db} db
  * @param {string} collectionName
- * @param {{ filter: Document, projection?: Document, label?: string,
+ * @param {{ filter: Document, projection?: Document, label?: string, into?: string,
  *   toWrite: (doc: Document) => import('mongodb').AnyBulkWriteOperation | null }} options
  * @returns {Promise<{ seen: number, written: number }>}
  */
 export async function transformInBatches(db, collectionName, options) {
-  const collection = db.collection(collectionName);
+  const collection = db.collection(options.into ?? collectionName);
   // FerretDB holds a connection per statement until the command ends: see src/db/engine-limits.js.
   const perCommand = await writeStatementLimit(db);
   const projection = options.projection ?? {};
@@ -89,7 +90,8 @@ export async function transformInBatches(db, collectionName, options) {
       const result = await collection.bulkWrite(writes.slice(i, i + perCommand), {
         ordered: false,
       });
-      written += result.modifiedCount + result.deletedCount + result.insertedCount;
+      written +=
+        result.modifiedCount + result.deletedCount + result.insertedCount + result.upsertedCount;
     }
     return written;
   });

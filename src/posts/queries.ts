@@ -3,7 +3,7 @@ import type { Database } from '../models.ts';
 import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
-import { applyTagDeltas, recountTags, tagDeltas } from '../tags/counters.ts';
+import { recordTagRepairs, type TagDeltas, type TagWrite, tagDeltas } from '../tags/counters.ts';
 import type { PostRecord } from './model.ts';
 import { type PostView, postLists } from './schemas.ts';
 
@@ -123,6 +123,19 @@ export async function postExists(
   return (await db.Post.exists({ _id: postId }).session(session ?? null)) !== null;
 }
 
+/**
+ * The tags of an author's post (empty when the author has no such post): one read by _id and
+ * author, which targets one shard where posts are sharded by author.
+ */
+export async function findPostTags(
+  db: Database,
+  postId: string,
+  authorId: string,
+): Promise<string[]> {
+  const post = await db.Post.findOne({ _id: postId, author: authorId }, { tags: 1 }).lean();
+  return post?.tags ?? [];
+}
+
 /** How many posts a user has written (one indexed count). */
 export function countPostsByAuthor(db: Database, authorId: string): Promise<number> {
   return db.Post.countDocuments({ author: authorId });
@@ -131,33 +144,39 @@ export function countPostsByAuthor(db: Database, authorId: string): Promise<numb
 const DELETE_BATCH = 500;
 
 /**
- * Deletes every post of an author in batches, moving tag counters by what each batch really
- * removed. Safe to run again after a crash: it continues with whatever posts remain.
+ * Deletes every post of an author in batches and returns how each tag's count must move (the
+ * caller moves them once its transaction, if any, has committed: a counter is never written
+ * inside one). `write` learns every tag seen, so that the reconciler leaves them alone until the
+ * caller has moved them. A post deleted concurrently by another request moved its own counters:
+ * only when every post of a batch was removed here are the batch's moves ours; otherwise nobody
+ * can tell which were, and the batch's tags are recorded for repair. Safe to run again after a
+ * crash: it continues with whatever posts remain.
  */
 export async function deletePostsByAuthor(
   db: Database,
   authorId: string,
+  write: TagWrite,
   session?: ClientSession,
-): Promise<number> {
-  let total = 0;
+): Promise<TagDeltas> {
+  const deltas: TagDeltas = new Map();
   for (;;) {
     const batch = await db.Post.find({ author: authorId }, { tags: 1 })
       .limit(DELETE_BATCH)
       .session(session ?? null)
       .lean();
-    if (batch.length === 0) return total;
+    if (batch.length === 0) return deltas;
+    const batchDeltas: TagDeltas = new Map();
+    for (const post of batch) tagDeltas(post.tags ?? [], [], batchDeltas);
+    write.add(batchDeltas.keys());
     const { deletedCount } = await db.Post.deleteMany(
       { _id: trusted({ $in: batch.map((p) => p._id) }), author: authorId },
       { session },
     );
-    if (deletedCount === 0) return total;
-    const deltas = new Map<string, number>();
-    for (const post of batch) tagDeltas(post.tags ?? [], [], deltas);
-    // A post deleted concurrently by another request moved its own counters: only when every
-    // post of the batch was removed here are the batch's moves ours; otherwise nobody can tell
-    // which were, and the batch's tags are recounted.
-    if (deletedCount === batch.length) await applyTagDeltas(db, deltas, session);
-    else await recountTags(db, [...deltas.keys()], session);
-    total += deletedCount;
+    if (deletedCount === 0) return deltas;
+    if (deletedCount === batch.length) {
+      for (const [name, n] of batchDeltas) deltas.set(name, (deltas.get(name) ?? 0) + n);
+    } else {
+      await recordTagRepairs(db, [...batchDeltas.keys()]);
+    }
   }
 }

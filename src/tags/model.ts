@@ -27,3 +27,19 @@ tagSchema.index({ postCount: -1, name: 1 });
 export type TagFields = InferSchemaType<typeof tagSchema>;
 export const tagModel = (connection: Connection) => connection.model('Tag', tagSchema);
 export type TagModel = ReturnType<typeof tagModel>;
+
+/**
+ * Tags whose postCount a failed counter write may have left wrong, recorded for the reconciler
+ * (src/tags/reconciler.ts), which recounts them from the posts and removes the record.
+ */
+export const tagRepairSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    since: { type: Date, required: true },
+  },
+  { collection: 'tag_repairs', versionKey: false, strict: 'throw', strictQuery: true },
+);
+
+export const tagRepairModel = (connection: Connection) =>
+  connection.model('TagRepair', tagRepairSchema);
+export type TagRepairModel = ReturnType<typeof tagRepairModel>;

@@ -6,7 +6,11 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export const ABOUT_ME_MAX = 280;
 
-/** The tutorial's one-to-one profile, embedded: it is read with the user and never shared. */
+/**
+ * The tutorial's one-to-one profile, embedded: it is read with the user and never shared. Its
+ * `lastSeen`, which every request may write, lives in the presence collection instead
+ * (src/users/presence-model.ts).
+ */
 const profileSchema = new Schema(
   {
     aboutMe: {
@@ -18,8 +22,6 @@ const profileSchema = new Schema(
       },
     },
     avatarUrl: { type: String, trim: true, maxlength: 2048 },
-    /** Set by authenticated requests, at most once a minute. */
-    lastSeen: { type: Date },
   },
   { _id: false, strict: 'throw' },
 );

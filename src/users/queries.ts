@@ -12,11 +12,9 @@ const PUBLIC_FIELDS = { username: 1, email: 1, createdAt: 1, updatedAt: 1 } as c
 export const NOT_DELETING = { deletingSince: trusted({ $exists: false }) };
 
 /** The fields of a user's record that confirm a token: whose it is, whether it was revoked. */
-export const AUTH_RECORD_FIELDS = { username: 1, tokenVersion: 1, 'profile.lastSeen': 1 } as const;
+export const AUTH_RECORD_FIELDS = { username: 1, tokenVersion: 1 } as const;
 
-export type AuthRecord = Pick<UserRecord, '_id' | 'username' | 'tokenVersion'> & {
-  profile?: Pick<NonNullable<UserRecord['profile']>, 'lastSeen'> | null;
-};
+export type AuthRecord = Pick<UserRecord, '_id' | 'username' | 'tokenVersion'>;
 
 interface Counts {
   postCount: number;
@@ -92,4 +90,10 @@ export async function findUserPage(
     .read(db.listReads.readPreference)
     .lean();
   return keysetPage(list, users, options.limit, (u) => toUserView(u, { self: false }));
+}
+
+/** When the user was last seen, if ever (one read of the presence collection by _id). */
+export async function lastSeenOf(db: Database, userId: string): Promise<Date | undefined> {
+  const presence = await db.Presence.findById(userId, { lastSeen: 1 }).lean();
+  return presence?.lastSeen ?? undefined;
 }
