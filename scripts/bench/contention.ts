@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config.ts';
 import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectDatabase } from '../../src/models.ts';
-import { runScript } from '../../src/process/script.ts';
+import { runScript } from '../../src/cli/script.ts';
 import { UsageError } from '../../src/process/script-error.ts';
 import { counterStateOf } from '../../src/tags/counters.ts';
 import { startTagReconciler } from '../../src/tags/reconciler.ts';
