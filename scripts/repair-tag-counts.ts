@@ -1,7 +1,8 @@
 // npm run tags:repair — recomputes every tag's postCount from the posts (see src/tags/service.ts).
 // `npm run tags:repair -- --check` only reports: exit 3 when some count has drifted (monitoring).
+
+import { runScript } from '../src/cli/script.ts';
 import { connectDatabase } from '../src/models.ts';
-import { runScript } from '../src/process/script.ts';
 import { UsageError } from '../src/process/script-error.ts';
 import { logLine } from '../src/process/script-log.ts';
 import { repairTagCounts } from '../src/tags/service.ts';

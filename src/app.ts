@@ -1,9 +1,11 @@
 import express, { type Express } from 'express';
+import { accountRoutes } from './accounts/routes.ts';
 import { loginRateLimits } from './auth/login-limit.ts';
 import { authRoutes } from './auth/routes.ts';
 import { authenticate, authenticateLater } from './auth/service.ts';
 import { createTokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
+import type { Database } from './db/connection.ts';
 import { feedRoutes } from './feed/routes.ts';
 import { followRoutes } from './follows/routes.ts';
 import { healthRoutes } from './health/routes.ts';
@@ -21,10 +23,8 @@ import { mountRoutes } from './http/route.ts';
 import { corsPolicy, noStore, securityHeaders } from './http/security.ts';
 import { type SchemaGate, writeGate } from './http/write-gate.ts';
 import type { Logger } from './logger.ts';
-import type { Database } from './models.ts';
 import { postRoutes } from './posts/routes.ts';
 import { tagRoutes } from './tags/routes.ts';
-import { userRoutes } from './users/routes.ts';
 
 export interface AppOptions {
   config: Config;
@@ -52,7 +52,7 @@ export function createApp(options: AppOptions): Express {
 
   const routes = [
     ...healthRoutes({ db, database, schema: options.schema }),
-    ...userRoutes(db),
+    ...accountRoutes(db),
     ...postRoutes(db),
     ...authRoutes({ db, tokens }),
     ...followRoutes(db),

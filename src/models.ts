@@ -1,5 +1,10 @@
 import type { Connection } from 'mongoose';
-import { type ConnectOptions, type DatabaseConnection, openConnection } from './db/connection.ts';
+import {
+  type ConnectOptions,
+  type Database,
+  type Models,
+  openConnection,
+} from './db/connection.ts';
 import { followModel } from './follows/model.ts';
 import { postModel } from './posts/model.ts';
 import { tagModel, tagRepairModel } from './tags/model.ts';
@@ -9,9 +14,9 @@ import { presenceModel } from './users/presence-model.ts';
 /**
  * The composition root of the data layer: every model of the app, registered on a connection
  * (also what migrations are generated from). src/db/ knows no feature; this file knows them all,
- * and imports nothing but their model files.
+ * and imports nothing but their model files. Features take the `Database` type from src/db/.
  */
-export function registerModels(connection: Connection) {
+export function registerModels(connection: Connection): Models {
   return {
     User: userModel(connection),
     Post: postModel(connection),
@@ -21,11 +26,6 @@ export function registerModels(connection: Connection) {
     Presence: presenceModel(connection),
   };
 }
-
-export type Models = ReturnType<typeof registerModels>;
-
-/** The open connection with the app's models on it: what features read and write through. */
-export type Database = DatabaseConnection & Models;
 
 /** Connects, probes what the server can do, and registers the models on this connection. */
 export async function connectDatabase(uri: string, options: ConnectOptions): Promise<Database> {

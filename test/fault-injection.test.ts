@@ -1,8 +1,8 @@
 import { trusted } from 'mongoose';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Database } from '../src/db/connection.ts';
 import { MAX_TRANSACTION_ATTEMPTS } from '../src/db/transactions.ts';
-import type { Database } from '../src/models.ts';
 import { useTestApp } from './helpers/app.ts';
 import { aPost, aUser } from './helpers/builders.ts';
 import { dropTestDatabase } from './helpers/db.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
-import type { Database } from '../models.ts';
 import { codePointLength } from '../shared/text.ts';
 import { PASSWORD_MAX_LENGTH } from './passwords.ts';
 import { type Credentials, logIn, revokeAllTokens } from './service.ts';

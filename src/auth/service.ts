@@ -1,13 +1,13 @@
 import { isValidObjectId } from 'mongoose';
+import type { Database } from '../db/connection.ts';
 import { documentKey } from '../db/document-turns.ts';
-import type { Database } from '../models.ts';
-import type { PendingUser } from '../shared/auth-user.ts';
+import type { AuthUser, PendingUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';
 import { usernameKey } from '../users/model.ts';
 import { type AuthRecord, findAuthRecord, findLoginRecord } from '../users/queries.ts';
 import { verifyPassword } from './passwords.ts';
-import type { AuthUser, IssuedToken, TokenClaims, TokenService } from './tokens.ts';
+import type { IssuedToken, TokenClaims, TokenService } from './tokens.ts';
 
 export type Credentials = { password: string } & ({ username: string } | { email: string });
 

@@ -5,6 +5,17 @@ import { type Capabilities, probeCapabilities } from './capabilities.ts';
 import { type DocumentTurns, documentTurns } from './document-turns.ts';
 import { defaultReplication, type ListReads, replicationOptions } from './replication.ts';
 
+/**
+ * The app's models by name. Each feature's model file adds its own to this interface
+ * (declaration merging, as fastify's plugins declare their decorators), and src/models.ts
+ * registers them on the connection: this folder knows no feature.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by the features' model files
+export interface Models {}
+
+/** The open connection with the app's models on it: what features read and write through. */
+export type Database = DatabaseConnection & Models;
+
 /** An open connection and what its server can do; the models are registered by src/models.ts. */
 export interface DatabaseConnection {
   connection: Connection;

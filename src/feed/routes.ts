@@ -1,6 +1,6 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { EXAMPLE_ID } from '../http/schemas.ts';
-import type { Database } from '../models.ts';
 import { postListQuery, postLists, postPage } from '../posts/schemas.ts';
 import { getFeed } from './service.ts';
 

@@ -1,7 +1,7 @@
 import { trusted } from 'mongoose';
+import type { Database } from '../db/connection.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { followeeIds } from '../follows/queries.ts';
-import type { Database } from '../models.ts';
 import { findPostPageWithUser } from '../posts/queries.ts';
 import { type PostView, postLists } from '../posts/schemas.ts';
 import type { PendingUser } from '../shared/auth-user.ts';

@@ -1,5 +1,5 @@
 import type { ClientSession, Types } from 'mongoose';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import { type FollowEntry, followLists } from './schemas.ts';
 

@@ -1,6 +1,6 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
-import type { Database } from '../models.ts';
 import { followersQuery, followingQuery, followPage } from './schemas.ts';
 import { follow, listFollows, unfollow } from './service.ts';
 

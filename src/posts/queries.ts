@@ -1,5 +1,5 @@
 import { type ClientSession, type Types, trusted } from 'mongoose';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
 import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
@@ -104,6 +104,15 @@ export async function findUserPostPage(
   if (!user) throw new AppError('user-not-found', 'No user with that id');
   const author = { _id: user._id, username: user.username };
   return keysetPage(list, user.posts, options.limit, (post) => toPostView({ ...post, author }));
+}
+
+/** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
+export function findTagPostPage(
+  db: Database,
+  name: string,
+  options: PageRequest,
+): Promise<Page<PostView>> {
+  return findPostPage(db, postLists.byTag(name), { tags: name }, options);
 }
 
 /** A post and its author: `findById(...).populate('author', 'username')`, two commands. */

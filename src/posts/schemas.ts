@@ -10,28 +10,14 @@ import {
 import { encodeCursor, type Keyset, newestFirst, scopedTo } from '../shared/cursor.ts';
 import { type Instant, parseInstant } from '../shared/instant.ts';
 import { normalizeTags } from '../tags/counters.ts';
-import { MAX_TAGS_PER_POST, TAG_NAME_INPUT } from '../tags/model.ts';
+import { MAX_TAGS_PER_POST } from '../tags/model.ts';
+import { EXAMPLE_TAG, tagName } from '../tags/schemas.ts';
 import { POST_BODY_MAX } from './model.ts';
 
 const body = textSchema({ max: POST_BODY_MAX, visible: true, trim: true }).meta({
   example: 'my first post!',
   description: `1-${POST_BODY_MAX} characters (code points) with at least one visible one; stored without surrounding whitespace`,
 });
-
-export const EXAMPLE_TAG = 'mongodb';
-
-// Either case and surrounding whitespace are accepted, then trimmed and lower-cased: the pattern
-// the document publishes is the one that checks the input.
-export const tagName = z
-  .string()
-  .max(64)
-  .regex(TAG_NAME_INPUT, 'tags are 1-32 letters, digits, _ or -, starting with a letter or digit')
-  .trim()
-  .toLowerCase()
-  .meta({
-    example: EXAMPLE_TAG,
-    description: 'Case-insensitive and trimmed; stored lower-case',
-  });
 
 const tags = z
   .array(tagName)
@@ -101,6 +87,7 @@ export const listPostsQuery = z.strictObject({
 // is one no OpenAPI schema can state, so no client generated from the document could know it.
 
 export const userPostsQuery = postListQuery(postLists.byAuthor(EXAMPLE_ID));
+export const tagPostsQuery = postListQuery(postLists.byTag(EXAMPLE_TAG));
 
 export const authorView = z
   .object({ id: objectIdSchema, username: z.string() })

@@ -1,9 +1,9 @@
 import { type ClientSession, trusted } from 'mongoose';
-import type { AuthUser } from '../auth/tokens.ts';
+import type { Database } from '../db/connection.ts';
 import { documentKey } from '../db/document-turns.ts';
 import { isUnavailableError } from '../db/errors.ts';
 import { toObjectId } from '../db/object-id.ts';
-import type { Database } from '../models.ts';
+import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Instant } from '../shared/instant.ts';
 import type { Page, PageRequest } from '../shared/page.ts';

@@ -1,8 +1,8 @@
 import type { AnyBulkWriteOperation } from 'mongodb';
 import { type Connection, trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
+import type { Database } from '../db/connection.ts';
 import { documentKey } from '../db/document-turns.ts';
-import type { Database } from '../models.ts';
 
 /** How each tag's postCount must move: +n for posts that gained it, -n for posts that lost it. */
 export type TagDeltas = Map<string, number>;

@@ -43,3 +43,10 @@ export const tagRepairSchema = new Schema(
 export const tagRepairModel = (connection: Connection) =>
   connection.model('TagRepair', tagRepairSchema);
 export type TagRepairModel = ReturnType<typeof tagRepairModel>;
+
+declare module '../db/connection.ts' {
+  interface Models {
+    Tag: TagModel;
+    TagRepair: TagRepairModel;
+  }
+}

@@ -1,7 +1,5 @@
 import { trusted } from 'mongoose';
-import type { Database } from '../models.ts';
-import { findPostPage } from '../posts/queries.ts';
-import { type PostView, postLists } from '../posts/schemas.ts';
+import type { Database } from '../db/connection.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import { TAG_LISTS, type TagView } from './schemas.ts';
 
@@ -24,13 +22,4 @@ export async function findTagPage(
     .read(db.listReads.readPreference)
     .lean();
   return keysetPage(list, tags, options.limit, ({ name, postCount }) => ({ name, postCount }));
-}
-
-/** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
-export function findTagPostPage(
-  db: Database,
-  name: string,
-  options: PageRequest,
-): Promise<Page<PostView>> {
-  return findPostPage(db, postLists.byTag(name), { tags: name }, options);
 }

@@ -1,5 +1,5 @@
+import type { Database } from '../db/connection.ts';
 import type { Logger } from '../logger.ts';
-import type { Database } from '../models.ts';
 import { counterStateOf, recordTagRepairs, recountTag } from './counters.ts';
 import { repairTagCounts } from './service.ts';
 

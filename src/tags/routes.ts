@@ -1,8 +1,7 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
-import type { Database } from '../models.ts';
-import { postPage } from '../posts/schemas.ts';
-import { findTagPage, findTagPostPage } from './queries.ts';
-import { tagListQuery, tagPage, tagParams, tagPostsQuery } from './schemas.ts';
+import { findTagPage } from './queries.ts';
+import { tagListQuery, tagPage } from './schemas.ts';
 
 export function tagRoutes(db: Database) {
   return [
@@ -19,21 +18,6 @@ export function tagRoutes(db: Database) {
         errors: [400],
       },
       ({ query }) => findTagPage(db, query),
-    ),
-    defineRoute(
-      {
-        method: 'get',
-        path: '/api/tags/:name/posts',
-        summary: "A tag's posts, newest first (an unknown tag has none)",
-        tag: 'tags',
-        auth: 'none',
-        params: tagParams,
-        query: tagPostsQuery,
-        status: 200,
-        response: postPage,
-        errors: [400],
-      },
-      ({ params, query }) => findTagPostPage(db, params.name, query),
     ),
   ];
 }

@@ -1,7 +1,22 @@
 import { z } from 'zod';
 import { pageQueryShape, pageSchema } from '../http/schemas.ts';
-import { EXAMPLE_TAG, postListQuery, postLists, tagName } from '../posts/schemas.ts';
 import { encodeCursor, type Keyset } from '../shared/cursor.ts';
+import { TAG_NAME_INPUT } from './model.ts';
+
+export const EXAMPLE_TAG = 'mongodb';
+
+// Either case and surrounding whitespace are accepted, then trimmed and lower-cased: the pattern
+// the document publishes is the one that checks the input.
+export const tagName = z
+  .string()
+  .max(64)
+  .regex(TAG_NAME_INPUT, 'tags are 1-32 letters, digits, _ or -, starting with a letter or digit')
+  .trim()
+  .toLowerCase()
+  .meta({
+    example: EXAMPLE_TAG,
+    description: 'Case-insensitive and trimmed; stored lower-case',
+  });
 
 export const tagView = z
   .object({ name: z.string(), postCount: z.number().int() })
@@ -39,6 +54,5 @@ export const tagListQuery = z.strictObject({
   ...pageQueryShape(encodeCursor(TAG_LISTS['-postCount'], { postCount: 3, name: EXAMPLE_TAG })),
 });
 export const tagParams = z.strictObject({ name: tagName });
-export const tagPostsQuery = postListQuery(postLists.byTag(EXAMPLE_TAG));
 
 export type TagView = z.infer<typeof tagView>;

@@ -1,7 +1,7 @@
 import type { Connection, Types } from 'mongoose';
+import type { Database } from '../db/connection.ts';
 import { documentKey } from '../db/document-turns.ts';
 import { isDuplicateKeyError } from '../db/errors.ts';
-import type { Database } from '../models.ts';
 
 export const LAST_SEEN_RESOLUTION_MS = 60_000;
 

@@ -53,7 +53,7 @@ export const userSchema = new Schema(
     profile: { type: profileSchema, default: () => ({}) },
     /**
      * Set by the first write of the user's deletion (with a tokenVersion bump); from then on
-     * the user's writes are refused and undone (src/users/service.ts deleteUser).
+     * the user's writes are refused and undone (src/accounts/service.ts deleteUser).
      */
     deletingSince: { type: Date },
   },
@@ -94,3 +94,9 @@ export type UserFields = InferSchemaType<typeof userSchema>;
 export type UserRecord = UserFields & { _id: Types.ObjectId };
 export const userModel = (connection: Connection) => connection.model('User', userSchema);
 export type UserModel = ReturnType<typeof userModel>;
+
+declare module '../db/connection.ts' {
+  interface Models {
+    User: UserModel;
+  }
+}

@@ -19,3 +19,9 @@ export type PresenceFields = InferSchemaType<typeof presenceSchema>;
 export const presenceModel = (connection: Connection) =>
   connection.model('Presence', presenceSchema);
 export type PresenceModel = ReturnType<typeof presenceModel>;
+
+declare module '../db/connection.ts' {
+  interface Models {
+    Presence: PresenceModel;
+  }
+}

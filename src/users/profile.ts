@@ -1,6 +1,6 @@
-import type { AuthUser } from '../auth/tokens.ts';
+import type { Database } from '../db/connection.ts';
 import { documentKey } from '../db/document-turns.ts';
-import type { Database } from '../models.ts';
+import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { lastSeenOf, NOT_DELETING } from './queries.ts';
 import type { ProfileView } from './schemas.ts';

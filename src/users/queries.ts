@@ -1,5 +1,5 @@
 import { type Types, trusted } from 'mongoose';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
 import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import type { UserRecord } from './model.ts';

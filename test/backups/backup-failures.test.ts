@@ -2,9 +2,10 @@ import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { redactSecrets, toolConnectionString } from '../../src/backups/connection-string.ts';
 import { acquireLock } from '../../src/backups/lock.ts';
+import { toolConnectionString } from '../../src/backups/tool-uri.ts';
 import { locateTool } from '../../src/backups/tools.ts';
+import { redactSecrets } from '../../src/shared/connection-string.ts';
 import { testDbName } from '../helpers/db.ts';
 import { findTools, runScript, startScript, tempDir } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import { ConnectionString } from 'mongodb-connection-string-url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Manifest, manifestPathFor, readManifest } from '../../src/backups/manifest.ts';
 import { runRestore } from '../../src/backups/restore.ts';
-import type { Database } from '../../src/models.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { dropTestDatabase, dropTestDb, openTestDatabase, testDbName } from '../helpers/db.ts';
 import { startProcess } from '../helpers/process.ts';
 import { archivePathFrom, findTools, runScript, seedSource, tempDir } from './helpers.ts';

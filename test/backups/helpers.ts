@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Decimal128, Double, Int32, Long, ObjectId, UUID } from 'mongodb';
 import { archiveFileName, type Manifest, manifestPathFor } from '../../src/backups/manifest.ts';
 import { locateTool } from '../../src/backups/tools.ts';
-import type { Database } from '../../src/models.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { type ProcessResult, type RunningProcess, startTs, unstamped } from '../helpers/process.ts';
 
 /** The real tools (PATH or .tools/bin), or why they are missing (the tests then skip, saying so). */

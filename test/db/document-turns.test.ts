@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/connection.ts';
 import { documentKey, documentTurns } from '../../src/db/document-turns.ts';
-import type { Database } from '../../src/models.ts';
 import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
 
 let db: Database;

@@ -1,9 +1,9 @@
 import { BSON, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkWriteInChunks } from '../../src/db/bulk-write.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { isUnavailableError } from '../../src/db/errors.ts';
 import { MAX_TRANSACTION_ATTEMPTS, meansRunAgain } from '../../src/db/transactions.ts';
-import type { Database } from '../../src/models.ts';
 import { AppError } from '../../src/shared/errors.ts';
 import { dropTestDatabase } from '../helpers/db.ts';
 import {

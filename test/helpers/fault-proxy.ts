@@ -1,7 +1,8 @@
 import { createServer, type Server, Socket } from 'node:net';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { inject } from 'vitest';
-import { connectDatabase, type Database } from '../../src/models.ts';
+import type { Database } from '../../src/db/connection.ts';
+import { connectDatabase } from '../../src/models.ts';
 import { openTestDatabase } from './db.ts';
 
 /**

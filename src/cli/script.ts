@@ -1,10 +1,10 @@
-import { redactSecrets } from '../backups/connection-string.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { useLocalEngine } from '../db/local-engine.ts';
-import { loadDotEnv } from './env-file.ts';
-import { fromProjectRoot } from './project-root.ts';
-import { ScriptError } from './script-error.ts';
-import { logLine } from './script-log.ts';
+import { loadDotEnv } from '../process/env-file.ts';
+import { fromProjectRoot } from '../process/project-root.ts';
+import { ScriptError } from '../process/script-error.ts';
+import { logLine } from '../process/script-log.ts';
+import { redactSecrets } from '../shared/connection-string.ts';
 
 export interface ScriptContext {
   /** Loaded on first use, so that a configuration error is reported like any other failure. */

@@ -1,16 +1,16 @@
 import { hashPassword } from '../auth/passwords.ts';
-import type { AuthUser } from '../auth/tokens.ts';
+import type { Database } from '../db/connection.ts';
 import { documentKey } from '../db/document-turns.ts';
 import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { countFollows, deleteFollowsOf } from '../follows/queries.ts';
-import type { Database } from '../models.ts';
 import { countPostsByAuthor, deletePostsByAuthor } from '../posts/queries.ts';
+import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { beginTagWrite, moveTagCounts } from '../tags/counters.ts';
-import { usernameKey } from './model.ts';
-import { findUserOrThrow, NOT_DELETING, toUserView } from './queries.ts';
-import type { UserView } from './schemas.ts';
+import { usernameKey } from '../users/model.ts';
+import { findUserOrThrow, NOT_DELETING, toUserView } from '../users/queries.ts';
+import type { UserView } from '../users/schemas.ts';
 
 /** Names the unique field a write collided on (username or email). */
 async function conflictError(
