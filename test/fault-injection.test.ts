@@ -31,6 +31,12 @@ import {
 //   (src/db/transactions.ts reruns it, up to MAX_TRANSACTION_ATTEMPTS runs).
 // A test whose point is a failure cuts every attempt the engine would make (`EVERY_ATTEMPT`);
 // one whose point is recovery cuts once and expects the answer the engine's retries give.
+// FAULT_PROXY_AS_REPLICA_SET=1: the proxy presents the server as a replica-set primary, so that
+// the driver's retryable writes run in front of FerretDB too (startFaultProxy). The tests of a
+// lost reply are skipped then: FerretDB does not deduplicate a resent write as MongoDB does.
+const AS_REPLICA_SET = process.env.FAULT_PROXY_AS_REPLICA_SET === '1';
+const itUnlessPretending = AS_REPLICA_SET ? it.skip : it;
+
 let proxy: FaultProxy;
 let proxied: Database;
 let direct: Database;
@@ -38,7 +44,8 @@ let retries: DriverRetries;
 /** A request whose write runs in a transaction recovers from one cut by a rerun. */
 let transactions: boolean;
 beforeAll(async () => {
-  ({ proxy, proxied, direct } = await openProxiedDatabase('faults'));
+  const asReplicaSet = AS_REPLICA_SET;
+  ({ proxy, proxied, direct } = await openProxiedDatabase('faults', { asReplicaSet }));
   retries = await driverRetries(proxied);
   transactions = proxied.capabilities.transactions;
   console.log(`faults: transactions ${transactions}, retryable writes ${retries.writes}`);
@@ -113,7 +120,8 @@ async function expectExactCounts(names: string[]) {
 // recounts them within EXACT_AGAIN_WITHIN_MS.
 describe('a post write whose tag-counter update is cut', () => {
   for (const action of ['drop', 'drop-reply'] as const) {
-    it(`POST /api/posts (${action}): 201 with exact counts`, async () => {
+    const test = action === 'drop-reply' ? itUnlessPretending : it;
+    test(`POST /api/posts (${action}): 201 with exact counts`, async () => {
       const user = await aUser(t.api);
       const names = [`c-${action}-a`, `c-${action}-b`];
       const res = await withFault({ command: 'update', collection: 'tags', action }, () =>
@@ -124,7 +132,7 @@ describe('a post write whose tag-counter update is cut', () => {
       await expectExactCounts(names);
     });
 
-    it(`PATCH /api/posts/:id (${action}): 200 with exact counts`, async () => {
+    test(`PATCH /api/posts/:id (${action}): 200 with exact counts`, async () => {
       const user = await aUser(t.api);
       const names = [`e-${action}-a`, `e-${action}-b`, `e-${action}-c`];
       const post = await aPost(t.api, user, { body: 'x', tags: names.slice(0, 2) });
@@ -139,7 +147,7 @@ describe('a post write whose tag-counter update is cut', () => {
       await expectExactCounts(names);
     });
 
-    it(`DELETE /api/posts/:id (${action}): 204 with exact counts`, async () => {
+    test(`DELETE /api/posts/:id (${action}): 204 with exact counts`, async () => {
       const user = await aUser(t.api);
       const names = [`d-${action}-a`];
       const post = await aPost(t.api, user, { body: 'x', tags: names });
@@ -203,26 +211,29 @@ describe('a post write whose own command is cut', () => {
     await expectExactCounts(names);
   });
 
-  it('POST /api/posts with the insert reply lost once: never a success without the post, never two posts', async () => {
-    // The server ran the insert. A retryable write sends it again with the same txnNumber and
-    // the server answers from its record instead of inserting twice; a transaction's rerun
-    // starts after the first run was aborted, so its insert was never committed.
-    const user = await aUser(t.api);
-    const names = ['i-reply-a'];
-    const res = await withFault(
-      { command: 'insert', collection: 'posts', action: 'drop-reply' },
-      () => t.api.post('/api/posts').set(user.auth).send({ body: 'x', tags: names }),
-    );
-    expect(res.status, JSON.stringify(res.body)).toBe(recoversFromOneCut() ? 201 : 503);
-    const stored = await direct.Post.countDocuments({ author: user.id });
-    if (res.status === 201) {
-      expect(stored).toBe(1);
-      expect(await direct.Post.exists({ _id: res.body.id })).not.toBeNull();
-    } else {
-      expect(stored).toBeLessThanOrEqual(1);
-    }
-    await expectExactCounts(names);
-  });
+  itUnlessPretending(
+    'POST /api/posts with the insert reply lost once: never a success without the post, never two posts',
+    async () => {
+      // The server ran the insert. A retryable write sends it again with the same txnNumber and
+      // the server answers from its record instead of inserting twice; a transaction's rerun
+      // starts after the first run was aborted, so its insert was never committed.
+      const user = await aUser(t.api);
+      const names = ['i-reply-a'];
+      const res = await withFault(
+        { command: 'insert', collection: 'posts', action: 'drop-reply' },
+        () => t.api.post('/api/posts').set(user.auth).send({ body: 'x', tags: names }),
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(recoversFromOneCut() ? 201 : 503);
+      const stored = await direct.Post.countDocuments({ author: user.id });
+      if (res.status === 201) {
+        expect(stored).toBe(1);
+        expect(await direct.Post.exists({ _id: res.body.id })).not.toBeNull();
+      } else {
+        expect(stored).toBeLessThanOrEqual(1);
+      }
+      await expectExactCounts(names);
+    },
+  );
 
   it('DELETE /api/posts/:id with every delete attempt dropped: 503, the post and counts unchanged', async () => {
     const user = await aUser(t.api);
