@@ -264,77 +264,8 @@ export function isSystemDatabase(name: string): boolean {
   return (SYSTEM_DATABASES as readonly string[]).includes(name.toLowerCase());
 }
 
-export type Config = Readonly<{
-  env: 'development' | 'test' | 'production';
-  host: string;
-  port: number;
-  mongo: Readonly<{
-    uri: string | undefined;
-    dbName: string;
-    poolSize: number;
-    serverSelectionTimeoutMS: number;
-    connectTimeoutMS: number;
-    autoIndex: boolean;
-    replication: Replication;
-  }>;
-  embedded: Readonly<{ engine: 'auto' | 'mongod' | 'ferretdb'; dataDir: string; port: number }>;
-  auth: Readonly<{ jwtSecret: string; tokenTtlSeconds: number }>;
-  http: Readonly<{
-    bodyLimitBytes: number;
-    corsOrigins: readonly string[];
-    trustProxyHops: number;
-  }>;
-  load: Readonly<{
-    maxInFlightPerClient: number;
-    maxInFlight: number;
-    maxEventLoopLagMs: number;
-  }>;
-  rateLimit: Readonly<{
-    store: 'memory' | 'mongodb';
-    windowMs: number;
-    max: number;
-    loginWindowMs: number;
-    loginPerAccount: number;
-    loginPerAddress: number;
-  }>;
-  tags: Readonly<{ reconcileIntervalMs: number; fullCheckIntervalMs: number }>;
-  lifecycle: Readonly<{
-    heapGrowingPercent: number;
-    shutdownTimeoutMs: number;
-    connectAttempts: number;
-    connectBackoffMs: number;
-  }>;
-  backup: Readonly<{
-    dir: string;
-    keep: Readonly<{
-      last: number;
-      daily: number;
-      weekly: number;
-      monthly: number;
-      preMigrationDays: number;
-    }>;
-    onFailure: string | undefined;
-    maxAgeHours: number;
-    mongodumpPath: string | undefined;
-    mongorestorePath: string | undefined;
-  }>;
-  migrations: Readonly<{
-    onStart: 'refuse' | 'apply' | 'warn';
-    batchSize: number;
-    lockWaitSeconds: number;
-    backup: boolean;
-    watchSeconds: number;
-  }>;
-  logLevel: string;
-  logFormat: 'auto' | 'json' | 'pretty';
-  metrics: Readonly<{
-    enabled: boolean;
-    /** undefined: /metrics on the API's port, for `allow` only. */
-    port: number | undefined;
-    host: string;
-    allow: readonly string[];
-  }>;
-}>;
+/** The validated configuration: its type is what configFrom builds from the schema's output. */
+export type Config = ReturnType<typeof configFrom>;
 
 /** What a write waits for, what a read may see, where list reads go, what the driver retries. */
 export type Replication = Readonly<{
@@ -430,7 +361,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const name = String(issue?.path[0] ?? 'environment');
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}`);
   }
-  const e = parsed.data;
+  return configFrom(parsed.data);
+}
+
+/** The configuration object, grouped by concern and frozen, from the schema's parsed output. */
+function configFrom(e: z.output<typeof schema>) {
   return Object.freeze({
     env: e.NODE_ENV,
     host: e.HOST,
