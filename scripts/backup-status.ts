@@ -24,7 +24,7 @@ await runCli(
     });
     const documents = newest.manifest.collections.reduce((sum, c) => sum + c.documents, 0);
     ctx.out(
-      `ok: newest good backup ${newest.archivePath} finished ${newest.manifest.finishedAt}, ${ageHours.toFixed(1)} h old (threshold ${maxAgeHours} h), ${documents} documents, ${newest.manifest.sizeBytes} bytes`,
+      `ok: newest good backup ${newest.archivePath} finished ${newest.manifest.finishedAt}, ${ageHours.toFixed(1)} h old (threshold ${maxAgeHours} h), ${documents} documents, ${newest.manifest.sizeBytes} bytes, size and SHA-256 match its manifest`,
     );
     for (const entry of skipped) ctx.out(`ignored ${entry.file}: ${entry.reason}`);
   },

@@ -57,7 +57,7 @@ await runCli(
       serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
       signal: ctx.signal,
     });
-    // First line: the archive path (the contract scripts and the deploy rely on).
+    // First line: the archive path after "<time> backup: " (scripts and the deploy rely on it).
     ctx.out(result.archivePath);
     const { manifest } = result;
     const documents = manifest.collections.reduce((sum, c) => sum + c.documents, 0);

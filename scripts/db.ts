@@ -2,9 +2,9 @@
 // in a terminal of its own: starts it (or joins the one running), prints where it is, and holds
 // it until Ctrl-C. Every other command (npm start, migrate, backup) then connects to it.
 
+import { runScript } from '../src/cli/script.ts';
 import { ENGINE_LOG } from '../src/db/engine-record.ts';
 import { fromProjectRoot } from '../src/process/project-root.ts';
-import { runScript } from '../src/process/script.ts';
 import { ScriptError } from '../src/process/script-error.ts';
 
 await runScript(

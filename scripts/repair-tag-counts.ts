@@ -1,8 +1,10 @@
 // npm run tags:repair — recomputes every tag's postCount from the posts (see src/tags/service.ts).
 // `npm run tags:repair -- --check` only reports: exit 3 when some count has drifted (monitoring).
+
+import { runScript } from '../src/cli/script.ts';
 import { connectDatabase } from '../src/models.ts';
-import { runScript } from '../src/process/script.ts';
 import { UsageError } from '../src/process/script-error.ts';
+import { logLine } from '../src/process/script-log.ts';
 import { repairTagCounts } from '../src/tags/service.ts';
 
 /** Exit code of --check when some count has drifted (1 stays "the check itself failed"). */
@@ -35,7 +37,10 @@ await runScript('tags:repair', async (ctx) => {
       return 0;
     }
     process.stderr.write(
-      `tags:repair --check: ${drift.length} count(s) drifted in ${config.mongo.dbName}; run npm run tags:repair\n`,
+      logLine(
+        'tags:repair --check',
+        `${drift.length} count(s) drifted in ${config.mongo.dbName}; run npm run tags:repair (exit ${DRIFT_EXIT_CODE})`,
+      ),
     );
     return DRIFT_EXIT_CODE;
   } finally {

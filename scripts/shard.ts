@@ -1,10 +1,10 @@
 // npm run shard -- --plan    prints the commands that apply the shard plan (src/scaling/shard-plan.ts)
 // npm run shard -- --apply   runs them on the cluster MONGODB_URI names, which must be a mongos
 import { MongoClient } from 'mongodb';
-import { describeServer } from '../src/backups/connection-string.ts';
-import { runScript } from '../src/process/script.ts';
+import { runScript } from '../src/cli/script.ts';
 import { ScriptError, UsageError } from '../src/process/script-error.ts';
 import { mongoshLine, shardSteps } from '../src/scaling/shard-commands.ts';
+import { describeServer } from '../src/shared/connection-string.ts';
 
 await runScript('shard', async (ctx) => {
   const args = process.argv.slice(2);

@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runScript } from '../src/cli/script.ts';
 import { fromProjectRoot } from '../src/process/project-root.ts';
-import { runScript } from '../src/process/script.ts';
 import { ScriptError } from '../src/process/script-error.ts';
 
 const fail = (message: string): never => {

@@ -1,9 +1,11 @@
 import express, { type Express } from 'express';
+import { accountRoutes } from './accounts/routes.ts';
 import { loginRateLimits } from './auth/login-limit.ts';
 import { authRoutes } from './auth/routes.ts';
 import { authenticate, authenticateLater } from './auth/service.ts';
 import { createTokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
+import type { Database } from './db/connection.ts';
 import { feedRoutes } from './feed/routes.ts';
 import { followRoutes } from './follows/routes.ts';
 import { healthRoutes } from './health/routes.ts';
@@ -11,19 +13,18 @@ import { bodyGuard, jsonBody } from './http/body-guard.ts';
 import { databaseErrorWatch, databaseGuard, watchDatabase } from './http/database-guard.ts';
 import { mountDocs } from './http/docs.ts';
 import { errorHandler, notFoundHandler } from './http/error-handler.ts';
+import { loadShedding } from './http/load-shedding.ts';
 import { answerUnknownMethods } from './http/method-not-allowed.ts';
 import { type Metrics, metricsRoute } from './http/metrics.ts';
 import { buildOpenApiDocument, queryParameterNames } from './http/openapi.ts';
-import { globalRateLimit } from './http/rate-limit.ts';
+import { globalRateLimit, isHealthProbe } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { mountRoutes } from './http/route.ts';
 import { corsPolicy, noStore, securityHeaders } from './http/security.ts';
 import { type SchemaGate, writeGate } from './http/write-gate.ts';
 import type { Logger } from './logger.ts';
-import type { Database } from './models.ts';
 import { postRoutes } from './posts/routes.ts';
 import { tagRoutes } from './tags/routes.ts';
-import { userRoutes } from './users/routes.ts';
 
 export interface AppOptions {
   config: Config;
@@ -51,7 +52,7 @@ export function createApp(options: AppOptions): Express {
 
   const routes = [
     ...healthRoutes({ db, database, schema: options.schema }),
-    ...userRoutes(db),
+    ...accountRoutes(db),
     ...postRoutes(db),
     ...authRoutes({ db, tokens }),
     ...followRoutes(db),
@@ -73,6 +74,7 @@ export function createApp(options: AppOptions): Express {
   app.use(requestLog(logger, queryParameterNames(app.locals.openApiDocument)));
   app.use(securityHeaders());
   app.use(corsPolicy(config.http.corsOrigins));
+  app.use(loadShedding(config.load, isHealthProbe));
   app.use(globalRateLimit({ config, db, logger }));
   app.use(jsonBody(config.http.bodyLimitBytes));
   app.use(bodyGuard);

@@ -85,6 +85,20 @@ const schema = z
      * 27117: clear of a local mongod's 27017-27019.
      */
     EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(27117),
+    /**
+     * How often the API recounts the tags whose counter write failed (ms); a failure also wakes
+     * it at once. Recorded tags are recounted from the posts (src/tags/reconciler.ts).
+     */
+    TAG_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+    /** How often the API compares every tag's count with its posts and repairs drift (ms; 0: never). */
+    TAG_FULL_CHECK_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .refine(
+        (v) => v === 0 || (v >= 1000 && v <= 7 * 24 * 3_600_000),
+        'must be 0 or 1000-604800000',
+      )
+      .default(3_600_000),
     /** HMAC secret for bearer tokens, at least 32 characters. Required in production. */
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Lifetime of a bearer token in seconds. */
@@ -120,6 +134,18 @@ const schema = z
       .optional(),
     /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none). */
     TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /**
+     * Requests one client address may have in flight at once; more are answered 429 at once, so
+     * one client cannot hold the database pool (MONGODB_POOL_SIZE) and the event loop alone.
+     */
+    MAX_IN_FLIGHT_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(8),
+    /** Requests the process may have in flight at once; more are shed with 503 overloaded. */
+    MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(256),
+    /**
+     * Event-loop lag (ms) above which new requests are shed with 503 overloaded until it falls
+     * back; 0 turns the check off.
+     */
+    MAX_EVENT_LOOP_LAG_MS: z.coerce.number().int().min(0).max(60_000).default(500),
     /** Where rate-limit counters live: memory (one instance) or mongodb (shared by instances). */
     RATE_LIMIT_STORE: z.enum(['memory', 'mongodb']).default('memory'),
     /** Window of the global per-address rate limit (ms). */
@@ -238,71 +264,8 @@ export function isSystemDatabase(name: string): boolean {
   return (SYSTEM_DATABASES as readonly string[]).includes(name.toLowerCase());
 }
 
-export type Config = Readonly<{
-  env: 'development' | 'test' | 'production';
-  host: string;
-  port: number;
-  mongo: Readonly<{
-    uri: string | undefined;
-    dbName: string;
-    poolSize: number;
-    serverSelectionTimeoutMS: number;
-    connectTimeoutMS: number;
-    autoIndex: boolean;
-    replication: Replication;
-  }>;
-  embedded: Readonly<{ engine: 'auto' | 'mongod' | 'ferretdb'; dataDir: string; port: number }>;
-  auth: Readonly<{ jwtSecret: string; tokenTtlSeconds: number }>;
-  http: Readonly<{
-    bodyLimitBytes: number;
-    corsOrigins: readonly string[];
-    trustProxyHops: number;
-  }>;
-  rateLimit: Readonly<{
-    store: 'memory' | 'mongodb';
-    windowMs: number;
-    max: number;
-    loginWindowMs: number;
-    loginPerAccount: number;
-    loginPerAddress: number;
-  }>;
-  lifecycle: Readonly<{
-    heapGrowingPercent: number;
-    shutdownTimeoutMs: number;
-    connectAttempts: number;
-    connectBackoffMs: number;
-  }>;
-  backup: Readonly<{
-    dir: string;
-    keep: Readonly<{
-      last: number;
-      daily: number;
-      weekly: number;
-      monthly: number;
-      preMigrationDays: number;
-    }>;
-    onFailure: string | undefined;
-    maxAgeHours: number;
-    mongodumpPath: string | undefined;
-    mongorestorePath: string | undefined;
-  }>;
-  migrations: Readonly<{
-    onStart: 'refuse' | 'apply' | 'warn';
-    batchSize: number;
-    lockWaitSeconds: number;
-    backup: boolean;
-    watchSeconds: number;
-  }>;
-  logLevel: string;
-  logFormat: 'auto' | 'json' | 'pretty';
-  metrics: Readonly<{
-    enabled: boolean;
-    /** undefined: /metrics on the API's port, for `allow` only. */
-    port: number | undefined;
-    host: string;
-    allow: readonly string[];
-  }>;
-}>;
+/** The validated configuration: its type is what configFrom builds from the schema's output. */
+export type Config = ReturnType<typeof configFrom>;
 
 /** What a write waits for, what a read may see, where list reads go, what the driver retries. */
 export type Replication = Readonly<{
@@ -398,7 +361,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const name = String(issue?.path[0] ?? 'environment');
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is invalid'}`);
   }
-  const e = parsed.data;
+  return configFrom(parsed.data);
+}
+
+/** The configuration object, grouped by concern and frozen, from the schema's parsed output. */
+function configFrom(e: z.output<typeof schema>) {
   return Object.freeze({
     env: e.NODE_ENV,
     host: e.HOST,
@@ -437,6 +404,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: Object.freeze(e.CORS_ORIGINS ?? []),
       trustProxyHops: e.TRUST_PROXY_HOPS,
     }),
+    load: Object.freeze({
+      maxInFlightPerClient: e.MAX_IN_FLIGHT_PER_CLIENT,
+      maxInFlight: e.MAX_IN_FLIGHT,
+      maxEventLoopLagMs: e.MAX_EVENT_LOOP_LAG_MS,
+    }),
     rateLimit: Object.freeze({
       store: e.RATE_LIMIT_STORE,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
@@ -444,6 +416,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginWindowMs: e.LOGIN_RATE_LIMIT_WINDOW_MS,
       loginPerAccount: e.LOGIN_RATE_LIMIT_PER_ACCOUNT,
       loginPerAddress: e.LOGIN_RATE_LIMIT_PER_ADDRESS,
+    }),
+    tags: Object.freeze({
+      reconcileIntervalMs: e.TAG_RECONCILE_INTERVAL_MS,
+      fullCheckIntervalMs: e.TAG_FULL_CHECK_INTERVAL_MS,
     }),
     lifecycle: Object.freeze({
       heapGrowingPercent: e.HEAP_GROWING_PERCENT,

@@ -51,8 +51,3 @@ export async function createProcessLogger(
   });
   return createLogger(level, stream);
 }
-
-/** A connection string without its user name and password, for log lines. */
-export function redactUri(uri: string): string {
-  return uri.replace(/^(mongodb(?:\+srv)?:\/\/)[^@/]*@/, '$1[redacted]@');
-}

@@ -1,21 +1,24 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import type { Database } from './db/connection.ts';
 import { isUnavailableError } from './db/errors.ts';
 import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
 import { createMetrics, metricsServer } from './http/metrics.ts';
-import { createProcessLogger, type Logger, redactUri } from './logger.ts';
+import { createProcessLogger, type Logger } from './logger.ts';
 import { extractModelState } from './migrations/model-state.ts';
 import { watchSchema } from './migrations/schema-watch.ts';
 import { enforceMigrationPolicy } from './migrations/startup.ts';
-import { connectDatabase, type Database } from './models.ts';
+import { connectDatabase } from './models.ts';
 import { connectWithRetry } from './process/connect-with-retry.ts';
 import { loadDotEnv } from './process/env-file.ts';
 import { applyHeapPolicy } from './process/heap.ts';
 import { launcherName, watchNpmParent } from './process/launcher.ts';
 import { fromProjectRoot } from './process/project-root.ts';
 import { closeServer, createShutdown, type Shutdown } from './process/shutdown.ts';
+import { redactSecrets } from './shared/connection-string.ts';
+import { startTagReconciler } from './tags/reconciler.ts';
 
 /** A server that cannot be reached yet; anything else (a bad URI, bad credentials) is final. */
 const worthRetrying = (error: unknown) =>
@@ -43,7 +46,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     uri = engine.uri;
   }
   const metrics = config.metrics.enabled ? createMetrics() : undefined;
-  const target = redactUri(uri);
+  const target = redactSecrets(uri);
   logger.info({ db: config.mongo.dbName, server: target }, `using database ${config.mongo.dbName}`);
   const db: Database = await connectWithRetry(
     () =>
@@ -87,6 +90,13 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
   });
   shutdown.onShutdown('schema watch', async () => schema.stop());
   await schema.refresh();
+  const reconciler = startTagReconciler({
+    db,
+    logger,
+    intervalMs: config.tags.reconcileIntervalMs,
+    fullCheckIntervalMs: config.tags.fullCheckIntervalMs,
+  });
+  shutdown.onShutdown('tag reconciler', () => reconciler.stop());
   const app = createApp({ config, db, logger, metrics, schema });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBE_COLLECTION } from '../src/db/capabilities.ts';
+import type { Database } from '../src/db/connection.ts';
 import { isDuplicateKeyError } from '../src/db/errors.ts';
-import type { Database } from '../src/models.ts';
 import { dropTestDatabase, openTestDatabase } from './helpers/db.ts';
 
 let db: Database;

@@ -127,6 +127,9 @@ describe('loadConfig: HTTP, rate-limit and lifecycle settings', () => {
       MONGODB_CONNECT_ATTEMPTS: '3',
       MONGODB_CONNECT_BACKOFF_MS: '250',
       HEAP_GROWING_PERCENT: '25',
+      MAX_IN_FLIGHT_PER_CLIENT: '4',
+      MAX_IN_FLIGHT: '64',
+      MAX_EVENT_LOOP_LAG_MS: '0',
     });
     expect(config.http.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
     expect(config.http.trustProxyHops).toBe(1);
@@ -144,6 +147,12 @@ describe('loadConfig: HTTP, rate-limit and lifecycle settings', () => {
       connectAttempts: 3,
       connectBackoffMs: 250,
     });
+    expect(config.load).toEqual({ maxInFlightPerClient: 4, maxInFlight: 64, maxEventLoopLagMs: 0 });
+    expect(loadConfig({}).load).toEqual({
+      maxInFlightPerClient: 8,
+      maxInFlight: 256,
+      maxEventLoopLagMs: 500,
+    });
     expect(Object.isFrozen(config.http.corsOrigins)).toBe(true);
   });
 
@@ -156,6 +165,9 @@ describe('loadConfig: HTTP, rate-limit and lifecycle settings', () => {
     ['RATE_LIMIT_MAX', '0'],
     ['SHUTDOWN_TIMEOUT_MS', 'soon'],
     ['MONGODB_CONNECT_ATTEMPTS', '-1'],
+    ['MAX_IN_FLIGHT_PER_CLIENT', '0'],
+    ['MAX_IN_FLIGHT', 'many'],
+    ['MAX_EVENT_LOOP_LAG_MS', '-5'],
   ])('refuses %s=%s with one line naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       new RegExp(`^Invalid configuration: ${name} `),

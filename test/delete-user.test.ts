@@ -1,7 +1,7 @@
 import { trusted } from 'mongoose';
 import type supertest from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
-import { deleteUser } from '../src/users/service.ts';
+import { deleteUser } from '../src/accounts/service.ts';
 import { useTestApp } from './helpers/app.ts';
 import { aPost, aUser, type TestUser } from './helpers/builders.ts';
 

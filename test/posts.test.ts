@@ -156,12 +156,100 @@ describe('GET /api/posts filters', () => {
     }
   });
 
-  it('when a filter is malformed or since is not before until, returns 400', async () => {
+  it('every combination of author, since and until answers its documented window, newest first', async () => {
+    const local = await startTestApp('posts_filter_combinations');
+    try {
+      const a = await aUser(local.api);
+      const b = await aUser(local.api);
+      const at = (ms: number) => new Date(Date.UTC(2024, 0, 1) + ms);
+      await local.db.Post.insertMany([
+        { body: 'a0', author: a.id, timestamp: at(0) },
+        { body: 'b1', author: b.id, timestamp: at(1) },
+        { body: 'a2', author: a.id, timestamp: at(2) },
+        { body: 'b3', author: b.id, timestamp: at(3) },
+      ]);
+      const posts = [
+        { body: 'a0', author: a.id, ms: 0 },
+        { body: 'b1', author: b.id, ms: 1 },
+        { body: 'a2', author: a.id, ms: 2 },
+        { body: 'b3', author: b.id, ms: 3 },
+      ];
+      const bodies = async (query: string) => {
+        const res = await local.api.get(`/api/posts?${query}`);
+        expect(res.status, `${query}: ${res.text}`).toBe(200);
+        return res.body.items.map((p: { body: string }) => p.body);
+      };
+      for (const author of [undefined, a.id, b.id]) {
+        for (const since of [undefined, 0, 1, 2, 4]) {
+          for (const until of [undefined, 0, 1, 3, 4]) {
+            const query = [
+              author && `author=${author}`,
+              since !== undefined && `since=${at(since).toISOString()}`,
+              until !== undefined && `until=${at(until).toISOString()}`,
+            ]
+              .filter(Boolean)
+              .join('&');
+            const expected = posts
+              .filter(
+                (p) =>
+                  (!author || p.author === author) &&
+                  (since === undefined || p.ms >= since) &&
+                  (until === undefined || p.ms < until),
+              )
+              .map((p) => p.body)
+              .reverse();
+            expect([query, await bodies(query)]).toEqual([query, expected]);
+          }
+        }
+      }
+      // Finer than a millisecond: at or after 1.0004 ms is from 2 ms on; before 2.0004 ms is up to 2.
+      expect(await bodies('since=2024-01-01T00:00:00.0010004Z')).toEqual(['b3', 'a2']);
+      expect(await bodies('until=2024-01-01T00:00:00.0020004Z')).toEqual(['a2', 'b1', 'a0']);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('since equal to or after until (the same instant however written, or by a nanosecond) is an empty page, not an error', async () => {
+    const pairs: Array<[string, string]> = [
+      ['2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z'],
+      ['2024-01-01T00:00:00Z', '2024-01-01T01:00:00+01:00'],
+      ['2024-01-01T00:00:00.000000001Z', '2024-01-01t00:00:00.000000001z'],
+      ['2024-02-01T00:00:00Z', '2024-01-01T00:00:00Z'],
+      ['2024-01-01T00:00:00.000000002Z', '2024-01-01T00:00:00.000000001Z'],
+    ];
+    for (const [since, until] of pairs) {
+      const res = await t.api.get(
+        `/api/posts?since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`,
+      );
+      expect([since, until, res.status, res.body.items, res.body.nextCursor]).toEqual([
+        since,
+        until,
+        200,
+        [],
+        null,
+      ]);
+    }
+  });
+
+  it('when a filter is malformed or no such instant, returns 400 naming it', async () => {
     expect((await t.api.get('/api/posts?author=nope')).status).toBe(400);
-    expect((await t.api.get('/api/posts?since=yesterday')).status).toBe(400);
-    const inverted = await t.api.get(
-      '/api/posts?since=2024-02-01T00:00:00Z&until=2024-01-01T00:00:00Z',
-    );
-    expect(inverted.status).toBe(400);
+    for (const since of [
+      'yesterday',
+      '2024-02-30T00:00:00Z',
+      '2023-02-29T00:00:00Z',
+      '2024-01-01T00:00Z',
+      '2024-01-01T00:00:60Z',
+      '2024-01-01 00:00:00Z',
+      '2024-01-01T00:00:00.0000000001Z',
+      '2024-01-01T00:00:00+24:00',
+    ]) {
+      const res = await t.api.get(`/api/posts?since=${encodeURIComponent(since)}`);
+      expect([since, res.status, res.body.error?.details?.[0]?.path]).toEqual([
+        since,
+        400,
+        'query.since',
+      ]);
+    }
   });
 });

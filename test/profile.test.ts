@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { toObjectId } from '../src/db/object-id.ts';
+import { recordLastSeen } from '../src/users/last-seen.ts';
 import { useTestApp } from './helpers/app.ts';
 import { aUser } from './helpers/builders.ts';
 import { recordCommands } from './helpers/db.ts';
@@ -73,30 +75,38 @@ describe('GET/PUT /api/users/:id/profile', () => {
 });
 
 describe('lastSeen', () => {
-  it('is set by an authenticated request and written at most once a minute', async () => {
+  it('is set by an authenticated request in the presence collection, and written at most once a minute', async () => {
     const user = await aUser(t.api);
     const first = await recordCommands(t.db, () => t.api.get('/api/feed').set(user.auth));
     expect(first).toContain('update');
     const seen = (await t.api.get(`/api/users/${user.id}/profile`)).body.lastSeen;
     expect(Date.now() - Date.parse(seen)).toBeLessThan(10_000);
+    expect((await t.db.Presence.findById(user.id).lean())?.lastSeen.toISOString()).toBe(seen);
+    // Never on the user's own document, which holds the token version and password.
+    expect(await t.db.User.collection.findOne({ _id: toObjectId(user.id) })).not.toHaveProperty(
+      'profile.lastSeen',
+    );
 
     const second = await recordCommands(t.db, () => t.api.get('/api/feed').set(user.auth));
     expect(second).not.toContain('update');
     expect((await t.api.get(`/api/users/${user.id}/profile`)).body.lastSeen).toBe(seen);
 
     // A minute later, the next request writes again.
-    const aMinuteAgo = new Date(Date.parse(seen) - 61_000);
-    await t.db.User.updateOne({ _id: user.id }, { $set: { 'profile.lastSeen': aMinuteAgo } });
-    const third = await recordCommands(t.db, () => t.api.get('/api/feed').set(user.auth));
-    expect(third).toContain('update');
-    expect(
-      Date.parse((await t.api.get(`/api/users/${user.id}/profile`)).body.lastSeen),
-    ).toBeGreaterThan(aMinuteAgo.getTime());
+    const later = new Date(Date.parse(seen) + 61_000);
+    await recordLastSeen(t.db, toObjectId(user.id), later);
+    expect((await t.api.get(`/api/users/${user.id}/profile`)).body.lastSeen).toBe(
+      later.toISOString(),
+    );
+    // An older time never replaces a newer one (two processes writing).
+    await recordLastSeen(t.db, toObjectId(user.id), new Date(later.getTime() + 120_000 - 1));
+    await t.db.Presence.updateOne({ _id: user.id }, { $max: { lastSeen: new Date(0) } });
+    expect(Date.parse((await t.api.get(`/api/users/${user.id}/profile`)).body.lastSeen)).toBe(
+      later.getTime() + 120_000 - 1,
+    );
   });
 
   it('is not changed by anonymous requests', async () => {
     const user = await aUser(t.api);
-    await t.db.User.updateOne({ _id: user.id }, { $unset: { 'profile.lastSeen': '' } });
     await t.api.get(`/api/users/${user.id}`);
     expect((await t.api.get(`/api/users/${user.id}/profile`)).body.lastSeen).toBeNull();
   });

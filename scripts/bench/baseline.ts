@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { type Db, type Document, ObjectId } from 'mongodb';
 import type { TokenService } from '../../src/auth/tokens.ts';
-import { POST_LISTS } from '../../src/posts/queries.ts';
+import { postLists } from '../../src/posts/schemas.ts';
 import type { Keyset } from '../../src/shared/cursor.ts';
 import { AppError } from '../../src/shared/errors.ts';
 import {
@@ -105,11 +105,11 @@ async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promis
   const parts = url.pathname.split('/').filter(Boolean);
   const params = url.searchParams;
   if (req.method !== 'GET') throw new HttpError(405, 'method-not-allowed');
-  if (url.pathname === '/api/posts') return postPage(db, POST_LISTS.all, {}, params);
+  if (url.pathname === '/api/posts') return postPage(db, postLists.all({}), {}, params);
   if (url.pathname === '/skip/posts') {
     const skip = Number(params.get('skip') ?? 0);
     if (!Number.isInteger(skip) || skip < 0) throw new HttpError(400, 'skip');
-    return postPage(db, POST_LISTS.all, {}, params, undefined, skip);
+    return postPage(db, postLists.all({}), {}, params, undefined, skip);
   }
   if (parts[0] === 'api' && parts[1] === 'posts' && parts.length === 3) {
     const post = (await db
@@ -125,7 +125,7 @@ async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promis
     const id = objectId(parts[2]);
     const user = await db.collection('users').findOne({ _id: id }, { projection: { username: 1 } });
     if (!user) throw new HttpError(404, 'user-not-found');
-    return postPage(db, POST_LISTS.byAuthor, { author: id }, params, {
+    return postPage(db, postLists.byAuthor(id.toHexString()), { author: id }, params, {
       id,
       username: user.username,
     });
@@ -138,7 +138,7 @@ async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promis
     });
     const me = objectId(userId);
     const followees = await db.collection('follows').distinct('followee', { follower: me });
-    return postPage(db, POST_LISTS.feed, { author: { $in: [...followees, me] } }, params);
+    return postPage(db, postLists.feed(userId), { author: { $in: [...followees, me] } }, params);
   }
   throw new HttpError(404, 'not-found');
 }

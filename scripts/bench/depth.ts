@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { POST_LISTS } from '../../src/posts/queries.ts';
+import { postLists } from '../../src/posts/schemas.ts';
 import { encodeCursor } from '../../src/shared/cursor.ts';
 
 export const DEPTHS = [0, 0.1, 0.5, 0.9] as const;
@@ -36,7 +36,7 @@ async function cursorAt(db: Db, offset: number): Promise<string | undefined> {
     .limit(1)
     .toArray();
   if (!last) throw new Error(`no post at offset ${offset}`);
-  return encodeCursor(POST_LISTS.all, last);
+  return encodeCursor(postLists.all({}), last);
 }
 
 /** One request after another on a keep-alive connection for `ms`; latencies in ms. */

@@ -1,8 +1,8 @@
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { authenticateLater } from '../../src/auth/service.ts';
 import type { TokenService } from '../../src/auth/tokens.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { getFeed } from '../../src/feed/service.ts';
-import type { Database } from '../../src/models.ts';
 import { findPostView, findUserPostPage } from '../../src/posts/queries.ts';
 import { listPosts } from '../../src/posts/service.ts';
 import { DEFAULT_PAGE_SIZE } from '../../src/shared/page.ts';

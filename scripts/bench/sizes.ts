@@ -5,9 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BSON, type Document, type ObjectId } from 'mongodb';
+import { runScript } from '../../src/cli/script.ts';
 import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { connectDatabase } from '../../src/models.ts';
-import { runScript } from '../../src/process/script.ts';
 import { UsageError } from '../../src/process/script-error.ts';
 import { seedDataset } from './seed.ts';
 

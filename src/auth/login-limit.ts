@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
+import type { Database } from '../db/connection.ts';
 import { createLimiter, type LimiterDeps } from '../http/rate-limit.ts';
-import type { Database } from '../models.ts';
 import { type Credentials, findLoginAccount } from './service.ts';
 
 /** The identifier of a login body as logIn reads it; undefined when the body names none. */

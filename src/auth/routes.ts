@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
-import type { Database } from '../models.ts';
 import { codePointLength } from '../shared/text.ts';
 import { PASSWORD_MAX_LENGTH } from './passwords.ts';
 import { type Credentials, logIn, revokeAllTokens } from './service.ts';
@@ -9,14 +9,24 @@ import type { TokenService } from './tokens.ts';
 // One identifier: a body with both could name two accounts.
 const loginBody = z
   .strictObject({
-    username: z.string().min(1).max(64).optional().meta({ description: 'Any case' }),
-    email: z.string().min(1).max(254).optional().meta({ description: 'Any case' }),
+    username: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .meta({ description: 'Any case', example: 'john' }),
+    email: z
+      .string()
+      .min(1)
+      .max(254)
+      .optional()
+      .meta({ description: 'Any case', example: 'john@example.com' }),
     // Any password that could have been registered, controls included (older rules allowed them).
     password: z
       .string()
       .min(1)
       .refine((p) => codePointLength(p) <= PASSWORD_MAX_LENGTH, 'too long')
-      .meta({ maxLength: PASSWORD_MAX_LENGTH }),
+      .meta({ maxLength: PASSWORD_MAX_LENGTH, example: 'correct horse battery' }),
   })
   .superRefine((body, ctx) => {
     if ((body.username === undefined) === (body.email === undefined)) {
@@ -32,7 +42,10 @@ const loginBody = z
         ? { username: body.username, password: body.password }
         : { email: body.email ?? '', password: body.password },
   )
-  .meta({ oneOf: [{ required: ['username'] }, { required: ['email'] }] });
+  .meta({
+    oneOf: [{ required: ['username'] }, { required: ['email'] }],
+    example: { username: 'john', password: 'correct horse battery' },
+  });
 const tokenView = z
   .object({ token: z.string(), expiresAt: z.iso.datetime() })
   .meta({ id: 'Token', description: 'Send as "Authorization: Bearer <token>"' });

@@ -1,12 +1,13 @@
 import { isValidObjectId } from 'mongoose';
-import type { Database } from '../models.ts';
-import type { PendingUser } from '../shared/auth-user.ts';
+import type { Database } from '../db/connection.ts';
+import { documentKey } from '../db/document-turns.ts';
+import type { AuthUser, PendingUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';
 import { usernameKey } from '../users/model.ts';
 import { type AuthRecord, findAuthRecord, findLoginRecord } from '../users/queries.ts';
 import { verifyPassword } from './passwords.ts';
-import type { AuthUser, IssuedToken, TokenClaims, TokenService } from './tokens.ts';
+import type { IssuedToken, TokenClaims, TokenService } from './tokens.ts';
 
 export type Credentials = { password: string } & ({ username: string } | { email: string });
 
@@ -72,7 +73,7 @@ async function confirmClaims(
   ) {
     throw new AppError('invalid-token', 'The token is no longer valid');
   }
-  await recordLastSeen(db, record._id, record.profile?.lastSeen ?? undefined);
+  await recordLastSeen(db, record._id);
   return { id: String(record._id), username: record.username };
 }
 
@@ -118,5 +119,7 @@ export async function authenticateLater(
  * longer matches. A new password does the same (see updateUser).
  */
 export async function revokeAllTokens(db: Database, user: AuthUser): Promise<void> {
-  await db.User.updateOne({ _id: user.id }, { $inc: { tokenVersion: 1 } }, { timestamps: false });
+  await db.turns.run([documentKey('users', user.id)], () =>
+    db.User.updateOne({ _id: user.id }, { $inc: { tokenVersion: 1 } }, { timestamps: false }),
+  );
 }

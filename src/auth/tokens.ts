@@ -1,8 +1,6 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../shared/errors.ts';
 
-export type { AuthUser } from '../shared/auth-user.ts';
-
 export interface IssuedToken {
   token: string;
   expiresAt: string;

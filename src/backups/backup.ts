@@ -1,10 +1,11 @@
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Capabilities } from '../db/capabilities.ts';
 import { type ArchiveSummary, inspectArchive } from './archive-reader.ts';
 import { CHANGELOG_COLLECTION, isBookkeeping } from './bookkeeping.ts';
 import { dumpTo, syncDirectory, throwIfAborted } from './dump.ts';
 import { BackupError, fileSystemError } from './errors.ts';
+import { prepareBackupFolder } from './folder.ts';
 import { acquireLock, type LockOptions } from './lock.ts';
 import {
   archiveFileName,
@@ -51,11 +52,7 @@ export interface BackupResult {
 export async function runBackup(options: BackupOptions): Promise<BackupResult> {
   const dir = resolve(options.dir);
   const now = options.now ?? (() => new Date());
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw fileSystemError(`creating ${dir}`, error);
-  }
+  await prepareBackupFolder(dir);
   const lock = await acquireLock(dir, options.lock);
   try {
     await removeStalePartials(dir);

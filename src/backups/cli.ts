@@ -1,4 +1,4 @@
-import { defaultClassify, runScript, type ScriptContext } from '../process/script.ts';
+import { defaultClassify, runScript, type ScriptContext } from '../cli/script.ts';
 import { BACKUP_EXIT_CODES, BackupError, type BackupErrorCode } from './errors.ts';
 import { runFailureHook } from './failure-hook.ts';
 
@@ -16,6 +16,7 @@ export async function runCli(
 ): Promise<void> {
   await runScript(command, main, {
     interruptible: options.interruptible,
+    logOutput: true,
     interruptedExitCode: BACKUP_EXIT_CODES.interrupted,
     classify: asBackupError,
     onFailure: async (failure, line) => {

@@ -4,9 +4,10 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { redactSecrets } from '../shared/connection-string.ts';
 import { LOCK_COLLECTIONS } from './bookkeeping.ts';
-import { redactSecrets, toolConnectionString } from './connection-string.ts';
 import { BackupError, fileSystemError } from './errors.ts';
+import { toolConnectionString } from './tool-uri.ts';
 import { startTool, withToolConfig } from './tools.ts';
 
 export interface DumpSource {

@@ -125,6 +125,8 @@ export interface BackupListing {
   good: BackupEntry[];
   /** Manifests that do not describe a usable archive, with the reason. */
   skipped: { file: string; reason: string }[];
+  /** Valid manifests whose archive is missing or of another size (also listed in skipped). */
+  damaged: (BackupEntry & { reason: string })[];
 }
 
 /** The backups in a folder, optionally of one database. Checks sizes, not checksums (cheap). */
@@ -133,34 +135,45 @@ export async function listBackups(dir: string, database?: string): Promise<Backu
   try {
     names = await readdir(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { good: [], skipped: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { good: [], skipped: [], damaged: [] };
+    }
     throw new BackupError('io-error', `cannot list ${dir}: ${(error as Error).message}`);
   }
-  const listing: BackupListing = { good: [], skipped: [] };
+  const listing: BackupListing = { good: [], skipped: [], damaged: [] };
   for (const name of names.filter((n) => n.endsWith(MANIFEST_SUFFIX)).sort()) {
     const manifestPath = join(dir, name);
+    let manifest: Manifest;
     try {
-      const manifest = await readManifest(manifestPath);
-      if (database !== undefined && manifest.database !== database) continue;
-      const archivePath = join(dirname(manifestPath), manifest.archive);
-      const size = await stat(archivePath).then(
-        (s) => s.size,
-        () => undefined,
-      );
-      if (size === undefined) throw new Error(`archive ${manifest.archive} is missing`);
-      if (size !== manifest.sizeBytes) {
-        throw new Error(`archive is ${size} bytes, the manifest says ${manifest.sizeBytes}`);
-      }
-      listing.good.push({
-        archivePath,
-        manifestPath,
-        manifest,
-        startedAt: new Date(manifest.startedAt),
-      });
+      manifest = await readManifest(manifestPath);
     } catch (error) {
       listing.skipped.push({ file: manifestPath, reason: (error as Error).message });
+      continue;
+    }
+    if (database !== undefined && manifest.database !== database) continue;
+    const archivePath = join(dirname(manifestPath), manifest.archive);
+    const entry = { archivePath, manifestPath, manifest, startedAt: new Date(manifest.startedAt) };
+    const reason = await archiveSizeProblem(archivePath, manifest);
+    if (reason === undefined) {
+      listing.good.push(entry);
+    } else {
+      listing.skipped.push({ file: manifestPath, reason });
+      listing.damaged.push({ ...entry, reason });
     }
   }
   listing.good.sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
   return listing;
+}
+
+/** Why the archive cannot be the one the manifest describes, judged by its size (cheap). */
+async function archiveSizeProblem(path: string, manifest: Manifest): Promise<string | undefined> {
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => undefined,
+  );
+  if (size === undefined) return `archive ${manifest.archive} is missing`;
+  if (size !== manifest.sizeBytes) {
+    return `archive is ${size} bytes, the manifest says ${manifest.sizeBytes}`;
+  }
+  return undefined;
 }

@@ -10,12 +10,13 @@ import {
 import { isSystemDatabase } from '../config.ts';
 import type { Capabilities } from '../db/capabilities.ts';
 import { replaceCollection } from '../db/replace-collection.ts';
+import { redactSecrets } from '../shared/connection-string.ts';
 import { hashFile, inspectArchive, readArchivePrelude } from './archive-reader.ts';
 import { LOCK_COLLECTIONS } from './bookkeeping.ts';
-import { redactSecrets, toolConnectionString } from './connection-string.ts';
 import { BackupError } from './errors.ts';
 import { type Manifest, manifestPathFor, readManifest } from './manifest.ts';
 import { openServer } from './server.ts';
+import { toolConnectionString } from './tool-uri.ts';
 import { locateTool, startTool, withToolConfig } from './tools.ts';
 
 export const DATABASE_NAME = /^[A-Za-z0-9_-]{1,63}$/;

@@ -1,5 +1,5 @@
 import { type DatabaseConnection, openConnection } from '../db/connection.ts';
-import { describeServer, redactSecrets } from './connection-string.ts';
+import { describeServer, redactSecrets } from '../shared/connection-string.ts';
 import { BackupError } from './errors.ts';
 
 /**

@@ -2,12 +2,26 @@ import type { MongoClient } from 'mongodb';
 import mongoose, { type Connection } from 'mongoose';
 import type { Replication } from '../config.ts';
 import { type Capabilities, probeCapabilities } from './capabilities.ts';
+import { type DocumentTurns, documentTurns } from './document-turns.ts';
 import { defaultReplication, type ListReads, replicationOptions } from './replication.ts';
+
+/**
+ * The app's models by name. Each feature's model file adds its own to this interface
+ * (declaration merging, as fastify's plugins declare their decorators), and src/models.ts
+ * registers them on the connection: this folder knows no feature.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by the features' model files
+export interface Models {}
+
+/** The open connection with the app's models on it: what features read and write through. */
+export type Database = DatabaseConnection & Models;
 
 /** An open connection and what its server can do; the models are registered by src/models.ts. */
 export interface DatabaseConnection {
   connection: Connection;
   capabilities: Capabilities;
+  /** Makes this process's writes to one document take turns where the engine needs it. */
+  turns: DocumentTurns;
   /** Options of the list reads (pages of posts, users, tags, follows, the feed). */
   listReads: ListReads;
   close(): Promise<void>;
@@ -60,6 +74,7 @@ export async function openConnection(
   return {
     connection,
     capabilities,
+    turns: documentTurns(capabilities.atomicUpdates),
     listReads: { readPreference: replication.listReadPreference },
     close: () => connection.close(),
   };

@@ -1,7 +1,11 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
-import type { Database } from '../models.ts';
-import { postPage, userPostsQuery } from '../posts/schemas.ts';
+import { EXAMPLE_ID } from '../http/schemas.ts';
+import { postListQuery, postLists, postPage } from '../posts/schemas.ts';
 import { getFeed } from './service.ts';
+
+// The example cursor is one of the feed of the document's example user.
+const feedQuery = postListQuery(postLists.feed(EXAMPLE_ID));
 
 export function feedRoutes(db: Database) {
   return [
@@ -12,7 +16,7 @@ export function feedRoutes(db: Database) {
         summary: 'Posts of the users you follow and your own, newest first',
         tag: 'feed',
         auth: 'deferred',
-        query: userPostsQuery,
+        query: feedQuery,
         status: 200,
         response: postPage,
         errors: [400, 401],

@@ -1,9 +1,9 @@
 import { trusted } from 'mongoose';
+import type { Database } from '../db/connection.ts';
 import { toObjectId } from '../db/object-id.ts';
 import { followeeIds } from '../follows/queries.ts';
-import type { Database } from '../models.ts';
-import { findPostPageWithUser, POST_LISTS } from '../posts/queries.ts';
-import type { PostView } from '../posts/schemas.ts';
+import { findPostPageWithUser } from '../posts/queries.ts';
+import { type PostView, postLists } from '../posts/schemas.ts';
 import type { PendingUser } from '../shared/auth-user.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { AUTH_RECORD_FIELDS, type AuthRecord } from '../users/queries.ts';
@@ -24,7 +24,7 @@ export async function getFeed(
   const followees = await followeeIds(db, me);
   const { page, user } = await findPostPageWithUser<AuthRecord>(
     db,
-    POST_LISTS.feed,
+    postLists.feed(reader.id),
     { author: trusted({ $in: [...followees, me] }) },
     options,
     { id: me, fields: AUTH_RECORD_FIELDS },

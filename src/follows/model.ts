@@ -22,3 +22,9 @@ followSchema.index({ followee: 1, createdAt: -1, _id: -1 });
 export type FollowFields = InferSchemaType<typeof followSchema>;
 export const followModel = (connection: Connection) => connection.model('Follow', followSchema);
 export type FollowModel = ReturnType<typeof followModel>;
+
+declare module '../db/connection.ts' {
+  interface Models {
+    Follow: FollowModel;
+  }
+}

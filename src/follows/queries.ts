@@ -1,22 +1,7 @@
 import type { ClientSession, Types } from 'mongoose';
-import type { Database } from '../models.ts';
-import type { Keyset } from '../shared/cursor.ts';
+import type { Database } from '../db/connection.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
-import type { FollowEntry } from './schemas.ts';
-
-function newestEdgeFirst(kind: string): Keyset {
-  return {
-    kind,
-    keys: [
-      { field: 'createdAt', order: -1, type: 'date' },
-      { field: '_id', order: -1, type: 'objectId' },
-    ],
-  };
-}
-const FOLLOW_LISTS = {
-  followers: newestEdgeFirst('followers'),
-  following: newestEdgeFirst('following'),
-} as const;
+import { type FollowEntry, followLists } from './schemas.ts';
 
 type Side = { _id: Types.ObjectId; username: string } | null;
 
@@ -34,7 +19,7 @@ export async function findFollowPage(
     direction === 'followers'
       ? (['followee', 'follower'] as const)
       : (['follower', 'followee'] as const);
-  const list = FOLLOW_LISTS[direction];
+  const list = followLists[direction](userId);
   const page = keysetQuery(list, options);
   const edges = await db.Follow.find(
     { $and: [{ [self]: userId }, page.filter] },

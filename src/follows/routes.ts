@@ -1,7 +1,7 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
-import type { Database } from '../models.ts';
-import { followListQuery, followPage } from './schemas.ts';
+import { followersQuery, followingQuery, followPage } from './schemas.ts';
 import { follow, listFollows, unfollow } from './service.ts';
 
 export function followRoutes(db: Database) {
@@ -40,7 +40,7 @@ export function followRoutes(db: Database) {
         tag: 'follows',
         auth: 'none',
         params: idParamsSchema,
-        query: followListQuery,
+        query: followersQuery,
         status: 200,
         response: followPage,
         errors: [400, 404],
@@ -55,7 +55,7 @@ export function followRoutes(db: Database) {
         tag: 'follows',
         auth: 'none',
         params: idParamsSchema,
-        query: followListQuery,
+        query: followingQuery,
         status: 200,
         response: followPage,
         errors: [400, 404],

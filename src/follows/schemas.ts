@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { objectIdSchema, pageQueryShape, pageSchema } from '../http/schemas.ts';
+import { EXAMPLE_ID, objectIdSchema, pageQueryShape, pageSchema } from '../http/schemas.ts';
+import { encodeCursor, newestFirst, scopedTo } from '../shared/cursor.ts';
 
 export const followEntry = z
   .object({
@@ -10,6 +11,19 @@ export const followEntry = z
   .meta({ id: 'FollowEntry' });
 
 export const followPage = pageSchema(followEntry).meta({ id: 'FollowPage' });
-export const followListQuery = z.strictObject({ ...pageQueryShape });
+
+/** Whose followers, or whom a user follows: a cursor pages only the list of its user. */
+export const followLists = {
+  followers: (user: string) => scopedTo(newestFirst('followers', 'createdAt'), { user }),
+  following: (user: string) => scopedTo(newestFirst('following', 'createdAt'), { user }),
+};
+
+const EXAMPLE_EDGE = { createdAt: new Date('2024-06-01T12:00:00Z'), _id: EXAMPLE_ID };
+export const followersQuery = z.strictObject(
+  pageQueryShape(encodeCursor(followLists.followers(EXAMPLE_ID), EXAMPLE_EDGE)),
+);
+export const followingQuery = z.strictObject(
+  pageQueryShape(encodeCursor(followLists.following(EXAMPLE_ID), EXAMPLE_EDGE)),
+);
 
 export type FollowEntry = z.infer<typeof followEntry>;

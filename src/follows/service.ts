@@ -1,6 +1,6 @@
-import type { AuthUser } from '../auth/tokens.ts';
+import type { Database } from '../db/connection.ts';
 import { isDuplicateKeyError } from '../db/errors.ts';
-import type { Database } from '../models.ts';
+import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import type { Page, PageRequest } from '../shared/page.ts';
 import { activeUserIds, findUserOrThrow } from '../users/queries.ts';

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import type { Database } from '../db/connection.ts';
 import { checkWritablePrimary, type PrimaryCheck } from '../db/replication.ts';
 import { type DatabaseWatch, databaseUnavailable } from '../http/database-guard.ts';
 import { defineRoute } from '../http/route.ts';
 import type { SchemaGate } from '../http/write-gate.ts';
-import type { Database } from '../models.ts';
 import { AppError } from '../shared/errors.ts';
 
 const liveView = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });

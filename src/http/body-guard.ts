@@ -6,14 +6,21 @@ import { AppError } from '../shared/errors.ts';
 export const MAX_BODY_DEPTH = 8;
 
 /**
- * express.json() for bodies up to `limit` bytes that are valid UTF-8 (the parser would
- * otherwise turn invalid bytes into U+FFFD and accept them).
+ * express.json() for bodies up to `limit` bytes, sent as UTF-8 (no charset, or charset=utf-8 in
+ * any case: 415 otherwise, where the parser would decode UTF-16 and UTF-32 too) and valid UTF-8
+ * (the parser would otherwise turn invalid bytes into U+FFFD and accept them).
  */
 export function jsonBody(limit: number): RequestHandler {
   return express.json({
     limit,
     strict: true,
-    verify: (_req, _res, buffer) => {
+    verify: (_req, _res, buffer, charset) => {
+      if (charset !== 'utf-8') {
+        throw new AppError(
+          'unsupported-media-type',
+          `The request body must be UTF-8 (charset=utf-8 or none), not charset=${String(charset).slice(0, 32)}`,
+        );
+      }
       if (!isUtf8(buffer)) throw new AppError('malformed-json', 'The request body is not UTF-8');
     },
   });

@@ -26,6 +26,7 @@ export const statusByCode: Record<ErrorCode, number> = {
   'too-many-requests': 429,
   'headers-too-large': 431,
   'database-unavailable': 503,
+  overloaded: 503,
   'migrations-pending': 503,
   'indexes-missing': 503,
   internal: 500,
@@ -95,17 +96,19 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new AppError('not-found', `No route for ${req.method} ${req.path}`));
 };
 
+const QUIET_FAILURES = new Set<ErrorCode>([
+  'database-unavailable',
+  'migrations-pending',
+  'indexes-missing',
+  'overloaded',
+]);
+
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const appError = toAppError(error);
   const status = statusByCode[appError.code];
-  // An outage (or a readiness probe before `migrate up`) fails every request: one warning each,
-  // without a stack trace to flood the log.
-  if (
-    appError.code === 'database-unavailable' ||
-    appError.code === 'migrations-pending' ||
-    appError.code === 'indexes-missing'
-  )
-    req.log.warn({ code: appError.code }, 'request failed');
+  // An outage, an overload (or a readiness probe before `migrate up`) fails every request: one
+  // warning each, without a stack trace to flood the log.
+  if (QUIET_FAILURES.has(appError.code)) req.log.warn({ code: appError.code }, 'request failed');
   else if (status >= 500) req.log.error({ err: error }, 'request failed');
   else req.log.info({ code: appError.code }, 'request rejected');
   if (res.headersSent) {

@@ -77,12 +77,15 @@ export function createLimiter(deps: LimiterDeps, options: LimiterOptions): Reque
 
 const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
 
+/** Health probes, which load balancers poll often: no limit applies to them. */
+export const isHealthProbe = (req: Request): boolean => UNLIMITED_PATHS.has(req.path);
+
 /** The global per-address limit; health probes are exempt, load balancers poll them often. */
 export function globalRateLimit(deps: LimiterDeps): RequestHandler {
   return createLimiter(deps, {
     name: 'global',
     windowMs: deps.config.rateLimit.windowMs,
     limit: deps.config.rateLimit.max,
-    skip: (req) => UNLIMITED_PATHS.has(req.path),
+    skip: isHealthProbe,
   });
 }

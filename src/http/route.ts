@@ -175,7 +175,7 @@ const errorMeanings: Record<number, string> = {
   404: 'No such resource',
   409: 'Conflicts with existing data',
   413: 'Body too large',
-  415: 'Not a JSON body, or an unsupported body encoding or charset',
+  415: 'Not a JSON body, a charset other than utf-8, or an unsupported body encoding',
   422: 'Well-formed, but not allowed in this state',
   429: 'Too many requests: wait the seconds in Retry-After',
   431: 'Request headers too large',

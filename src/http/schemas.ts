@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CURSOR_MAX_LENGTH, CURSOR_PATTERN } from '../shared/cursor.ts';
 import type { ErrorCode } from '../shared/errors.ts';
+import { DATE_TIME_PATTERN, parseInstant } from '../shared/instant.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGE_SIZE_DIGITS } from '../shared/page.ts';
 import {
   codePointLength,
@@ -12,6 +13,9 @@ import {
 } from '../shared/text.ts';
 import { statusByCode } from './error-handler.ts';
 
+/** The id every example of the document uses (a user's, a post's). */
+export const EXAMPLE_ID = '665f1c2b9d3e4a0012345678';
+
 /**
  * A 24-hex-digit ObjectId, as it appears in URLs and JSON; either case is accepted and the
  * canonical lower-case form is what handlers receive.
@@ -20,7 +24,7 @@ export const objectIdSchema = z
   .string()
   .regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-character hexadecimal id')
   .transform((id) => id.toLowerCase())
-  .meta({ example: '665f1c2b9d3e4a0012345678' });
+  .meta({ example: EXAMPLE_ID });
 
 // Ids in paths are lower-cased once, by objectIdSchema: the domain compares them as strings (is
 // this me?), and case must never change who an id names.
@@ -29,33 +33,58 @@ export const idParamsSchema = z.strictObject({ id: objectIdSchema });
 const digitsOnly = (value: unknown) =>
   typeof value === 'string' && PAGE_SIZE_DIGITS.test(value) ? Number(value) : value;
 
-export const pageQueryShape = {
-  limit: z
-    .preprocess(
-      digitsOnly,
-      z
-        .number({ error: `must be a whole number in decimal digits, 1-${MAX_PAGE_SIZE}` })
-        .int()
-        .min(1)
-        .max(MAX_PAGE_SIZE),
-    )
-    .default(DEFAULT_PAGE_SIZE)
-    .meta({ description: `Page size, 1-${MAX_PAGE_SIZE}, in decimal digits` }),
-  // Checked by the cursor codec, so that every bad cursor is 400 invalid-cursor (not
-  // validation-failed); the document publishes the same rules.
-  cursor: z
-    .string()
-    .optional()
-    .meta({
-      minLength: 1,
-      maxLength: CURSOR_MAX_LENGTH,
-      pattern: CURSOR_PATTERN,
-      example: 'eyJrIjoicG9zdHMiLCJwIjpbMTcwMDAwMDAwMDAwMCwiNjY1ZjFjMmI5ZDNlNGEwMDEyMzQ1Njc4Il19',
-      description:
-        'Opaque token: the nextCursor of the previous page of the same list (and sort). Any ' +
-        'other value (empty, altered, from another list) is 400 invalid-cursor.',
-    }),
-};
+/**
+ * The `limit` and `cursor` of a paginated list. `cursorExample` is a cursor that this very list
+ * issues for the document's example parameters (exampleCursor), so that every published example
+ * is one the list accepts.
+ */
+export function pageQueryShape(cursorExample: string) {
+  return {
+    limit: z
+      .preprocess(
+        digitsOnly,
+        z
+          .number({ error: `must be a whole number in decimal digits, 1-${MAX_PAGE_SIZE}` })
+          .int()
+          .min(1)
+          .max(MAX_PAGE_SIZE),
+      )
+      .default(DEFAULT_PAGE_SIZE)
+      .meta({ description: `Page size, 1-${MAX_PAGE_SIZE}, in decimal digits`, example: 2 }),
+    // Checked by the cursor codec, so that every bad cursor is 400 invalid-cursor (not
+    // validation-failed); the document publishes the same rules.
+    cursor: z
+      .string()
+      .optional()
+      .meta({
+        minLength: 1,
+        maxLength: CURSOR_MAX_LENGTH,
+        pattern: CURSOR_PATTERN,
+        example: cursorExample,
+        description:
+          'Opaque token: the nextCursor of the previous page of the same list, with the same ' +
+          'sort, path and filters (the example is one this list issues for the other examples). ' +
+          'Any other value (empty, altered, from another list or other parameters) is 400 ' +
+          'invalid-cursor.',
+      }),
+  };
+}
+
+/**
+ * A date-time in a query string, as its exact instant: the published pattern (with
+ * `format: date-time` for the calendar) is what is checked, see src/shared/instant.ts.
+ */
+export const instantSchema = z
+  .string()
+  .max(64)
+  .regex(new RegExp(DATE_TIME_PATTERN), 'must be an RFC 3339 date-time like 2024-05-01T12:00:00Z')
+  .transform((text, ctx) => {
+    const instant = parseInstant(text);
+    if (instant) return instant;
+    ctx.addIssue({ code: 'custom', message: 'no such day in the calendar' });
+    return z.NEVER;
+  })
+  .meta({ format: 'date-time' });
 
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({

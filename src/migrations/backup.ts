@@ -1,9 +1,9 @@
 import type { Db } from 'mongodb';
 import { runBackup } from '../backups/backup.ts';
 import { isBookkeeping } from '../backups/bookkeeping.ts';
-import { redactSecrets } from '../backups/connection-string.ts';
 import type { Config } from '../config.ts';
 import { ScriptError } from '../process/script-error.ts';
+import { redactSecrets } from '../shared/connection-string.ts';
 
 export class BackupBeforeMigratingError extends ScriptError {
   constructor(message: string) {

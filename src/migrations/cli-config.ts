@@ -4,6 +4,7 @@ import { useLocalEngine } from '../db/local-engine.ts';
 import { replicationOptions } from '../db/replication.ts';
 import { loadDotEnv } from '../process/env-file.ts';
 import { fromProjectRoot } from '../process/project-root.ts';
+import { logLine } from '../process/script-log.ts';
 import { setBatchDefaults } from './migration-kit.js';
 import { migrateMongoSettings } from './settings.ts';
 
@@ -31,7 +32,7 @@ export async function migrateMongoCliConfig(): Promise<MigrateMongoConfig> {
     dataDir: fromProjectRoot(config.embedded.dataDir),
     port: config.embedded.port,
     command,
-    log: (line) => process.stderr.write(`${command}: ${line}\n`),
+    log: (line) => process.stderr.write(logLine(command, line)),
   });
   // migrate-mongo ends with process.exit(), where nothing asynchronous runs: this process stops
   // counting as a user, and the engine host stops the engine within seconds if it was the last.

@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { create as createMigration } from 'migrate-mongo';
 import { MongoClient } from 'mongodb';
+import { runScript, type ScriptContext } from '../cli/script.ts';
 import { replicationOptions } from '../db/replication.ts';
-import { runScript, type ScriptContext } from '../process/script.ts';
 import { UsageError } from '../process/script-error.ts';
+import { parseCommandLine } from './command-line.ts';
 import { type Connected, databaseCommands } from './database-commands.ts';
 import { checkModelDrift, generateCommand, snapshotCommand } from './generate-command.ts';
 import { historyCommand } from './history.ts';
@@ -121,30 +121,4 @@ async function create(args: string[]): Promise<number> {
   useMigrationsDir();
   out(`created migrations/${await createMigration(name)}`);
   return 0;
-}
-
-export type Flags = ReturnType<typeof parseCommandLine>['values'];
-
-function parseCommandLine(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        to: { type: 'string' },
-        steps: { type: 'string' },
-        wait: { type: 'string' },
-        block: { type: 'boolean' },
-        'dry-run': { type: 'boolean' },
-        'no-backup': { type: 'boolean' },
-        'allow-out-of-order': { type: 'boolean' },
-        'forget-unknown': { type: 'boolean' },
-        force: { type: 'boolean' },
-        validators: { type: 'string' },
-        'no-db': { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
 }

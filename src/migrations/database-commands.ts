@@ -4,7 +4,7 @@ import { ScriptError, UsageError } from '../process/script-error.ts';
 import { appModels } from './app-models.ts';
 import { backupBeforeMigrating, describePlannedBackup } from './backup.ts';
 import { repairChangelog, stampChangelog } from './changelog-repair.ts';
-import type { Flags } from './cli.ts';
+import type { Flags } from './command-line.ts';
 import { buildDeclaredIndexes, compareDeclaredIndexes } from './declared-indexes.ts';
 import { clearMigrationLock, describeLock, readMigrationLock } from './lock.ts';
 import { throttledStderrReporter } from './migration-kit.js';

@@ -1,7 +1,7 @@
 import { type Db, MongoClient } from 'mongodb';
-import { redactSecrets } from '../backups/connection-string.ts';
 import { loadConfig } from '../config.ts';
 import { ScriptError } from '../process/script-error.ts';
+import { redactSecrets } from '../shared/connection-string.ts';
 import { appModels } from './app-models.ts';
 import { describeChange } from './diff.ts';
 import { generateMigration, modelDrift, recordModelState, unrecordedState } from './generate.ts';

@@ -71,14 +71,15 @@ export function updateInBatches(db, collectionName, options) {
  * one cursor, asks `toWrite` for at most one write per document, and sends them with bulkWrite per
  * batch. Make each write's filter repeat the selecting condition ({ _id, createdAt: { $exists:
  * false } }), so that a re-run after an interruption touches only what is left.
+ * `into` names another collection the writes go to (moving a field into a collection of its own).
  * @param {Db} db
  * @param {string} collectionName
- * @param {{ filter: Document, projection?: Document, label?: string,
+ * @param {{ filter: Document, projection?: Document, label?: string, into?: string,
  *   toWrite: (doc: Document) => import('mongodb').AnyBulkWriteOperation | null }} options
  * @returns {Promise<{ seen: number, written: number }>}
  */
 export async function transformInBatches(db, collectionName, options) {
-  const collection = db.collection(collectionName);
+  const collection = db.collection(options.into ?? collectionName);
   // FerretDB holds a connection per statement until the command ends: see src/db/engine-limits.js.
   const perCommand = await writeStatementLimit(db);
   const projection = options.projection ?? {};
@@ -89,7 +90,8 @@ export async function transformInBatches(db, collectionName, options) {
       const result = await collection.bulkWrite(writes.slice(i, i + perCommand), {
         ordered: false,
       });
-      written += result.modifiedCount + result.deletedCount + result.insertedCount;
+      written +=
+        result.modifiedCount + result.deletedCount + result.insertedCount + result.upsertedCount;
     }
     return written;
   });
@@ -226,7 +228,7 @@ export function throttledStderrReporter(intervalMs) {
     const pct = p.total > 0 ? Math.min(100, Math.round((p.done / p.total) * 100)) : 100;
     const rate = p.elapsedMs > 0 ? Math.round((p.done * 1000) / p.elapsedMs) : p.done;
     process.stderr.write(
-      `${p.label}: ${p.done}/${p.total} (${pct}%), ${rate} docs/s${p.final ? ', done' : ''}\n`,
+      `${new Date().toISOString()} ${p.label}: ${p.done}/${p.total} (${pct}%), ${rate} docs/s${p.final ? ', done' : ''}\n`,
     );
   };
 }
@@ -277,7 +279,7 @@ async function guardUniqueness(collection, existing, index, guardName) {
   const directions = Object.values(index.key);
   if (!directions.every((d) => d === 1 || d === -1)) {
     process.stderr.write(
-      `${collection.collectionName}.${index.name}: no guard for a ${JSON.stringify(index.key)} key; uniqueness is not enforced until the new index is built\n`,
+      `${new Date().toISOString()} ${collection.collectionName}.${index.name}: no guard for a ${JSON.stringify(index.key)} key; uniqueness is not enforced until the new index is built\n`,
     );
     return false;
   }
@@ -351,7 +353,9 @@ export async function probeValidators(db) {
 export async function setValidator(db, collectionName, validator, options = {}) {
   const probe = await probeValidators(db);
   if (!probe.supported) {
-    process.stderr.write(`${collectionName}: $jsonSchema validator skipped: ${probe.reason}\n`);
+    process.stderr.write(
+      `${new Date().toISOString()} ${collectionName}: $jsonSchema validator skipped: ${probe.reason}\n`,
+    );
     return false;
   }
   await db.command({

@@ -44,3 +44,9 @@ export type PostFields = InferSchemaType<typeof postSchema>;
 export type PostRecord = PostFields & { _id: Types.ObjectId };
 export const postModel = (connection: Connection) => connection.model('Post', postSchema);
 export type PostModel = ReturnType<typeof postModel>;
+
+declare module '../db/connection.ts' {
+  interface Models {
+    Post: PostModel;
+  }
+}

@@ -1,11 +1,11 @@
 import { type ClientSession, type Types, trusted } from 'mongoose';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
 import type { Keyset } from '../shared/cursor.ts';
 import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
-import { applyTagDeltas, recountTags, tagDeltas } from '../tags/counters.ts';
+import { recordTagRepairs, type TagDeltas, type TagWrite, tagDeltas } from '../tags/counters.ts';
 import type { PostRecord } from './model.ts';
-import type { PostView } from './schemas.ts';
+import { type PostView, postLists } from './schemas.ts';
 
 /** What a view of a post shows; the author comes from the users collection through populate. */
 const POST_FIELDS = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
@@ -16,24 +16,6 @@ type Author = { _id: Types.ObjectId; username: string };
 type PostWithAuthor = Omit<PostRecord, 'author'> & {
   author: { _id: Types.ObjectId | string; username: string } | null;
 };
-
-function newestFirst(kind: string): Keyset {
-  return {
-    kind,
-    keys: [
-      { field: 'timestamp', order: -1, type: 'date' },
-      { field: '_id', order: -1, type: 'objectId' },
-    ],
-  };
-}
-
-/** The lists of posts, each newest first; a cursor of one is refused by the others. */
-export const POST_LISTS = {
-  all: newestFirst('posts'),
-  byAuthor: newestFirst('user-posts'),
-  byTag: newestFirst('tag-posts'),
-  feed: newestFirst('feed'),
-} as const;
 
 export function toPostView(post: PostWithAuthor): PostView {
   return {
@@ -108,7 +90,8 @@ export async function findUserPostPage(
   userId: string,
   options: PageRequest,
 ): Promise<Page<PostView>> {
-  const page = keysetQuery(POST_LISTS.byAuthor, options);
+  const list = postLists.byAuthor(userId);
+  const page = keysetQuery(list, options);
   const user = await db.User.findById(userId, AUTHOR_FIELDS)
     .read(db.listReads.readPreference) // populate's query inherits it
     .populate<{ posts: PostRecord[] }>({
@@ -120,9 +103,16 @@ export async function findUserPostPage(
     .lean();
   if (!user) throw new AppError('user-not-found', 'No user with that id');
   const author = { _id: user._id, username: user.username };
-  return keysetPage(POST_LISTS.byAuthor, user.posts, options.limit, (post) =>
-    toPostView({ ...post, author }),
-  );
+  return keysetPage(list, user.posts, options.limit, (post) => toPostView({ ...post, author }));
+}
+
+/** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
+export function findTagPostPage(
+  db: Database,
+  name: string,
+  options: PageRequest,
+): Promise<Page<PostView>> {
+  return findPostPage(db, postLists.byTag(name), { tags: name }, options);
 }
 
 /** A post and its author: `findById(...).populate('author', 'username')`, two commands. */
@@ -142,6 +132,19 @@ export async function postExists(
   return (await db.Post.exists({ _id: postId }).session(session ?? null)) !== null;
 }
 
+/**
+ * The tags of an author's post (empty when the author has no such post): one read by _id and
+ * author, which targets one shard where posts are sharded by author.
+ */
+export async function findPostTags(
+  db: Database,
+  postId: string,
+  authorId: string,
+): Promise<string[]> {
+  const post = await db.Post.findOne({ _id: postId, author: authorId }, { tags: 1 }).lean();
+  return post?.tags ?? [];
+}
+
 /** How many posts a user has written (one indexed count). */
 export function countPostsByAuthor(db: Database, authorId: string): Promise<number> {
   return db.Post.countDocuments({ author: authorId });
@@ -150,33 +153,39 @@ export function countPostsByAuthor(db: Database, authorId: string): Promise<numb
 const DELETE_BATCH = 500;
 
 /**
- * Deletes every post of an author in batches, moving tag counters by what each batch really
- * removed. Safe to run again after a crash: it continues with whatever posts remain.
+ * Deletes every post of an author in batches and returns how each tag's count must move (the
+ * caller moves them once its transaction, if any, has committed: a counter is never written
+ * inside one). `write` learns every tag seen, so that the reconciler leaves them alone until the
+ * caller has moved them. A post deleted concurrently by another request moved its own counters:
+ * only when every post of a batch was removed here are the batch's moves ours; otherwise nobody
+ * can tell which were, and the batch's tags are recorded for repair. Safe to run again after a
+ * crash: it continues with whatever posts remain.
  */
 export async function deletePostsByAuthor(
   db: Database,
   authorId: string,
+  write: TagWrite,
   session?: ClientSession,
-): Promise<number> {
-  let total = 0;
+): Promise<TagDeltas> {
+  const deltas: TagDeltas = new Map();
   for (;;) {
     const batch = await db.Post.find({ author: authorId }, { tags: 1 })
       .limit(DELETE_BATCH)
       .session(session ?? null)
       .lean();
-    if (batch.length === 0) return total;
+    if (batch.length === 0) return deltas;
+    const batchDeltas: TagDeltas = new Map();
+    for (const post of batch) tagDeltas(post.tags ?? [], [], batchDeltas);
+    write.add(batchDeltas.keys());
     const { deletedCount } = await db.Post.deleteMany(
       { _id: trusted({ $in: batch.map((p) => p._id) }), author: authorId },
       { session },
     );
-    if (deletedCount === 0) return total;
-    const deltas = new Map<string, number>();
-    for (const post of batch) tagDeltas(post.tags ?? [], [], deltas);
-    // A post deleted concurrently by another request moved its own counters: only when every
-    // post of the batch was removed here are the batch's moves ours; otherwise nobody can tell
-    // which were, and the batch's tags are recounted.
-    if (deletedCount === batch.length) await applyTagDeltas(db, deltas, session);
-    else await recountTags(db, [...deltas.keys()], session);
-    total += deletedCount;
+    if (deletedCount === 0) return deltas;
+    if (deletedCount === batch.length) {
+      for (const [name, n] of batchDeltas) deltas.set(name, (deltas.get(name) ?? 0) + n);
+    } else {
+      await recordTagRepairs(db, [...batchDeltas.keys()]);
+    }
   }
 }

@@ -1,8 +1,16 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
-import type { Database } from '../models.ts';
-import { findPostView } from './queries.ts';
-import { createPostBody, listPostsQuery, postPage, postView, updatePostBody } from './schemas.ts';
+import { tagParams } from '../tags/schemas.ts';
+import { findPostView, findTagPostPage } from './queries.ts';
+import {
+  createPostBody,
+  listPostsQuery,
+  postPage,
+  postView,
+  tagPostsQuery,
+  updatePostBody,
+} from './schemas.ts';
 import { createPost, deletePost, listPosts, updatePost } from './service.ts';
 
 export function postRoutes(db: Database) {
@@ -76,6 +84,21 @@ export function postRoutes(db: Database) {
         errors: [400, 401, 403, 404, 409],
       },
       ({ params, user }) => deletePost(db, user, params.id),
+    ),
+    defineRoute(
+      {
+        method: 'get',
+        path: '/api/tags/:name/posts',
+        summary: "A tag's posts, newest first (an unknown tag has none)",
+        tag: 'tags', // listed with the tags in the API document
+        auth: 'none',
+        params: tagParams,
+        query: tagPostsQuery,
+        status: 200,
+        response: postPage,
+        errors: [400],
+      },
+      ({ params, query }) => findTagPostPage(db, params.name, query),
     ),
   ];
 }

@@ -20,6 +20,6 @@ export function uniqueRows(): string[] {
 export function queryRows(): string[] {
   return QUERIES.map(
     (q) =>
-      `| \`${q.endpoint}\` | \`${q.collection}\` | \`${q.command}\` | ${q.routing} | ${q.why ?? ''} |`,
+      `| \`${q.endpoint}\` | \`${q.collection}\` | \`${q.command}\` | ${q.routing}${q.onlyOn ? ` (${q.onlyOn} only)` : ''} | ${q.why ?? ''} |`,
   );
 }

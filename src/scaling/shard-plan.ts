@@ -35,6 +35,8 @@ export interface QueryPlan {
   routing: Routing;
   /** Required for scatter-gather and multi-shard: why it may fan out, and what that costs. */
   why?: string;
+  /** Sent on this engine only (the code takes a path of its own there). */
+  onlyOn?: 'ferretdb' | 'mongodb';
 }
 
 export const COLLECTIONS: CollectionPlan[] = [
@@ -51,7 +53,7 @@ export const COLLECTIONS: CollectionPlan[] = [
     name: 'posts',
     shardKey: { author: 'hashed', _id: 1 },
     keyIndex: 'create',
-    why: "author is in every hot filter (a user's posts, the feed's $in, counts, edits and deletes); hashing spreads authors of every age (a ranged ObjectId would send new users' posts to the last chunk); _id lets a prolific author's posts split across chunks",
+    why: "author has one value per user (10M: cardinality to spare) and is in every hot filter (a user's posts, the feed's $in, counts, edits and deletes); hashing spreads authors of every age (a ranged ObjectId would send new users' posts to the last chunk); _id lets a prolific author's posts split across chunks",
     unique: [
       {
         index: '_id',
@@ -64,7 +66,7 @@ export const COLLECTIONS: CollectionPlan[] = [
     shardKey: { follower: 1, followee: 1 },
     keyIndex: 'migrations',
     uniqueKey: true,
-    why: "the unique edge index is the shard key, so one edge per pair holds across shards; the feed's followee list and /following read by follower. Ranged (a hashed key allows no unique index): a new user's follows go to the top chunk until the balancer splits it",
+    why: "the unique edge index is the shard key, so one edge per pair holds across shards (10M followers × their followees: cardinality to spare); the feed's followee list and /following read by follower. Ranged (a hashed key allows no unique index): a new user's follows go to the top chunk until the balancer splits it",
     unique: [
       { index: 'follower, followee', how: 'it is the shard key: enforced cluster-wide' },
       { index: '_id', how: 'per shard only; ObjectIds made by the driver' },
@@ -76,8 +78,18 @@ export const COLLECTIONS: CollectionPlan[] = [
     unique: [{ index: 'name', how: 'unsharded: one shard sees every value' }],
   },
   {
+    name: 'presence',
+    why: "one small document per user (lastSeen), read and written by _id only, at most once a minute per user and process; kept off the user document so that no request's write shares a document with the token version (docs/sql-vs-documents.md). Unsharded like users, whose size it follows",
+    unique: [],
+  },
+  {
+    name: 'tag_repairs',
+    why: "tags whose counter write failed, waiting for the API's reconciler: usually empty, read and written by _id (the tag's name)",
+    unique: [],
+  },
+  {
     name: 'rate_limits',
-    why: 'counters of the current window only (RATE_LIMIT_STORE=mongodb), read and written by _id; small and short-lived',
+    why: 'counters of the current window only (RATE_LIMIT_STORE=mongodb), read and written by their window key; small and short-lived',
     unique: [],
   },
   {
@@ -118,7 +130,15 @@ const FAN_OUT = {
 /** Every command each endpoint sends, and where it goes under the plan. */
 export const QUERIES: QueryPlan[] = [
   { endpoint: 'POST /api/users', collection: 'users', command: 'insert', routing: 'unsharded' },
-  { endpoint: 'POST /api/users', collection: 'users', command: 'find', routing: 'unsharded' },
+  {
+    // A taken username or email: MongoDB names the index in its duplicate-key error, FerretDB
+    // does not, so there the code reads which value is taken (src/db/errors.ts collidingField).
+    endpoint: 'POST /api/users',
+    collection: 'users',
+    command: 'find',
+    routing: 'unsharded',
+    onlyOn: 'ferretdb',
+  },
   { endpoint: 'POST /api/tokens', collection: 'users', command: 'find', routing: 'unsharded' },
   { endpoint: 'DELETE /api/tokens', collection: 'users', command: 'find', routing: 'unsharded' },
   { endpoint: 'DELETE /api/tokens', collection: 'users', command: 'update', routing: 'unsharded' },
@@ -179,6 +199,12 @@ export const QUERIES: QueryPlan[] = [
   },
   {
     endpoint: 'DELETE /api/users/:id',
+    collection: 'presence',
+    command: 'delete',
+    routing: 'unsharded',
+  },
+  {
+    endpoint: 'DELETE /api/users/:id',
     collection: 'users',
     command: 'delete',
     routing: 'unsharded',
@@ -202,6 +228,12 @@ export const QUERIES: QueryPlan[] = [
     routing: 'unsharded',
   },
   {
+    endpoint: 'GET /api/users/:id/profile',
+    collection: 'presence',
+    command: 'find',
+    routing: 'unsharded',
+  },
+  {
     endpoint: 'PUT /api/users/:id/profile',
     collection: 'users',
     command: 'find',
@@ -211,6 +243,12 @@ export const QUERIES: QueryPlan[] = [
     endpoint: 'PUT /api/users/:id/profile',
     collection: 'users',
     command: 'findAndModify',
+    routing: 'unsharded',
+  },
+  {
+    endpoint: 'PUT /api/users/:id/profile',
+    collection: 'presence',
+    command: 'find',
     routing: 'unsharded',
   },
   {
@@ -263,7 +301,7 @@ export const QUERIES: QueryPlan[] = [
     routing: 'targeted',
   },
   { endpoint: 'POST /api/posts', collection: 'users', command: 'find', routing: 'unsharded' },
-  { endpoint: 'POST /api/posts', collection: 'users', command: 'update', routing: 'unsharded' },
+  { endpoint: 'POST /api/posts', collection: 'presence', command: 'update', routing: 'unsharded' },
   { endpoint: 'POST /api/posts', collection: 'posts', command: 'insert', routing: 'targeted' },
   { endpoint: 'POST /api/posts', collection: 'tags', command: 'update', routing: 'unsharded' },
   {
@@ -283,10 +321,11 @@ export const QUERIES: QueryPlan[] = [
     why: FAN_OUT.postById,
   },
   { endpoint: 'GET /api/posts/:id', collection: 'users', command: 'find', routing: 'unsharded' },
+  { endpoint: 'PATCH /api/posts/:id', collection: 'posts', command: 'find', routing: 'targeted' },
   { endpoint: 'PATCH /api/posts/:id', collection: 'users', command: 'find', routing: 'unsharded' },
   {
     endpoint: 'PATCH /api/posts/:id',
-    collection: 'users',
+    collection: 'presence',
     command: 'update',
     routing: 'unsharded',
   },
@@ -304,6 +343,7 @@ export const QUERIES: QueryPlan[] = [
     why: FAN_OUT.explainMiss,
   },
   { endpoint: 'PATCH /api/posts/:id', collection: 'tags', command: 'update', routing: 'unsharded' },
+  { endpoint: 'DELETE /api/posts/:id', collection: 'posts', command: 'find', routing: 'targeted' },
   {
     endpoint: 'DELETE /api/posts/:id',
     collection: 'users',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { AppError } from './errors.ts';
 import { hasLoneSurrogate } from './text.ts';
@@ -12,13 +13,40 @@ export interface KeysetKey {
 }
 
 /**
- * One keyset-paginated list: which list and sort order it is (`kind`, carried in its cursors so
- * that a cursor of another list is refused) and its sort keys, the last of them unique so that
- * the order is total.
+ * One keyset-paginated list: which list and sort order it is (`kind`) and, once scopedTo gave
+ * it its parameters, which instance of it (`scope`: whose posts, which tag, whose feed, which
+ * filters); both travel in its cursors, so that a cursor of any other list or parameters is
+ * refused. Its sort keys come last, the last of them unique so that the order is total.
  */
 export interface Keyset {
   readonly kind: string;
+  readonly scope?: string;
   readonly keys: readonly KeysetKey[];
+}
+
+/** A list newest first by a date field, its _id breaking ties (posts, follow edges). */
+export function newestFirst(kind: string, dateField: string): Keyset {
+  return {
+    kind,
+    keys: [
+      { field: dateField, order: -1, type: 'date' },
+      { field: '_id', order: -1, type: 'objectId' },
+    ],
+  };
+}
+
+/**
+ * The list narrowed by its parameters (undefined ones left out): its cursors carry a digest of
+ * them, so a cursor of user A's posts does not page user B's, nor one of ?author=A the whole
+ * list. A digest, not the values: the cursor stays short, bounded and opaque.
+ */
+export function scopedTo(keyset: Keyset, parameters: Record<string, string | undefined>): Keyset {
+  const given = Object.entries(parameters)
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  if (given.length === 0) return keyset;
+  const scope = createHash('sha256').update(JSON.stringify(given)).digest('base64url').slice(0, 16);
+  return { ...keyset, scope };
 }
 
 /** A decoded position: one value per sort key (Date, ObjectId, number or string). */
@@ -63,22 +91,24 @@ function fromRaw(type: KeyType, raw: unknown): unknown {
   throw invalid('The cursor holds a value out of range');
 }
 
-function serialize(kind: string, raw: unknown[]): string {
-  return Buffer.from(JSON.stringify({ k: kind, p: raw })).toString('base64url');
+function serialize(kind: string, scope: string | undefined, raw: unknown[]): string {
+  const json = scope === undefined ? { k: kind, p: raw } : { k: kind, s: scope, p: raw };
+  return Buffer.from(JSON.stringify(json)).toString('base64url');
 }
 
 /** The cursor of the page after `last`: base64url JSON of the list's kind and last's sort key. */
 export function encodeCursor(keyset: Keyset, last: Record<string, unknown>): string {
   return serialize(
     keyset.kind,
+    keyset.scope,
     keyset.keys.map((key) => toRaw(key.type, last[key.field])),
   );
 }
 
 /**
  * The position a cursor holds, or 400 invalid-cursor: empty, too long, not base64url, not
- * exactly what the API issued (trailing characters, other spelling), another list's or sort's,
- * or holding values out of range.
+ * exactly what the API issued (trailing characters, other spelling), another list's, sort's or
+ * parameters', or holding values out of range.
  */
 export function decodeCursor(keyset: Keyset, cursor: string): Position {
   if (cursor === '') throw invalid('The cursor is empty; leave it out for the first page');
@@ -91,12 +121,19 @@ export function decodeCursor(keyset: Keyset, cursor: string): Position {
   } catch {
     throw invalid('The cursor is malformed');
   }
-  const { k, p } = (parsed ?? {}) as { k?: unknown; p?: unknown };
-  if (typeof k !== 'string' || !Array.isArray(p) || serialize(k, p) !== cursor) {
+  const { k, s, p } = (parsed ?? {}) as { k?: unknown; s?: unknown; p?: unknown };
+  if (
+    typeof k !== 'string' ||
+    (s !== undefined && typeof s !== 'string') ||
+    !Array.isArray(p) ||
+    serialize(k, s, p) !== cursor
+  ) {
     throw invalid('The cursor is malformed');
   }
-  if (k !== keyset.kind) {
-    throw invalid('The cursor belongs to another list or sort order; start again without it');
+  if (k !== keyset.kind || s !== keyset.scope) {
+    throw invalid(
+      'The cursor belongs to another list, sort order or filter; start again without it',
+    );
   }
   if (p.length !== keyset.keys.length) throw invalid('The cursor is malformed');
   return keyset.keys.map((key, i) => fromRaw(key.type, p[i]));

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'too-many-requests'
   | 'headers-too-large'
   | 'database-unavailable'
+  | 'overloaded'
   | 'migrations-pending'
   | 'indexes-missing'
   | 'internal';

@@ -1,7 +1,8 @@
-import { type ClientSession, trusted } from 'mongoose';
+import type { AnyBulkWriteOperation } from 'mongodb';
+import { type Connection, trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
-import { isUnavailableError } from '../db/errors.ts';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
+import { documentKey } from '../db/document-turns.ts';
 
 /** How each tag's postCount must move: +n for posts that gained it, -n for posts that lost it. */
 export type TagDeltas = Map<string, number>;
@@ -23,23 +24,78 @@ export function tagDeltas(
 }
 
 /**
- * Moves postCounts with atomic $inc. A tag's first use upserts it. Two first uses racing on the
- * unique name make one upsert fail with a duplicate key (MongoDB 4.2+ retries such an upsert on
- * the server itself; not every engine does): outside a transaction only those operations run again;
- * inside one the error aborts the transaction and src/db/transactions.ts reruns all of it.
- * Any other error is thrown, with the counts as they are (see withTagCounts).
- *
- * A decrement applies only while the count can take it ({postCount: {$gte: n}}), so a count
- * never goes below zero, even on an engine that loses concurrent updates (a lost update writes
- * a value computed from a read that passed the same filter). When one did not apply, the count
- * had drifted below the truth: those tags are recounted from the posts.
+ * What this process knows about its own counter writes, per tag: how many post writes that may
+ * move the tag's count are under way (from before the post write until its counter move has
+ * settled), and a number bumped whenever one begins or ends. The reconciler recounts a tag only
+ * while none is under way, and trusts the recount only when none began meanwhile. Also the tags
+ * waiting for the reconciler, and how to wake it.
  */
-export async function applyTagDeltas(
-  db: Database,
-  deltas: TagDeltas,
-  session?: ClientSession,
-): Promise<void> {
+interface CounterState {
+  underWay: Map<string, number>;
+  generations: Map<string, number>;
+  recorded: Set<string>;
+  wake: () => void;
+}
+const states = new WeakMap<Connection, CounterState>();
+
+export function counterStateOf(db: Database): CounterState {
+  let state = states.get(db.connection);
+  if (!state) {
+    state = { underWay: new Map(), generations: new Map(), recorded: new Set(), wake: () => {} };
+    states.set(db.connection, state);
+  }
+  return state;
+}
+
+/** A post write that may move some tags' counts, from its start until its counters settled. */
+export interface TagWrite {
+  /** Adds tags learnt along the way (a batch of posts about to be deleted). */
+  add(names: Iterable<string>): void;
+  /** The counter moves have settled (or were recorded for repair); call once, in a finally. */
+  end(): void;
+}
+
+export function beginTagWrite(db: Database, names: Iterable<string> = []): TagWrite {
+  const { underWay, generations } = counterStateOf(db);
+  const mine = new Set<string>();
+  const bump = (name: string, by: number) => {
+    generations.set(name, (generations.get(name) ?? 0) + 1);
+    const left = (underWay.get(name) ?? 0) + by;
+    if (left > 0) underWay.set(name, left);
+    else underWay.delete(name);
+  };
+  const write: TagWrite = {
+    add(more) {
+      for (const name of more) {
+        if (mine.has(name)) continue;
+        mine.add(name);
+        bump(name, 1);
+      }
+    },
+    end() {
+      for (const name of mine) bump(name, -1);
+      mine.clear();
+    },
+  };
+  write.add(names);
+  return write;
+}
+
+/**
+ * Moves postCounts with atomic $inc, each tag's document taking its turn where the engine needs
+ * it (src/db/document-turns.ts). A tag's first use upserts it; two first uses racing on the
+ * unique name make one upsert fail with a duplicate key, and only those operations run again.
+ * A decrement applies only while the count can take it ({postCount: {$gte: n}}), so a count
+ * never goes below zero; one that did not apply had drifted, and its tag is recorded for repair.
+ *
+ * Never throws: the post this follows is written and stays written. A counter write that fails
+ * (after the driver's own retry of a retryable write) may or may not have been applied (a lost
+ * reply looks like a lost request), so its tags are recorded and the reconciler recounts them
+ * from the posts, which is right either way (src/tags/reconciler.ts).
+ */
+export async function moveTagCounts(db: Database, deltas: TagDeltas): Promise<void> {
   const moves = [...deltas].filter(([, n]) => n !== 0);
+  if (moves.length === 0) return;
   const ops = moves.map(([name, n]) => ({
     updateOne:
       n > 0
@@ -49,82 +105,58 @@ export async function applyTagDeltas(
             update: { $inc: { postCount: n } },
           },
   }));
-  const { matched, upserted } = await bulkWriteInChunks(db, db.Tag, ops, {
-    session,
-    duplicateKeyRetries: 3,
-  });
-  if (matched + upserted < ops.length) {
-    await recountTags(
-      db,
-      moves.filter(([, n]) => n < 0).map(([name]) => name),
-      session,
+  const names = moves.map(([name]) => name);
+  try {
+    const { matched, upserted } = await db.turns.run(
+      names.map((name) => documentKey('tags', name)),
+      () => bulkWriteInChunks(db, db.Tag, ops, { duplicateKeyRetries: 3 }),
     );
+    if (matched + upserted < ops.length) {
+      await recordTagRepairs(
+        db,
+        moves.filter(([, n]) => n < 0).map(([name]) => name),
+      );
+    }
+  } catch {
+    await recordTagRepairs(db, names);
   }
 }
 
 /**
- * Sets the postCount of `names` to the number of posts that carry each (the posts are the
- * source of truth). Used where a counter write failed outside a transaction: its $inc may have
- * been applied or not (a lost reply looks like a lost request), so running it again could count
- * twice, while a recount is right either way. A write of the same tags by another request
- * between the count and the $set can still be lost; `npm run tags:repair -- --check` sees that.
+ * Records tags whose count may be wrong: in the tag_repairs collection (so that a restart or
+ * another process finds them) and in this process (so that the reconciler finds them even when
+ * the database refused the record too). Wakes the reconciler. Never throws.
  */
-export async function recountTags(
-  db: Database,
-  names: readonly string[],
-  session?: ClientSession,
-): Promise<void> {
+export async function recordTagRepairs(db: Database, names: readonly string[]): Promise<void> {
   if (names.length === 0) return;
-  const counted = await db.Post.aggregate<{ _id: string; n: number }>([
-    { $match: { tags: { $in: [...names] } } },
-    { $unwind: '$tags' },
-    { $match: { tags: { $in: [...names] } } },
-    { $group: { _id: '$tags', n: { $sum: 1 } } },
-  ]).session(session ?? null);
-  const actual = new Map(counted.map((row) => [row._id, row.n]));
-  const ops = names.map((name) => ({
-    updateOne: {
-      filter: { name },
-      update: { $set: { postCount: actual.get(name) ?? 0 } },
-      upsert: actual.has(name),
-    },
-  }));
-  await bulkWriteInChunks(db, db.Tag, ops, { session, duplicateKeyRetries: 3 });
+  const state = counterStateOf(db);
+  for (const name of names) state.recorded.add(name);
+  const since = new Date();
+  await bulkWriteInChunks(
+    db,
+    db.TagRepair,
+    // Keyed by the tag's name (a string _id), which the driver's types do not foresee.
+    names.map((name) => ({
+      updateOne: { filter: { _id: name }, update: { $set: { since } }, upsert: true },
+    })) as unknown as AnyBulkWriteOperation[],
+    { duplicateKeyRetries: 3 },
+  ).catch(() => {});
+  state.wake();
 }
 
 /**
- * Runs a post write and the counter moves it implies (`write` returns the deltas). In a
- * transaction both commit or neither does. Without one, when the counter write fails, the
- * affected tags are recounted from the posts: when that succeeds the request has done all it
- * was asked; when it fails too, the error is thrown (the request fails) and the counts stay off
- * until `npm run tags:repair`. When the post write itself fails, its outcome may be unknown (a
- * lost reply looks like a lost request): the tags named up front (`touches`) are recounted
- * before the error is thrown.
+ * Sets the postCount of `name` to the number of posts that carry it (the posts are the source
+ * of truth). True when the result can be trusted: no post write of this process that may move
+ * the tag was under way or began between the count and the write. Otherwise (false) nothing is
+ * written and the caller keeps the tag for another pass.
  */
-export async function withTagCounts<T>(
-  db: Database,
-  session: ClientSession | undefined,
-  write: () => Promise<{ result: T; deltas: TagDeltas }>,
-  touches: readonly string[] = [],
-): Promise<T> {
-  let written: { result: T; deltas: TagDeltas };
-  try {
-    written = await write();
-  } catch (error) {
-    if (!session && touches.length > 0 && isUnavailableError(error)) {
-      await recountTags(db, touches).catch(() => {});
-    }
-    throw error;
-  }
-  try {
-    await applyTagDeltas(db, written.deltas, session);
-  } catch (error) {
-    if (session) throw error;
-    try {
-      await recountTags(db, [...written.deltas.keys()]);
-    } catch {
-      throw error;
-    }
-  }
-  return written.result;
+export async function recountTag(db: Database, name: string): Promise<boolean> {
+  const { generations, underWay } = counterStateOf(db);
+  if (underWay.has(name)) return false;
+  const before = generations.get(name) ?? 0;
+  const count = await db.Post.countDocuments({ tags: name });
+  await db.turns.run([documentKey('tags', name)], () =>
+    db.Tag.updateOne({ name }, { $set: { postCount: count } }, { upsert: count > 0 }),
+  );
+  return (generations.get(name) ?? 0) === before && !underWay.has(name);
 }

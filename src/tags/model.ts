@@ -1,8 +1,11 @@
 import { type Connection, type InferSchemaType, Schema } from 'mongoose';
+import { WHITESPACE_CLASS } from '../shared/text.ts';
 
 export const TAG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** What a request may send as a tag name: either case, surrounding whitespace (trimmed away). */
-export const TAG_NAME_INPUT = /^\s*[A-Za-z0-9][A-Za-z0-9_-]{0,31}\s*$/;
+export const TAG_NAME_INPUT = new RegExp(
+  `^${WHITESPACE_CLASS}*[A-Za-z0-9][A-Za-z0-9_-]{0,31}${WHITESPACE_CLASS}*$`,
+);
 export const MAX_TAGS_PER_POST = 10;
 
 /**
@@ -24,3 +27,26 @@ tagSchema.index({ postCount: -1, name: 1 });
 export type TagFields = InferSchemaType<typeof tagSchema>;
 export const tagModel = (connection: Connection) => connection.model('Tag', tagSchema);
 export type TagModel = ReturnType<typeof tagModel>;
+
+/**
+ * Tags whose postCount a failed counter write may have left wrong, recorded for the reconciler
+ * (src/tags/reconciler.ts), which recounts them from the posts and removes the record.
+ */
+export const tagRepairSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    since: { type: Date, required: true },
+  },
+  { collection: 'tag_repairs', versionKey: false, strict: 'throw', strictQuery: true },
+);
+
+export const tagRepairModel = (connection: Connection) =>
+  connection.model('TagRepair', tagRepairSchema);
+export type TagRepairModel = ReturnType<typeof tagRepairModel>;
+
+declare module '../db/connection.ts' {
+  interface Models {
+    Tag: TagModel;
+    TagRepair: TagRepairModel;
+  }
+}

@@ -1,22 +1,18 @@
 import { trusted } from 'mongoose';
-import type { Database } from '../models.ts';
-import { findPostPage, POST_LISTS } from '../posts/queries.ts';
-import type { PostView } from '../posts/schemas.ts';
-import type { Keyset } from '../shared/cursor.ts';
+import type { Database } from '../db/connection.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
-import type { TagView } from './schemas.ts';
+import { TAG_LISTS, type TagView } from './schemas.ts';
 
-const MOST_USED_FIRST: Keyset = {
-  kind: 'tags',
-  keys: [
-    { field: 'postCount', order: -1, type: 'count' },
-    { field: 'name', order: 1, type: 'name' },
-  ],
-};
-
-/** Tags in use, most used first: one indexed read ({postCount: -1, name: 1}). */
-export async function findTagPage(db: Database, options: PageRequest): Promise<Page<TagView>> {
-  const page = keysetQuery(MOST_USED_FIRST, options);
+/**
+ * Tags in use, most used first (index {postCount: -1, name: 1}) or by name (the unique index on
+ * name): one indexed read either way.
+ */
+export async function findTagPage(
+  db: Database,
+  options: PageRequest & { sort: keyof typeof TAG_LISTS },
+): Promise<Page<TagView>> {
+  const list = TAG_LISTS[options.sort];
+  const page = keysetQuery(list, options);
   const tags = await db.Tag.find(
     { $and: [{ postCount: trusted({ $gt: 0 }) }, page.filter] },
     { _id: 0, name: 1, postCount: 1 },
@@ -25,17 +21,5 @@ export async function findTagPage(db: Database, options: PageRequest): Promise<P
     .limit(page.limit)
     .read(db.listReads.readPreference)
     .lean();
-  return keysetPage(MOST_USED_FIRST, tags, options.limit, ({ name, postCount }) => ({
-    name,
-    postCount,
-  }));
-}
-
-/** A tag's posts, newest first, with authors: one query on the multikey index plus populate. */
-export function findTagPostPage(
-  db: Database,
-  name: string,
-  options: PageRequest,
-): Promise<Page<PostView>> {
-  return findPostPage(db, POST_LISTS.byTag, { tags: name }, options);
+  return keysetPage(list, tags, options.limit, ({ name, postCount }) => ({ name, postCount }));
 }

@@ -1,8 +1,7 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
-import type { Database } from '../models.ts';
-import { postPage, userPostsQuery } from '../posts/schemas.ts';
-import { findTagPage, findTagPostPage } from './queries.ts';
-import { tagListQuery, tagPage, tagParams } from './schemas.ts';
+import { findTagPage } from './queries.ts';
+import { tagListQuery, tagPage } from './schemas.ts';
 
 export function tagRoutes(db: Database) {
   return [
@@ -10,7 +9,7 @@ export function tagRoutes(db: Database) {
       {
         method: 'get',
         path: '/api/tags',
-        summary: 'Tags in use, most used first',
+        summary: 'Tags in use, most used first or by name',
         tag: 'tags',
         auth: 'none',
         query: tagListQuery,
@@ -19,21 +18,6 @@ export function tagRoutes(db: Database) {
         errors: [400],
       },
       ({ query }) => findTagPage(db, query),
-    ),
-    defineRoute(
-      {
-        method: 'get',
-        path: '/api/tags/:name/posts',
-        summary: "A tag's posts, newest first (an unknown tag has none)",
-        tag: 'tags',
-        auth: 'none',
-        params: tagParams,
-        query: userPostsQuery,
-        status: 200,
-        response: postPage,
-        errors: [400],
-      },
-      ({ params, query }) => findTagPostPage(db, params.name, query),
     ),
   ];
 }

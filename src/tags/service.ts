@@ -1,6 +1,6 @@
 import { trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
 
 export interface TagDrift {
   name: string;

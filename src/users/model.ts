@@ -6,7 +6,11 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export const ABOUT_ME_MAX = 280;
 
-/** The tutorial's one-to-one profile, embedded: it is read with the user and never shared. */
+/**
+ * The tutorial's one-to-one profile, embedded: it is read with the user and never shared. Its
+ * `lastSeen`, which every request may write, lives in the presence collection instead
+ * (src/users/presence-model.ts).
+ */
 const profileSchema = new Schema(
   {
     aboutMe: {
@@ -18,8 +22,6 @@ const profileSchema = new Schema(
       },
     },
     avatarUrl: { type: String, trim: true, maxlength: 2048 },
-    /** Set by authenticated requests, at most once a minute. */
-    lastSeen: { type: Date },
   },
   { _id: false, strict: 'throw' },
 );
@@ -51,7 +53,7 @@ export const userSchema = new Schema(
     profile: { type: profileSchema, default: () => ({}) },
     /**
      * Set by the first write of the user's deletion (with a tokenVersion bump); from then on
-     * the user's writes are refused and undone (src/users/service.ts deleteUser).
+     * the user's writes are refused and undone (src/accounts/service.ts deleteUser).
      */
     deletingSince: { type: Date },
   },
@@ -92,3 +94,9 @@ export type UserFields = InferSchemaType<typeof userSchema>;
 export type UserRecord = UserFields & { _id: Types.ObjectId };
 export const userModel = (connection: Connection) => connection.model('User', userSchema);
 export type UserModel = ReturnType<typeof userModel>;
+
+declare module '../db/connection.ts' {
+  interface Models {
+    User: UserModel;
+  }
+}

@@ -1,27 +1,34 @@
-import type { AuthUser } from '../auth/tokens.ts';
-import type { Database } from '../models.ts';
+import type { Database } from '../db/connection.ts';
+import { documentKey } from '../db/document-turns.ts';
+import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
-import { NOT_DELETING } from './queries.ts';
+import { lastSeenOf, NOT_DELETING } from './queries.ts';
 import type { ProfileView } from './schemas.ts';
 
 interface StoredProfile {
   aboutMe?: string | null;
   avatarUrl?: string | null;
-  lastSeen?: Date | null;
 }
 
-function toProfileView(profile: StoredProfile | undefined | null): ProfileView {
+function toProfileView(
+  profile: StoredProfile | undefined | null,
+  lastSeen: Date | undefined,
+): ProfileView {
   return {
     aboutMe: profile?.aboutMe ?? null,
     avatarUrl: profile?.avatarUrl ?? null,
-    lastSeen: profile?.lastSeen?.toISOString() ?? null,
+    lastSeen: lastSeen?.toISOString() ?? null,
   };
 }
 
+/** The profile and the user's presence: two reads by _id, sent together. */
 export async function getProfile(db: Database, userId: string): Promise<ProfileView> {
-  const user = await db.User.findById(userId, { profile: 1 }).lean<{ profile?: StoredProfile }>();
+  const [user, lastSeen] = await Promise.all([
+    db.User.findById(userId, { profile: 1 }).lean<{ profile?: StoredProfile }>(),
+    lastSeenOf(db, userId),
+  ]);
   if (!user) throw new AppError('user-not-found', 'No user with that id');
-  return toProfileView(user.profile);
+  return toProfileView(user.profile, lastSeen);
 }
 
 /** Replaces the editable part of your profile (PUT semantics: a field left out is cleared). */
@@ -39,14 +46,16 @@ export async function putProfile(
     if (value === undefined || value === '') unset[`profile.${field}`] = '';
     else set[`profile.${field}`] = value;
   }
-  const user = await db.User.findOneAndUpdate(
-    { _id: userId, ...NOT_DELETING },
-    {
-      ...(Object.keys(set).length ? { $set: set } : {}),
-      ...(Object.keys(unset).length ? { $unset: unset } : {}),
-    },
-    { returnDocument: 'after', runValidators: true },
-  ).lean<{ profile?: StoredProfile }>();
+  const user = await db.turns.run([documentKey('users', userId)], () =>
+    db.User.findOneAndUpdate(
+      { _id: userId, ...NOT_DELETING },
+      {
+        ...(Object.keys(set).length ? { $set: set } : {}),
+        ...(Object.keys(unset).length ? { $unset: unset } : {}),
+      },
+      { returnDocument: 'after', runValidators: true },
+    ).lean<{ profile?: StoredProfile }>(),
+  );
   if (!user) throw new AppError('user-not-found', 'No user with that id');
-  return toProfileView(user.profile);
+  return toProfileView(user.profile, await lastSeenOf(db, userId));
 }

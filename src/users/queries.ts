@@ -1,10 +1,9 @@
 import { type Types, trusted } from 'mongoose';
-import type { Database } from '../models.ts';
-import type { Keyset } from '../shared/cursor.ts';
+import type { Database } from '../db/connection.ts';
 import { AppError } from '../shared/errors.ts';
 import { keysetPage, keysetQuery, type Page, type PageRequest } from '../shared/page.ts';
 import type { UserRecord } from './model.ts';
-import type { UserView } from './schemas.ts';
+import { USER_LISTS, type UserView } from './schemas.ts';
 
 /** The fields a user view shows (email only to its owner). */
 const PUBLIC_FIELDS = { username: 1, email: 1, createdAt: 1, updatedAt: 1 } as const;
@@ -13,11 +12,9 @@ const PUBLIC_FIELDS = { username: 1, email: 1, createdAt: 1, updatedAt: 1 } as c
 export const NOT_DELETING = { deletingSince: trusted({ $exists: false }) };
 
 /** The fields of a user's record that confirm a token: whose it is, whether it was revoked. */
-export const AUTH_RECORD_FIELDS = { username: 1, tokenVersion: 1, 'profile.lastSeen': 1 } as const;
+export const AUTH_RECORD_FIELDS = { username: 1, tokenVersion: 1 } as const;
 
-export type AuthRecord = Pick<UserRecord, '_id' | 'username' | 'tokenVersion'> & {
-  profile?: Pick<NonNullable<UserRecord['profile']>, 'lastSeen'> | null;
-};
+export type AuthRecord = Pick<UserRecord, '_id' | 'username' | 'tokenVersion'>;
 
 interface Counts {
   postCount: number;
@@ -80,14 +77,6 @@ export async function activeUserIds(db: Database, ids: string[]): Promise<Set<st
   return new Set(users.map((u) => String(u._id)));
 }
 
-function byUsername(order: 1 | -1): Keyset {
-  return {
-    kind: order === 1 ? 'users:username' : 'users:-username',
-    keys: [{ field: 'username', order, type: 'name' }],
-  };
-}
-const USER_LISTS = { username: byUsername(1), '-username': byUsername(-1) } as const;
-
 /** Users by username, one command. */
 export async function findUserPage(
   db: Database,
@@ -101,4 +90,10 @@ export async function findUserPage(
     .read(db.listReads.readPreference)
     .lean();
   return keysetPage(list, users, options.limit, (u) => toUserView(u, { self: false }));
+}
+
+/** When the user was last seen, if ever (one read of the presence collection by _id). */
+export async function lastSeenOf(db: Database, userId: string): Promise<Date | undefined> {
+  const presence = await db.Presence.findById(userId, { lastSeen: 1 }).lean();
+  return presence?.lastSeen ?? undefined;
 }

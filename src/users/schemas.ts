@@ -1,40 +1,19 @@
 import { z } from 'zod';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.ts';
 import { objectIdSchema, pageQueryShape, pageSchema, textSchema } from '../http/schemas.ts';
-import { ABOUT_ME_MAX, USERNAME_PATTERN } from './model.ts';
+import { encodeCursor, type Keyset } from '../shared/cursor.ts';
+import { ABOUT_ME_MAX } from './model.ts';
 
-const username = z
-  .string()
-  .min(3)
-  .max(32)
-  .regex(USERNAME_PATTERN, 'letters, digits, _ . and -, with at least one letter or digit')
-  .meta({
-    example: 'john',
-    description:
-      'Unique regardless of case (John and john are one name); the spelling given is kept',
-  });
-const email = z.email().max(254).meta({
-  example: 'john@example.com',
-  description: 'Unique regardless of case; stored lower-case',
-});
-const password = textSchema({ min: PASSWORD_MIN_LENGTH, max: PASSWORD_MAX_LENGTH }).meta({
-  example: 'correct horse battery',
-});
-
-export const registerBody = z.strictObject({ username, email, password });
-
-export const updateUserBody = z
-  .strictObject({
-    username: username.optional(),
-    email: email.optional(),
-    password: password.optional(),
-  })
-  .refine((b) => Object.keys(b).length > 0, 'give at least one of username, email, password')
-  .meta({ minProperties: 1 });
+function byUsername(order: 1 | -1): Keyset {
+  return {
+    kind: order === 1 ? 'users:username' : 'users:-username',
+    keys: [{ field: 'username', order, type: 'name' }],
+  };
+}
+export const USER_LISTS = { username: byUsername(1), '-username': byUsername(-1) } as const;
 
 export const listUsersQuery = z.strictObject({
-  sort: z.enum(['username', '-username']).default('username'),
-  ...pageQueryShape,
+  sort: z.enum(['username', '-username']).default('username').meta({ example: 'username' }),
+  ...pageQueryShape(encodeCursor(USER_LISTS.username, { username: 'john' })),
 });
 
 export const userView = z
@@ -54,20 +33,36 @@ export const userPage = pageSchema(userView).meta({ id: 'UserPage' });
 
 export type UserView = z.infer<typeof userView>;
 
+/** A domain name of letter-digit-hyphen labels ending in a letters-only top-level label. */
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+export const DOMAIN = `(?:${LABEL}\\.)+[A-Za-z]{2,63}`;
+
+// RFC 3986's path, query and fragment characters, and a port of 0-65535.
+const PCHAR = "(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})";
+const PORT = '(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+/** An absolute http(s) URL whose host is a domain name: the published pattern is the check. */
+export const AVATAR_URL_PATTERN =
+  `^[Hh][Tt][Tt][Pp][Ss]?://${DOMAIN}(?::${PORT})?(?:/${PCHAR}*)*` +
+  `(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?$`;
 const avatarUrl = z
-  .url({ protocol: /^https?$/, hostname: z.regexes.domain })
+  .string()
   .max(2048)
+  .regex(new RegExp(AVATAR_URL_PATTERN), 'must be an http or https URL on a domain name')
   .meta({
     example: 'https://example.com/avatars/john.png',
-    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
     description:
-      'An absolute http or https URL whose host is a domain name (not an IP address or localhost), at most 2048 characters',
+      'An absolute http or https URL whose host is a domain name (not an IP address or ' +
+      'localhost), written with the characters RFC 3986 allows (others percent-encoded), at ' +
+      'most 2048 characters',
   });
 
 export const putProfileBody = z.strictObject({
   aboutMe: textSchema({ max: ABOUT_ME_MAX, trim: true })
     .optional()
-    .meta({ description: `At most ${ABOUT_ME_MAX} characters; empty clears it` }),
+    .meta({
+      description: `At most ${ABOUT_ME_MAX} characters; empty clears it`,
+      example: 'Learning MongoDB the tutorial way',
+    }),
   avatarUrl: avatarUrl.optional(),
 });
 

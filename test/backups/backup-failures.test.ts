@@ -1,9 +1,11 @@
-import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { redactSecrets, toolConnectionString } from '../../src/backups/connection-string.ts';
 import { acquireLock } from '../../src/backups/lock.ts';
+import { toolConnectionString } from '../../src/backups/tool-uri.ts';
 import { locateTool } from '../../src/backups/tools.ts';
+import { redactSecrets } from '../../src/shared/connection-string.ts';
 import { testDbName } from '../helpers/db.ts';
 import { findTools, runScript, startScript, tempDir } from './helpers.ts';
 
@@ -53,8 +55,44 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
     });
     expect(run.code).toBe(4);
     expect(run.stderr).toMatch(
-      /^backup: MONGODUMP_PATH=.*no-such-mongodump is not an executable file\n$/,
+      /^backup: MONGODUMP_PATH=.*no-such-mongodump is not an executable file \(exit 4\)\n$/,
     );
+  });
+
+  describe('as a user who may not write the backup folder (a service user before setup)', () => {
+    // Root may write anywhere: as root, the command runs as nobody, as a service user would.
+    const asRoot = process.getuid?.() === 0;
+    const user = asRoot ? { uid: 65534, gid: 65534 } : undefined;
+    const name = asRoot ? 'nobody' : userInfo().username;
+
+    it('a folder it cannot create: exits 8, one line naming the folder, the user and the fix', async () => {
+      const parent = join(dir.path, 'var-backups');
+      await mkdir(parent, { mode: 0o755 });
+      if (!asRoot) await chmod(parent, 0o555);
+      await chmod(dir.path, 0o755);
+      const folder = join(parent, 'microblog');
+
+      const run = await runScript('backup', [], { ...env, BACKUP_DIR: folder }, tmpdir(), user);
+
+      expect(run.code).toBe(8);
+      expect(run.stderr).toBe(
+        `backup: the backup folder ${folder} does not exist and user ${name} cannot create it (EACCES): create it once as root: install -d -m 0700 -o ${name} ${folder} (exit 8)\n`,
+      );
+    });
+
+    it('a folder it cannot write: exits 8, one line naming the folder, the user and the fix', async () => {
+      const folder = join(dir.path, 'owned-by-someone-else');
+      await mkdir(folder, { mode: 0o755 });
+      await chmod(folder, asRoot ? 0o700 : 0o555);
+      await chmod(dir.path, 0o755);
+
+      const run = await runScript('backup', [], { ...env, BACKUP_DIR: folder }, tmpdir(), user);
+
+      expect(run.code).toBe(8);
+      expect(run.stderr).toBe(
+        `backup: the backup folder ${folder} is not writable by user ${name}: as root, chown ${name} ${folder} && chmod 0700 ${folder} (or set BACKUP_DIR to a folder ${name} owns) (exit 8)\n`,
+      );
+    });
   });
 
   it('when mongodump fails after writing part of the archive, exits 9 with its reason and removes the partial file', async () => {
@@ -68,7 +106,9 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
       BACKUP_DIR: join(dir.path, 'out'),
     });
     expect(run.code).toBe(9);
-    expect(run.stderr).toBe('backup: mongodump exited with 1: error writing data: disk on fire\n');
+    expect(run.stderr).toBe(
+      'backup: mongodump exited with 1: error writing data: disk on fire (exit 9)\n',
+    );
     expect(await readdir(join(dir.path, 'out'))).toEqual(['.backup.lock']);
   });
 
@@ -103,7 +143,7 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
     const run = await done;
 
     expect(run.code).toBe(18);
-    expect(run.stderr).toBe('backup: interrupted by SIGTERM\n');
+    expect(run.stderr).toBe('backup: interrupted by SIGTERM (exit 18)\n');
     expect(await readdir(out)).toEqual(['.backup.lock']);
   });
 
@@ -143,7 +183,7 @@ describe.skipIf('missing' in tools)('npm run backup, when something is wrong', (
     });
     expect(run.code).toBe(3);
     expect(run.stderr).toBe(
-      'backup: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI (failure hook exited with 3)\n',
+      'backup: Invalid configuration: MONGODB_URI must be a mongodb:// or mongodb+srv:// URI (exit 3; failure hook exited with 3)\n',
     );
     expect(run.stdout).toBe('hook says hi\n');
   });

@@ -6,10 +6,10 @@ import { ConnectionString } from 'mongodb-connection-string-url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Manifest, manifestPathFor, readManifest } from '../../src/backups/manifest.ts';
 import { runRestore } from '../../src/backups/restore.ts';
-import type { Database } from '../../src/models.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { dropTestDatabase, dropTestDb, openTestDatabase, testDbName } from '../helpers/db.ts';
 import { startProcess } from '../helpers/process.ts';
-import { findTools, runScript, seedSource, tempDir } from './helpers.ts';
+import { archivePathFrom, findTools, runScript, seedSource, tempDir } from './helpers.ts';
 
 const tools = findTools();
 if ('missing' in tools) console.warn(`skipping backup/restore tests: ${tools.missing}`);
@@ -35,7 +35,7 @@ describe.skipIf('missing' in tools)('npm run backup, then restore', () => {
     });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    archivePath = run.stdout.split('\n')[0] ?? '';
+    archivePath = archivePathFrom(run.stdout);
     manifest = await readManifest(manifestPathFor(archivePath));
   }, 60_000);
 

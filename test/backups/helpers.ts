@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Decimal128, Double, Int32, Long, ObjectId, UUID } from 'mongodb';
 import { archiveFileName, type Manifest, manifestPathFor } from '../../src/backups/manifest.ts';
 import { locateTool } from '../../src/backups/tools.ts';
-import type { Database } from '../../src/models.ts';
-import { type ProcessResult, type RunningProcess, startTs } from '../helpers/process.ts';
+import type { Database } from '../../src/db/connection.ts';
+import { type ProcessResult, type RunningProcess, startTs, unstamped } from '../helpers/process.ts';
 
 /** The real tools (PATH or .tools/bin), or why they are missing (the tests then skip, saying so). */
 export function findTools(): { mongodump: string; mongorestore: string } | { missing: string } {
@@ -24,15 +24,25 @@ export async function tempDir(label: string): Promise<{ path: string; remove(): 
 
 /**
  * Runs scripts/<name>.ts as cron would: only the environment given (plus PATH/HOME), from a
- * folder without a .env, so a developer's .env cannot leak in; killed after 60 s.
+ * folder without a .env, so a developer's .env cannot leak in; killed after 60 s. `done` gives the
+ * output without the time at the start of each line (test/backups/cron.test.ts checks it).
  */
 export function startScript(
   name: string,
   args: string[],
   env: Record<string, string>,
   cwd = tmpdir(),
+  user?: { uid: number; gid: number },
 ): RunningProcess {
-  return startTs(`scripts/${name}.ts`, args, { env, cwd, timeoutMs: 60_000 });
+  const run = startTs(`scripts/${name}.ts`, args, { env, cwd, timeoutMs: 60_000, user });
+  return {
+    ...run,
+    done: run.done.then((result) => ({
+      ...result,
+      stdout: unstamped(result.stdout),
+      stderr: unstamped(result.stderr),
+    })),
+  };
 }
 
 /** startScript, to the end. */
@@ -41,8 +51,14 @@ export function runScript(
   args: string[],
   env: Record<string, string>,
   cwd = tmpdir(),
+  user?: { uid: number; gid: number },
 ): Promise<ProcessResult> {
-  return startScript(name, args, env, cwd).done;
+  return startScript(name, args, env, cwd, user).done;
+}
+
+/** The archive path `npm run backup` prints on its first line ("backup: <path>"). */
+export function archivePathFrom(stdout: string): string {
+  return (unstamped(stdout).split('\n')[0] ?? '').replace(/^backup: /, '');
 }
 
 /**

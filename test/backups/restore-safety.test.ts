@@ -5,7 +5,7 @@ import { BSON, type MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type BackupResult, runBackup } from '../../src/backups/backup.ts';
 import { type Manifest, manifestPathFor, readManifest } from '../../src/backups/manifest.ts';
-import type { Database } from '../../src/models.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { dropTestDatabase, dropTestDb, openTestDatabase, testDbName } from '../helpers/db.ts';
 import { findTools, runScript, tempDir } from './helpers.ts';
 

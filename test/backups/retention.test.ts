@@ -159,7 +159,7 @@ describe('pruning a folder of dated archives', () => {
     // The backup a run would make now is the newest, and takes one of the two daily places.
     const listed = run.stdout
       .split('\n')
-      .filter((l) => l.startsWith('would delete '))
+      .filter((l) => l.startsWith('backup: would delete '))
       .map((l) => basename(l));
     expect(listed).toEqual(archives.slice(1).map((a) => basename(a)));
     expect((await readdir(dir.path)).sort()).toEqual(before);

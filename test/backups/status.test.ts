@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manifestPathFor } from '../../src/backups/manifest.ts';
 import { backupStatus } from '../../src/backups/status.ts';
@@ -25,7 +26,7 @@ describe('npm run backup:status', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(
       new RegExp(
-        `^ok: newest good backup ${newest} finished .*, 25\\.0 h old \\(threshold 26 h\\)`,
+        `^backup:status: ok: newest good backup ${newest} finished .*, 25\\.0 h old \\(threshold 26 h\\)`,
       ),
     );
   });
@@ -35,7 +36,7 @@ describe('npm run backup:status', () => {
     const run = await status();
     expect(run.code).toBe(17);
     expect(run.stderr).toMatch(
-      /^backup:status: newest good backup is 27\.0 h old \(threshold 26 h\): .*\n$/,
+      /^backup:status: age check failed: the newest backup is 27\.0 h old \(threshold 26 h\): .* \(exit 17\)\n$/,
     );
   });
 
@@ -48,25 +49,58 @@ describe('npm run backup:status', () => {
   it('exits 16 when there is no backup at all', async () => {
     const run = await status();
     expect(run.code).toBe(16);
-    expect(run.stderr).toBe(`backup:status: no good backup of microblog in ${dir.path}\n`);
+    expect(run.stderr).toBe(
+      `backup:status: no good backup of microblog in ${dir.path} (exit 16)\n`,
+    );
   });
 
-  it('does not count a newer backup whose archive is damaged or gone', async () => {
-    const old = await fakeBackup(dir.path, 'microblog', new Date(Date.now() - 30 * HOUR));
+  it('exits 11 naming the size check when the newest archive is shorter than its manifest says, though an older one is fine', async () => {
+    await fakeBackup(dir.path, 'microblog', new Date(Date.now() - 3 * HOUR));
     const truncated = await fakeBackup(dir.path, 'microblog', new Date(Date.now() - HOUR));
     await writeFile(truncated, 'short');
-    await writeFile(manifestPathFor(old).replace('microblog-', 'microblog-x'), 'not json');
 
+    const run = await status();
+
+    expect(run.code).toBe(11);
+    expect(run.stderr).toBe(
+      `backup:status: size check failed for the newest backup ${truncated}: archive is 5 bytes, the manifest says ${(await readFile(manifestPathFor(truncated), 'utf8')).match(/"sizeBytes":(\d+)/)?.[1]} (exit 11)\n`,
+    );
+  });
+
+  it('exits 11 naming the checksum check when the newest archive has its size but other bytes', async () => {
+    const newest = await fakeBackup(dir.path, 'microblog', new Date(Date.now() - HOUR));
+    const bytes = await readFile(newest);
+    bytes[3] = (bytes[3] ?? 0) ^ 0xff;
+    await writeFile(newest, bytes);
+
+    const run = await status();
+
+    expect(run.code).toBe(11);
+    expect(run.stderr).toMatch(
+      /^backup:status: checksum check failed for the newest backup .*: SHA-256 [0-9a-f]{64}, the manifest says [0-9a-f]{64} \(exit 11\)\n$/,
+    );
+  });
+
+  it('exits 11 when the newest archive is gone, and ignores manifests that are not JSON', async () => {
+    await fakeBackup(dir.path, 'microblog', new Date(Date.now() - 3 * HOUR));
+    const gone = await fakeBackup(dir.path, 'microblog', new Date(Date.now() - HOUR));
+    await rm(gone);
+    await writeFile(join(dir.path, 'microblog-x.manifest.json'), 'not json');
+
+    const run = await status();
+
+    expect(run.code).toBe(11);
+    expect(run.stderr).toMatch(/size check failed for the newest backup .*: archive .* is missing/);
     await expect(
       backupStatus({ dir: dir.path, database: 'microblog', maxAgeHours: 26 }),
-    ).rejects.toMatchObject({
-      code: 'backup-too-old',
-    });
-    const result = await backupStatus({ dir: dir.path, database: 'microblog', maxAgeHours: 31 });
-    expect(result.newest.archivePath).toBe(old);
-    expect(result.skipped.map((s) => s.reason)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/archive is 5 bytes, the manifest says/)]),
-    );
+    ).rejects.toMatchObject({ code: 'checksum-mismatch' });
+  });
+
+  it('says the size and checksum match when they do', async () => {
+    await fakeBackup(dir.path, 'microblog', new Date(Date.now() - HOUR));
+    const run = await status();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/size and SHA-256 match its manifest\n$/);
   });
 
   it('measures age from when the backup finished', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inspectArchive } from '../../src/backups/archive-reader.ts';
 import { type BackupResult, runBackup } from '../../src/backups/backup.ts';
 import { manifestPathFor } from '../../src/backups/manifest.ts';
-import type { Database } from '../../src/models.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
 import { findTools, runScript, seedSource, tempDir } from './helpers.ts';
 

@@ -56,6 +56,7 @@ export async function tourTheApi({ api }: TestApp): Promise<void> {
   await pages('/api/users?sort=username');
   await pages('/api/users?sort=-username');
   await pages('/api/tags');
+  await pages('/api/tags?sort=name');
   await pages('/api/tags/tour/posts');
 
   ok(await api.put(`/api/users/${friend.id}/follow`).set(me.auth), 204);

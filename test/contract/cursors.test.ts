@@ -4,24 +4,32 @@ import { aPost, aUser, type TestUser } from '../helpers/builders.ts';
 
 const t = useTestApp('contract_cursors');
 let alice: TestUser;
-/** Every paginated list, each with a second page, by name. */
+let bob: TestUser;
+/**
+ * Every paginated list, several with more than one set of parameters (author, tag, reader,
+ * followee, filters, sort), each with a second page, by name.
+ */
 let lists: Record<string, { url: string; auth?: Record<string, string> }>;
 beforeAll(async () => {
   alice = await aUser(t.api);
-  const bob = await aUser(t.api);
+  bob = await aUser(t.api);
   const carol = await aUser(t.api);
-  for (const author of [alice, alice, bob]) {
-    await aPost(t.api, author, {
-      body: 'tagged',
-      tags: ['paging', `solo-${author.username.slice(-4)}`],
-    });
+  for (const [author, tags] of [
+    [alice, ['paging', 'other']],
+    [alice, ['paging']],
+    [bob, ['paging', 'other']],
+    [bob, []],
+  ] as const) {
+    await aPost(t.api, author, { body: 'tagged', tags: [...tags] });
   }
   await aPost(t.api, carol);
   for (const [follower, followee] of [
     [alice, bob],
     [alice, carol],
     [bob, alice],
+    [bob, carol],
     [carol, alice],
+    [carol, bob],
   ] as const) {
     expect((await t.api.put(`/api/users/${followee.id}/follow`).set(follower.auth)).status).toBe(
       204,
@@ -29,12 +37,25 @@ beforeAll(async () => {
   }
   lists = {
     posts: { url: '/api/posts' },
-    'user posts': { url: `/api/users/${alice.id}/posts` },
-    'tag posts': { url: '/api/tags/paging/posts' },
-    feed: { url: '/api/feed', auth: alice.auth },
-    followers: { url: `/api/users/${alice.id}/followers` },
-    following: { url: `/api/users/${alice.id}/following` },
-    tags: { url: '/api/tags' },
+    'posts, ?author=alice': { url: `/api/posts?author=${alice.id}` },
+    'posts, ?author=bob': { url: `/api/posts?author=${bob.id}` },
+    'posts, ?since': { url: '/api/posts?since=2000-01-01T00:00:00Z' },
+    'posts, ?until': { url: '/api/posts?until=2100-01-01T00:00:00Z' },
+    'posts, ?since&until': {
+      url: '/api/posts?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z',
+    },
+    "alice's posts": { url: `/api/users/${alice.id}/posts` },
+    "bob's posts": { url: `/api/users/${bob.id}/posts` },
+    'tag paging': { url: '/api/tags/paging/posts' },
+    'tag other': { url: '/api/tags/other/posts' },
+    "alice's feed": { url: '/api/feed', auth: alice.auth },
+    "bob's feed": { url: '/api/feed', auth: bob.auth },
+    "alice's followers": { url: `/api/users/${alice.id}/followers` },
+    "bob's followers": { url: `/api/users/${bob.id}/followers` },
+    'alice following': { url: `/api/users/${alice.id}/following` },
+    'bob following': { url: `/api/users/${bob.id}/following` },
+    'tags, most used first': { url: '/api/tags' },
+    'tags by name': { url: '/api/tags?sort=name' },
     'users by name': { url: '/api/users?sort=username' },
     'users by name, descending': { url: '/api/users?sort=-username' },
   };
@@ -68,24 +89,42 @@ async function expectInvalidCursor(url: string, auth?: Record<string, string>) {
   return res;
 }
 
-describe('cursors belong to one list and one sort order', () => {
-  it("each list takes its own cursor and refuses every other list's with 400 invalid-cursor", async () => {
-    const cursors = Object.fromEntries(
-      await Promise.all(Object.keys(lists).map(async (name) => [name, await firstCursor(name)])),
-    ) as Record<string, string>;
+describe('cursors belong to one list, its parameters and its sort order', () => {
+  it("each list takes its own cursor and refuses every other list's or parameters' with 400 invalid-cursor", async () => {
+    const names = Object.keys(lists);
+    const cursors: Record<string, string> = {};
+    for (const name of names) cursors[name] = await firstCursor(name);
+    expect(new Set(Object.values(cursors)).size).toBe(names.length);
+    const answers: string[] = [];
     for (const [name, list] of Object.entries(lists)) {
       for (const [from, cursor] of Object.entries(cursors)) {
-        const url = withQuery(list.url, `limit=1&cursor=${cursor}`);
-        if (from === name) {
-          const res = await get(url, list.auth);
-          expect([name, res.status]).toEqual([name, 200]);
-          expect(res.body.items.length, name).toBe(1);
-        } else {
-          const res = await expectInvalidCursor(url, list.auth);
-          expect(res.body.error.message).toMatch(/another list/);
-        }
+        const res = await get(withQuery(list.url, `limit=1&cursor=${cursor}`), list.auth);
+        const expected = from === name ? '200' : '400 invalid-cursor';
+        const got = res.status === 200 ? '200' : `${res.status} ${res.body.error?.code}`;
+        answers.push(
+          `${from} -> ${name}: ${got}${got === expected ? '' : ` (expected ${expected})`}`,
+        );
+        if (from === name) expect(res.body.items?.length, name).toBe(1);
+        else expect(res.body.error?.message, `${from} -> ${name}`).toMatch(/another list/);
       }
     }
+    expect(answers.filter((line) => line.includes('expected'))).toEqual([]);
+    expect(answers).toHaveLength(names.length ** 2);
+  });
+
+  it('the same list and parameters spelled differently take the cursor (an id in upper case, the same instant in another offset)', async () => {
+    const byAuthor = await firstCursor('posts, ?author=alice');
+    const upper = await get(
+      `/api/posts?author=${alice.id.toUpperCase()}&limit=1&cursor=${byAuthor}`,
+    );
+    expect(upper.status).toBe(200);
+    const since = await firstCursor('posts, ?since');
+    const offset = await get(
+      `/api/posts?since=${encodeURIComponent('2000-01-01T01:00:00+01:00')}&limit=1&cursor=${since}`,
+    );
+    expect(offset.status).toBe(200);
+    const tag = await firstCursor('tag paging');
+    expect((await get(`/api/tags/PAGING/posts?limit=1&cursor=${tag}`)).status).toBe(200);
   });
 });
 

@@ -159,6 +159,42 @@ describe('a body that is not JSON on a route that takes one', () => {
     }
   });
 
+  it.each(['utf-16', 'utf-16le', 'UTF-32', 'iso-8859-1', 'us-ascii', 'utf8', 'x-unknown'])(
+    'a JSON body sent with charset=%s, even ASCII-only, is 415 and creates nothing',
+    async (charset) => {
+      const before = await postCount();
+      const res = await raw(
+        'POST',
+        '/api/posts',
+        { ...alice.auth, 'Content-Type': `application/json; charset=${charset}` },
+        '{"body":"ascii only"}',
+      );
+      expect([
+        charset,
+        res.status,
+        (res.body as { error?: { code?: string } }).error?.code,
+      ]).toEqual([charset, 415, 'unsupported-media-type']);
+      expect(await postCount()).toBe(before);
+    },
+  );
+
+  it('a JSON body with charset=utf-8 in any case or quoted, or with no charset, is taken', async () => {
+    for (const type of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json; charset=UTF-8',
+      'application/json;charset="utf-8"',
+    ]) {
+      const res = await raw(
+        'POST',
+        '/api/posts',
+        { ...alice.auth, 'Content-Type': type },
+        '{"body":"charset ok"}',
+      );
+      expect([type, res.status]).toEqual([type, 201]);
+    }
+  });
+
   it('a POST without any body is 400 validation-failed, not 415', async () => {
     const res = await raw('POST', '/api/posts', { ...alice.auth, 'Content-Length': '0' });
     expect(res.status).toBe(400);

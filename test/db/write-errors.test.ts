@@ -1,9 +1,9 @@
 import { BSON, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkWriteInChunks } from '../../src/db/bulk-write.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { isUnavailableError } from '../../src/db/errors.ts';
 import { MAX_TRANSACTION_ATTEMPTS, meansRunAgain } from '../../src/db/transactions.ts';
-import type { Database } from '../../src/models.ts';
 import { AppError } from '../../src/shared/errors.ts';
 import { dropTestDatabase } from '../helpers/db.ts';
 import {
@@ -108,6 +108,81 @@ describe('bulkWriteInChunks', () => {
     }
     expect(Math.max(...sizes)).toBeLessThanOrEqual(direct.capabilities.maxWriteStatements);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(60);
+  });
+});
+
+// The same cuts with the driver's retryable writes on, on every engine: the proxy presents the
+// server as a replica-set primary (a no-op on a real one). Only `drop` faults: FerretDB does not
+// remember txnNumbers, so a resent write whose first reply was lost would be applied twice there.
+describe('bulkWriteInChunks where the driver retries writes', () => {
+  let rs: Awaited<ReturnType<typeof openProxiedDatabase>> | undefined;
+  let skipReason: string | undefined;
+  beforeAll(async () => {
+    const { engine } = direct.capabilities;
+    const hello = await direct.connection.getClient().db('admin').command({ hello: 1 });
+    // A standalone mongod refuses txnNumber, so it cannot be shown as a replica set.
+    if (engine === 'mongodb' && hello.setName === undefined && hello.msg !== 'isdbgrid') {
+      skipReason = 'a standalone mongod refuses retryable writes';
+      return;
+    }
+    rs = await openProxiedDatabase('write_errors_rs', { asReplicaSet: true });
+  });
+  afterAll(async () => {
+    if (!rs) return;
+    await rs.proxy.close();
+    await rs.proxied.close();
+    await dropTestDatabase(rs.direct);
+  });
+  const setUp = (context: { skip: (reason: string) => void }) => {
+    if (skipReason || !rs) {
+      console.log(`skipped: ${skipReason}`);
+      context.skip(skipReason ?? 'no proxy');
+    }
+    return rs as NonNullable<typeof rs>;
+  };
+
+  it('the driver reports retryable writes through the proxy', async (context) => {
+    const { proxied } = setUp(context);
+    expect((await driverRetries(proxied)).writes).toBe(true);
+  });
+
+  it('one cut: the driver sends the command again and the write succeeds, applied once', async (context) => {
+    const { proxy, proxied, direct: check } = setUp(context);
+    const fault = proxy.arm({ command: 'update', collection: 'tags', action: 'drop' });
+    await expect(
+      bulkWriteInChunks(proxied, proxied.Tag, [inc('rs-once-a'), inc('rs-once-b')]),
+    ).resolves.toBeDefined();
+    expect(fault.hits()).toBe(1);
+    const counts = (await check.Tag.find({ name: /^rs-once-/ }).lean()).map((t) => t.postCount);
+    expect(counts).toEqual([1, 1]);
+  });
+
+  it('two cuts: the one retry is cut too, and the write fails with nothing applied', async (context) => {
+    const { proxy, proxied, direct: check } = setUp(context);
+    const fault = proxy.arm({ command: 'update', collection: 'tags', action: 'drop', times: 2 });
+    try {
+      await expect(
+        bulkWriteInChunks(proxied, proxied.Tag, [inc('rs-cut-a'), inc('rs-cut-b')]),
+      ).rejects.toSatisfy(isUnavailableError);
+      expect(fault.hits()).toBe(2);
+    } finally {
+      fault.disarm();
+    }
+    expect(await check.Tag.countDocuments({ name: /^rs-cut-/ })).toBe(0);
+  });
+
+  it('an updateMany is never retried: one cut fails it', async (context) => {
+    const { proxy, proxied, direct: check } = setUp(context);
+    await check.Tag.create({ name: 'rs-many', postCount: 1 });
+    const fault = proxy.arm({ command: 'update', collection: 'tags', action: 'drop', times: 2 });
+    try {
+      const many = proxied.Tag.updateMany({ name: 'rs-many' }, { $inc: { postCount: 1 } });
+      await expect(many).rejects.toSatisfy(isUnavailableError);
+      expect(fault.hits()).toBe(1);
+    } finally {
+      fault.disarm();
+    }
+    expect((await check.Tag.findOne({ name: 'rs-many' }).lean())?.postCount).toBe(1);
   });
 });
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { MongoClient } from 'mongodb';
 import { inject } from 'vitest';
-import type { ConnectOptions } from '../../src/db/connection.ts';
-import { connectDatabase, type Database } from '../../src/models.ts';
+import type { ConnectOptions, Database } from '../../src/db/connection.ts';
+import { connectDatabase } from '../../src/models.ts';
 
 const TEST_PREFIX = 'test_';
 

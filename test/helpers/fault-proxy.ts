@@ -1,7 +1,9 @@
 import { createServer, type Server, Socket } from 'node:net';
+import { BSON } from 'mongodb';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { inject } from 'vitest';
-import { connectDatabase, type Database } from '../../src/models.ts';
+import type { Database } from '../../src/db/connection.ts';
+import { connectDatabase } from '../../src/models.ts';
 import { openTestDatabase } from './db.ts';
 
 /**
@@ -51,6 +53,47 @@ export interface FaultProxy {
 }
 
 const OP_MSG = 2013;
+const OP_QUERY = 2004;
+const OP_REPLY = 1;
+const HELLO = new Set(['hello', 'isMaster', 'ismaster']);
+
+/** True for a hello (or legacy isMaster) command, in OP_MSG or in the handshake's OP_QUERY. */
+function isHello(message: Buffer): boolean {
+  if (message.length < 21) return false;
+  const opCode = message.readInt32LE(12);
+  if (opCode === OP_MSG) return HELLO.has(describeMessage(message)?.command ?? '');
+  if (opCode !== OP_QUERY) return false;
+  // header (16), flags (4), the collection's cstring, skip and return counts (8), the query.
+  const query = message.indexOf(0, 20) + 1 + 8;
+  const nameEnd = message.indexOf(0, query + 5);
+  return HELLO.has(message.toString('utf8', query + 5, nameEnd));
+}
+
+/**
+ * A hello reply as a replica-set primary's: the driver then applies retryable writes (and sends
+ * lsid and txnNumber, which FerretDB accepts and ignores). The message is rebuilt around the
+ * changed document, with the same header ids.
+ */
+function asPrimaryHello(message: Buffer, host: string): Buffer {
+  const opCode = message.readInt32LE(12);
+  // OP_MSG: header, flagBits, kind-0 byte; OP_REPLY: header, flags, cursor id, from, count.
+  const bodyAt = opCode === OP_MSG ? 21 : opCode === OP_REPLY ? 36 : -1;
+  if (bodyAt < 0) return message;
+  const hello = BSON.deserialize(message.subarray(bodyAt));
+  Object.assign(hello, {
+    setName: 'fault-proxy-rs',
+    setVersion: 1,
+    hosts: [host],
+    me: host,
+    secondary: false,
+    isWritablePrimary: true,
+    ismaster: true,
+  });
+  const body = Buffer.from(BSON.serialize(hello));
+  const prefix = Buffer.from(message.subarray(0, bodyAt));
+  prefix.writeInt32LE(bodyAt + body.length, 0);
+  return Buffer.concat([prefix, body]);
+}
 
 /** Command name and its string argument (the collection) of an OP_MSG, if it is one. */
 export function describeMessage(message: Buffer): { command: string; collection?: string } | null {
@@ -96,11 +139,21 @@ interface Armed {
   released: Promise<void>;
 }
 
-export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
+/**
+ * `asReplicaSet`: the proxy tells the driver that the server is a replica-set primary, so that the
+ * driver's retryable writes apply in front of FerretDB too. Only for faults that stop a command
+ * before the server (`drop`, `stall`): FerretDB does not remember txnNumbers, so a write whose
+ * reply was lost (`drop-reply`) would be applied again, where MongoDB answers from its record.
+ */
+export async function startFaultProxy(
+  targetUri: string,
+  { asReplicaSet = false }: { asReplicaSet?: boolean } = {},
+): Promise<FaultProxy> {
   const target = new ConnectionString(targetUri);
   const [host, port] = (target.hosts[0] ?? '127.0.0.1:27017').split(':');
   const armed: Armed[] = [];
   const sockets = new Set<Socket>();
+  let proxyHost = '';
 
   const server: Server = createServer((client) => {
     const upstream = new Socket();
@@ -111,15 +164,18 @@ export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
     };
     client.on('close', closeBoth).on('error', closeBoth);
     upstream.on('close', closeBoth).on('error', closeBoth);
-    // Request ids whose reply must be thrown away (drop-reply).
+    // Request ids whose reply must be thrown away (drop-reply), or rewritten (asReplicaSet).
     const swallowReplyTo = new Set<number>();
+    const helloReplyTo = new Set<number>();
     // Messages wait here, in order, while a stalled one is held.
     let queue: Promise<void> = Promise.resolve();
 
     upstream.on(
       'data',
       messageSplitter((message) => {
-        if (swallowReplyTo.has(message.readInt32LE(8))) closeBoth();
+        const replyTo = message.readInt32LE(8);
+        if (swallowReplyTo.has(replyTo)) closeBoth();
+        else if (helloReplyTo.delete(replyTo)) client.write(asPrimaryHello(message, proxyHost));
         else client.write(message);
       }),
     );
@@ -134,6 +190,7 @@ export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
                 (rule.collection === undefined || rule.collection === described.collection),
             )
           : -1;
+        if (asReplicaSet && isHello(message)) helloReplyTo.add(message.readInt32LE(4));
         const fault = index >= 0 ? armed[index] : undefined;
         if (fault) {
           fault.hits += 1;
@@ -155,9 +212,10 @@ export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (!address || typeof address !== 'object') throw new Error('fault proxy has no port');
+  proxyHost = `127.0.0.1:${address.port}`;
 
   const through = target.clone();
-  through.hosts = [`127.0.0.1:${address.port}`];
+  through.hosts = [proxyHost];
   through.pathname = '/';
   through.searchParams.delete('replicaSet');
   through.searchParams.set('directConnection', 'true');
@@ -198,10 +256,11 @@ export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
  */
 export async function openProxiedDatabase(
   label: string,
+  options: { asReplicaSet?: boolean } = {},
 ): Promise<{ proxy: FaultProxy; proxied: Database; direct: Database }> {
   const direct = await openTestDatabase(label);
   const dbName = direct.connection.name;
-  const proxy = await startFaultProxy(inject('mongoUri'));
+  const proxy = await startFaultProxy(inject('mongoUri'), options);
   const proxied = await connectDatabase(proxy.uri, { dbName, serverSelectionTimeoutMS: 10_000 });
   return { proxy, proxied, direct };
 }

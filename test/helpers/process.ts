@@ -35,19 +35,22 @@ export interface StartOptions {
   timeoutMs?: number;
   /** In a process group of its own, as a shell or a container runtime starts a command. */
   detached?: boolean;
+  /** Run as this user (the test runner must be root), as a service user runs the command. */
+  user?: { uid: number; gid: number };
 }
 
 /** Starts a command with only the environment given; collects its output. */
 export function startProcess(
   command: string,
   args: string[],
-  { env, cwd = root, timeoutMs, detached = false }: StartOptions,
+  { env, cwd = root, timeoutMs, detached = false, user }: StartOptions,
 ): RunningProcess {
   const child = spawn(command, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached,
+    ...user,
   });
   const text = { stdout: '', stderr: '' };
   const watchers = new Set<() => boolean>();
@@ -138,4 +141,9 @@ export function startTs(
 /** startTs, to the end. */
 export function runTs(file: string, args: string[], options: StartOptions): Promise<ProcessResult> {
   return startTs(file, args, options).done;
+}
+
+/** A command's output without the `<UTC time> ` that starts each of its log lines. */
+export function unstamped(text: string): string {
+  return text.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /gm, '');
 }

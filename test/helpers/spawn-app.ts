@@ -29,6 +29,9 @@ export function spawnApp(env: Record<string, string>, preload: string[] = []): S
       LOG_LEVEL: 'info',
       // Test databases start empty, with every migration pending; the app may start anyway.
       MIGRATIONS_ON_START: 'warn',
+      // A busy CI machine delays any process's timers: no shedding on event-loop lag here
+      // (test/http/load-shedding.test.ts is about it).
+      MAX_EVENT_LOOP_LAG_MS: '0',
       ...env,
     },
     preload,

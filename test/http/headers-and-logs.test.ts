@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactUri } from '../../src/logger.ts';
+import { createLogger } from '../../src/logger.ts';
+import { redactSecrets } from '../../src/shared/connection-string.ts';
 import { startTestApp, useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 
@@ -166,10 +167,11 @@ describe('request ids and logs', () => {
     );
     logger.info({ config: { auth: { jwtSecret: 's3cr3t-value' } } }, 'y');
     expect(sink.lines.join('')).not.toMatch(/p1|p2|t1|t2|s3cr3t-value/);
-    expect(redactUri('mongodb://app:hunter2@db.internal:27017/blog')).toBe(
-      'mongodb://[redacted]@db.internal:27017/blog',
+    // One redaction for every connection string (src/shared/connection-string.ts).
+    expect(redactSecrets('mongodb://app:hunter2@db.internal:27017/blog')).toBe(
+      'mongodb://<credentials>@db.internal:27017/blog',
     );
-    expect(redactUri('mongodb+srv://u:p@cluster.example.net')).not.toContain('p@');
-    expect(redactUri('mongodb://127.0.0.1:27017')).toBe('mongodb://127.0.0.1:27017');
+    expect(redactSecrets('mongodb+srv://u:p@cluster.example.net')).not.toContain('p@');
+    expect(redactSecrets('mongodb://127.0.0.1:27017/')).toBe('mongodb://127.0.0.1:27017/');
   });
 });

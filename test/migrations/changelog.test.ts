@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
+import { unstamped } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   changelogNames,
@@ -10,7 +11,7 @@ import {
   quietRun,
 } from './helpers.ts';
 
-const lines = (text: string) => text.split('\n').filter(Boolean);
+const lines = (text: string) => unstamped(text).split('\n').filter(Boolean);
 // Derived from migrations/, never named: adding a migration must not break these tests.
 const NEWEST = ALL_MIGRATIONS.at(-1) as string;
 const SECOND_NEWEST = ALL_MIGRATIONS.at(-2) as string;
@@ -52,7 +53,7 @@ describe('a changelog that cannot lie', { timeout: 180_000 }, () => {
     }
     expect(down.code).toBe(1);
     expect(lines(down.stderr)).toEqual([
-      `migrate: the changelog records ${NEWEST} more than once; repair it first: npm run migrate -- repair --dry-run, then repair`,
+      `migrate: the changelog records ${NEWEST} more than once; repair it first: npm run migrate -- repair --dry-run, then repair (exit 1)`,
     ]);
     expect(await t.db.collection('users').indexes()).toEqual(usersBefore);
     expect(await t.db.collection('changelog').countDocuments({ fileName: NEWEST })).toBe(2);
@@ -188,7 +189,7 @@ describe('the commands Alembic users reach for', { timeout: 180_000 }, () => {
 
     expect(refused.code).toBe(1);
     expect(lines(refused.stderr)).toEqual([
-      `migrate: 1 pending migrations (${NEWEST}): run \`npm run migrate -- up\` first, it builds their indexes`,
+      `migrate: 1 pending migrations (${NEWEST}): run \`npm run migrate -- up\` first, it builds their indexes (exit 1)`,
     ]);
     expect(await t.db.collection('users').indexes()).toEqual(before);
   });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
-import { startProcess } from '../helpers/process.ts';
+import { startProcess, unstamped } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   changelogNames,
@@ -14,7 +14,7 @@ import {
   startMigrate,
 } from './helpers.ts';
 
-const stderrLines = (text: string) => text.split('\n').filter(Boolean);
+const stderrLines = (text: string) => unstamped(text).split('\n').filter(Boolean);
 
 // Runs of the whole history over 1000 users: on FerretDB v1 every per-user rewrite (timestamps,
 // username keys) scans the collection per update, minutes in all on a loaded machine.
@@ -70,7 +70,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     const left = ALL_MIGRATIONS.slice(3);
     expect(pending.stdout.trim().split('\n')).toEqual(left.map((n) => `pending: ${n}`));
     expect(stderrLines(pending.stderr)).toEqual([
-      `migrate: ${left.length} pending migrations on ${t.name}: ${left.join(', ')}`,
+      `migrate: ${left.length} pending migrations on ${t.name}: ${left.join(', ')} (exit 1)`,
     ]);
     await migrateUp(t.target, quietRun());
     expect((await migrate(t, ['check'])).code).toBe(0);
@@ -118,7 +118,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     expect(blocked.code).toBe(1);
     expect(stderrLines(blocked.stderr)).toEqual([
       expect.stringMatching(
-        /^migrate: another migration run holds the lock \(held by "migrate up", pid 4242 on web-2.*npm run migrate -- unlock`$/,
+        /^migrate: another migration run holds the lock \(held by "migrate up", pid 4242 on web-2.*npm run migrate -- unlock` \(exit 1\)$/,
       ),
     ]);
     expect(gentle.code).toBe(1);
@@ -140,7 +140,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
 
     expect(result.code).toBe(1);
     expect(stderrLines(result.stderr).at(-1)).toBe(
-      `migrate: up ${M.rename} failed, not recorded (run it again once fixed): interrupted by SIGINT`,
+      `migrate: up ${M.rename} failed, not recorded (run it again once fixed): interrupted by SIGINT (exit 1)`,
     );
     expect(await readMigrationLock(t.db)).toBeUndefined();
     expect(await changelogNames(t.db)).toEqual([M.users, M.posts]);
@@ -178,7 +178,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
 
     expect(wrongFlag.code).toBe(2);
     expect(stderrLines(wrongFlag.stderr)).toEqual([
-      'migrate: up does not take --block (npm run migrate -- help)',
+      'migrate: up does not take --block (npm run migrate -- help) (exit 2)',
     ]);
     expect(badName.code).toBe(2);
     expect(stderrLines(badName.stderr)).toHaveLength(1);

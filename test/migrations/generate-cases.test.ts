@@ -161,7 +161,7 @@ describe('generate, the cases that need the author', { timeout: 120_000 }, () =>
         console.log(`validators skipped here: ${probe.reason}`);
         expect(stderr).toHaveBeenCalledWith(
           expect.stringMatching(
-            /^notes: \$jsonSchema validator skipped: the server has no collMod validators/,
+            /^\S+Z notes: \$jsonSchema validator skipped: the server has no collMod validators/,
           ),
         );
         expect(options?.validator).toBeUndefined();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { MIGRATIONS_DIR, projectRoot } from '../../src/migrations/settings.ts';
-import { runTs } from '../helpers/process.ts';
+import { runTs, unstamped } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   type MigrationTestDb,
@@ -13,7 +13,7 @@ import {
   quietRun,
 } from './helpers.ts';
 
-const lines = (text: string) => text.split('\n').filter(Boolean);
+const lines = (text: string) => unstamped(text).split('\n').filter(Boolean);
 
 describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () => {
   let t: MigrationTestDb;
@@ -57,7 +57,7 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
 
     expect([bad.code, action.code, snapshot.code]).toEqual([2, 2, 2]);
     expect(lines(bad.stderr)).toEqual([
-      'migrate: migration names are kebab-case (add-user-bio), not Add_Bio (npm run migrate -- help)',
+      'migrate: migration names are kebab-case (add-user-bio), not Add_Bio (npm run migrate -- help) (exit 2)',
     ]);
     expect(lines(action.stderr)[0]).toMatch(/--validators takes error, warn or off, not loud/);
     expect(lines(snapshot.stderr)[0]).toMatch(/snapshot takes no arguments, not extra/);
@@ -89,7 +89,7 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
         `all ${ALL_MIGRATIONS.length} migrations applied on ${t.name}, every declared index present`,
       ]);
       expect(lines(drift.stderr)).toEqual([
-        'migrate: the models differ from migrations/model-state.json in 1 places: run `npm run migrate -- generate <name>`, or after a hand-written migration `npm run migrate -- snapshot`',
+        'migrate: the models differ from migrations/model-state.json in 1 places: run `npm run migrate -- generate <name>`, or after a hand-written migration `npm run migrate -- snapshot` (exit 1)',
       ]);
       expect(generated.code).toBe(0);
       const file = readdirSync(join(copy, 'migrations')).find((n) =>
@@ -128,7 +128,7 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
       expect(generated.code).toBe(0);
       expect(check.code).toBe(1);
       expect(lines(check.stderr)).toEqual([
-        `migrate: migrations/model-state.json was recorded by ${file}, which is not in migrations/: no migration builds what it records. Generate it again (\`npm run migrate -- generate <name>\` after restoring the previous model-state.json), or after a hand-written migration run \`npm run migrate -- snapshot\``,
+        `migrate: migrations/model-state.json was recorded by ${file}, which is not in migrations/: no migration builds what it records. Generate it again (\`npm run migrate -- generate <name>\` after restoring the previous model-state.json), or after a hand-written migration run \`npm run migrate -- snapshot\` (exit 1)`,
       ]);
       expect(created.code).toBe(0);
       expect(snapshot.code).toBe(0);

@@ -11,6 +11,13 @@ export const ALL_MIGRATIONS = readdirSync(MIGRATIONS_DIR)
   .filter((name) => name.endsWith('.js') && name !== 'sample-migration.js')
   .sort();
 
+/** The migration file whose name ends with `-<name>.js` (newer files are found, not hard-coded). */
+export function migrationNamed(name: string): string {
+  const file = ALL_MIGRATIONS.find((n) => n.endsWith(`-${name}.js`));
+  if (!file) throw new Error(`no migration named ${name}`);
+  return file;
+}
+
 export const M = {
   users: '20240105090000-create-users.js',
   posts: '20240112090000-create-posts.js',

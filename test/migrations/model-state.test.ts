@@ -27,6 +27,8 @@ describe('the recorded model state (migrations/model-state.json)', { timeout: 12
     expect(Object.keys(readModelState().collections)).toEqual([
       'follows',
       'posts',
+      'presence',
+      'tag_repairs',
       'tags',
       'users',
     ]);
@@ -43,7 +45,11 @@ describe('the recorded model state (migrations/model-state.json)', { timeout: 12
       default: { value: 0 },
     });
     expect(users?.fields.profile).toEqual({ type: 'Embedded', default: { value: {} } });
-    expect(users?.fields['profile.lastSeen']).toEqual({ type: 'Date' });
+    expect(users?.fields['profile.aboutMe']).toEqual({ type: 'String' });
+    expect(extractModelState(appModels()).collections.presence?.fields.lastSeen).toEqual({
+      type: 'Date',
+      required: true,
+    });
     expect(users?.fields.createdAt).toEqual({ type: 'Date' });
     expect(users?.fields.__v).toBeUndefined();
     expect(users?.indexes).toEqual([
@@ -77,8 +83,8 @@ describe('the recorded model state (migrations/model-state.json)', { timeout: 12
     expect(schema.properties?.tokenVersion).toEqual({
       bsonType: ['double', 'int', 'long', 'decimal'],
     });
-    expect(schema.properties?.profile?.properties?.lastSeen).toEqual({
-      bsonType: ['date', 'null'],
+    expect(schema.properties?.profile?.properties?.aboutMe).toEqual({
+      bsonType: ['string', 'null'],
     });
     expect(schema).not.toHaveProperty('additionalProperties');
   });

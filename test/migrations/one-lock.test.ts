@@ -3,9 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireMigrationLock, readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { projectRoot } from '../../src/migrations/settings.ts';
-import { findTools, runScript, tempDir } from '../backups/helpers.ts';
+import { archivePathFrom, findTools, runScript, tempDir } from '../backups/helpers.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
-import { startProcess } from '../helpers/process.ts';
+import { startProcess, unstamped } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   changelogNames,
@@ -19,7 +19,7 @@ import {
 } from './helpers.ts';
 
 const WHOLE_HISTORY_MS = 600_000;
-const stderrLines = (text: string) => text.split('\n').filter(Boolean);
+const stderrLines = (text: string) => unstamped(text).split('\n').filter(Boolean);
 const migrateMongoBin = join(projectRoot, 'node_modules/migrate-mongo/bin/migrate-mongo.js');
 
 /** The plain `npx migrate-mongo <args>` (its bin run by node, as npx does, without npx's start-up). */
@@ -170,7 +170,7 @@ describe('one migration lock for every way of running migrations', { timeout: 18
       const backup = await runScript('backup', [], { ...env, MONGODB_DB: t.name });
       await held.release();
       expect(backup.code, backup.stderr).toBe(0);
-      const archive = backup.stdout.split('\n')[0] ?? '';
+      const archive = archivePathFrom(backup.stdout);
 
       const restored = await runScript('restore', [archive, '--to', target, '--drop'], env);
 

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { migrateUp } from '../../src/migrations/runner.ts';
+import { unstamped } from '../helpers/process.ts';
 import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
 import { type MigrationTestDb, migrate, openMigrationDb, quietRun } from './helpers.ts';
 
-const lines = (text: string) => text.split('\n').filter(Boolean);
+const lines = (text: string) => unstamped(text).split('\n').filter(Boolean);
 
 /**
  * The API as a real process on a fully migrated test database, re-reading the migration state
@@ -86,7 +87,7 @@ describe('code and schema agree, or the app does not write', { timeout: 180_000 
     expect(lines(check.stdout)[0]).toMatch(/^index missing: users: index usernameKey_1 .*unique/);
     expect(lines(check.stderr)).toEqual([
       expect.stringMatching(
-        /^migrate: 1 declared indexes are missing or different on .*usernameKey_1.*npm run migrate -- indexes`$/,
+        /^migrate: 1 declared indexes are missing or different on .*usernameKey_1.*npm run migrate -- indexes` \(exit 1\)$/,
       ),
     ]);
     expect(lines(dryRun.stdout)).toEqual([

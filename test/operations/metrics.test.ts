@@ -93,14 +93,15 @@ describe('/metrics on a port of its own (METRICS_PORT)', () => {
     const dbCount = (text: string) =>
       sample(text, 'mongodb_command_duration_seconds_count', inserts) ?? 0;
     expect(dbCount(after) - dbCount(before)).toBeGreaterThanOrEqual(2); // the user, the post
-    const open = sample(after, 'mongodb_pool_connections', { state: 'open' }) ?? 0;
-    expect(open).toBeGreaterThanOrEqual(1);
-    // A write the API makes after answering (a login's last-seen) may still hold a connection.
-    const inUse = sample(after, 'mongodb_pool_connections', { state: 'in_use' });
-    expect(inUse).toBeGreaterThanOrEqual(0);
-    expect(inUse).toBeLessThanOrEqual(open);
-    expect(sample(after, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
-    expect(sample(after, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(sample(after, 'mongodb_pool_connections', { state: 'open' })).toBeGreaterThanOrEqual(1);
+    // Background work (the presence and counter writes after a response, the schema watch) may
+    // hold a connection at any one scrape: the gauge must come back to 0 once it is done.
+    await vi.waitFor(
+      async () =>
+        expect(sample(await scrape(), 'mongodb_pool_connections', { state: 'in_use' })).toBe(0),
+      { timeout: 20_000, interval: 200 },
+    );
+    expect(sample(after, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThan(0);
     expect(sample(after, 'process_resident_memory_bytes')).toBeGreaterThan(10_000_000);
     expect(sample(after, 'process_cpu_seconds_total')).toBeGreaterThan(
       sample(before, 'process_cpu_seconds_total') ?? Number.POSITIVE_INFINITY,

@@ -1,11 +1,13 @@
 import { tmpdir } from 'node:os';
 import { describe, expect, inject, it } from 'vitest';
-import { startTs } from '../helpers/process.ts';
+import { startTs, unstamped } from '../helpers/process.ts';
 
 // npm run shard: --plan prints the commands that apply src/scaling/shard-plan.ts; --apply runs
 // them only on a mongos. No sharded cluster runs here: the refusal is what can be tested.
 function shard(args: string[], env: Record<string, string>) {
-  return startTs('scripts/shard.ts', args, { env, cwd: tmpdir(), timeoutMs: 60_000 }).done;
+  return startTs('scripts/shard.ts', args, { env, cwd: tmpdir(), timeoutMs: 60_000 }).done.then(
+    (run) => ({ ...run, stderr: unstamped(run.stderr) }),
+  );
 }
 
 describe('npm run shard', () => {
@@ -28,7 +30,7 @@ describe('npm run shard', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(
-      /^shard: 127\.0\.0\.1:\d+ is not a mongos \(its hello has no msg: 'isdbgrid'\): point MONGODB_URI at the cluster's router; nothing was changed\n$/,
+      /^shard: 127\.0\.0\.1:\d+ is not a mongos \(its hello has no msg: 'isdbgrid'\): point MONGODB_URI at the cluster's router; nothing was changed \(exit 1\)\n$/,
     );
   });
 
@@ -36,7 +38,7 @@ describe('npm run shard', () => {
     const run = await shard(['--apply'], {});
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      "shard: MONGODB_URI is unset: --apply runs on a sharded cluster's mongos, never on the local engine\n",
+      "shard: MONGODB_URI is unset: --apply runs on a sharded cluster's mongos, never on the local engine (exit 1)\n",
     );
   });
 
@@ -44,7 +46,7 @@ describe('npm run shard', () => {
     for (const args of [[], ['--plna'], ['--plan', '--apply']]) {
       const run = await shard(args, {});
       expect(run.code).toBe(2);
-      expect(run.stderr).toBe('shard: usage: npm run shard -- --plan | --apply\n');
+      expect(run.stderr).toBe('shard: usage: npm run shard -- --plan | --apply (exit 2)\n');
     }
   });
 });

@@ -1,9 +1,10 @@
-import { redactSecrets } from '../backups/connection-string.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { useLocalEngine } from '../db/local-engine.ts';
-import { loadDotEnv } from './env-file.ts';
-import { fromProjectRoot } from './project-root.ts';
-import { ScriptError } from './script-error.ts';
+import { loadDotEnv } from '../process/env-file.ts';
+import { fromProjectRoot } from '../process/project-root.ts';
+import { ScriptError } from '../process/script-error.ts';
+import { logLine } from '../process/script-log.ts';
+import { redactSecrets } from '../shared/connection-string.ts';
 
 export interface ScriptContext {
   /** Loaded on first use, so that a configuration error is reported like any other failure. */
@@ -31,13 +32,18 @@ export interface ScriptOptions {
   onFailure?: (failure: ScriptError, line: string) => Promise<string | undefined>;
   /** Appended to usage errors, e.g. "(npm run migrate -- help)". */
   usageHint?: string;
+  /**
+   * stdout lines are log lines too (the backup commands, whose output cron appends to a log):
+   * each gets the time and the command in front, like the stderr lines.
+   */
+  logOutput?: boolean;
 }
 
 /**
  * The start-up and end of every command under scripts/: the project's .env, the configuration,
  * the shared local engine, signals (the first aborts, the second exits), and the ending: exit 0
- * on success, otherwise exactly one line on stderr ("<command>: <why>", secrets removed) and the
- * exit code of the error's code.
+ * on success, otherwise exactly one line on stderr ("<time> <command>: <why> (exit <code>)",
+ * secrets removed) and the exit code of the error's code. Every stderr line carries its time.
  */
 export async function runScript(
   command: string,
@@ -63,12 +69,12 @@ export async function runScript(
     if (abort.signal.aborted) return exitNow(interrupted);
     abort.abort(new ScriptError('interrupted', `interrupted by ${signal}`, interrupted));
     if (!options.interruptible) {
-      process.stderr.write(`${command}: interrupted by ${signal}\n`);
+      process.stderr.write(logLine(command, `interrupted by ${signal} (exit ${interrupted})`));
       exitNow(interrupted);
     }
   };
   const onCrash = (error: unknown) => {
-    process.stderr.write(`${command}: ${oneLine(defaultClassify(error).message)}\n`);
+    process.stderr.write(logLine(command, `${oneLine(defaultClassify(error).message)} (exit 1)`));
     exitNow(1);
   };
   // A reader that went away (`| head`, or `| tee` killed by the same Ctrl-C) makes the next write
@@ -95,13 +101,13 @@ export async function runScript(
         dataDir: fromProjectRoot(embedded.dataDir),
         port: embedded.port,
         command,
-        log: (line) => process.stderr.write(`${command}: ${line}\n`),
+        log: (line) => process.stderr.write(logLine(command, line)),
         signal: abort.signal,
       });
       cleanups.push(() => engine.release());
       return engine.uri;
     },
-    out: (line) => process.stdout.write(`${line}\n`),
+    out: (line) => process.stdout.write(options.logOutput ? logLine(command, line) : `${line}\n`),
     onCleanup: (undo) => {
       cleanups.push(undo);
     },
@@ -114,8 +120,9 @@ export async function runScript(
     let line = `${command}: ${oneLine(redactSecrets(failure.message, process.env.MONGODB_URI))}`;
     if (failure.code === 'usage' && options.usageHint) line += ` ${options.usageHint}`;
     const note = await options.onFailure?.(failure, line);
-    if (note) line += ` (${note})`;
-    process.stderr.write(`${line}\n`);
+    const exit = note ? `exit ${failure.exitCode}; ${note}` : `exit ${failure.exitCode}`;
+    // With its time and exit code: cron mails stderr, and the log keeps it beside the history.
+    process.stderr.write(`${new Date().toISOString()} ${line} (${exit})\n`);
     process.exitCode = failure.exitCode;
   } finally {
     await cleanUp();

@@ -1,22 +1,21 @@
+import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { idParamsSchema } from '../http/schemas.ts';
-import type { Database } from '../models.ts';
 import { findUserPostPage } from '../posts/queries.ts';
 import { postPage, userPostsQuery } from '../posts/schemas.ts';
-import { getProfile, putProfile } from './profile.ts';
-import { findUserPage } from './queries.ts';
+import { getProfile, putProfile } from '../users/profile.ts';
+import { findUserPage } from '../users/queries.ts';
 import {
   listUsersQuery,
   profileView,
   putProfileBody,
-  registerBody,
-  updateUserBody,
   userPage,
   userView,
-} from './schemas.ts';
+} from '../users/schemas.ts';
+import { registerBody, updateUserBody } from './schemas.ts';
 import { deleteUser, getUser, registerUser, updateUser } from './service.ts';
 
-export function userRoutes(db: Database) {
+export function accountRoutes(db: Database) {
   return [
     defineRoute(
       {

@@ -1,14 +1,16 @@
 import { hashPassword } from '../auth/passwords.ts';
-import type { AuthUser } from '../auth/tokens.ts';
+import type { Database } from '../db/connection.ts';
+import { documentKey } from '../db/document-turns.ts';
 import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { countFollows, deleteFollowsOf } from '../follows/queries.ts';
-import type { Database } from '../models.ts';
 import { countPostsByAuthor, deletePostsByAuthor } from '../posts/queries.ts';
+import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
-import { usernameKey } from './model.ts';
-import { findUserOrThrow, NOT_DELETING, toUserView } from './queries.ts';
-import type { UserView } from './schemas.ts';
+import { beginTagWrite, moveTagCounts } from '../tags/counters.ts';
+import { usernameKey } from '../users/model.ts';
+import { findUserOrThrow, NOT_DELETING, toUserView } from '../users/queries.ts';
+import type { UserView } from '../users/schemas.ts';
 
 /** Names the unique field a write collided on (username or email). */
 async function conflictError(
@@ -86,10 +88,12 @@ export async function updateUser(
     update.$inc = { tokenVersion: 1 };
   }
   try {
-    const user = await db.User.findOneAndUpdate({ _id: userId, ...NOT_DELETING }, update, {
-      returnDocument: 'after',
-      runValidators: true,
-    }).lean();
+    const user = await db.turns.run([documentKey('users', userId)], () =>
+      db.User.findOneAndUpdate({ _id: userId, ...NOT_DELETING }, update, {
+        returnDocument: 'after',
+        runValidators: true,
+      }).lean(),
+    );
     if (!user) throw new AppError('user-not-found', 'No user with that id');
     return toUserView(user, { self: true });
   } catch (error) {
@@ -102,25 +106,37 @@ export async function updateUser(
  * deleted and bumps its tokenVersion: every token it holds stops working (401) and its writes
  * are refused from then on, so its clients cannot keep the cascade busy. Writes that passed
  * authentication just before the mark check the user again after they wrote and undo
- * themselves (posts, follows). Then the cascade: follows in both directions, posts (moving tag
- * counters), the user (its embedded profile goes with it); with transactions all at once,
- * without them in that order, so that a crash leaves a marked user that can log in and delete
- * itself again. A last sweep, owned by the deletion, removes what a write that crashed before
- * undoing itself may have left.
+ * themselves (posts, follows). Then the cascade: follows in both directions, posts, the user
+ * (its embedded profile goes with it); with transactions all at once, without them in that
+ * order, so that a crash leaves a marked user that can log in and delete itself again. The tag
+ * counters of the deleted posts move after the cascade, outside its transaction (a popular
+ * tag's counter would make it collide with every post of that tag); a crash before they move
+ * leaves drift that the reconciler's periodic check repairs. A last sweep, owned by the
+ * deletion, removes what a write that crashed before undoing itself may have left.
  */
 export async function deleteUser(db: Database, actor: AuthUser, userId: string): Promise<void> {
   assertSelf(actor, userId);
-  const marked = await db.User.updateOne(
-    { _id: userId },
-    { $set: { deletingSince: new Date() }, $inc: { tokenVersion: 1 } },
-    { timestamps: false },
+  const marked = await db.turns.run([documentKey('users', userId)], () =>
+    db.User.updateOne(
+      { _id: userId },
+      { $set: { deletingSince: new Date() }, $inc: { tokenVersion: 1 } },
+      { timestamps: false },
+    ),
   );
   if (marked.matchedCount === 0) throw new AppError('user-not-found', 'No user with that id');
-  await inTransactionIfAvailable(db, async (session) => {
-    await deleteFollowsOf(db, userId, session);
-    await deletePostsByAuthor(db, userId, session);
-    await db.User.deleteOne({ _id: userId }, { session });
-  });
-  await deleteFollowsOf(db, userId);
-  await deletePostsByAuthor(db, userId);
+  const write = beginTagWrite(db);
+  try {
+    const deltas = await inTransactionIfAvailable(db, async (session) => {
+      await deleteFollowsOf(db, userId, session);
+      const moves = await deletePostsByAuthor(db, userId, write, session);
+      await db.Presence.deleteOne({ _id: userId }, { session });
+      await db.User.deleteOne({ _id: userId }, { session });
+      return moves;
+    });
+    await moveTagCounts(db, deltas);
+    await deleteFollowsOf(db, userId);
+    await moveTagCounts(db, await deletePostsByAuthor(db, userId, write));
+  } finally {
+    write.end();
+  }
 }
