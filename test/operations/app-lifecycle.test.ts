@@ -63,8 +63,14 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('graceful shutdown', () => {
   it('on SIGTERM, stops accepting connections, finishes requests in flight, closes the database and exits 0', async () => {
     const dbName = testDb();
-    const app = spawnApp({ MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName });
-    const port = await app.listening();
+    // The app refuses writes while migrations are pending (503 migrations-pending): this one
+    // applies them at start, as a development start does, so the held registration is a write.
+    const app = spawnApp({
+      MONGODB_URI: inject('mongoUri'),
+      MONGODB_DB: dbName,
+      MIGRATIONS_ON_START: 'apply',
+    });
+    const port = await app.listening(60_000);
     const held = heldRequest(port, '/api/users', {
       username: 'in_flight',
       email: 'in_flight@example.com',
@@ -160,7 +166,8 @@ describe('start-up', () => {
       'database not reachable (attempt 1 of 3):; retrying in 100 ms',
       'database not reachable (attempt 2 of 3):; retrying in 200 ms',
     ]);
-    expect(retries[0]?.target).toBe(`mongodb://[redacted]@127.0.0.1:${port}`);
+    // The driver's own redaction (mongodb-connection-string-url) writes `<credentials>`.
+    expect(retries[0]?.target).toBe(`mongodb://<credentials>@127.0.0.1:${port}/`);
     expect(app.stderr().trim().split('\n')).toHaveLength(1);
     expect(app.stderr()).toMatch(/^start-up failed: /);
     expect(app.stdout() + app.stderr()).not.toContain('s3cret-pw');
