@@ -1,18 +1,20 @@
 import { resolve } from 'node:path';
 import { type MigrateMongoConfig, config as migrateMongoConfig } from 'migrate-mongo';
 import type { MongoClientOptions } from 'mongodb';
+import {
+  CHANGELOG_COLLECTION,
+  MIGRATE_MONGO_LOCK_COLLECTION,
+  MIGRATION_LOCK_COLLECTION,
+} from '../db/bookkeeping-collections.ts';
 import { projectRoot } from '../process/project-root.ts';
 
-export { projectRoot };
+export { CHANGELOG_COLLECTION, projectRoot };
 
 /** Absolute, so that the app and the tools find the files whatever the working directory. */
 export const MIGRATIONS_DIR = resolve(projectRoot, 'migrations');
 
-/** migrate-mongo's default; the backup manifest reads it, so it keeps that name. */
-export const CHANGELOG_COLLECTION = 'changelog';
-
 /** Our atomic lock (migrate-mongo's own lock needs TTL indexes and is racy). */
-export const LOCK_COLLECTION = 'migrations_lock';
+export const LOCK_COLLECTION = MIGRATION_LOCK_COLLECTION;
 
 /** The settings migrate-mongo reads, shared by the root config file and the runner. */
 export function migrateMongoSettings(
@@ -27,7 +29,7 @@ export function migrateMongoSettings(
     changelogCollectionName: CHANGELOG_COLLECTION,
     // 0 turns migrate-mongo's own lock off: it creates a TTL index (FerretDB has none) without
     // awaiting it, and checks-then-inserts, which two runs can pass together.
-    lockCollectionName: 'changelog_lock',
+    lockCollectionName: MIGRATE_MONGO_LOCK_COLLECTION,
     lockTtl: 0,
     migrationFileExtension: '.js',
     useFileHash: false,
