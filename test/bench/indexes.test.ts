@@ -135,7 +135,7 @@ beforeAll(async () => {
 describe('every query of every endpoint is served by an index', () => {
   it('the tour sends the queries of every collection the API reads', () => {
     expect(new Set(queries.map((q) => q.collection))).toEqual(
-      new Set(['users', 'posts', 'follows', 'tags']),
+      new Set(['users', 'presence', 'posts', 'follows', 'tags']),
     );
     expect(queries.length).toBeGreaterThan(50);
   });
