@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import express, { type Express } from 'express';
 
 // The package's folder, found without loading its index, which requires the browser bundles
-// (about 30 MB of resident memory in the API for code that only ever runs in browsers).
+// (tens of megabytes of resident memory in the API for code that only ever runs in browsers).
 const ASSETS = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 const PAGE = `<!DOCTYPE html>
