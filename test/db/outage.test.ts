@@ -23,7 +23,10 @@ const SELECTION_TIMEOUT_MS = 1000;
 /** A request during an outage must be answered within this (the default would be a 30 s hang). */
 const FAIL_FAST_BOUND_MS = SELECTION_TIMEOUT_MS + 1000;
 const CONNECT_TIMEOUT_MS = 2000;
-const RECOVERY_BOUND_MS = 20_000;
+// Recovery waits on the driver's monitor finding the restarted server; in a full CI run beside
+// other test files it once took longer than 20 s, so the bound is 45 s (the point is recovery
+// without a restart; the log line below prints the time it took).
+const RECOVERY_BOUND_MS = 45_000;
 
 const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
 const dataDir = mkdtempSync(join(tmpdir(), 'outage-'));
