@@ -71,11 +71,11 @@ const CONFLICT_EXIT = 75;
  * Why not proper-lockfile (used here before): its lock is a folder whose mtime the holder
  * refreshes from a timer, and one not refreshed within `stale` is taken over. A holder that is
  * alive but not running its timers (SIGSTOP, Ctrl-Z, a blocked event loop, a laptop asleep)
- * therefore loses the lock while it still works: tried with stale 10 s, a holder stopped for 12 s
- * saw a second process take the lock, and learnt it 2 s after SIGCONT through `onCompromised`,
- * too late to undo what both did. Making `stale` long instead makes a killed holder block the
- * next run for as long. With flock a paused holder keeps the lock (a waiter times out, naming it)
- * and a dead one frees it at once.
+ * therefore loses the lock while it still works: a holder stopped past `stale` saw a second
+ * process take the lock, and learnt it only after SIGCONT through `onCompromised`, too late to
+ * undo what both did (the trial: docs/operations.md). Making `stale` long instead makes a killed
+ * holder block the next run for as long. With flock a paused holder keeps the lock (a waiter
+ * times out, naming it) and a dead one frees it at once.
  */
 export async function acquireFileLock(
   lockPath: string,
