@@ -6,6 +6,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from './pid.ts';
 import { ScriptError } from './script-error.ts';
 
 export type LockMechanism = 'flock' | 'socket';
@@ -30,7 +31,7 @@ export interface FileLockOptions {
   signal?: AbortSignal;
   /** Called if the lock is lost while held (its flock process was killed on its own). */
   onLost?: (message: string) => void;
-  /** Recorded with the lock, so that a waiter can say whom it waits for. */
+  /** The command recorded with the lock beside our pid, so that a waiter can say whom it waits for. */
   holder?: string;
   /** auto: flock(1) when it runs here, else the socket. */
   mechanism?: 'auto' | LockMechanism;
@@ -82,9 +83,8 @@ export async function acquireFileLock(
   options: FileLockOptions,
 ): Promise<FileLock> {
   const mechanism = options.mechanism ?? 'auto';
-  const holder =
-    options.holder ?? `pid ${process.pid} (${basename(process.argv[1] ?? process.argv0)})`;
-  const record = `${holder} since ${new Date().toISOString()}`;
+  const command = options.holder ?? basename(process.argv[1] ?? process.argv0);
+  const record = `pid ${process.pid} (${command}) since ${new Date().toISOString()}`;
   if (mechanism !== 'socket') {
     const lock = await waitForLock(
       lockPath,
@@ -150,12 +150,16 @@ function recordHolder(lockPath: string, record: string): void {
   }
 }
 
+/** The record the holder wrote, unless it is a dead process's (the new holder has yet to write). */
 function describeFlockHolder(lockPath: string): string {
+  let record = '';
   try {
-    return readFileSync(lockPath, 'utf8').trim() || 'another process';
+    record = readFileSync(lockPath, 'utf8').trim();
   } catch {
-    return 'another process';
+    // No record to read: said the same way as an outdated one.
   }
+  const pid = /^pid (\d+) /.exec(record)?.[1];
+  return pid && processAlive(Number(pid)) ? record : 'another process';
 }
 
 function takeFlock(

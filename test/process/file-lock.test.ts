@@ -71,7 +71,9 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
       const started = Date.now();
       const second = acquireFileLock(lockPath, options());
       await expect(second).rejects.toMatchObject({ code: 'lock-held' });
-      await expect(second).rejects.toThrow(/the test lock .* is held by the first taker since /);
+      await expect(second).rejects.toThrow(
+        /the test lock .* is held by pid \d+ \(the first taker\) since /,
+      );
       expect(Date.now() - started).toBeLessThan(10_000);
       await first.release();
       const third = await acquireFileLock(lockPath, options());
@@ -92,7 +94,7 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
         settled = true;
       });
       await expect.poll(() => told.length, { timeout: 10_000 }).toBe(1);
-      expect(told[0]).toMatch(/^the first taker since /);
+      expect(told[0]).toMatch(/^pid \d+ \(the first taker\) since /);
       expect(settled).toBe(false);
       await first.release();
       const lock = await second;
@@ -107,7 +109,7 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
     const second = acquireFileLock(lockPath, options({ waitMs: 1_500 }));
     await expect(second).rejects.toMatchObject({ code: 'lock-timeout' });
     await expect(second).rejects.toThrow(
-      /the test lock \(.+\) was still held after 1.5 s, by the first taker since /,
+      /the test lock \(.+\) was still held after 1.5 s, by pid \d+ \(the first taker\) since /,
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
     await first.release();
@@ -136,7 +138,7 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
     async () => {
       const running = await holdInAnotherProcess();
       await expect(acquireFileLock(lockPath, options())).rejects.toThrow(
-        /held by the holder script/,
+        /held by pid \d+ \(the holder script\)/,
       );
 
       const waiter = acquireFileLock(lockPath, options({ waitMs: 60_000 }));
@@ -164,6 +166,24 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
       });
     },
   );
+});
+
+describe.skipIf(!flockAvailable)('acquireFileLock (flock), the holder it names', () => {
+  it('names a live holder from the lock file, never a dead process whose record is left there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'file-lock-record-'));
+    try {
+      const lockPath = join(dir, 'test.lock');
+      const lock = await acquireFileLock(lockPath, { name: 'the test lock', holder: 'live one' });
+      const take = () => acquireFileLock(lockPath, { name: 'the test lock', mechanism: 'flock' });
+      await expect(take()).rejects.toThrow(`held by pid ${process.pid} (live one) since `);
+      // What a new holder's file holds before it writes its own line: the last holder's.
+      await writeFile(lockPath, 'pid 2147483646 (gone) since 2026-01-01T00:00:00.000Z\n');
+      await expect(take()).rejects.toThrow(/is held by another process$/);
+      await lock.release();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(!flockAvailable)(
