@@ -1,5 +1,5 @@
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -15,9 +15,8 @@ import {
   changelogNames,
   dataCollections,
   M,
-  type MigrationTestDb,
-  openMigrationDb,
   quietRun,
+  useMigrationDb,
 } from './helpers.ts';
 
 const config = (env: Record<string, string>) =>
@@ -49,15 +48,11 @@ describe('configuration of migrations and indexes', () => {
 });
 
 describe('start-up with pending migrations', { timeout: 60_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('startup');
   const warnings: string[] = [];
   const log = { info: () => {}, warn: (m: string) => warnings.push(m) };
   beforeEach(async () => {
-    t = await openMigrationDb('startup');
     warnings.length = 0;
-  });
-  afterEach(async () => {
-    await t.drop();
   });
 
   it('refuse throws one line naming every pending migration and changes nothing', async () => {
