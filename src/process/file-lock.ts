@@ -1,0 +1,321 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createConnection, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ScriptError } from './script-error.ts';
+
+export type LockMechanism = 'flock' | 'socket';
+
+export interface FileLock {
+  mechanism: LockMechanism;
+  /** What other runs collide on (the lock file for flock, a socket path otherwise). */
+  path: string;
+  /** Throws the FileLockError `lock-lost` if the lock stopped being ours while held. */
+  assertHeld(): void;
+  release(): Promise<void>;
+}
+
+export interface FileLockOptions {
+  /** Names the lock in messages, e.g. "the backup lock". */
+  name: string;
+  /** 0 (the default): fail at once with `lock-held`. Otherwise wait this long, then `lock-timeout`. */
+  waitMs?: number;
+  /** Called once, when the lock is found held and the wait begins, with who holds it. */
+  onWait?: (holder: string) => void;
+  /** Aborting ends a wait with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called if the lock is lost while held (its flock process was killed on its own). */
+  onLost?: (message: string) => void;
+  /** Recorded with the lock, so that a waiter can say whom it waits for. */
+  holder?: string;
+  /** auto: flock(1) when it runs here, else the socket. */
+  mechanism?: 'auto' | LockMechanism;
+  flockCommand?: string;
+}
+
+export type FileLockErrorCode =
+  | 'lock-held'
+  | 'lock-timeout'
+  | 'lock-lost'
+  | 'lock-unavailable'
+  | 'lock-failed';
+
+export class FileLockError extends ScriptError {
+  declare readonly code: FileLockErrorCode;
+
+  constructor(code: FileLockErrorCode, message: string) {
+    super(code, message);
+    this.name = 'FileLockError';
+  }
+}
+
+/** flock(1)'s exit status when the lock stays held (-n) or the wait runs out (-w). */
+const CONFLICT_EXIT = 75;
+
+/**
+ * One process at a time holds `lockPath`: the lock of the backup folder and of the local
+ * engine's data folder. The kernel holds it, not a file's contents or age:
+ * - flock(1) (util-linux, on every mainstream Linux) takes an flock(2) lock and runs a child that
+ *   reads our stdin; when this process ends in any way the pipe closes and both exit, so the
+ *   kernel drops the lock the moment its holder dies (kill -9 included): nothing stale is left.
+ *   It runs in a process group of its own, so a Ctrl-C meant for us cannot take the lock away
+ *   while we clean up; if it dies anyway, `onLost` and `assertHeld()` say so.
+ * - Without flock(1) (macOS), a Unix socket bound in the temp folder stands in: the kernel stops
+ *   accepting on it when the holder dies, and a later run replaces the dead socket file. Two runs
+ *   replacing the same dead socket at that very moment could both proceed; flock has no such
+ *   window, which is why it is preferred.
+ * Why not proper-lockfile (used here before): its lock is a folder whose mtime the holder
+ * refreshes from a timer, and one not refreshed within `stale` is taken over. A holder that is
+ * alive but not running its timers (SIGSTOP, Ctrl-Z, a blocked event loop, a laptop asleep)
+ * therefore loses the lock while it still works: tried with stale 10 s, a holder stopped for 12 s
+ * saw a second process take the lock, and learnt it 2 s after SIGCONT through `onCompromised`,
+ * too late to undo what both did. Making `stale` long instead makes a killed holder block the
+ * next run for as long. With flock a paused holder keeps the lock (a waiter times out, naming it)
+ * and a dead one frees it at once.
+ */
+export async function acquireFileLock(
+  lockPath: string,
+  options: FileLockOptions,
+): Promise<FileLock> {
+  const mechanism = options.mechanism ?? 'auto';
+  const holder =
+    options.holder ?? `pid ${process.pid} (${basename(process.argv[1] ?? process.argv0)})`;
+  const record = `${holder} since ${new Date().toISOString()}`;
+  if (mechanism !== 'socket') {
+    const lock = await waitForLock(
+      lockPath,
+      options,
+      () => describeFlockHolder(lockPath),
+      (waitMs) => takeFlock(lockPath, options, waitMs),
+    );
+    if (lock !== 'unavailable') {
+      recordHolder(lockPath, record);
+      return lock;
+    }
+    if (mechanism === 'flock')
+      throw new FileLockError('lock-unavailable', 'flock(1) is not available');
+  }
+  const socketPath = socketPathFor(lockPath);
+  return waitForLock(
+    socketPath,
+    options,
+    () => probeSocket(socketPath).then((answer) => answer ?? 'a process that has just ended'),
+    (waitMs) => pollSocket(socketPath, record, options, waitMs),
+  );
+}
+
+/**
+ * Tries once; when the lock is held and waiting is allowed, tells `onWait` who holds it and
+ * waits for what is left of `waitMs`.
+ */
+async function waitForLock<T>(
+  path: string,
+  options: FileLockOptions,
+  describeHolder: () => Promise<string> | string,
+  take: (waitMs: number) => Promise<T>,
+): Promise<T> {
+  const waitMs = options.waitMs ?? 0;
+  try {
+    return await take(0);
+  } catch (error) {
+    if (!(error instanceof FileLockError) || error.code !== 'lock-held') throw error;
+    const holder = await describeHolder();
+    if (waitMs <= 0) throw heldBy(options.name, path, holder);
+    options.onWait?.(holder);
+    try {
+      return await take(waitMs);
+    } catch (waitError) {
+      if (!(waitError instanceof FileLockError) || waitError.code !== 'lock-held') throw waitError;
+      throw new FileLockError(
+        'lock-timeout',
+        `${options.name} (${path}) was still held after ${waitMs / 1000} s, by ${await describeHolder()}`,
+      );
+    }
+  }
+}
+
+function heldBy(name: string, path: string, holder: string): FileLockError {
+  return new FileLockError('lock-held', `${name} (${path}) is held by ${holder}`);
+}
+
+function recordHolder(lockPath: string, record: string): void {
+  try {
+    writeFileSync(lockPath, `${record}\n`);
+  } catch {
+    // Only for messages: a lock file that cannot be written (a folder) still locks.
+  }
+}
+
+function describeFlockHolder(lockPath: string): string {
+  try {
+    return readFileSync(lockPath, 'utf8').trim() || 'another process';
+  } catch {
+    return 'another process';
+  }
+}
+
+function takeFlock(
+  lockPath: string,
+  options: FileLockOptions,
+  waitMs: number,
+): Promise<FileLock | 'unavailable'> {
+  if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+  const wait = waitMs > 0 ? ['-w', String(waitMs / 1000)] : ['-n'];
+  const child: ChildProcess = spawn(
+    options.flockCommand ?? 'flock',
+    [
+      ...wait,
+      '-E',
+      String(CONFLICT_EXIT),
+      lockPath,
+      'sh',
+      '-c',
+      'echo locked; exec cat >/dev/null',
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const closed = new Promise<void>((resolveClosed) => child.once('close', () => resolveClosed()));
+  const onAbort = () => {
+    child.stdin?.end();
+    child.kill('SIGTERM');
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  return new Promise((resolveLock, reject) => {
+    let state: 'waiting' | 'held' | 'released' = 'waiting';
+    let lost: string | undefined;
+    child.stdout?.once('data', () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (options.signal?.aborted) {
+        child.stdin?.end();
+        reject(options.signal.reason);
+        return;
+      }
+      state = 'held';
+      resolveLock({
+        mechanism: 'flock',
+        path: lockPath,
+        assertHeld: () => {
+          if (lost) throw new FileLockError('lock-lost', lost);
+        },
+        release: async () => {
+          state = 'released';
+          child.stdin?.end();
+          await closed;
+        },
+      });
+    });
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (error.code === 'ENOENT') resolveLock('unavailable');
+      else reject(new FileLockError('lock-failed', `cannot run flock: ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (state === 'released') return;
+      if (state === 'held') {
+        lost = `${options.name} (${lockPath}) was lost while held: its flock process ended (${signal ?? `exit ${code}`})`;
+        options.onLost?.(lost);
+        return;
+      }
+      if (options.signal?.aborted) reject(options.signal.reason);
+      else if (code === CONFLICT_EXIT)
+        reject(new FileLockError('lock-held', `${lockPath} is held`));
+      else
+        reject(
+          new FileLockError(
+            'lock-failed',
+            `flock ${lockPath} failed: ${stderr.trim() || `exit ${code ?? signal}`}`,
+          ),
+        );
+    });
+  });
+}
+
+function socketPathFor(lockPath: string): string {
+  const folder = realpathSync(dirname(lockPath));
+  const digest = createHash('sha256')
+    .update(join(folder, basename(lockPath)))
+    .digest('hex')
+    .slice(0, 16);
+  // In the temp folder: socket paths are limited to ~104 bytes, lock paths are not.
+  return join(tmpdir(), `microblog-lock-${digest}.sock`);
+}
+
+/** Takes the socket lock, asking again every 150 ms for up to `waitMs`. */
+async function pollSocket(
+  socketPath: string,
+  record: string,
+  options: FileLockOptions,
+  waitMs: number,
+): Promise<FileLock> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const server = await bindSocket(socketPath, record);
+    if (server !== 'in-use') {
+      server.unref();
+      return {
+        mechanism: 'socket',
+        path: socketPath,
+        assertHeld: () => {},
+        release: () => new Promise((resolveClose) => server.close(() => resolveClose())),
+      };
+    }
+    if (Date.now() >= deadline) throw new FileLockError('lock-held', `${socketPath} is held`);
+    await sleep(150, undefined, { signal: options.signal }).catch(() => {
+      options.signal?.throwIfAborted();
+    });
+  }
+}
+
+async function bindSocket(socketPath: string, record: string): Promise<Server | 'in-use'> {
+  const server = await listen(socketPath, record);
+  if (server !== 'in-use') return server;
+  if ((await probeSocket(socketPath)) !== undefined) return 'in-use';
+  // The holder died and left its socket file (the window described above).
+  await rm(socketPath, { force: true });
+  return listen(socketPath, record);
+}
+
+function listen(path: string, record: string): Promise<Server | 'in-use'> {
+  return new Promise((resolveListen, reject) => {
+    const server = createServer((socket) => socket.end(`${record}\n`));
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') resolveListen('in-use');
+      else
+        reject(
+          new FileLockError('lock-failed', `cannot create lock socket ${path}: ${error.message}`),
+        );
+    });
+    server.listen(path, () => resolveListen(server));
+  });
+}
+
+/** What the live holder of the socket says about itself; undefined when nobody answers. */
+function probeSocket(path: string): Promise<string | undefined> {
+  return new Promise((resolveProbe) => {
+    let text = '';
+    let connected = false;
+    const socket = createConnection(path);
+    // Connected but silent (a holder that is stopped or busy) still counts as alive.
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.on('connect', () => {
+      connected = true;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    socket.once('close', () =>
+      resolveProbe(connected ? text.trim() || 'another process' : undefined),
+    );
+    socket.once('error', () => {});
+  });
+}
