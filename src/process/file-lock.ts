@@ -71,7 +71,7 @@ const CONFLICT_EXIT = 75;
  *   window, which is why it is preferred.
  * Why not proper-lockfile (used here before): its lock is a folder whose mtime the holder
  * refreshes from a timer, and one not refreshed within `stale` is taken over. A holder that is
- * alive but not running its timers (SIGSTOP, Ctrl-Z, a blocked event loop, a laptop asleep)
+ * alive but not running its timers (SIGSTOP, Ctrl-Z, an event loop blocked by synchronous work)
  * therefore loses the lock while it still works: a holder stopped past `stale` saw a second
  * process take the lock, and learnt it only after SIGCONT through `onCompromised`, too late to
  * undo what both did (the trial: docs/operations.md). Making `stale` long instead makes a killed
@@ -110,7 +110,7 @@ export async function acquireFileLock(
 
 /**
  * Tries once; when the lock is held and waiting is allowed, tells `onWait` who holds it and
- * waits for what is left of `waitMs`.
+ * waits up to `waitMs` more.
  */
 async function waitForLock<T>(
   path: string,

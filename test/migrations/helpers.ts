@@ -106,6 +106,24 @@ export function useMigrationDb(
  */
 export const WHOLE_HISTORY_MS = 600_000;
 
+/**
+ * The lock wait of two runs racing on one database: the second waits for the whole run of the
+ * first (on FerretDB on a loaded 2-core machine the migrations outlasted the default 60 s).
+ */
+export const RACE_WAIT = { MIGRATION_LOCK_WAIT_SECONDS: '600' };
+
+/** A database two runs can race on: the first two migrations applied, 300 users to rewrite. */
+export async function prepareRace(t: MigrationTestDb): Promise<void> {
+  await migrateUp(t.target, quietRun({ to: M.posts }));
+  await seedUsers(t.db, 300, 'nickname');
+}
+
+/** The `applied <file>` lines of two racing runs together, sorted: each migration once. */
+export function appliedByEither(first: string, second: string): string[] {
+  const appliedBy = (out: string) => out.match(/^applied \S+\.js/gm) ?? [];
+  return [...appliedBy(first), ...appliedBy(second)].sort();
+}
+
 /** A command's output as lines, without the time at the start of each (empty lines dropped). */
 export const outputLines = (text: string): string[] => unstamped(text).split('\n').filter(Boolean);
 

@@ -51,13 +51,20 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
   const t = useMigrationDb('startup');
   const warnings: string[] = [];
   const log = { info: () => {}, warn: (m: string) => warnings.push(m) };
+  /** What the app passes the start-up policy, with the configuration these variables give. */
+  const policy = (env: Record<string, string>) => ({
+    target: t.target,
+    uri: t.uri,
+    log,
+    config: config(env),
+  });
   beforeEach(async () => {
     warnings.length = 0;
   });
 
   it('refuse throws one line naming every pending migration and changes nothing', async () => {
     await migrateUp(t.target, quietRun({ to: M.posts }));
-    const options = { target: t.target, uri: t.uri, log, config: config({}) };
+    const options = policy({});
 
     const start = enforceMigrationPolicy(options);
 
@@ -70,12 +77,7 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
   });
 
   it('warn logs them and starts without applying', async () => {
-    const options = {
-      target: t.target,
-      uri: t.uri,
-      log,
-      config: config({ MIGRATIONS_ON_START: 'warn' }),
-    };
+    const options = policy({ MIGRATIONS_ON_START: 'warn' });
 
     await enforceMigrationPolicy(options);
 
@@ -86,12 +88,7 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
   });
 
   it('apply runs them (a test database is not backed up) and starts', async () => {
-    const options = {
-      target: t.target,
-      uri: t.uri,
-      log,
-      config: config({ MIGRATIONS_ON_START: 'apply' }),
-    };
+    const options = policy({ MIGRATIONS_ON_START: 'apply' });
 
     await enforceMigrationPolicy(options);
 
