@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import {
   type LockMechanism,
 } from '../../src/process/file-lock.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
-import { type RunningProcess, startTs } from '../helpers/process.ts';
+import { childPidWith, type RunningProcess, startTs } from '../helpers/process.ts';
 
 const helper = join(projectRoot, 'src/process/file-lock.ts');
 
@@ -201,12 +200,7 @@ describe.skipIf(!flockAvailable)(
         });
         expect(() => lock.assertHeld()).not.toThrow();
         // The flock(1) process this test process started for that lock, as an operator's kill would.
-        const flockPid = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)])
-          .toString()
-          .split('\n')
-          .find((line) => line.includes('flock') && line.includes(lockPath))
-          ?.trim()
-          .split(/\s+/)[0];
+        const flockPid = childPidWith(lockPath);
         expect(flockPid).toBeDefined();
         process.kill(-Number(flockPid), 'SIGKILL');
         await expect.poll(() => lost.length, { timeout: 10_000 }).toBe(1);
