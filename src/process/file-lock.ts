@@ -162,15 +162,68 @@ function describeFlockHolder(lockPath: string): string {
   return pid && processAlive(Number(pid)) ? record : 'another process';
 }
 
+/**
+ * One flock(1) run: -n fails at once, -w waits up to waitMs. Resolves once its child says
+ * "locked", with the lock; 'unavailable' when there is no flock(1) here.
+ */
 function takeFlock(
   lockPath: string,
   options: FileLockOptions,
   waitMs: number,
 ): Promise<FileLock | 'unavailable'> {
-  if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const child = spawnFlock(options.flockCommand ?? 'flock', lockPath, waitMs);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  // The lock goes with the child: ending its stdin ends it, here or when this process dies.
+  const letGo = () => child.stdin?.end();
+  const onAbort = () => {
+    letGo();
+    child.kill('SIGTERM');
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return new Promise((resolveLock, reject) => {
+    let held: HeldFlock | undefined;
+    child.stdout?.once('data', () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) {
+        letGo();
+        reject(signal.reason);
+        return;
+      }
+      held = heldFlock(lockPath, child, letGo);
+      resolveLock(held.lock);
+    });
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (error.code === 'ENOENT') resolveLock('unavailable');
+      else reject(new FileLockError('lock-failed', `cannot run flock: ${error.message}`));
+    });
+    child.once('close', (code, exitSignal) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (held) held.ended(`${options.name} (${lockPath})`, exitSignal ?? `exit ${code}`, options);
+      else if (signal?.aborted) reject(signal.reason);
+      else if (code === CONFLICT_EXIT)
+        reject(new FileLockError('lock-held', `${lockPath} is held`));
+      else {
+        const why = stderr.trim() || `exit ${code ?? exitSignal}`;
+        reject(new FileLockError('lock-failed', `flock ${lockPath} failed: ${why}`));
+      }
+    });
+  });
+}
+
+/**
+ * flock(1) in a process group of its own (a terminal's Ctrl-C does not reach it), running a
+ * child that says "locked" and then reads our stdin until it closes.
+ */
+function spawnFlock(command: string, lockPath: string, waitMs: number): ChildProcess {
   const wait = waitMs > 0 ? ['-w', String(waitMs / 1000)] : ['-n'];
-  const child: ChildProcess = spawn(
-    options.flockCommand ?? 'flock',
+  return spawn(
+    command,
     [
       ...wait,
       '-E',
@@ -182,65 +235,37 @@ function takeFlock(
     ],
     { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+}
+
+interface HeldFlock {
+  lock: FileLock;
+  /** The flock process ended: a release, or else the lock was lost while held. */
+  ended(name: string, how: string, options: FileLockOptions): void;
+}
+
+function heldFlock(lockPath: string, child: ChildProcess, letGo: () => void): HeldFlock {
+  let released = false;
+  let lost: string | undefined;
   const closed = new Promise<void>((resolveClosed) => child.once('close', () => resolveClosed()));
-  const onAbort = () => {
-    child.stdin?.end();
-    child.kill('SIGTERM');
+  return {
+    lock: {
+      mechanism: 'flock',
+      path: lockPath,
+      assertHeld: () => {
+        if (lost) throw new FileLockError('lock-lost', lost);
+      },
+      release: async () => {
+        released = true;
+        letGo();
+        await closed;
+      },
+    },
+    ended: (name, how, options) => {
+      if (released) return;
+      lost = `${name} was lost while held: its flock process ended (${how})`;
+      options.onLost?.(lost);
+    },
   };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  return new Promise((resolveLock, reject) => {
-    let state: 'waiting' | 'held' | 'released' = 'waiting';
-    let lost: string | undefined;
-    child.stdout?.once('data', () => {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (options.signal?.aborted) {
-        child.stdin?.end();
-        reject(options.signal.reason);
-        return;
-      }
-      state = 'held';
-      resolveLock({
-        mechanism: 'flock',
-        path: lockPath,
-        assertHeld: () => {
-          if (lost) throw new FileLockError('lock-lost', lost);
-        },
-        release: async () => {
-          state = 'released';
-          child.stdin?.end();
-          await closed;
-        },
-      });
-    });
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (error.code === 'ENOENT') resolveLock('unavailable');
-      else reject(new FileLockError('lock-failed', `cannot run flock: ${error.message}`));
-    });
-    child.once('close', (code, signal) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (state === 'released') return;
-      if (state === 'held') {
-        lost = `${options.name} (${lockPath}) was lost while held: its flock process ended (${signal ?? `exit ${code}`})`;
-        options.onLost?.(lost);
-        return;
-      }
-      if (options.signal?.aborted) reject(options.signal.reason);
-      else if (code === CONFLICT_EXIT)
-        reject(new FileLockError('lock-held', `${lockPath} is held`));
-      else
-        reject(
-          new FileLockError(
-            'lock-failed',
-            `flock ${lockPath} failed: ${stderr.trim() || `exit ${code ?? signal}`}`,
-          ),
-        );
-    });
-  });
 }
 
 function socketPathFor(lockPath: string): string {
