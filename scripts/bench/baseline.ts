@@ -22,7 +22,7 @@ import {
 const POST_FIELDS = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
 const HEX_ID = /^[0-9a-f]{24}$/;
 
-interface PostDoc {
+export interface PostDoc {
   _id: ObjectId;
   body: string;
   timestamp: Date;

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Db, MongoClient } from 'mongodb';
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
 import { runScript } from '../../src/cli/script.ts';
 import { loadConfig } from '../../src/config.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectDatabase } from '../../src/models.ts';
@@ -12,8 +14,9 @@ import { projectRoot } from '../../src/process/project-root.ts';
 import { ScriptError } from '../../src/process/script-error.ts';
 import { baselineListener } from './baseline.ts';
 import { type DepthSeries, measureDepth } from './depth.ts';
-import { countReads, countWrite, measureEndpoints, workloads } from './endpoints.ts';
+import { type Counts, countReads, countWrite, measureEndpoints, workloads } from './endpoints.ts';
 import { expressFloor } from './express-floor.ts';
+import { measureOdm, type OdmResult } from './odm.ts';
 import {
   type BackupResult,
   type MigrationResult,
@@ -24,7 +27,7 @@ import {
 import { type BenchOptions, parseOptions } from './options.ts';
 import { type ServerProcess, startServer } from './processes.ts';
 import { measureCompression, writeResults } from './results.ts';
-import { seedDataset } from './seed.ts';
+import { type Dataset, seedDataset } from './seed.ts';
 import { type EndpointResult, evaluateTargets } from './targets.ts';
 
 // FerretDB v1 on SQLite filters and sorts every query in Go over the whole collection, and a
@@ -51,7 +54,20 @@ async function cleanUp(): Promise<Error | undefined> {
   return failure;
 }
 
-async function run(options: BenchOptions): Promise<boolean> {
+/** The bench's database, seeded, and what the phases below share. */
+interface Bench {
+  options: BenchOptions;
+  uri: string;
+  dbName: string;
+  db: Database;
+  client: MongoClient;
+  raw: Db;
+  scale: number;
+  data: Dataset;
+}
+
+/** The engine (embedded unless MONGODB_URI is set), a fresh bench database, the dataset. */
+async function openBench(options: BenchOptions): Promise<Bench> {
   let uri = process.env.MONGODB_URI;
   if (!uri) {
     const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
@@ -68,21 +84,25 @@ async function run(options: BenchOptions): Promise<boolean> {
   });
   cleanups.push(() => db.close());
   if (!options.keep) cleanups.push(() => db.connection.dropDatabase());
-  const caps = db.capabilities;
-  const scale = options.scale ?? (caps.engine === 'ferretdb' ? FERRETDB_DEFAULT_SCALE : 1);
-  if (options.scale === undefined && caps.engine === 'ferretdb') {
+  const engine = db.capabilities.engine;
+  const scale = options.scale ?? (engine === 'ferretdb' ? FERRETDB_DEFAULT_SCALE : 1);
+  if (options.scale === undefined && engine === 'ferretdb') {
     log(`FerretDB scans a collection for every query: default --scale ${scale} here, not 1`);
   }
   const client = db.connection.getClient();
   const raw = client.db(dbName);
   const data = await seedDataset(raw, scale, log);
+  return { options, uri, dbName, db, client, raw, scale, data };
+}
 
-  const serverEnv: NodeJS.ProcessEnv = {
+/** The environment of the servers under load: the bench database, limits no run reaches. */
+function serverEnvironment(bench: Bench): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     NODE_ENV: 'production',
-    MONGODB_URI: uri,
-    MONGODB_DB: dbName,
-    MONGODB_POOL_SIZE: String(options.poolSize),
+    MONGODB_URI: bench.uri,
+    MONGODB_DB: bench.dbName,
+    MONGODB_POOL_SIZE: String(bench.options.poolSize),
     MONGODB_AUTO_INDEX: 'false',
     JWT_SECRET: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'warn',
@@ -97,6 +117,55 @@ async function run(options: BenchOptions): Promise<boolean> {
     MAX_IN_FLIGHT: '100000',
     MAX_EVENT_LOOP_LAG_MS: '60000',
   };
+}
+
+interface HttpResults {
+  endpoints: EndpointResult[];
+  depth?: DepthSeries;
+  counts?: { api: Counts; baseline: Counts };
+}
+
+/** The servers of the http and depth phases, each in its own process, stopped on the way out. */
+async function startServers(serverEnv: NodeJS.ProcessEnv, floor: boolean) {
+  log('starting the API and the baseline in processes of their own');
+  const api = await startServer('api', serverEnv);
+  cleanups.push(() => api.stop());
+  const baseline = await startServer('baseline', serverEnv);
+  cleanups.push(() => baseline.stop());
+  let express: ServerProcess | undefined;
+  if (floor) {
+    express = await startServer('express', serverEnv);
+    cleanups.push(() => (express as ServerProcess).stop());
+  }
+  return { api, baseline, floor: express };
+}
+
+function loadOptions(bench: Bench) {
+  const { options } = bench;
+  let profileDir: string | undefined;
+  if (options.profile) {
+    profileDir = join(projectRoot, 'bench/results', `profiles-${bench.dbName.slice(6)}`);
+    mkdirSync(profileDir, { recursive: true });
+  }
+  return {
+    connections: options.connections,
+    warmup: options.warmup,
+    warmupRequests: options.warmupRequests,
+    duration: options.duration,
+    rounds: options.rounds,
+    profileDir,
+  };
+}
+
+/**
+ * The http phase (commands per request, then each endpoint under load on the API, the baseline
+ * and, with --floor, Express alone) and the depth phase, which share the servers.
+ */
+async function measureRequests(bench: Bench): Promise<HttpResults> {
+  const { options, db, client, dbName, raw, data } = bench;
+  const phases = options.only;
+  if (!phases.has('http') && !phases.has('depth')) return { endpoints: [] };
+  const serverEnv = serverEnvironment(bench);
   const config = loadConfig(serverEnv);
   const tokens = createTokenService(config.auth);
   const tokenFor = async (id: unknown) =>
@@ -104,12 +173,8 @@ async function run(options: BenchOptions): Promise<boolean> {
   const work = workloads(data, await tokenFor(data.feedUserId), await tokenFor(data.userIds[1]));
   const reads = work.filter((w) => !w.write);
   const write = work.find((w) => w.write);
-
-  const phases = options.only;
   const app = createApp({ config, db, logger: createLogger('silent') });
-  let endpoints: EndpointResult[] = [];
-  let depth: DepthSeries | undefined;
-  let counts: Awaited<ReturnType<typeof countReads>> | undefined;
+  let counts: HttpResults['counts'];
   if (phases.has('http')) {
     log('counting database commands per request');
     const listeners = {
@@ -119,76 +184,68 @@ async function run(options: BenchOptions): Promise<boolean> {
     };
     counts = await countReads(client, dbName, listeners, reads);
   }
-  if (phases.has('http') || phases.has('depth')) {
-    log('starting the API and the baseline in processes of their own');
-    const api = await startServer('api', serverEnv);
-    cleanups.push(() => api.stop());
-    const baseline = await startServer('baseline', serverEnv);
-    cleanups.push(() => baseline.stop());
-    const urls = { api: api.url, baseline: baseline.url };
-    let floor: ServerProcess | undefined;
-    if (options.floor && counts) {
-      floor = await startServer('express', serverEnv);
-      cleanups.push(() => (floor as ServerProcess).stop());
-    }
-    const servers = { api, baseline, floor };
-    let profileDir: string | undefined;
-    if (options.profile) {
-      profileDir = join(projectRoot, 'bench/results', `profiles-${dbName.slice(6)}`);
-      mkdirSync(profileDir, { recursive: true });
-    }
-    const load = {
-      connections: options.connections,
-      warmup: options.warmup,
-      warmupRequests: options.warmupRequests,
-      duration: options.duration,
-      rounds: options.rounds,
-      profileDir,
-    };
-    if (counts) endpoints = await measureEndpoints(reads, servers, counts, load, log);
-    if (phases.has('depth')) {
-      log('measuring latency by page depth');
-      const depthRun = { warmup: options.warmup, duration: options.depthDuration };
-      depth = await measureDepth(raw, data.posts, urls, depthRun, log);
-    }
-    // The write last, so that every read above saw exactly the seeded data.
-    if (counts && write) {
-      for (const [name, c] of await countWrite(client, dbName, app, write)) counts.api.set(name, c);
-      endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
-    }
-    await Promise.all([api.stop(), baseline.stop(), floor?.stop()]);
+  const servers = await startServers(serverEnv, options.floor && counts !== undefined);
+  const load = loadOptions(bench);
+  const result: HttpResults = { endpoints: [], counts };
+  if (counts) result.endpoints = await measureEndpoints(reads, servers, counts, load, log);
+  if (phases.has('depth')) {
+    log('measuring latency by page depth');
+    const urls = { api: servers.api.url, baseline: servers.baseline.url };
+    const depthRun = { warmup: options.warmup, duration: options.depthDuration };
+    result.depth = await measureDepth(raw, data.posts, urls, depthRun, log);
   }
+  // The write last, so that every read above saw exactly the seeded data.
+  if (counts && write) {
+    for (const [name, c] of await countWrite(client, dbName, app, write)) counts.api.set(name, c);
+    result.endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
+  }
+  await Promise.all([servers.api.stop(), servers.baseline.stop(), servers.floor?.stop()]);
+  return result;
+}
 
-  const jobEnv = { ...process.env, MONGODB_URI: uri, BENCH_DB: dbName };
-  let migration: MigrationResult | undefined;
-  if (phases.has('migration')) {
-    let collection = 'posts';
-    if (options.migrationDocs > 0) {
-      collection = 'migration_probe';
-      log(`seeding ${options.migrationDocs} documents for the migration`);
-      await seedMigrationProbe(raw, collection, options.migrationDocs);
-    }
-    log(`migrating ${collection}`);
-    migration = await measureMigration(jobEnv, collection, 1000);
-    if (collection !== 'posts') await raw.collection(collection).drop();
-  }
-  let backup: BackupResult | undefined;
-  if (phases.has('backup')) {
-    log('npm run backup, then npm run backup:verify');
-    backup = await measureBackup(raw, jobEnv);
-  }
+/** The odm phase: Mongoose's reads against the driver's for the same commands (odm.ts). */
+function measureOdmPhase(bench: Bench): Promise<OdmResult[]> {
+  log('measuring the Mongoose reads against driver reads sending the same commands');
+  const profileDir = loadOptions(bench).profileDir;
+  return measureOdm(bench.uri, bench.dbName, bench.data, { ...bench.options.odm, profileDir }, log);
+}
 
+async function measureMigrationPhase(bench: Bench): Promise<MigrationResult> {
+  let collection = 'posts';
+  if (bench.options.migrationDocs > 0) {
+    collection = 'migration_probe';
+    log(`seeding ${bench.options.migrationDocs} documents for the migration`);
+    await seedMigrationProbe(bench.raw, collection, bench.options.migrationDocs);
+  }
+  log(`migrating ${collection}`);
+  const migration = await measureMigration(jobEnvironment(bench), collection, 1000);
+  if (collection !== 'posts') await bench.raw.collection(collection).drop();
+  return migration;
+}
+
+function jobEnvironment(bench: Bench): NodeJS.ProcessEnv {
+  return { ...process.env, MONGODB_URI: bench.uri, BENCH_DB: bench.dbName };
+}
+
+/** Evaluates the targets, writes the results and prints the report; true when none failed. */
+function report(
+  bench: Bench,
+  measured: HttpResults & { odm?: OdmResult[]; migration?: MigrationResult; backup?: BackupResult },
+): boolean {
+  const caps = bench.db.capabilities;
+  const { endpoints, depth, counts, odm, migration, backup } = measured;
   const inMemoryEngine = caps.engineVersion.includes('mongo-java-server');
-  const targets = evaluateTargets({ inMemoryEngine, endpoints, depth, migration, backup });
+  const targets = evaluateTargets({ inMemoryEngine, endpoints, depth, migration, backup, odm });
   const written = writeResults(projectRoot, {
     engine: inMemoryEngine
       ? `mongo-java-server ${caps.engineVersion.split('mongo-java-server-')[1]} (in memory)`
       : `${caps.engine} ${caps.engineVersion}${caps.engine === 'ferretdb' ? ' (SQLite)' : ''}`,
-    options: { ...options, scale },
-    data,
+    options: { ...bench.options, scale: bench.scale },
+    data: bench.data,
     endpoints,
     depth,
     compression: counts && measureCompression(counts.api.get('GET /api/posts')?.json),
+    odm,
     migration,
     backup,
     targets,
@@ -196,6 +253,20 @@ async function run(options: BenchOptions): Promise<boolean> {
   process.stdout.write(written.report);
   log(`results in ${written.files}`);
   return targets.every((t) => t.status !== 'FAIL');
+}
+
+async function run(options: BenchOptions): Promise<boolean> {
+  const bench = await openBench(options);
+  const phases = options.only;
+  const requests = await measureRequests(bench);
+  const odm = phases.has('odm') ? await measureOdmPhase(bench) : undefined;
+  const migration = phases.has('migration') ? await measureMigrationPhase(bench) : undefined;
+  let backup: BackupResult | undefined;
+  if (phases.has('backup')) {
+    log('npm run backup, then npm run backup:verify');
+    backup = await measureBackup(bench.raw, jobEnvironment(bench));
+  }
+  return report(bench, { ...requests, odm, migration, backup });
 }
 
 // The script runner reads .env, turns the first signal into a clean-up and exit 130, and any

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../src/process/script-error.ts';
 
-export const PHASES = ['http', 'depth', 'migration', 'backup'] as const;
+export const PHASES = ['http', 'odm', 'depth', 'migration', 'backup'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -22,8 +22,13 @@ export interface BenchOptions {
   rounds: number;
   /** Also record a CPU profile of each server per endpoint (an extra, unmeasured run each). */
   profile: boolean;
-  /** Also measure the reads on bare Express routes (express-floor.ts): Express's own share. */
+  /**
+   * Also measure the reads on bare Express routes (express-floor.ts): Express's own share.
+   * On with --check, whose API-over-Express target needs it.
+   */
   floor: boolean;
+  /** The Mongoose-vs-driver micro-benchmark (odm.ts): operations per side and round, rounds, warm-up. */
+  odm: { iterations: number; rounds: number; warmup: number };
   /** Keep the bench database afterwards (it is dropped by default). */
   keep: boolean;
   /** Exit 1 when a target fails (the run itself succeeding is not enough). */
@@ -35,7 +40,8 @@ export interface BenchOptions {
 const USAGE =
   'usage: npm run bench -- [--scale N] [--duration S] [--warmup S] [--warmup-requests N] [--connections N] ' +
   '[--depth-duration S] [--migration-docs N] [--pool-size N] [--rounds N] [--profile] [--floor] ' +
-  '[--only http,depth,migration,backup] [--keep] [--check]';
+  '[--odm-iterations N] [--odm-rounds N] [--odm-warmup N] ' +
+  '[--only http,odm,depth,migration,backup] [--keep] [--check]';
 
 export { UsageError };
 
@@ -66,6 +72,9 @@ export function parseOptions(argv: string[]): BenchOptions {
         rounds: { type: 'string' },
         profile: { type: 'boolean' },
         floor: { type: 'boolean' },
+        'odm-iterations': { type: 'string' },
+        'odm-rounds': { type: 'string' },
+        'odm-warmup': { type: 'string' },
         only: { type: 'string' },
         keep: { type: 'boolean' },
         check: { type: 'boolean' },
@@ -97,7 +106,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     poolSize: Math.round(positive('pool-size', str('pool-size'), 20, 500)),
     rounds: Math.round(positive('rounds', str('rounds'), 1, 20)),
     profile: values.profile === true,
-    floor: values.floor === true,
+    floor: values.floor === true || values.check === true,
+    odm: {
+      iterations: Math.round(positive('odm-iterations', str('odm-iterations'), 200, 100_000)),
+      rounds: Math.round(positive('odm-rounds', str('odm-rounds'), 6, 50)),
+      warmup: Math.round(positive('odm-warmup', str('odm-warmup'), 1000, 1_000_000)),
+    },
     keep: values.keep === true,
     check: values.check === true,
     only: new Set(only as Phase[]),

@@ -56,7 +56,18 @@ const BUILTINS: Record<string, string> = {
   parse: 'JSON.parse',
 };
 
-function categoryOf(frame: { functionName: string; url: string }): string | undefined {
+// With `mongooseFiles`, Mongoose's own frames by file (lib/cast.js, lib/helpers/populate/...), to
+// see which of its steps a read pays for; its helper packages by name.
+const MONGOOSE_FILE = /node_modules\/(?:mongoose\/(lib\/.*)|(mquery|mpath|sift|kareem)\/)/;
+
+function categoryOf(
+  frame: { functionName: string; url: string },
+  mongooseFiles = false,
+): string | undefined {
+  if (mongooseFiles) {
+    const match = MONGOOSE_FILE.exec(frame.url);
+    if (match) return `Mongoose: ${match[1] ?? match[2]}`;
+  }
   if (frame.functionName === '(garbage collector)') return 'garbage collection';
   if (frame.functionName === '(program)') return 'V8 and native code outside JS (program)';
   if (frame.functionName === '(idle)') return 'idle';
@@ -81,7 +92,12 @@ function categoryOf(frame: { functionName: string; url: string }): string | unde
  * its CPU went. The shares are then scaled to `cpuMicrosPerRequest`, the CPU time per request
  * the process measured for itself over the profiled run.
  */
-export function summarizeProfile(file: string, cpuMicrosPerRequest: number, top = 12): CostShare[] {
+export function summarizeProfile(
+  file: string,
+  cpuMicrosPerRequest: number,
+  top = 12,
+  options: { mongooseFiles?: boolean } = {},
+): CostShare[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const parent = new Map<number, number>();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -95,7 +111,7 @@ export function summarizeProfile(file: string, cpuMicrosPerRequest: number, top 
     while (current !== undefined && !found) {
       const node = byId.get(current);
       if (!node) break;
-      found = categoryOf(node.callFrame);
+      found = categoryOf(node.callFrame, options.mongooseFiles);
       current = parent.get(current);
     }
     const category = found ?? 'node: http, net, streams';

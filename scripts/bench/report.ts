@@ -1,4 +1,5 @@
 import type { DepthSeries } from './depth.ts';
+import type { OdmResult } from './odm.ts';
 import type { BackupResult, MigrationResult } from './operations.ts';
 import type { MemoryPeak } from './processes.ts';
 import type { EndpointResult, Target } from './targets.ts';
@@ -124,6 +125,55 @@ function profileTable(endpoints: EndpointResult[]): string {
   return parts.join('\n\n');
 }
 
+/**
+ * The read endpoints layer by layer, in CPU per request of each server process: the raw driver
+ * on node:http, bare Express calling the service code (Mongoose reads included), the API.
+ */
+export function layerTable(endpoints: EndpointResult[]): string {
+  const head = ['endpoint', 'raw driver (a)', 'Express alone (b)', 'API (c)'];
+  head.push('b − a: Express + Mongoose', 'c − b: the app’s layers', 'c / b');
+  const rows = endpoints
+    .filter((x) => x.api.usage && x.baseline?.usage && x.floor?.usage)
+    .map((x) => {
+      const a = x.baseline?.usage?.cpuMicrosPerRequest as number;
+      const b = x.floor?.usage?.cpuMicrosPerRequest as number;
+      const c = x.api.usage?.cpuMicrosPerRequest as number;
+      return [x.name, us(a), us(b), us(c), us(b - a), us(c - b), `${(c / b).toFixed(2)}x`];
+    });
+  return `${table(head, rows)}\n\nCPU µs per request of each server process over the same rounds.`;
+}
+
+/** Client CPU per read through Mongoose and through the driver, for the same commands. */
+export function odmTable(results: OdmResult[]): string {
+  const head = ['read', 'commands', 'Mongoose µs/read', 'driver µs/read', 'Mongoose / driver'];
+  head.push('per round');
+  const rows = results.map((o) => [
+    o.name,
+    o.commands.join(', '),
+    us(o.mongooseMicros),
+    us(o.driverMicros),
+    `${(o.mongooseMicros / o.driverMicros).toFixed(2)}x`,
+    o.perRound.mongoose
+      .map((m, i) => (m / (o.perRound.driver[i] ?? Number.NaN)).toFixed(2))
+      .join(' '),
+  ]);
+  const first = results[0];
+  const how = first
+    ? ` (${first.rounds} rounds of ${first.iterations} reads per side, taking turns, after a warm-up; both sides checked to send the same commands and return the same views)`
+    : '';
+  const profiles = results
+    .filter((o) => o.profiles)
+    .map((o) => {
+      const line = (costs: { category: string; micros: number }[]) =>
+        costs.map((c) => `${c.category} ${c.micros.toFixed(1)}`).join('; ');
+      const p = o.profiles as NonNullable<OdmResult['profiles']>;
+      return `- ${o.name}, profiled: Mongoose side: ${line(p.mongoose)}.\n  Driver side: ${line(p.driver)}.`;
+    });
+  return `${table(head, rows)}\n\nClient CPU (process.cpuUsage) per read${how}.${
+    profiles.length ? `\n\n${profiles.join('\n')}` : ''
+  }`;
+}
+
 function depthTable(d: DepthSeries): string {
   const head = ['page at depth', 'posts before it', 'API cursor p50 / p99 ms'];
   head.push('raw cursor p50 / p99 ms', 'raw skip/limit p50 / p99 ms', 'requests (API, raw, skip)');
@@ -171,6 +221,7 @@ export function renderReport(r: {
   endpoints: EndpointResult[];
   depth?: DepthSeries;
   compression?: Compression;
+  odm?: OdmResult[];
   migration?: MigrationResult;
   backup?: BackupResult;
   targets: Target[];
@@ -182,7 +233,9 @@ export function renderReport(r: {
   ];
   if (r.endpoints.length) parts.push(endpointTable(r.endpoints));
   if (r.endpoints.some((x) => x.api.usage)) parts.push(usageTable(r.endpoints));
+  if (r.endpoints.some((x) => x.floor?.usage)) parts.push(layerTable(r.endpoints));
   if (r.endpoints.some((x) => x.profiles.api)) parts.push(profileTable(r.endpoints));
+  if (r.odm?.length) parts.push(odmTable(r.odm));
   if (r.depth) parts.push(depthTable(r.depth));
   const c = r.compression;
   if (c) {

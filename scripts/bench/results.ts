@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { depthChart } from './chart.ts';
 import type { DepthSeries } from './depth.ts';
+import type { OdmResult } from './odm.ts';
 import type { BackupResult, MigrationResult } from './operations.ts';
 import type { BenchOptions } from './options.ts';
 import { type Compression, type Environment, renderReport } from './report.ts';
@@ -38,6 +39,7 @@ export function writeResults(
     endpoints: EndpointResult[];
     depth?: DepthSeries;
     compression?: Compression;
+    odm?: OdmResult[];
     migration?: MigrationResult;
     backup?: BackupResult;
     targets: Target[];

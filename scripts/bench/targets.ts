@@ -1,5 +1,6 @@
 import type { DepthSeries } from './depth.ts';
 import type { LoadResult } from './load.ts';
+import type { OdmResult } from './odm.ts';
 import type { BackupResult, MigrationResult } from './operations.ts';
 import type { CostShare } from './profile.ts';
 import type { ProcessUsage } from './usage.ts';
@@ -37,6 +38,10 @@ export const RSS_LIMIT_BYTES = 300 * MB;
 /** The API process under load (issue 14). */
 export const API_RSS_LIMIT_BYTES = 150 * MB;
 export const CPU_RATIO_LIMIT = 1.3;
+/** The API's CPU per request over bare Express calling the same service code (--floor). */
+export const FLOOR_CPU_LIMIT = 1.1;
+/** A read's client CPU through Mongoose over the driver's for the same commands (odm.ts). */
+export const ODM_CPU_LIMIT = 1.25;
 /** Throughput the API keeps of the baseline's on the in-memory engine, on every read. */
 export const IN_MEMORY_THROUGHPUT = 0.85;
 export const MIGRATION_TARGET_DOCS = 1_000_000;
@@ -63,6 +68,8 @@ export function evaluateTargets(input: {
   depth?: DepthSeries;
   migration?: MigrationResult;
   backup?: BackupResult;
+  /** The Mongoose-vs-driver micro-benchmark, when its phase ran. */
+  odm?: OdmResult[];
 }): Target[] {
   const targets: Target[] = [];
   if (input.endpoints.length === 0) {
@@ -79,6 +86,7 @@ export function evaluateTargets(input: {
     targets.push({ name, status: verdict(ratio >= 0.6), detail: `${(ratio * 100).toFixed(0)}%` });
   }
   targets.push(...processTargets(input.endpoints, input.inMemoryEngine));
+  targets.push(...layerTargets(input.endpoints, input.odm));
   const first = input.depth?.apiCursor[0];
   const deep = input.depth?.apiCursor.at(-1);
   if (!input.depth) targets.push(notRun('cursor pagination p99 at 90% depth', 'depth'));
@@ -136,6 +144,61 @@ export function evaluateTargets(input: {
       name: 'backup and verify: peak RSS < 300 MB',
       status: verdict(peak < RSS_LIMIT_BYTES),
       detail: `largest process ${(peak / MB).toFixed(0)} MB`,
+    });
+  }
+  return targets;
+}
+
+const x2 = (ratio: number) => `${ratio.toFixed(2)}x`;
+
+/**
+ * What each layer above the driver costs: the API's own layers over bare Express calling the same
+ * service code (both in CPU per request of their process), and Mongoose over the driver for the
+ * same commands (client CPU per read, odm.ts).
+ */
+export function layerTargets(endpoints: EndpointResult[], odm: OdmResult[] | undefined): Target[] {
+  const targets: Target[] = [];
+  const reads = endpoints.filter((e) => e.baseline);
+  const floorName = (endpoint: string) =>
+    `${endpoint} API CPU per request <= ${FLOOR_CPU_LIMIT}x Express alone`;
+  if (reads.length === 0) targets.push(notRun(floorName('every read:'), 'http'));
+  for (const e of reads) {
+    const name = floorName(e.name);
+    const a = e.api.usage;
+    const f = e.floor?.usage;
+    if (!f) {
+      const detail = 'Express alone not measured: run with --floor (--check turns it on)';
+      targets.push({ name, status: 'SKIP', detail });
+      continue;
+    }
+    if (!a || Math.min(a.requests, f.requests) < MIN_REQUESTS) {
+      targets.push({ name, status: 'SKIP', detail: tooFew(a?.requests ?? 0, f.requests) });
+      continue;
+    }
+    const ratio = a.cpuMicrosPerRequest / f.cpuMicrosPerRequest;
+    targets.push({
+      name,
+      status: verdict(ratio <= FLOOR_CPU_LIMIT),
+      detail: `${a.cpuMicrosPerRequest.toFixed(0)} µs vs ${f.cpuMicrosPerRequest.toFixed(0)} µs (${x2(ratio)})`,
+    });
+  }
+  const odmName = (read: string) =>
+    `${read} Mongoose read <= ${ODM_CPU_LIMIT}x driver read (client CPU)`;
+  if (!odm) targets.push(notRun(odmName('every read:'), 'odm'));
+  for (const o of odm ?? []) {
+    const name = odmName(o.name);
+    if (!(o.driverMicros > 0) || !(o.mongooseMicros > 0)) {
+      targets.push({ name, status: 'SKIP', detail: 'no CPU time measured' });
+      continue;
+    }
+    const ratio = o.mongooseMicros / o.driverMicros;
+    const rounds = o.perRound.mongoose.map((m, i) => m / (o.perRound.driver[i] ?? Number.NaN));
+    targets.push({
+      name,
+      status: verdict(ratio <= ODM_CPU_LIMIT),
+      detail:
+        `${o.mongooseMicros.toFixed(0)} µs vs ${o.driverMicros.toFixed(0)} µs (${x2(ratio)}; ` +
+        `rounds ${x2(Math.min(...rounds))}-${x2(Math.max(...rounds))})`,
     });
   }
   return targets;

@@ -6,7 +6,7 @@ import { CHANGELOG_COLLECTION, isBookkeeping } from './bookkeeping.ts';
 import { dumpTo, syncDirectory, throwIfAborted } from './dump.ts';
 import { BackupError, fileSystemError } from './errors.ts';
 import { prepareBackupFolder } from './folder.ts';
-import { acquireLock, type LockOptions } from './lock.ts';
+import { acquireLock, assertLockHeld, type LockOptions } from './lock.ts';
 import {
   archiveFileName,
   type Manifest,
@@ -71,6 +71,8 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
       now,
       capabilities,
     });
+    // Pruning next to another run would delete what it counts on: only while the lock is ours.
+    assertLockHeld(lock);
     // A backup of an empty database never makes room by deleting a copy of real data.
     const empty = manifest.collections.every((c) => c.documents === 0 || isBookkeeping(c.name));
     const pruned =

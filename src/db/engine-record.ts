@@ -1,7 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
+import { acquireFileLock, FileLockError } from '../process/file-lock.ts';
 import { processAlive, processStartTime } from '../process/pid.ts';
 import type { EngineKind } from './embedded-engine.ts';
 import { EngineUnavailableError } from './embedded-engine.ts';
@@ -9,7 +8,7 @@ import { EngineUnavailableError } from './embedded-engine.ts';
 /**
  * The files in the data folder through which the commands share one engine:
  *   engine.json     which engine runs there (its host process, port, kind), written when it is up
- *   engine.lock     proper-lockfile's lock: held while a command reads or changes the record
+ *   engine.lock     the flock(2) lock held while a command reads or changes the record
  *   engine-users/   one file per process using the engine (<pid>.json), its reference count
  *   engine.log      the engine host's own output
  * Pids are stored with their start time, so a dead or reused pid is told from a live user.
@@ -104,37 +103,33 @@ export function describeUsers(users: EngineUser[]): string {
 
 export type Unlock = () => Promise<void>;
 
+/** How long a command waits for another that holds the data folder (it may be building the engine). */
+const LOCK_WAIT_MS = 15 * 60_000;
+
 /**
- * Takes the data folder's lock, waiting while another command holds it (it may be building the
- * offline engine: minutes). proper-lockfile refreshes the lock while held and treats one not
- * refreshed for 10 s as stale, so a command killed while holding it blocks nobody for long.
+ * Takes the data folder's lock (src/process/file-lock.ts: the kernel drops it when its holder
+ * dies), waiting up to 15 min while another command holds it (it may be building the offline
+ * engine: minutes), and saying whom it waits for. Without `wait`, undefined when it is held.
  */
 export async function lockDataDir(
   dataDir: string,
   options: { wait: boolean; log?: (line: string) => void; signal?: AbortSignal },
 ): Promise<Unlock | undefined> {
-  const deadline = Date.now() + 15 * 60_000;
-  let told = false;
-  for (;;) {
-    try {
-      return await lockfile.lock(dataDir, {
-        lockfilePath: join(dataDir, 'engine.lock'),
-        realpath: false,
-        stale: 10_000,
-        update: 2_000,
-        retries: 0,
-        onCompromised: (error) => options.log?.(`engine lock lost: ${error.message}`),
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-      if (!options.wait) return undefined;
-      if (Date.now() > deadline) {
-        throw new EngineUnavailableError(`the engine lock in ${dataDir} stayed held for 15 min`);
-      }
-      if (!told)
-        options.log?.('waiting for another command that is starting or stopping the engine');
-      told = true;
-      await sleep(150, undefined, { signal: options.signal });
-    }
+  try {
+    const lock = await acquireFileLock(join(dataDir, 'engine.lock'), {
+      name: 'the engine lock',
+      waitMs: options.wait ? LOCK_WAIT_MS : 0,
+      onWait: (holder) =>
+        options.log?.(
+          `waiting for another command that is starting or stopping the engine: ${holder}`,
+        ),
+      onLost: (message) => options.log?.(`warning: ${message}`),
+      signal: options.signal,
+    });
+    return () => lock.release();
+  } catch (error) {
+    if (!(error instanceof FileLockError)) throw error;
+    if (error.code === 'lock-held' && !options.wait) return undefined;
+    throw new EngineUnavailableError(error.message);
   }
 }
