@@ -7,8 +7,9 @@ import { aUser, type TestUser } from './helpers/builders.ts';
 // request records presence (lastSeen, at most once a minute); on an engine that applies an update
 // by reading and rewriting the whole document (FerretDB v1: capabilities.atomicUpdates false),
 // that write used to share the user document and could put back the tokenVersion or email it
-// had read. Each race is repeated ROUNDS times with a fresh user (a lost write was seen in 2 to 6
-// of 8-15 trials before): every response is checked, and so is what the database kept.
+// had read. Each race is repeated ROUNDS times with a fresh user, enough to catch a loss that
+// happens in one trial of ten (how often it was seen: docs/operations.md, "FerretDB v1 as seen
+// here"): every response is checked, and so is what the database kept.
 const ROUNDS = 20;
 const READS = 6;
 

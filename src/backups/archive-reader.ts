@@ -114,68 +114,24 @@ function readFailure(path: string, error: unknown): BackupError {
   );
 }
 
+type CollectionEntry = ArchiveCollection & { ended: boolean; expectData: boolean };
+type Collections = Map<string, CollectionEntry>;
+
+/**
+ * The archive's layout in order: magic number and header, one metadata document per collection,
+ * then blocks of documents per namespace, each namespace closed by an EOF header.
+ */
 async function parseArchive(
   reader: ByteReader,
   decode: Set<string>,
   preludeOnly: boolean,
 ): Promise<ParsedArchive> {
-  const magic = await reader.read(4);
-  if (!magic || magic.readUInt32LE(0) !== MAGIC)
-    throw corrupt('not a mongodump archive (bad magic number)');
-  const header = await readDocument(reader, 'archive header');
-  const collections = new Map<
-    string,
-    ArchiveCollection & { ended: boolean; expectData: boolean }
-  >();
-  const databases = new Set<string>();
-  for (;;) {
-    const meta = await readDocumentOrTerminator(reader, 'collection metadata');
-    if (!meta) break;
-    const ns = `${meta.db}.${meta.collection}`;
-    databases.add(String(meta.db));
-    const metadata = meta.metadata
-      ? (BSON.EJSON.parse(String(meta.metadata), { relaxed: false }) as Document)
-      : {};
-    collections.set(ns, {
-      name: String(meta.collection),
-      documents: 0,
-      indexes: Array.isArray(metadata.indexes) ? metadata.indexes : [],
-      ended: false,
-      // Views carry no documents; timeseries data lives in system.buckets.<name>.
-      expectData: meta.type !== 'view' && meta.type !== 'timeseries',
-    });
-  }
+  const header = await readHeader(reader);
+  const { collections, databases } = await readCollectionList(reader);
   const decoded: Record<string, Document[]> = {};
-  for (;;) {
-    if (preludeOnly) break;
-    const lengthBytes = await reader.read(4);
-    if (!lengthBytes) break;
-    const head = await readDocumentAfterLength(reader, lengthBytes, 'namespace header');
-    if (!head) throw corrupt('two terminators in a row');
-    const ns = `${head.db}.${head.collection}`;
-    const entry = collections.get(ns) ?? addUnlisted(collections, ns, String(head.collection));
-    if (entry.ended) throw corrupt(`data for ${ns} after its end marker`);
-    if (head.EOF === true) {
-      entry.ended = true;
-      if (await readDocumentOrTerminator(reader, 'terminator'))
-        throw corrupt(`no terminator after the end of ${ns}`);
-      continue;
-    }
-    for (;;) {
-      const doc = await readRawOrTerminator(reader, ns);
-      if (!doc) break;
-      entry.documents += 1;
-      if (decode.has(entry.name)) {
-        const list = decoded[entry.name] ?? [];
-        list.push(BSON.deserialize(doc));
-        decoded[entry.name] = list;
-      }
-    }
-  }
-  for (const [ns, entry] of collections) {
-    if (preludeOnly) break;
-    if (entry.expectData && !entry.ended)
-      throw corrupt(`archive truncated: ${ns} has no end marker`);
+  if (!preludeOnly) {
+    while (await readNamespaceBlock(reader, collections, decode, decoded));
+    assertEveryCollectionEnded(collections);
   }
   return {
     serverVersion: String(header.server_version ?? ''),
@@ -188,11 +144,80 @@ async function parseArchive(
   };
 }
 
-function addUnlisted(
-  collections: Map<string, ArchiveCollection & { ended: boolean; expectData: boolean }>,
-  ns: string,
-  name: string,
-) {
+async function readHeader(reader: ByteReader): Promise<Document> {
+  const magic = await reader.read(4);
+  if (!magic || magic.readUInt32LE(0) !== MAGIC)
+    throw corrupt('not a mongodump archive (bad magic number)');
+  return readDocument(reader, 'archive header');
+}
+
+async function readCollectionList(
+  reader: ByteReader,
+): Promise<{ collections: Collections; databases: Set<string> }> {
+  const collections: Collections = new Map();
+  const databases = new Set<string>();
+  for (;;) {
+    const meta = await readDocumentOrTerminator(reader, 'collection metadata');
+    if (!meta) break;
+    databases.add(String(meta.db));
+    const metadata = meta.metadata
+      ? (BSON.EJSON.parse(String(meta.metadata), { relaxed: false }) as Document)
+      : {};
+    collections.set(`${meta.db}.${meta.collection}`, {
+      name: String(meta.collection),
+      documents: 0,
+      indexes: Array.isArray(metadata.indexes) ? metadata.indexes : [],
+      ended: false,
+      // Views carry no documents; timeseries data lives in system.buckets.<name>.
+      expectData: meta.type !== 'view' && meta.type !== 'timeseries',
+    });
+  }
+  return { collections, databases };
+}
+
+/**
+ * One namespace header and what follows it: the documents up to a terminator, or (an EOF
+ * header) the end of that namespace. False at the end of the archive.
+ */
+async function readNamespaceBlock(
+  reader: ByteReader,
+  collections: Collections,
+  decode: Set<string>,
+  decoded: Record<string, Document[]>,
+): Promise<boolean> {
+  const lengthBytes = await reader.read(4);
+  if (!lengthBytes) return false;
+  const head = await readDocumentAfterLength(reader, lengthBytes, 'namespace header');
+  if (!head) throw corrupt('two terminators in a row');
+  const ns = `${head.db}.${head.collection}`;
+  const entry = collections.get(ns) ?? addUnlisted(collections, ns, String(head.collection));
+  if (entry.ended) throw corrupt(`data for ${ns} after its end marker`);
+  if (head.EOF === true) {
+    entry.ended = true;
+    if (await readDocumentOrTerminator(reader, 'terminator'))
+      throw corrupt(`no terminator after the end of ${ns}`);
+    return true;
+  }
+  for (;;) {
+    const doc = await readRawOrTerminator(reader, ns);
+    if (!doc) return true;
+    entry.documents += 1;
+    if (decode.has(entry.name)) {
+      const list = decoded[entry.name] ?? [];
+      list.push(BSON.deserialize(doc));
+      decoded[entry.name] = list;
+    }
+  }
+}
+
+function assertEveryCollectionEnded(collections: Collections): void {
+  for (const [ns, entry] of collections) {
+    if (entry.expectData && !entry.ended)
+      throw corrupt(`archive truncated: ${ns} has no end marker`);
+  }
+}
+
+function addUnlisted(collections: Collections, ns: string, name: string): CollectionEntry {
   const entry = { name, documents: 0, indexes: [], ended: false, expectData: true };
   collections.set(ns, entry);
   return entry;

@@ -52,12 +52,33 @@ export async function runScript(
   options: ScriptOptions = {},
 ): Promise<void> {
   loadDotEnv();
-  const classify = options.classify ?? defaultClassify;
   const cleanups: (() => Promise<void>)[] = [];
   const cleanUp = async () => {
     for (const undo of cleanups.splice(0).reverse()) await undo().catch(() => {});
   };
   const abort = new AbortController();
+  const unwatch = watchProcess(command, abort, cleanUp, options);
+  try {
+    const code = await main(scriptContext(command, abort.signal, cleanups, options));
+    process.exitCode = typeof code === 'number' ? code : 0;
+  } catch (error) {
+    process.exitCode = await reportFailure(command, error, options);
+  } finally {
+    await cleanUp();
+    unwatch();
+  }
+}
+
+/**
+ * Signals (the first aborts, or ends a command that is not interruptible; the second exits),
+ * crashes and a closed output pipe, for as long as the command runs. Returns the unwatch.
+ */
+function watchProcess(
+  command: string,
+  abort: AbortController,
+  cleanUp: () => Promise<void>,
+  options: ScriptOptions,
+): () => void {
   const interrupted = options.interruptedExitCode ?? 130;
   // The last way out: clean up (release locks) within a bound, then exit.
   const exitNow = (code: number) => {
@@ -86,9 +107,23 @@ export async function runScript(
   process.on('SIGINT', onSignal);
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    process.off('uncaughtException', onCrash);
+    process.off('unhandledRejection', onCrash);
+  };
+}
+
+function scriptContext(
+  command: string,
+  signal: AbortSignal,
+  cleanups: (() => Promise<void>)[],
+  options: ScriptOptions,
+): ScriptContext {
   let config: Config | undefined;
   const ctx: ScriptContext = {
-    signal: abort.signal,
+    signal,
     config() {
       config ??= loadConfig();
       return config;
@@ -102,7 +137,7 @@ export async function runScript(
         port: embedded.port,
         command,
         log: (line) => process.stderr.write(logLine(command, line)),
-        signal: abort.signal,
+        signal,
       });
       cleanups.push(() => engine.release());
       return engine.uri;
@@ -112,25 +147,23 @@ export async function runScript(
       cleanups.push(undo);
     },
   };
-  try {
-    const code = await main(ctx);
-    process.exitCode = typeof code === 'number' ? code : 0;
-  } catch (error) {
-    const failure = classify(error);
-    let line = `${command}: ${oneLine(redactSecrets(failure.message, process.env.MONGODB_URI))}`;
-    if (failure.code === 'usage' && options.usageHint) line += ` ${options.usageHint}`;
-    const note = await options.onFailure?.(failure, line);
-    const exit = note ? `exit ${failure.exitCode}; ${note}` : `exit ${failure.exitCode}`;
-    // With its time and exit code: cron mails stderr, and the log keeps it beside the history.
-    process.stderr.write(`${new Date().toISOString()} ${line} (${exit})\n`);
-    process.exitCode = failure.exitCode;
-  } finally {
-    await cleanUp();
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    process.off('uncaughtException', onCrash);
-    process.off('unhandledRejection', onCrash);
-  }
+  return ctx;
+}
+
+/** The one stderr line of a failed command (time, why, exit code, secrets removed); its exit code. */
+async function reportFailure(
+  command: string,
+  error: unknown,
+  options: ScriptOptions,
+): Promise<number> {
+  const failure = (options.classify ?? defaultClassify)(error);
+  let line = `${command}: ${oneLine(redactSecrets(failure.message, process.env.MONGODB_URI))}`;
+  if (failure.code === 'usage' && options.usageHint) line += ` ${options.usageHint}`;
+  const note = await options.onFailure?.(failure, line);
+  const exit = note ? `exit ${failure.exitCode}; ${note}` : `exit ${failure.exitCode}`;
+  // With its time and exit code: cron mails stderr, and the log keeps it beside the history.
+  process.stderr.write(`${new Date().toISOString()} ${line} (${exit})\n`);
+  return failure.exitCode;
 }
 
 /** ScriptErrors as they are; a configuration error is `config`; anything else `internal`. */

@@ -14,15 +14,15 @@ export interface Capabilities {
   transactions: boolean;
   /**
    * Concurrent updates of one document are applied one after another (so `$inc` counters are
-   * exact). True on MongoDB; false on FerretDB v1 with SQLite, which was measured here losing
-   * updates: 40 concurrent `$inc: 1` on one document left it at 3 (test/capabilities.test.ts).
+   * exact). True on MongoDB; false on FerretDB v1 with SQLite, which loses such updates
+   * (test/capabilities.test.ts; what was seen: docs/operations.md, "FerretDB v1 as seen here").
    */
   atomicUpdates: boolean;
   /**
    * Concurrent upserts of one new `_id` all count: one inserts, the others update what it
    * inserted (a duplicate-key error retried once). MongoDB does this (it retries such an upsert
-   * itself); FerretDB v1 does not (20 racing `$inc` upserts stored 2-6 here), nor did another
-   * engine that passed the `$inc` check (2-20). Checked at connect time on every engine but
+   * itself); FerretDB v1 does not, nor did another engine that passed the `$inc` check
+   * (docs/operations.md, "FerretDB v1 as seen here"). Checked at connect time on every engine but
    * FerretDB, with racing upserts in the `capability_probe` collection; false when that check
    * cannot write.
    */

@@ -4,6 +4,7 @@ import type { Replication } from '../config.ts';
 import { type Capabilities, probeCapabilities } from './capabilities.ts';
 import { type DocumentTurns, documentTurns } from './document-turns.ts';
 import { defaultReplication, type ListReads, replicationOptions } from './replication.ts';
+import { guardSocketWrites } from './socket-write-guard.ts';
 
 /**
  * The app's models by name. Each feature's model file adds its own to this interface
@@ -49,6 +50,8 @@ export async function openConnection(
   options: ConnectOptions,
 ): Promise<DatabaseConnection> {
   const replication = options.replication ?? defaultReplication();
+  // Without it, a server restart can leave the driver's monitor waiting for ever (see there).
+  guardSocketWrites();
   const connection = mongoose.createConnection(uri, {
     ...replicationOptions(replication),
     dbName: options.dbName,

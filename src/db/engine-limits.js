@@ -6,8 +6,8 @@
  * Most statements one write command may carry on FerretDB v1.24 (SQLite). It keeps each update
  * statement's query open until the whole command ends, and a database has 100 SQLite
  * connections: statements + cursors open on that database + 1 must stay under 100, or the
- * command never answers and its connections are never given back (measured here: 99 statements
- * alone work, 99 beside one open cursor hang; see FerretDB's internal/handler/msg_update.go).
+ * command never answers and its connections are never given back (docs/benchmarks.md has what
+ * was measured; see FerretDB's internal/handler/msg_update.go).
  * So 25, leaving room for cursors and concurrent commands. FerretDB still advertises
  * maxWriteBatchSize 100000; MongoDB splits large bulk writes itself.
  */

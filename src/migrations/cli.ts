@@ -63,14 +63,7 @@ export async function runMigrateCommand(argv: string[], name = 'migrate'): Promi
 async function main(ctx: ScriptContext, argv: string[]): Promise<number> {
   // Released on every way out: an error, a broken output pipe, a second Ctrl-C.
   ctx.onCleanup(releaseHeldLocks);
-  const { values, positionals } = parseCommandLine(argv);
-  const [command, ...rest] = positionals;
-  const allowed = command ? FLAGS[command] : undefined;
-  if (!command || !allowed) {
-    throw new UsageError(command ? `unknown command ${command}` : 'no command given');
-  }
-  const stray = Object.keys(values).find((flag) => !allowed.includes(flag));
-  if (stray) throw new UsageError(`${command} does not take --${stray}`);
+  const { command, rest, values } = parseMigrateCommand(argv);
   if (command === 'help') {
     out(USAGE);
     return 0;
@@ -87,6 +80,29 @@ async function main(ctx: ScriptContext, argv: string[]): Promise<number> {
   const run = databaseCommands[command];
   if (!run) throw new UsageError(`unknown command ${command}`);
   const modelDrift = command === 'check' ? checkModelDrift(out) : undefined;
+  const code = await withDatabase(ctx, (connected) => run(connected, rest, values));
+  if (modelDrift) throw modelDrift;
+  return code;
+}
+
+/** The command and its arguments, refusing an unknown command or a flag it does not take. */
+function parseMigrateCommand(argv: string[]) {
+  const { values, positionals } = parseCommandLine(argv);
+  const [command, ...rest] = positionals;
+  const allowed = command ? FLAGS[command] : undefined;
+  if (!command || !allowed) {
+    throw new UsageError(command ? `unknown command ${command}` : 'no command given');
+  }
+  const stray = Object.keys(values).find((flag) => !allowed.includes(flag));
+  if (stray) throw new UsageError(`${command} does not take --${stray}`);
+  return { command, rest, values };
+}
+
+/** Connects to the configured server (or the local engine) for one command, then closes. */
+async function withDatabase(
+  ctx: ScriptContext,
+  run: (connected: Connected) => Promise<number>,
+): Promise<number> {
   const config = ctx.config();
   const uri = await ctx.serverUri();
   const client = new MongoClient(uri, {
@@ -95,17 +111,8 @@ async function main(ctx: ScriptContext, argv: string[]): Promise<number> {
   });
   try {
     await client.connect();
-    const connected: Connected = {
-      client,
-      db: client.db(config.mongo.dbName),
-      uri,
-      config,
-      signal: ctx.signal,
-      out,
-    };
-    const code = await run(connected, rest, values);
-    if (modelDrift) throw modelDrift;
-    return code;
+    const db = client.db(config.mongo.dbName);
+    return await run({ client, db, uri, config, signal: ctx.signal, out });
   } finally {
     await client.close();
   }

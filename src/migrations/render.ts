@@ -85,104 +85,146 @@ export function renderMigration(
   return { source, manual, notes };
 }
 
+type ChangeOf<K extends Change['kind']> = Extract<Change, { kind: K }>;
+
+/**
+ * One renderer per change kind, as Alembic's autogenerate renders each operation type in a
+ * function of its own: a new kind in `Change` without its renderer here fails typecheck.
+ */
+const RENDERERS: { [K in Change['kind']]: (change: ChangeOf<K>) => Step } = {
+  'add-collection': renderAddCollection,
+  'remove-collection': renderRemoveCollection,
+  'add-index': renderAddIndex,
+  'remove-index': renderRemoveIndex,
+  'change-index': renderChangeIndex,
+  'add-field': renderAddField,
+  'remove-field': renderRemoveField,
+  'change-field': changedField,
+  validator: renderValidator,
+};
+
 function renderStep(change: Change): Step {
+  // The table's type pairs each kind with its renderer; TypeScript cannot follow that per call.
+  const render = RENDERERS[change.kind] as (change: Change) => Step;
+  return render(change);
+}
+
+function renderAddCollection(change: ChangeOf<'add-collection'>): Step {
+  const q = JSON.stringify(change.collection);
+  return {
+    up: [`// ${describeChange(change)}`, ...createCollection(q, change.state)],
+    down: [
+      `// ${change.collection}: drop the new collection.`,
+      `await dropCollectionIfExists(db, ${q});`,
+    ],
+    manual: [],
+  };
+}
+
+function renderRemoveCollection(change: ChangeOf<'remove-collection'>): Step {
+  const q = JSON.stringify(change.collection);
+  return {
+    up: [
+      `// ${describeChange(change)}: its documents are deleted. down recreates the collection and`,
+      '// its indexes, empty: the backup `up` makes first is the way back to the documents.',
+      `await dropCollectionIfExists(db, ${q});`,
+    ],
+    down: [
+      `// ${change.collection}: recreate the collection and its indexes (empty; its documents are in the backup).`,
+      ...createCollection(q, change.state),
+    ],
+    manual: [],
+  };
+}
+
+function createCollection(q: string, state: CollectionState): string[] {
+  return [
+    `await ensureCollection(db, ${q});`,
+    ...(state.indexes.length > 0
+      ? [`await ensureIndexes(db, ${q}, ${indexList(state.indexes)});`]
+      : []),
+  ];
+}
+
+function renderAddIndex(change: ChangeOf<'add-index'>): Step {
+  const q = JSON.stringify(change.collection);
+  return {
+    up: [
+      `// ${describeChange(change)}`,
+      `await ensureIndexes(db, ${q}, ${indexList([change.index])});`,
+    ],
+    down: [
+      `// ${change.collection}: drop index ${change.index.name}.`,
+      `await dropIndexIfExists(db, ${q}, ${JSON.stringify(change.index.name)});`,
+    ],
+    manual: [],
+  };
+}
+
+function renderRemoveIndex(change: ChangeOf<'remove-index'>): Step {
+  const q = JSON.stringify(change.collection);
+  return {
+    up: [
+      `// ${describeChange(change)}`,
+      `await dropIndexIfExists(db, ${q}, ${JSON.stringify(change.index.name)});`,
+    ],
+    down: [
+      `// ${change.collection}: rebuild index ${change.index.name}.`,
+      `await ensureIndexes(db, ${q}, ${indexList([change.index])});`,
+    ],
+    manual: [],
+  };
+}
+
+function renderChangeIndex(change: ChangeOf<'change-index'>): Step {
+  const q = JSON.stringify(change.collection);
+  return {
+    up: [
+      `// ${describeChange(change)}`,
+      '// replaceIndex keeps a unique constraint enforced by a guard index until the new one is built.',
+      `await replaceIndex(db, ${q}, ${indexLiteral(change.from)}, ${indexLiteral(change.to)});`,
+    ],
+    down: [
+      `// ${change.collection}: index ${change.to.name} back to its earlier definition.`,
+      `await replaceIndex(db, ${q}, ${indexLiteral(change.to)}, ${indexLiteral(change.from)});`,
+    ],
+    manual: [],
+  };
+}
+
+function renderAddField(change: ChangeOf<'add-field'>): Step {
+  const { collection: c, path, field } = change;
+  return {
+    up: fillField(c, path, field, `new field ${path}`),
+    down: unsetField(c, path, `${c}: remove the new field ${path}.`),
+    manual: manualFor(c, path, field, 'new'),
+  };
+}
+
+function renderRemoveField(change: ChangeOf<'remove-field'>): Step {
+  const { collection: c, path, field } = change;
+  return {
+    up: [
+      `// ${describeChange(change)}.`,
+      '// down cannot bring the values back: the backup `up` makes first is the way back.',
+      ...unsetField(c, path),
+    ],
+    down: restoreRemoved(c, path, field),
+    manual: [],
+  };
+}
+
+function renderValidator(change: ChangeOf<'validator'>): Step {
   const c = change.collection;
-  const q = JSON.stringify(c);
-  switch (change.kind) {
-    case 'add-collection':
-      return {
-        up: [
-          `// ${describeChange(change)}`,
-          `await ensureCollection(db, ${q});`,
-          ...(change.state.indexes.length > 0
-            ? [`await ensureIndexes(db, ${q}, ${indexList(change.state.indexes)});`]
-            : []),
-        ],
-        down: [`// ${c}: drop the new collection.`, `await dropCollectionIfExists(db, ${q});`],
-        manual: [],
-      };
-    case 'remove-collection':
-      return {
-        up: [
-          `// ${describeChange(change)}: its documents are deleted. down recreates the collection and`,
-          '// its indexes, empty: the backup `up` makes first is the way back to the documents.',
-          `await dropCollectionIfExists(db, ${q});`,
-        ],
-        down: [
-          `// ${c}: recreate the collection and its indexes (empty; its documents are in the backup).`,
-          `await ensureCollection(db, ${q});`,
-          ...(change.state.indexes.length > 0
-            ? [`await ensureIndexes(db, ${q}, ${indexList(change.state.indexes)});`]
-            : []),
-        ],
-        manual: [],
-      };
-    case 'add-index':
-      return {
-        up: [
-          `// ${describeChange(change)}`,
-          `await ensureIndexes(db, ${q}, ${indexList([change.index])});`,
-        ],
-        down: [
-          `// ${c}: drop index ${change.index.name}.`,
-          `await dropIndexIfExists(db, ${q}, ${JSON.stringify(change.index.name)});`,
-        ],
-        manual: [],
-      };
-    case 'remove-index':
-      return {
-        up: [
-          `// ${describeChange(change)}`,
-          `await dropIndexIfExists(db, ${q}, ${JSON.stringify(change.index.name)});`,
-        ],
-        down: [
-          `// ${c}: rebuild index ${change.index.name}.`,
-          `await ensureIndexes(db, ${q}, ${indexList([change.index])});`,
-        ],
-        manual: [],
-      };
-    case 'change-index':
-      return {
-        up: [
-          `// ${describeChange(change)}`,
-          '// replaceIndex keeps a unique constraint enforced by a guard index until the new one is built.',
-          `await replaceIndex(db, ${q}, ${indexLiteral(change.from)}, ${indexLiteral(change.to)});`,
-        ],
-        down: [
-          `// ${c}: index ${change.to.name} back to its earlier definition.`,
-          `await replaceIndex(db, ${q}, ${indexLiteral(change.to)}, ${indexLiteral(change.from)});`,
-        ],
-        manual: [],
-      };
-    case 'add-field':
-      return {
-        up: fillField(c, change.path, change.field, `new field ${change.path}`),
-        down: unsetField(c, change.path, `${c}: remove the new field ${change.path}.`),
-        manual: manualFor(c, change.path, change.field, 'new'),
-      };
-    case 'remove-field':
-      return {
-        up: [
-          `// ${describeChange(change)}.`,
-          '// down cannot bring the values back: the backup `up` makes first is the way back.',
-          ...unsetField(c, change.path),
-        ],
-        down: restoreRemoved(c, change.path, change.field),
-        manual: [],
-      };
-    case 'change-field':
-      return changedField(change);
-    case 'validator':
-      return {
-        up: validatorStep(c, change.to, `// ${describeChange(change)}`),
-        down: validatorStep(
-          c,
-          change.from,
-          `// ${c}: $jsonSchema validator back to its earlier state.`,
-        ),
-        manual: [],
-      };
-  }
+  return {
+    up: validatorStep(c, change.to, `// ${describeChange(change)}`),
+    down: validatorStep(
+      c,
+      change.from,
+      `// ${c}: $jsonSchema validator back to its earlier state.`,
+    ),
+    manual: [],
+  };
 }
 
 function validatorStep(

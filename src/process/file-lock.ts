@@ -6,6 +6,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from './pid.ts';
 import { ScriptError } from './script-error.ts';
 
 export type LockMechanism = 'flock' | 'socket';
@@ -30,7 +31,7 @@ export interface FileLockOptions {
   signal?: AbortSignal;
   /** Called if the lock is lost while held (its flock process was killed on its own). */
   onLost?: (message: string) => void;
-  /** Recorded with the lock, so that a waiter can say whom it waits for. */
+  /** The command recorded with the lock beside our pid, so that a waiter can say whom it waits for. */
   holder?: string;
   /** auto: flock(1) when it runs here, else the socket. */
   mechanism?: 'auto' | LockMechanism;
@@ -70,21 +71,20 @@ const CONFLICT_EXIT = 75;
  *   window, which is why it is preferred.
  * Why not proper-lockfile (used here before): its lock is a folder whose mtime the holder
  * refreshes from a timer, and one not refreshed within `stale` is taken over. A holder that is
- * alive but not running its timers (SIGSTOP, Ctrl-Z, a blocked event loop, a laptop asleep)
- * therefore loses the lock while it still works: tried with stale 10 s, a holder stopped for 12 s
- * saw a second process take the lock, and learnt it 2 s after SIGCONT through `onCompromised`,
- * too late to undo what both did. Making `stale` long instead makes a killed holder block the
- * next run for as long. With flock a paused holder keeps the lock (a waiter times out, naming it)
- * and a dead one frees it at once.
+ * alive but not running its timers (SIGSTOP, Ctrl-Z, an event loop blocked by synchronous work)
+ * therefore loses the lock while it still works: a holder stopped past `stale` saw a second
+ * process take the lock, and learnt it only after SIGCONT through `onCompromised`, too late to
+ * undo what both did (the trial: docs/operations.md). Making `stale` long instead makes a killed
+ * holder block the next run for as long. With flock a paused holder keeps the lock (a waiter
+ * times out, naming it) and a dead one frees it at once.
  */
 export async function acquireFileLock(
   lockPath: string,
   options: FileLockOptions,
 ): Promise<FileLock> {
   const mechanism = options.mechanism ?? 'auto';
-  const holder =
-    options.holder ?? `pid ${process.pid} (${basename(process.argv[1] ?? process.argv0)})`;
-  const record = `${holder} since ${new Date().toISOString()}`;
+  const command = options.holder ?? basename(process.argv[1] ?? process.argv0);
+  const record = `pid ${process.pid} (${command}) since ${new Date().toISOString()}`;
   if (mechanism !== 'socket') {
     const lock = await waitForLock(
       lockPath,
@@ -110,7 +110,7 @@ export async function acquireFileLock(
 
 /**
  * Tries once; when the lock is held and waiting is allowed, tells `onWait` who holds it and
- * waits for what is left of `waitMs`.
+ * waits up to `waitMs` more.
  */
 async function waitForLock<T>(
   path: string,
@@ -150,23 +150,80 @@ function recordHolder(lockPath: string, record: string): void {
   }
 }
 
+/** The record the holder wrote, unless it is a dead process's (the new holder has yet to write). */
 function describeFlockHolder(lockPath: string): string {
+  let record = '';
   try {
-    return readFileSync(lockPath, 'utf8').trim() || 'another process';
+    record = readFileSync(lockPath, 'utf8').trim();
   } catch {
-    return 'another process';
+    // No record to read: said the same way as an outdated one.
   }
+  const pid = /^pid (\d+) /.exec(record)?.[1];
+  return pid && processAlive(Number(pid)) ? record : 'another process';
 }
 
+/**
+ * One flock(1) run: -n fails at once, -w waits up to waitMs. Resolves once its child says
+ * "locked", with the lock; 'unavailable' when there is no flock(1) here.
+ */
 function takeFlock(
   lockPath: string,
   options: FileLockOptions,
   waitMs: number,
 ): Promise<FileLock | 'unavailable'> {
-  if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const child = spawnFlock(options.flockCommand ?? 'flock', lockPath, waitMs);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  // The lock goes with the child: ending its stdin ends it, here or when this process dies.
+  const letGo = () => child.stdin?.end();
+  const onAbort = () => {
+    letGo();
+    child.kill('SIGTERM');
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return new Promise((resolveLock, reject) => {
+    let held: HeldFlock | undefined;
+    child.stdout?.once('data', () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) {
+        letGo();
+        reject(signal.reason);
+        return;
+      }
+      held = heldFlock(lockPath, child, letGo);
+      resolveLock(held.lock);
+    });
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (error.code === 'ENOENT') resolveLock('unavailable');
+      else reject(new FileLockError('lock-failed', `cannot run flock: ${error.message}`));
+    });
+    child.once('close', (code, exitSignal) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (held) held.ended(`${options.name} (${lockPath})`, exitSignal ?? `exit ${code}`, options);
+      else if (signal?.aborted) reject(signal.reason);
+      else if (code === CONFLICT_EXIT)
+        reject(new FileLockError('lock-held', `${lockPath} is held`));
+      else {
+        const why = stderr.trim() || `exit ${code ?? exitSignal}`;
+        reject(new FileLockError('lock-failed', `flock ${lockPath} failed: ${why}`));
+      }
+    });
+  });
+}
+
+/**
+ * flock(1) in a process group of its own (a terminal's Ctrl-C does not reach it), running a
+ * child that says "locked" and then reads our stdin until it closes.
+ */
+function spawnFlock(command: string, lockPath: string, waitMs: number): ChildProcess {
   const wait = waitMs > 0 ? ['-w', String(waitMs / 1000)] : ['-n'];
-  const child: ChildProcess = spawn(
-    options.flockCommand ?? 'flock',
+  return spawn(
+    command,
     [
       ...wait,
       '-E',
@@ -178,65 +235,37 @@ function takeFlock(
     ],
     { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+}
+
+interface HeldFlock {
+  lock: FileLock;
+  /** The flock process ended: a release, or else the lock was lost while held. */
+  ended(name: string, how: string, options: FileLockOptions): void;
+}
+
+function heldFlock(lockPath: string, child: ChildProcess, letGo: () => void): HeldFlock {
+  let released = false;
+  let lost: string | undefined;
   const closed = new Promise<void>((resolveClosed) => child.once('close', () => resolveClosed()));
-  const onAbort = () => {
-    child.stdin?.end();
-    child.kill('SIGTERM');
+  return {
+    lock: {
+      mechanism: 'flock',
+      path: lockPath,
+      assertHeld: () => {
+        if (lost) throw new FileLockError('lock-lost', lost);
+      },
+      release: async () => {
+        released = true;
+        letGo();
+        await closed;
+      },
+    },
+    ended: (name, how, options) => {
+      if (released) return;
+      lost = `${name} was lost while held: its flock process ended (${how})`;
+      options.onLost?.(lost);
+    },
   };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  return new Promise((resolveLock, reject) => {
-    let state: 'waiting' | 'held' | 'released' = 'waiting';
-    let lost: string | undefined;
-    child.stdout?.once('data', () => {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (options.signal?.aborted) {
-        child.stdin?.end();
-        reject(options.signal.reason);
-        return;
-      }
-      state = 'held';
-      resolveLock({
-        mechanism: 'flock',
-        path: lockPath,
-        assertHeld: () => {
-          if (lost) throw new FileLockError('lock-lost', lost);
-        },
-        release: async () => {
-          state = 'released';
-          child.stdin?.end();
-          await closed;
-        },
-      });
-    });
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (error.code === 'ENOENT') resolveLock('unavailable');
-      else reject(new FileLockError('lock-failed', `cannot run flock: ${error.message}`));
-    });
-    child.once('close', (code, signal) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (state === 'released') return;
-      if (state === 'held') {
-        lost = `${options.name} (${lockPath}) was lost while held: its flock process ended (${signal ?? `exit ${code}`})`;
-        options.onLost?.(lost);
-        return;
-      }
-      if (options.signal?.aborted) reject(options.signal.reason);
-      else if (code === CONFLICT_EXIT)
-        reject(new FileLockError('lock-held', `${lockPath} is held`));
-      else
-        reject(
-          new FileLockError(
-            'lock-failed',
-            `flock ${lockPath} failed: ${stderr.trim() || `exit ${code ?? signal}`}`,
-          ),
-        );
-    });
-  });
 }
 
 function socketPathFor(lockPath: string): string {

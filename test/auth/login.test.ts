@@ -29,8 +29,8 @@ describe('no user enumeration', () => {
     // Interleaved pairs, in ABBA order so that neither kind always goes first, each pair giving
     // one ratio: a load spike disturbs the pair it lands in, not the whole series, and the
     // median of the pair ratios ignores those pairs (a loaded CI machine broke a ratio of
-    // medians: 2.37). Without the dummy hash the ratio is near 0.1 (a few ms against ~15+ ms
-    // of argon2), far outside the bounds below.
+    // medians). Without the dummy hash the ratio is a lookup's time against argon2's, far outside
+    // the bounds below (docs/operations.md, "Authentication", has the figures).
     const ratios: number[] = [];
     const series = { unknown: [] as number[], wrong: [] as number[] };
     for (let i = 0; i < 20; i++) {

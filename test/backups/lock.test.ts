@@ -1,9 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { acquireLock, type LockMechanism } from '../../src/backups/lock.ts';
+import {
+  acquireLock,
+  assertLockHeld,
+  LOCK_FILE,
+  type LockMechanism,
+} from '../../src/backups/lock.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
-import { type RunningProcess, startTs } from '../helpers/process.ts';
+import { childPidWith, type RunningProcess, startTs } from '../helpers/process.ts';
 import { tempDir } from './helpers.ts';
 
 const root = projectRoot;
@@ -71,4 +76,33 @@ describe.each<LockMechanism>(['flock', 'socket'])('the backup lock (%s)', (mecha
       await lock.release();
     },
   );
+});
+
+describe.skipIf(!flockAvailable)('the backup lock, when its flock process is killed', () => {
+  it('assertLockHeld fails with lock-held (exit 6), so the run stops before pruning', async () => {
+    const dir = await tempDir('lock-lost');
+    try {
+      const lock = await acquireLock(dir.path, { mechanism: 'flock' });
+      expect(() => assertLockHeld(lock)).not.toThrow();
+      const flockPid = childPidWith(join(dir.path, LOCK_FILE));
+      expect(flockPid).toBeDefined();
+      process.kill(-Number(flockPid), 'SIGKILL');
+
+      await vi.waitFor(() => expect(() => assertLockHeld(lock)).toThrow(/was lost while held/), {
+        timeout: 10_000,
+        interval: 100,
+      });
+      const failure = (() => {
+        try {
+          assertLockHeld(lock);
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(failure).toMatchObject({ code: 'lock-held', exitCode: 6 });
+      await lock.release();
+    } finally {
+      await dir.remove();
+    }
+  });
 });

@@ -23,10 +23,14 @@ const SELECTION_TIMEOUT_MS = 1000;
 /** A request during an outage must be answered within this (the default would be a 30 s hang). */
 const FAIL_FAST_BOUND_MS = SELECTION_TIMEOUT_MS + 1000;
 const CONNECT_TIMEOUT_MS = 2000;
-// Recovery waits on the driver's monitor finding the restarted server; in a full CI run beside
-// other test files it once took longer than 20 s, so the bound is 45 s (the point is recovery
-// without a restart; the log line below prints the time it took).
-const RECOVERY_BOUND_MS = 45_000;
+// Recovery waits on the driver's monitor finding the restarted server: while the server is
+// unknown, each refused request and /readyz asks it for a check (at most one each
+// minHeartbeatFrequencyMS, 500 ms), else it checks every heartbeatFrequencyMS (10 s); the times
+// measured under load are in docs/operations.md. The bound is the 10 s floor with room for a
+// loaded machine; an app that cannot recover without a restart fails it. It used to fail about
+// one run in 14 under load, for ever: the monitor's check hung on a socket the stop had just
+// closed (test/db/monitor-stall.test.ts recreates it; src/db/socket-write-guard.ts fixes it).
+const RECOVERY_BOUND_MS = 15_000;
 
 const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
 const dataDir = mkdtempSync(join(tmpdir(), 'outage-'));

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { projectRoot as root } from '../../src/process/project-root.ts';
 
@@ -146,4 +146,13 @@ export function runTs(file: string, args: string[], options: StartOptions): Prom
 /** A command's output without the `<UTC time> ` that starts each of its log lines. */
 export function unstamped(text: string): string {
   return text.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /gm, '');
+}
+
+/** The pid of this test process's child whose command line holds `text` (Linux `ps`). */
+export function childPidWith(text: string): number | undefined {
+  const line = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)])
+    .toString()
+    .split('\n')
+    .find((row) => row.includes(text));
+  return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
 }

@@ -1,26 +1,24 @@
 import { ObjectId } from 'mongodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { MigrationFailedError, migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import {
   changelogNames,
   documentsById,
   M,
-  type MigrationTestDb,
-  openMigrationDb,
   quietRun,
   seedSize,
   seedUsers,
   upInterruptedAt,
+  useMigrationDb,
 } from './helpers.ts';
 
 const EPOCH = Date.UTC(2013, 0, 1) / 1000;
 
 describe('migration backfill-user-timestamps, on thousands of users', { timeout: 300_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('timestamps');
   let USERS: number;
   beforeEach(async () => {
-    t = await openMigrationDb('timestamps');
     await migrateUp(t.target, quietRun({ to: M.rename }));
     USERS = await seedSize(t.db);
     // Users created a day apart since 2013, before the code kept timestamps.
@@ -28,9 +26,6 @@ describe('migration backfill-user-timestamps, on thousands of users', { timeout:
       _id: ObjectId.createFromTime(EPOCH + i * 86_400),
     }));
   }, 120_000);
-  afterEach(async () => {
-    await t.drop();
-  });
 
   const users = () => t.db.collection('users');
   const snapshot = () => documentsById(t.db, 'users');

@@ -1,29 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
-import { unstamped } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   changelogNames,
-  type MigrationTestDb,
   migrate,
-  openMigrationDb,
+  outputLines,
   quietRun,
+  useMigrationDb,
 } from './helpers.ts';
 
-const lines = (text: string) => unstamped(text).split('\n').filter(Boolean);
 // Derived from migrations/, never named: adding a migration must not break these tests.
 const NEWEST = ALL_MIGRATIONS.at(-1) as string;
 const SECOND_NEWEST = ALL_MIGRATIONS.at(-2) as string;
 
 describe('a changelog that cannot lie', { timeout: 180_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('changelog');
   beforeEach(async () => {
-    t = await openMigrationDb('changelog');
     await migrateUp(t.target, quietRun());
-  });
-  afterEach(async () => {
-    await t.drop();
   });
 
   const duplicate = async (fileName: string) => {
@@ -43,7 +37,7 @@ describe('a changelog that cannot lie', { timeout: 180_000 }, () => {
     for (const result of [status, check]) {
       expect(result.code).toBe(1);
       expect(result.stdout).toContain(`duplicate changelog entry: ${NEWEST} is recorded 2 times`);
-      expect(lines(result.stderr)).toEqual([
+      expect(outputLines(result.stderr)).toEqual([
         expect.stringMatching(
           new RegExp(
             `^migrate: the changelog cannot be trusted: duplicate changelog entry: ${NEWEST}.*repair --dry-run`,
@@ -52,7 +46,7 @@ describe('a changelog that cannot lie', { timeout: 180_000 }, () => {
       ]);
     }
     expect(down.code).toBe(1);
-    expect(lines(down.stderr)).toEqual([
+    expect(outputLines(down.stderr)).toEqual([
       `migrate: the changelog records ${NEWEST} more than once; repair it first: npm run migrate -- repair --dry-run, then repair (exit 1)`,
     ]);
     expect(await t.db.collection('users').indexes()).toEqual(usersBefore);
@@ -71,12 +65,12 @@ describe('a changelog that cannot lie', { timeout: 180_000 }, () => {
 
     expect(dryRun.code).toBe(0);
     expect(
-      lines(dryRun.stdout).filter((l) => l.startsWith('would remove changelog entry')),
+      outputLines(dryRun.stdout).filter((l) => l.startsWith('would remove changelog entry')),
     ).toHaveLength(3);
-    expect(lines(dryRun.stdout).at(-1)).toBe('dry run: would remove 3 changelog entries');
+    expect(outputLines(dryRun.stdout).at(-1)).toBe('dry run: would remove 3 changelog entries');
     expect(countAfterDryRun).toBe(ALL_MIGRATIONS.length + 3);
     expect(repair.code).toBe(0);
-    expect(lines(repair.stdout).at(-1)).toBe('removed 3 changelog entries');
+    expect(outputLines(repair.stdout).at(-1)).toBe('removed 3 changelog entries');
     expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS);
     expect(status.code).toBe(0);
     expect(await readMigrationLock(t.db)).toBeUndefined();
@@ -103,19 +97,13 @@ describe('a changelog that cannot lie', { timeout: 180_000 }, () => {
 });
 
 describe('the commands Alembic users reach for', { timeout: 180_000 }, () => {
-  let t: MigrationTestDb;
-  beforeEach(async () => {
-    t = await openMigrationDb('alembic');
-  });
-  afterEach(async () => {
-    await t.drop();
-  });
+  const t = useMigrationDb('alembic');
 
   it('history lists every migration file oldest first with what it does, the newest marked (head)', async () => {
     const history = await migrate(t, ['history'], { MONGODB_URI: 'mongodb://127.0.0.1:1/' });
 
     expect(history.code).toBe(0);
-    const rows = lines(history.stdout);
+    const rows = outputLines(history.stdout);
     expect(rows.map((row) => row.split(' ')[0])).toEqual(ALL_MIGRATIONS);
     expect(rows.at(-1)).toMatch(new RegExp(`^${NEWEST} \\(head\\)  \\S`));
     for (const row of rows) expect(row).toMatch(/\.js( \(head\))? {2}\S.*\.$/);
@@ -126,16 +114,16 @@ describe('the commands Alembic users reach for', { timeout: 180_000 }, () => {
     const one = await migrate(t, ['up', '--steps', '1']);
     const current = await migrate(t, ['current']);
 
-    expect(lines(base.stdout)).toEqual([
+    expect(outputLines(base.stdout)).toEqual([
       `base: nothing applied (${ALL_MIGRATIONS.length} pending)`,
     ]);
     expect(one.code).toBe(0);
     expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS.slice(0, 1));
-    expect(lines(current.stdout)).toEqual([
+    expect(outputLines(current.stdout)).toEqual([
       `${ALL_MIGRATIONS[0]} (${ALL_MIGRATIONS.length - 1} pending)`,
     ]);
     await migrateUp(t.target, quietRun());
-    expect(lines((await migrate(t, ['current'])).stdout)).toEqual([`${NEWEST} (head)`]);
+    expect(outputLines((await migrate(t, ['current'])).stdout)).toEqual([`${NEWEST} (head)`]);
   });
 
   it('up --dry-run and down --dry-run print the plan (files, steps, the backup) and change nothing', async () => {
@@ -145,13 +133,13 @@ describe('the commands Alembic users reach for', { timeout: 180_000 }, () => {
     const down = await migrate(t, ['down', '--steps', '2', '--dry-run']);
 
     expect(up.code).toBe(0);
-    expect(lines(up.stdout)).toEqual([
+    expect(outputLines(up.stdout)).toEqual([
       'dry run: would apply 1 migrations, in this order:',
       `  1. ${NEWEST}`,
       `backup before migrating: skipped, ${t.name} is a test database`,
     ]);
     expect(down.code).toBe(0);
-    expect(lines(down.stdout)).toEqual([
+    expect(outputLines(down.stdout)).toEqual([
       'dry run: would roll back 2 migrations, in this order:',
       `  1. ${SECOND_NEWEST}`,
       `  2. ${ALL_MIGRATIONS.at(-3)}`,
@@ -166,15 +154,15 @@ describe('the commands Alembic users reach for', { timeout: 180_000 }, () => {
     const back = await migrate(t, ['stamp', 'base', '--dry-run']);
 
     expect(stamped.code).toBe(0);
-    expect(lines(stamped.stdout)[0]).toMatch(
+    expect(outputLines(stamped.stdout)[0]).toMatch(
       /^warning: stamp records migrations as applied or pending without running them/,
     );
-    expect(lines(stamped.stdout)).toContain(`marking ${SECOND_NEWEST} applied (not run)`);
+    expect(outputLines(stamped.stdout)).toContain(`marking ${SECOND_NEWEST} applied (not run)`);
     expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS.slice(0, -1));
     // Nothing ran: no migration created its collection.
     expect(collections.map((c) => c.name)).not.toContain('users');
     expect(back.code).toBe(0);
-    expect(lines(back.stdout)).toContain(
+    expect(outputLines(back.stdout)).toContain(
       `would mark ${SECOND_NEWEST} pending (its down is not run)`,
     );
     expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS.slice(0, -1));
@@ -188,7 +176,7 @@ describe('the commands Alembic users reach for', { timeout: 180_000 }, () => {
     const refused = await migrate(t, ['indexes']);
 
     expect(refused.code).toBe(1);
-    expect(lines(refused.stderr)).toEqual([
+    expect(outputLines(refused.stderr)).toEqual([
       `migrate: 1 pending migrations (${NEWEST}): run \`npm run migrate -- up\` first, it builds their indexes (exit 1)`,
     ]);
     expect(await t.db.collection('users').indexes()).toEqual(before);

@@ -1,33 +1,25 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
-import { startProcess, unstamped } from '../helpers/process.ts';
+import { startProcess } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
+  appliedByEither,
   changelogNames,
   M,
-  type MigrationTestDb,
   migrate,
-  openMigrationDb,
+  outputLines,
+  prepareRace,
   quietRun,
+  RACE_WAIT,
   seedUsers,
   startMigrate,
+  useMigrationDb,
+  WHOLE_HISTORY_MS,
 } from './helpers.ts';
 
-const stderrLines = (text: string) => unstamped(text).split('\n').filter(Boolean);
-
-// Runs of the whole history over 1000 users: on FerretDB v1 every per-user rewrite (timestamps,
-// username keys) scans the collection per update, minutes in all on a loaded machine.
-const WHOLE_HISTORY_MS = 600_000;
-
 describe('the migration commands', { timeout: 180_000 }, () => {
-  let t: MigrationTestDb;
-  beforeEach(async () => {
-    t = await openMigrationDb('cli');
-  });
-  afterEach(async () => {
-    await t.drop();
-  });
+  const t = useMigrationDb('cli');
 
   it('plain `npx migrate-mongo status` and `up` run through the runner with the root config', async () => {
     const env = { LOG_LEVEL: 'silent', MONGODB_URI: t.uri, MONGODB_DB: t.name };
@@ -69,7 +61,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     expect(pending.code).toBe(1);
     const left = ALL_MIGRATIONS.slice(3);
     expect(pending.stdout.trim().split('\n')).toEqual(left.map((n) => `pending: ${n}`));
-    expect(stderrLines(pending.stderr)).toEqual([
+    expect(outputLines(pending.stderr)).toEqual([
       `migrate: ${left.length} pending migrations on ${t.name}: ${left.join(', ')} (exit 1)`,
     ]);
     await migrateUp(t.target, quietRun());
@@ -84,7 +76,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     const refused = await migrate(t, ['up']);
 
     expect(refused.code).toBe(1);
-    expect(stderrLines(refused.stderr)).toEqual([
+    expect(outputLines(refused.stderr)).toEqual([
       expect.stringMatching(
         new RegExp(
           `^migrate: refusing to apply ${M.rename}: older than the latest applied migration ${ALL_MIGRATIONS.at(-1)}`,
@@ -116,7 +108,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     const finished = await migrate(t, ['up']);
 
     expect(blocked.code).toBe(1);
-    expect(stderrLines(blocked.stderr)).toEqual([
+    expect(outputLines(blocked.stderr)).toEqual([
       expect.stringMatching(
         /^migrate: another migration run holds the lock \(held by "migrate up", pid 4242 on web-2.*npm run migrate -- unlock` \(exit 1\)$/,
       ),
@@ -139,7 +131,7 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     const result = await run.done;
 
     expect(result.code).toBe(1);
-    expect(stderrLines(result.stderr).at(-1)).toBe(
+    expect(outputLines(result.stderr).at(-1)).toBe(
       `migrate: up ${M.rename} failed, not recorded (run it again once fixed): interrupted by SIGINT (exit 1)`,
     );
     expect(await readMigrationLock(t.db)).toBeUndefined();
@@ -152,17 +144,15 @@ describe('the migration commands', { timeout: 180_000 }, () => {
   it(
     'two concurrent `up` commands: each migration is applied by exactly one of them',
     async () => {
-      await migrateUp(t.target, quietRun({ to: M.posts }));
-      await seedUsers(t.db, 300, 'nickname');
+      await prepareRace(t);
 
-      // The second waits for the whole run of the first: on FerretDB on a loaded 2-core machine,
-      // the migrations took longer than the default lock wait of 60 s (a CI flake).
-      const wait = { MIGRATION_LOCK_WAIT_SECONDS: '600' };
-      const [a, b] = await Promise.all([migrate(t, ['up'], wait), migrate(t, ['up'], wait)]);
+      const [a, b] = await Promise.all([
+        migrate(t, ['up'], RACE_WAIT),
+        migrate(t, ['up'], RACE_WAIT),
+      ]);
 
       expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
-      const appliedBy = (out: string) => out.match(/^applied \S+\.js/gm) ?? [];
-      expect([...appliedBy(a.stdout), ...appliedBy(b.stdout)].sort()).toEqual(
+      expect(appliedByEither(a.stdout, b.stdout)).toEqual(
         ALL_MIGRATIONS.slice(2).map((n) => `applied ${n}`),
       );
       const entries = await t.db.collection('changelog').find().toArray();
@@ -177,11 +167,11 @@ describe('the migration commands', { timeout: 180_000 }, () => {
     const unknownTarget = await migrate(t, ['up', '--to', 'no-such-migration']);
 
     expect(wrongFlag.code).toBe(2);
-    expect(stderrLines(wrongFlag.stderr)).toEqual([
+    expect(outputLines(wrongFlag.stderr)).toEqual([
       'migrate: up does not take --block (npm run migrate -- help) (exit 2)',
     ]);
     expect(badName.code).toBe(2);
-    expect(stderrLines(badName.stderr)).toHaveLength(1);
+    expect(outputLines(badName.stderr)).toHaveLength(1);
     expect(unknownTarget.code).toBe(1);
     expect(unknownTarget.stderr).toMatch(/no migration named no-such-migration/);
     expect(await changelogNames(t.db)).toEqual([]);

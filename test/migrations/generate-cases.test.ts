@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Schema } from 'mongoose';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateMigration, recordModelState } from '../../src/migrations/generate.ts';
 import { probeValidators } from '../../src/migrations/migration-kit.js';
 import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import { modelsOf } from './fixtures/generate-models.ts';
 import { checkFailures, scratchMigrationsDir, typeErrors } from './generate-helpers.ts';
-import { changelogNames, type MigrationTestDb, openMigrationDb, quietRun } from './helpers.ts';
+import { changelogNames, quietRun, useMigrationDb } from './helpers.ts';
 
 const note = (definition: Record<string, unknown>, options: Record<string, unknown> = {}) =>
   new Schema(definition, { collection: 'notes', versionKey: false, ...options });
@@ -14,17 +14,11 @@ const note = (definition: Record<string, unknown>, options: Record<string, unkno
 const BASE = { title: { type: String, required: true }, words: { type: Number } };
 
 describe('generate, the cases that need the author', { timeout: 120_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('gencases', 'describe');
   let scratch: ReturnType<typeof scratchMigrationsDir>;
   const run = () => quietRun({ migrationsDir: scratch.dir });
   const log: string[] = [];
 
-  beforeAll(async () => {
-    t = await openMigrationDb('gencases');
-  });
-  afterAll(async () => {
-    await t.drop();
-  });
   beforeEach(async () => {
     scratch = scratchMigrationsDir('cases');
     log.length = 0;

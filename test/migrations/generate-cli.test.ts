@@ -1,29 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { MIGRATIONS_DIR, projectRoot } from '../../src/migrations/settings.ts';
-import { runTs, unstamped } from '../helpers/process.ts';
+import { runTs } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
   type MigrationTestDb,
   migrate,
   openMigrationDb,
+  outputLines,
   quietRun,
+  useMigrationDb,
 } from './helpers.ts';
 
-const lines = (text: string) => unstamped(text).split('\n').filter(Boolean);
-
 describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('gencli', 'describe');
   const before = readdirSync(MIGRATIONS_DIR).sort();
-  beforeAll(async () => {
-    t = await openMigrationDb('gencli');
-  });
-  afterAll(async () => {
-    await t.drop();
-  });
 
   it('with the models as recorded, writes nothing and says so; a reachable database is compared', async () => {
     const result = await migrate(t, ['generate', 'nothing-changed']);
@@ -31,7 +25,7 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`the database ${t.name} differs from the models`);
     expect(result.stdout).toContain('users: no such collection in the database');
-    expect(lines(result.stdout).at(-1)).toBe(
+    expect(outputLines(result.stdout).at(-1)).toBe(
       'no changes: the models match migrations/model-state.json; nothing written',
     );
     expect(readdirSync(MIGRATIONS_DIR).sort()).toEqual(before);
@@ -44,10 +38,10 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
     });
 
     expect(result.code).toBe(0);
-    expect(lines(result.stdout)[0]).toMatch(
+    expect(outputLines(result.stdout)[0]).toMatch(
       /^no database reachable \(.+\): the live indexes are not compared$/,
     );
-    expect(lines(result.stdout).at(-1)).toMatch(/^no changes/);
+    expect(outputLines(result.stdout).at(-1)).toMatch(/^no changes/);
   });
 
   it('refuses a bad name, an unknown --validators value and arguments to snapshot (exit 2)', async () => {
@@ -56,11 +50,13 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
     const snapshot = await migrate(t, ['snapshot', 'extra']);
 
     expect([bad.code, action.code, snapshot.code]).toEqual([2, 2, 2]);
-    expect(lines(bad.stderr)).toEqual([
+    expect(outputLines(bad.stderr)).toEqual([
       'migrate: migration names are kebab-case (add-user-bio), not Add_Bio (npm run migrate -- help) (exit 2)',
     ]);
-    expect(lines(action.stderr)[0]).toMatch(/--validators takes error, warn or off, not loud/);
-    expect(lines(snapshot.stderr)[0]).toMatch(/snapshot takes no arguments, not extra/);
+    expect(outputLines(action.stderr)[0]).toMatch(
+      /--validators takes error, warn or off, not loud/,
+    );
+    expect(outputLines(snapshot.stderr)[0]).toMatch(/snapshot takes no arguments, not extra/);
     expect(readdirSync(MIGRATIONS_DIR).sort()).toEqual(before);
   });
 
@@ -84,11 +80,11 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
       const passing = await inCopy(['check']);
 
       expect(drift.code).toBe(1);
-      expect(lines(drift.stdout)).toEqual([
+      expect(outputLines(drift.stdout)).toEqual([
         'model changed without a migration: users: new field bio (String, default "")',
         `all ${ALL_MIGRATIONS.length} migrations applied on ${t.name}, every declared index present`,
       ]);
-      expect(lines(drift.stderr)).toEqual([
+      expect(outputLines(drift.stderr)).toEqual([
         'migrate: the models differ from migrations/model-state.json in 1 places: run `npm run migrate -- generate <name>`, or after a hand-written migration `npm run migrate -- snapshot` (exit 1)',
       ]);
       expect(generated.code).toBe(0);
@@ -97,7 +93,7 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
       );
       expect(file).toBeDefined();
       expect(pending.code).toBe(1);
-      expect(lines(pending.stdout)).toEqual([`pending: ${file}`]);
+      expect(outputLines(pending.stdout)).toEqual([`pending: ${file}`]);
       expect(up.code).toBe(0);
       expect(passing.code).toBe(0);
       expect(passing.stdout).toContain(`all ${ALL_MIGRATIONS.length + 1} migrations applied`);
@@ -127,7 +123,7 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
 
       expect(generated.code).toBe(0);
       expect(check.code).toBe(1);
-      expect(lines(check.stderr)).toEqual([
+      expect(outputLines(check.stderr)).toEqual([
         `migrate: migrations/model-state.json was recorded by ${file}, which is not in migrations/: no migration builds what it records. Generate it again (\`npm run migrate -- generate <name>\` after restoring the previous model-state.json), or after a hand-written migration run \`npm run migrate -- snapshot\` (exit 1)`,
       ]);
       expect(created.code).toBe(0);
@@ -137,7 +133,7 @@ describe('npm run migrate -- generate and snapshot', { timeout: 120_000 }, () =>
       );
       // Now only the hand-written migration is missing from the database, as it should be.
       expect(pending.code).toBe(1);
-      expect(lines(pending.stdout)).toEqual([
+      expect(outputLines(pending.stdout)).toEqual([
         expect.stringMatching(/^pending: \d{14}-add-user-bio-by-hand\.js$/),
       ]);
     } finally {

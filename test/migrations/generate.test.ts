@@ -8,23 +8,21 @@ import { type ModelState, readModelState } from '../../src/migrations/model-stat
 import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import { type FixtureStep, fixtureModels } from './fixtures/generate-models.ts';
 import { checkFailures, scratchMigrationsDir, typeErrors } from './generate-helpers.ts';
-import { type MigrationTestDb, openMigrationDb, quietRun } from './helpers.ts';
+import { quietRun, useMigrationDb } from './helpers.ts';
 
 const PEOPLE = 60;
 const BATCH = 25;
 
 describe('generate, on a model fixture changed step by step', { timeout: 180_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('generate', 'describe');
   let scratch: ReturnType<typeof scratchMigrationsDir>;
   const run = () => quietRun({ migrationsDir: scratch.dir, batch: { batchSize: BATCH } });
   const people = () => t.db.collection('people');
 
   beforeAll(async () => {
-    t = await openMigrationDb('generate');
     scratch = scratchMigrationsDir('steps');
   });
   afterAll(async () => {
-    await t.drop();
     scratch.remove();
   });
 

@@ -1,10 +1,10 @@
 import { readdirSync } from 'node:fs';
 import { type Db, MongoClient } from 'mongodb';
-import { inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import { type DownOptions, migrateUp, type UpOptions } from '../../src/migrations/runner.ts';
 import { MIGRATIONS_DIR } from '../../src/migrations/settings.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
-import { type RunningProcess, startTs } from '../helpers/process.ts';
+import { type RunningProcess, startTs, unstamped } from '../helpers/process.ts';
 
 /** Every migration file, in order (what migrate-mongo runs). */
 export const ALL_MIGRATIONS = readdirSync(MIGRATIONS_DIR)
@@ -56,6 +56,76 @@ export async function openMigrationDb(label: string): Promise<MigrationTestDb> {
     },
   };
 }
+
+/**
+ * The set-up every migration test file shares: a fresh database opened before each test (or,
+ * with scope 'describe', once for the describe block it is called in) and dropped after it.
+ * Read its fields inside tests and hooks; hooks the file registers after this call run after the
+ * database is open and before it is dropped.
+ */
+export function useMigrationDb(
+  label: string,
+  scope: 'test' | 'describe' = 'test',
+): MigrationTestDb {
+  let opened: MigrationTestDb | undefined;
+  const [before, after] = scope === 'test' ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  before(async () => {
+    opened = await openMigrationDb(label);
+  });
+  after(async () => {
+    await opened?.drop();
+    opened = undefined;
+  });
+  const current = (): MigrationTestDb => {
+    if (!opened) throw new Error(`useMigrationDb(${label}): the database opens in a hook`);
+    return opened;
+  };
+  return {
+    get uri() {
+      return current().uri;
+    },
+    get name() {
+      return current().name;
+    },
+    get client() {
+      return current().client;
+    },
+    get db() {
+      return current().db;
+    },
+    get target() {
+      return current().target;
+    },
+    drop: () => current().drop(),
+  };
+}
+
+/**
+ * Runs of the whole history over 1000 users: on FerretDB v1 every per-user rewrite (timestamps,
+ * username keys) scans the collection per update, minutes in all on a loaded machine.
+ */
+export const WHOLE_HISTORY_MS = 600_000;
+
+/**
+ * The lock wait of two runs racing on one database: the second waits for the whole run of the
+ * first (on FerretDB on a loaded 2-core machine the migrations outlasted the default 60 s).
+ */
+export const RACE_WAIT = { MIGRATION_LOCK_WAIT_SECONDS: '600' };
+
+/** A database two runs can race on: the first two migrations applied, 300 users to rewrite. */
+export async function prepareRace(t: MigrationTestDb): Promise<void> {
+  await migrateUp(t.target, quietRun({ to: M.posts }));
+  await seedUsers(t.db, 300, 'nickname');
+}
+
+/** The `applied <file>` lines of two racing runs together, sorted: each migration once. */
+export function appliedByEither(first: string, second: string): string[] {
+  const appliedBy = (out: string) => out.match(/^applied \S+\.js/gm) ?? [];
+  return [...appliedBy(first), ...appliedBy(second)].sort();
+}
+
+/** A command's output as lines, without the time at the start of each (empty lines dropped). */
+export const outputLines = (text: string): string[] => unstamped(text).split('\n').filter(Boolean);
 
 /** Runner options for tests: no lock wait, no output. */
 export function quietRun(
@@ -160,8 +230,8 @@ let announced = false;
 
 /**
  * How many documents the transformation tests seed: 5000 where updates are cheap. FerretDB v1
- * (SQLite) scans the collection for every update (8 ms per updateOne at 1000 documents, 24 ms at
- * 4000, measured), so a transformation there is quadratic; 1000 keeps each test near a minute.
+ * (SQLite) scans the collection for every update, so a transformation there is quadratic in the
+ * documents (docs/operations.md, "FerretDB v1 as seen here"): it gets 1000.
  */
 export async function seedSize(db: Db): Promise<number> {
   const info = await db.command({ buildInfo: 1 });

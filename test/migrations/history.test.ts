@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readModelState } from '../../src/migrations/model-state.ts';
 import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import { readMigrationStatus } from '../../src/migrations/status.ts';
@@ -8,8 +8,8 @@ import {
   changelogNames,
   dataCollections,
   type MigrationTestDb,
-  openMigrationDb,
   quietRun,
+  useMigrationDb,
 } from './helpers.ts';
 
 /** What Mongoose would create or drop to match every model's schema indexes. */
@@ -27,13 +27,7 @@ async function indexDrift(t: MigrationTestDb) {
 }
 
 describe('the migration history, all the way up and down', { timeout: 120_000 }, () => {
-  let t: MigrationTestDb;
-  beforeAll(async () => {
-    t = await openMigrationDb('history');
-  });
-  afterAll(async () => {
-    await t.drop();
-  });
+  const t = useMigrationDb('history', 'describe');
 
   it('up applies every migration in order and status shows none pending', async () => {
     const applied = await migrateUp(t.target, quietRun());
@@ -90,13 +84,7 @@ describe('the migration history, all the way up and down', { timeout: 120_000 },
 });
 
 describe('a database built by autoIndex before migrations existed', { timeout: 120_000 }, () => {
-  let t: MigrationTestDb;
-  beforeAll(async () => {
-    t = await openMigrationDb('adopt');
-  });
-  afterAll(async () => {
-    await t.drop();
-  });
+  const t = useMigrationDb('adopt', 'describe');
 
   it('runs the whole history, keeps its users and ends with the indexes the models declare', async () => {
     const old = await connectDatabase(t.uri, { dbName: t.name, autoIndex: true });

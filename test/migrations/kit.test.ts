@@ -1,5 +1,5 @@
 import { type IndexDescription, MongoClient } from 'mongodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import * as template from '../../migrations/sample-migration.js';
 import { FERRETDB_MAX_WRITE_STATEMENTS } from '../../src/db/engine-limits.js';
 import {
@@ -9,22 +9,18 @@ import {
   updateInBatches,
   withBatchSettings,
 } from '../../src/migrations/migration-kit.js';
-import { indexNames, type MigrationTestDb, openMigrationDb } from './helpers.ts';
+import { indexNames, useMigrationDb } from './helpers.ts';
 
 const DOCS = 450;
 
 type IndexSpec = IndexDescription & { name: string };
 
 describe('the migration kit', { timeout: 120_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('kit');
   beforeEach(async () => {
-    t = await openMigrationDb('kit');
     await t.db
       .collection('things')
       .insertMany(Array.from({ length: DOCS }, (_, i) => ({ n: i, oldField: `v${i}` })));
-  });
-  afterEach(async () => {
-    await t.drop();
   });
 
   /** Runs fn on a monitored client; returns the documents each find/getMore reply carried. */

@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   acquireMigrationLock,
   clearMigrationLock,
@@ -7,22 +7,10 @@ import {
   readMigrationLock,
 } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
-import {
-  ALL_MIGRATIONS,
-  changelogNames,
-  type MigrationTestDb,
-  openMigrationDb,
-  quietRun,
-} from './helpers.ts';
+import { ALL_MIGRATIONS, changelogNames, quietRun, useMigrationDb } from './helpers.ts';
 
 describe('the migration lock', () => {
-  let t: MigrationTestDb;
-  beforeEach(async () => {
-    t = await openMigrationDb('lock');
-  });
-  afterEach(async () => {
-    await t.drop();
-  });
+  const t = useMigrationDb('lock');
 
   it('a second run fails at once, naming the holder and the unlock command', async () => {
     const held = await acquireMigrationLock(t.db, { command: 'migrate up', waitMs: 0 });

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { appModels } from '../../src/migrations/app-models.ts';
 import { modelDrift } from '../../src/migrations/generate.ts';
 import { liveIndexReport } from '../../src/migrations/live-indexes.ts';
 import { extractModelState, readModelState } from '../../src/migrations/model-state.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { jsonSchemaFor } from '../../src/migrations/validator.ts';
-import { ALL_MIGRATIONS, type MigrationTestDb, openMigrationDb, quietRun } from './helpers.ts';
+import { ALL_MIGRATIONS, quietRun, useMigrationDb } from './helpers.ts';
 
 describe('the recorded model state (migrations/model-state.json)', { timeout: 120_000 }, () => {
-  let t: MigrationTestDb;
-  beforeAll(async () => {
-    t = await openMigrationDb('state');
-  });
-  afterAll(async () => {
-    await t.drop();
-  });
+  const t = useMigrationDb('state', 'describe');
 
   it('matches the models as they are (what check compares)', () => {
     expect(modelDrift(appModels())).toEqual([]);

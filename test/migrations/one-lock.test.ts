@@ -1,25 +1,28 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acquireMigrationLock, readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import { projectRoot } from '../../src/migrations/settings.ts';
 import { archivePathFrom, findTools, runScript, tempDir } from '../backups/helpers.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
-import { startProcess, unstamped } from '../helpers/process.ts';
+import { startProcess } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
+  appliedByEither,
   changelogNames,
   M,
   type MigrationTestDb,
   migrate,
-  openMigrationDb,
+  outputLines,
+  prepareRace,
   quietRun,
+  RACE_WAIT,
   seedUsers,
   startMigrate,
+  useMigrationDb,
+  WHOLE_HISTORY_MS,
 } from './helpers.ts';
 
-const WHOLE_HISTORY_MS = 600_000;
-const stderrLines = (text: string) => unstamped(text).split('\n').filter(Boolean);
 const migrateMongoBin = join(projectRoot, 'node_modules/migrate-mongo/bin/migrate-mongo.js');
 
 /** The plain `npx migrate-mongo <args>` (its bin run by node, as npx does, without npx's start-up). */
@@ -48,29 +51,20 @@ function migratePipedTo(t: MigrationTestDb, args: string[], reader: string) {
 }
 
 describe('one migration lock for every way of running migrations', { timeout: 180_000 }, () => {
-  let t: MigrationTestDb;
-  beforeEach(async () => {
-    t = await openMigrationDb('onelock');
-  });
-  afterEach(async () => {
-    await t.drop();
-  });
+  const t = useMigrationDb('onelock');
 
   it(
     'plain `npx migrate-mongo up` racing `npm run migrate -- up`: each migration is applied once',
     async () => {
-      await migrateUp(t.target, quietRun({ to: M.posts }));
-      await seedUsers(t.db, 300, 'nickname');
-      const wait = { MIGRATION_LOCK_WAIT_SECONDS: '600' };
+      await prepareRace(t);
 
       const [plain, ours] = await Promise.all([
-        plainMigrateMongo(t, ['up'], wait).done,
-        migrate(t, ['up'], wait),
+        plainMigrateMongo(t, ['up'], RACE_WAIT).done,
+        migrate(t, ['up'], RACE_WAIT),
       ]);
 
       expect([plain.code, ours.code], plain.stderr + ours.stderr).toEqual([0, 0]);
-      const appliedBy = (out: string) => out.match(/^applied \S+\.js/gm) ?? [];
-      expect([...appliedBy(plain.stdout), ...appliedBy(ours.stdout)].sort()).toEqual(
+      expect(appliedByEither(plain.stdout, ours.stdout)).toEqual(
         ALL_MIGRATIONS.slice(2).map((n) => `applied ${n}`),
       );
       const entries = await t.db.collection('changelog').find().toArray();
@@ -86,7 +80,7 @@ describe('one migration lock for every way of running migrations', { timeout: 18
       const blocked = await plainMigrateMongo(t, ['up'], { MIGRATION_LOCK_WAIT_SECONDS: '0' }).done;
 
       expect(blocked.code).toBe(1);
-      expect(stderrLines(blocked.stderr)).toEqual([
+      expect(outputLines(blocked.stderr)).toEqual([
         expect.stringMatching(
           /^migrate-mongo: another migration run holds the lock \(held by "migrate up", pid \d+/,
         ),
@@ -105,7 +99,7 @@ describe('one migration lock for every way of running migrations', { timeout: 18
 
       const run = await migratePipedTo(t, ['up'], 'head -c 1 >/dev/null').done;
 
-      expect(stderrLines(run.stderr).at(-1)).toBe('runner exit 0');
+      expect(outputLines(run.stderr).at(-1)).toBe('runner exit 0');
       expect(await readMigrationLock(t.db)).toBeUndefined();
       expect(await changelogNames(t.db)).toEqual(ALL_MIGRATIONS);
     },
@@ -122,7 +116,7 @@ describe('one migration lock for every way of running migrations', { timeout: 18
     process.kill(-(run.child.pid as number), 'SIGINT');
     const result = await run.done;
 
-    expect(stderrLines(result.stderr).at(-1)).toMatch(/^runner exit (1|130)$/);
+    expect(outputLines(result.stderr).at(-1)).toMatch(/^runner exit (1|130)$/);
     expect(await readMigrationLock(t.db)).toBeUndefined();
     expect(await changelogNames(t.db)).toEqual([M.users, M.posts]);
   });

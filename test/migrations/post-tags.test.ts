@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MigrationFailedError, migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import {
   changelogNames,
@@ -7,18 +7,16 @@ import {
   documentsById,
   indexNames,
   M,
-  type MigrationTestDb,
-  openMigrationDb,
   quietRun,
   seedSize,
   upInterruptedAt,
+  useMigrationDb,
 } from './helpers.ts';
 
 describe('migration add-post-tags, on thousands of posts', { timeout: 300_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('tags');
   let POSTS: number;
   beforeEach(async () => {
-    t = await openMigrationDb('tags');
     await migrateUp(t.target, quietRun({ to: M.follows }));
     POSTS = await seedSize(t.db);
     const author = new ObjectId();
@@ -31,9 +29,6 @@ describe('migration add-post-tags, on thousands of posts', { timeout: 300_000 },
       })),
     );
   }, 120_000);
-  afterEach(async () => {
-    await t.drop();
-  });
 
   const posts = () => t.db.collection('posts');
   const snapshot = () => documentsById(t.db, 'posts');

@@ -1,31 +1,26 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import {
   ALL_MIGRATIONS,
   documentsById,
-  type MigrationTestDb,
   migrationNamed,
-  openMigrationDb,
   quietRun,
   seedUsers,
+  useMigrationDb,
 } from './helpers.ts';
 
 const PRESENCE = migrationNamed('move-last-seen-to-presence');
 const BEFORE = ALL_MIGRATIONS[ALL_MIGRATIONS.indexOf(PRESENCE) - 1] as string;
 
 describe('migration move-last-seen-to-presence', { timeout: 120_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('presence');
   beforeEach(async () => {
-    t = await openMigrationDb('presence');
     await migrateUp(t.target, quietRun({ to: BEFORE }));
     // Users as the code before it left them: every other one has been seen.
     await seedUsers(t.db, 40, 'username', (i) => ({
       usernameKey: `user${i}`,
       profile: i % 2 ? { aboutMe: `me ${i}`, lastSeen: new Date(Date.UTC(2026, 0, 1, 0, i)) } : {},
     }));
-  });
-  afterEach(async () => {
-    await t.drop();
   });
 
   it('up moves every lastSeen to the presence collection and leaves the rest of the profile; down moves them back', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { MigrationFailedError, migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import {
@@ -6,29 +6,24 @@ import {
   documentsById,
   indexNames,
   M,
-  type MigrationTestDb,
-  openMigrationDb,
   quietRun,
   seedSize,
   seedUsers,
   upInterruptedAt,
+  useMigrationDb,
 } from './helpers.ts';
 
 // FerretDB v1 needs a few milliseconds per updated document, so these take a while there.
 describe('migration rename-nickname-to-username, on thousands of users', {
   timeout: 300_000,
 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('rename');
   let USERS: number;
   beforeEach(async () => {
-    t = await openMigrationDb('rename');
     await migrateUp(t.target, quietRun({ to: M.posts }));
     USERS = await seedSize(t.db);
     await seedUsers(t.db, USERS, 'nickname');
   }, 120_000);
-  afterEach(async () => {
-    await t.drop();
-  });
 
   const users = () => t.db.collection('users');
   const snapshot = () => documentsById(t.db, 'users');

@@ -1,23 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { replaceIndex } from '../../src/migrations/migration-kit.js';
-import { indexNames, type MigrationTestDb, openMigrationDb } from './helpers.ts';
+import { indexNames, useMigrationDb } from './helpers.ts';
 
 const DUPLICATES = /duplicate key|E11000|UNIQUE constraint failed/i;
 const HANDLE = { name: 'h', key: { handle: 1 }, unique: true as const };
 
 describe('replaceIndex (the kit step of a changed index)', { timeout: 60_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('replace');
   const people = () => t.db.collection('people');
   beforeEach(async () => {
-    t = await openMigrationDb('replace');
     await people().createIndexes([HANDLE]);
     await people().insertMany([
       { handle: 'a', nick: 'same' },
       { handle: 'b', nick: 'same' },
     ]);
-  });
-  afterEach(async () => {
-    await t.drop();
   });
 
   it('when the new index cannot be built, the guard keeps the old uniqueness, and a re-run finishes', async () => {

@@ -1,21 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { migrateUp } from '../../src/migrations/runner.ts';
-import { unstamped } from '../helpers/process.ts';
 import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
-import { type MigrationTestDb, migrate, openMigrationDb, quietRun } from './helpers.ts';
-
-const lines = (text: string) => unstamped(text).split('\n').filter(Boolean);
+import { migrate, outputLines, quietRun, useMigrationDb } from './helpers.ts';
 
 /**
  * The API as a real process on a fully migrated test database, re-reading the migration state
  * every second; the migration commands run as other processes, as an operator's would.
  */
 describe('code and schema agree, or the app does not write', { timeout: 180_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('gate');
   let app: SpawnedApp;
   let base: string;
   beforeEach(async () => {
-    t = await openMigrationDb('gate');
     await migrateUp(t.target, quietRun());
     app = spawnApp({
       MONGODB_URI: t.uri,
@@ -28,7 +24,6 @@ describe('code and schema agree, or the app does not write', { timeout: 180_000 
   afterEach(async () => {
     app.child.kill('SIGTERM');
     await app.exited;
-    await t.drop();
   });
 
   const register = (username: string) =>
@@ -84,17 +79,19 @@ describe('code and schema agree, or the app does not write', { timeout: 180_000 
     expect(await errorCode(notReady)).toBe('indexes-missing');
     expect(await errorCode(refused)).toBe('indexes-missing');
     expect(check.code).toBe(1);
-    expect(lines(check.stdout)[0]).toMatch(/^index missing: users: index usernameKey_1 .*unique/);
-    expect(lines(check.stderr)).toEqual([
+    expect(outputLines(check.stdout)[0]).toMatch(
+      /^index missing: users: index usernameKey_1 .*unique/,
+    );
+    expect(outputLines(check.stderr)).toEqual([
       expect.stringMatching(
         /^migrate: 1 declared indexes are missing or different on .*usernameKey_1.*npm run migrate -- indexes` \(exit 1\)$/,
       ),
     ]);
-    expect(lines(dryRun.stdout)).toEqual([
+    expect(outputLines(dryRun.stdout)).toEqual([
       expect.stringMatching(/^would build: users: index usernameKey_1/),
     ]);
     expect(build.code, build.stderr).toBe(0);
-    expect(lines(build.stdout).at(-1)).toBe('every declared index exists');
+    expect(outputLines(build.stdout).at(-1)).toBe('every declared index exists');
     expect(checkAfter.code).toBe(0);
     await waitForStatus(() => fetch(`${base}/readyz`), 200);
     expect((await register('mallory')).status).toBe(201);
@@ -112,7 +109,7 @@ describe('code and schema agree, or the app does not write', { timeout: 180_000 
       /^index different: users: index email_1 is \{"email":1\} in the database/m,
     );
     expect(build.code).toBe(1);
-    expect(lines(build.stderr)).toEqual([
+    expect(outputLines(build.stderr)).toEqual([
       expect.stringMatching(/^migrate: 1 indexes differ from the models \(users\.email_1\)/),
     ]);
   });

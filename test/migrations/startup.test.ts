@@ -1,5 +1,5 @@
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -15,9 +15,8 @@ import {
   changelogNames,
   dataCollections,
   M,
-  type MigrationTestDb,
-  openMigrationDb,
   quietRun,
+  useMigrationDb,
 } from './helpers.ts';
 
 const config = (env: Record<string, string>) =>
@@ -49,20 +48,23 @@ describe('configuration of migrations and indexes', () => {
 });
 
 describe('start-up with pending migrations', { timeout: 60_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('startup');
   const warnings: string[] = [];
   const log = { info: () => {}, warn: (m: string) => warnings.push(m) };
-  beforeEach(async () => {
-    t = await openMigrationDb('startup');
-    warnings.length = 0;
+  /** What the app passes the start-up policy, with the configuration these variables give. */
+  const policy = (env: Record<string, string>) => ({
+    target: t.target,
+    uri: t.uri,
+    log,
+    config: config(env),
   });
-  afterEach(async () => {
-    await t.drop();
+  beforeEach(async () => {
+    warnings.length = 0;
   });
 
   it('refuse throws one line naming every pending migration and changes nothing', async () => {
     await migrateUp(t.target, quietRun({ to: M.posts }));
-    const options = { target: t.target, uri: t.uri, log, config: config({}) };
+    const options = policy({});
 
     const start = enforceMigrationPolicy(options);
 
@@ -75,12 +77,7 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
   });
 
   it('warn logs them and starts without applying', async () => {
-    const options = {
-      target: t.target,
-      uri: t.uri,
-      log,
-      config: config({ MIGRATIONS_ON_START: 'warn' }),
-    };
+    const options = policy({ MIGRATIONS_ON_START: 'warn' });
 
     await enforceMigrationPolicy(options);
 
@@ -91,12 +88,7 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
   });
 
   it('apply runs them (a test database is not backed up) and starts', async () => {
-    const options = {
-      target: t.target,
-      uri: t.uri,
-      log,
-      config: config({ MIGRATIONS_ON_START: 'apply' }),
-    };
+    const options = policy({ MIGRATIONS_ON_START: 'apply' });
 
     await enforceMigrationPolicy(options);
 

@@ -1,26 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MigrationFailedError, migrateDown, migrateUp } from '../../src/migrations/runner.ts';
-import {
-  changelogNames,
-  indexNames,
-  M,
-  type MigrationTestDb,
-  openMigrationDb,
-  quietRun,
-  seedUsers,
-} from './helpers.ts';
+import { changelogNames, indexNames, M, quietRun, seedUsers, useMigrationDb } from './helpers.ts';
 
 const USERS = 300;
 
 describe('migration case-insensitive-usernames, on a real database', { timeout: 300_000 }, () => {
-  let t: MigrationTestDb;
+  const t = useMigrationDb('usernames');
   beforeEach(async () => {
-    t = await openMigrationDb('usernames');
     await migrateUp(t.target, quietRun({ to: M.tags }));
   }, 120_000);
-  afterEach(async () => {
-    await t.drop();
-  });
 
   const users = () => t.db.collection('users');
   const aUser = (username: string, i: number) => ({

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import {
   type LockMechanism,
 } from '../../src/process/file-lock.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
-import { type RunningProcess, startTs } from '../helpers/process.ts';
+import { childPidWith, type RunningProcess, startTs } from '../helpers/process.ts';
 
 const helper = join(projectRoot, 'src/process/file-lock.ts');
 
@@ -71,7 +70,9 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
       const started = Date.now();
       const second = acquireFileLock(lockPath, options());
       await expect(second).rejects.toMatchObject({ code: 'lock-held' });
-      await expect(second).rejects.toThrow(/the test lock .* is held by the first taker since /);
+      await expect(second).rejects.toThrow(
+        /the test lock .* is held by pid \d+ \(the first taker\) since /,
+      );
       expect(Date.now() - started).toBeLessThan(10_000);
       await first.release();
       const third = await acquireFileLock(lockPath, options());
@@ -92,7 +93,7 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
         settled = true;
       });
       await expect.poll(() => told.length, { timeout: 10_000 }).toBe(1);
-      expect(told[0]).toMatch(/^the first taker since /);
+      expect(told[0]).toMatch(/^pid \d+ \(the first taker\) since /);
       expect(settled).toBe(false);
       await first.release();
       const lock = await second;
@@ -107,7 +108,7 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
     const second = acquireFileLock(lockPath, options({ waitMs: 1_500 }));
     await expect(second).rejects.toMatchObject({ code: 'lock-timeout' });
     await expect(second).rejects.toThrow(
-      /the test lock \(.+\) was still held after 1.5 s, by the first taker since /,
+      /the test lock \(.+\) was still held after 1.5 s, by pid \d+ \(the first taker\) since /,
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
     await first.release();
@@ -136,7 +137,7 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
     async () => {
       const running = await holdInAnotherProcess();
       await expect(acquireFileLock(lockPath, options())).rejects.toThrow(
-        /held by the holder script/,
+        /held by pid \d+ \(the holder script\)/,
       );
 
       const waiter = acquireFileLock(lockPath, options({ waitMs: 60_000 }));
@@ -166,6 +167,24 @@ describe.each<LockMechanism>(['flock', 'socket'])('acquireFileLock (%s)', (mecha
   );
 });
 
+describe.skipIf(!flockAvailable)('acquireFileLock (flock), the holder it names', () => {
+  it('names a live holder from the lock file, never a dead process whose record is left there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'file-lock-record-'));
+    try {
+      const lockPath = join(dir, 'test.lock');
+      const lock = await acquireFileLock(lockPath, { name: 'the test lock', holder: 'live one' });
+      const take = () => acquireFileLock(lockPath, { name: 'the test lock', mechanism: 'flock' });
+      await expect(take()).rejects.toThrow(`held by pid ${process.pid} (live one) since `);
+      // What a new holder's file holds before it writes its own line: the last holder's.
+      await writeFile(lockPath, 'pid 2147483646 (gone) since 2026-01-01T00:00:00.000Z\n');
+      await expect(take()).rejects.toThrow(/is held by another process$/);
+      await lock.release();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!flockAvailable)(
   'acquireFileLock (flock), when its flock process is killed',
   () => {
@@ -181,12 +200,7 @@ describe.skipIf(!flockAvailable)(
         });
         expect(() => lock.assertHeld()).not.toThrow();
         // The flock(1) process this test process started for that lock, as an operator's kill would.
-        const flockPid = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)])
-          .toString()
-          .split('\n')
-          .find((line) => line.includes('flock') && line.includes(lockPath))
-          ?.trim()
-          .split(/\s+/)[0];
+        const flockPid = childPidWith(lockPath);
         expect(flockPid).toBeDefined();
         process.kill(-Number(flockPid), 'SIGKILL');
         await expect.poll(() => lost.length, { timeout: 10_000 }).toBe(1);
