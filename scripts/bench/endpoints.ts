@@ -187,9 +187,9 @@ export async function measureEndpoints(
     }
     const profiles: EndpointResult['profiles'] = {};
     if (load.profileDir) {
-      for (const side of ['api', 'baseline'] as const) {
-        if (!sides.includes(side)) continue;
+      for (const side of ['api', 'baseline', 'floor'] as const) {
         const server = servers[side];
+        if (!sides.includes(side) || !server) continue;
         const file = join(load.profileDir, `${fileName(w.name)}.${side}.cpuprofile`);
         const window = { start: () => server.startWindow(file), stop: () => server.stopWindow() };
         const r = await measure({ ...spec, url: server.url }, { ...load, warmup: 0 }, window);

@@ -333,7 +333,7 @@ export async function measureOdm(
           const micros = await profiled(file, () =>
             cpuPerOperation(sides[side], options.iterations),
           );
-          return summarizeProfile(file, micros, 30, { mongooseFiles: true });
+          return summarizeProfile(file, micros, 30, { mongooseParts: true });
         };
         result.profiles = { mongoose: await costs('mongoose'), driver: await costs('driver') };
       }

@@ -56,17 +56,42 @@ const BUILTINS: Record<string, string> = {
   parse: 'JSON.parse',
 };
 
-// With `mongooseFiles`, Mongoose's own frames by file (lib/cast.js, lib/helpers/populate/...), to
-// see which of its steps a read pays for; its helper packages by name.
-const MONGOOSE_FILE = /node_modules\/(?:mongoose\/(lib\/.*)|(mquery|mpath|sift|kareem)\/)/;
+// With `mongooseParts`, Mongoose's own frames by what they do, to see which of its steps a read
+// pays for; the first match on "url:function" wins, checked from the innermost frame outwards.
+const MONGOOSE_PARTS: [RegExp, string][] = [
+  [/mongoose\/lib\/helpers\/query\/sanitizeFilter/, 'Mongoose: sanitizeFilter'],
+  [/mongoose\/lib\/(cast\.js|cast\/|schemaType\.js|schema\/)/, 'Mongoose: casting (strictQuery)'],
+  [
+    /kareem\/|mongoose\/lib\/helpers\/buildMiddlewareFilter|:(_executePreHooks|_executePostHooks|execPre|execPost)$/,
+    'Mongoose: hooks',
+  ],
+  [
+    /mongoose\/lib\/helpers\/populate\/(assign|lookupLocalFields)|mongoose\/lib\/model\.js:_assign$/,
+    'Mongoose: populate, assigning the results',
+  ],
+  [
+    /mongoose\/lib\/helpers\/populate\/|mongoose\/lib\/options\/populateOptions|:(_populatePath|populate|_execPopulateQuery|preparePopulationOptionsMQ|_done)$/,
+    'Mongoose: populate, planning',
+  ],
+  [
+    /mongoose\/lib\/helpers\/(clone|get)\.js|:clonePOJOsAndArrays$|mpath\//,
+    'Mongoose: cloning options, reading paths',
+  ],
+  [/:_completeManyLean$/, 'Mongoose: lean transforms'],
+  [
+    /mongoose\/lib\/(query\.js|queryHelpers\.js|model\.js|schema\.js|utils\.js|helpers\/query|helpers\/projection)|mquery\//,
+    'Mongoose: building and running queries',
+  ],
+  [/node_modules\/mongoose\//, 'Mongoose: other (connection, start-up)'],
+];
 
 function categoryOf(
   frame: { functionName: string; url: string },
-  mongooseFiles = false,
+  mongooseParts = false,
 ): string | undefined {
-  if (mongooseFiles) {
-    const match = MONGOOSE_FILE.exec(frame.url);
-    if (match) return `Mongoose: ${match[1] ?? match[2]}`;
+  if (mongooseParts && /node_modules\/(mongoose|mquery|mpath|kareem)\//.test(frame.url)) {
+    const key = `${frame.url}:${frame.functionName}`;
+    return MONGOOSE_PARTS.find(([pattern]) => pattern.test(key))?.[1];
   }
   if (frame.functionName === '(garbage collector)') return 'garbage collection';
   if (frame.functionName === '(program)') return 'V8 and native code outside JS (program)';
@@ -96,7 +121,7 @@ export function summarizeProfile(
   file: string,
   cpuMicrosPerRequest: number,
   top = 12,
-  options: { mongooseFiles?: boolean } = {},
+  options: { mongooseParts?: boolean } = {},
 ): CostShare[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const parent = new Map<number, number>();
@@ -111,7 +136,7 @@ export function summarizeProfile(
     while (current !== undefined && !found) {
       const node = byId.get(current);
       if (!node) break;
-      found = categoryOf(node.callFrame, options.mongooseFiles);
+      found = categoryOf(node.callFrame, options.mongooseParts);
       current = parent.get(current);
     }
     const category = found ?? 'node: http, net, streams';
@@ -132,15 +157,19 @@ export function summarizeProfile(
     .slice(0, top);
 }
 
-// `node scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>`: the same summary for
-// any profile (the bench's results JSON holds each profiled run's CPU per request).
+// `node scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request> [--mongoose-parts]`: the
+// same summary for any profile (the bench's results JSON holds each profiled run's CPU per
+// request); --mongoose-parts splits Mongoose's share by what it does (casting, populate, hooks...).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [file, cpu] = process.argv.slice(2);
-  if (!file || !Number(cpu)) {
-    console.error('usage: node scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request>');
+  const [file, cpu, flag] = process.argv.slice(2);
+  if (!file || !Number(cpu) || (flag !== undefined && flag !== '--mongoose-parts')) {
+    console.error(
+      'usage: node scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request> [--mongoose-parts]',
+    );
     process.exit(1);
   }
-  for (const { category, micros } of summarizeProfile(file, Number(cpu), 30)) {
+  const options = { mongooseParts: flag === '--mongoose-parts' };
+  for (const { category, micros } of summarizeProfile(file, Number(cpu), 30, options)) {
     console.log(`${micros.toFixed(1).padStart(8)} µs  ${category}`);
   }
 }

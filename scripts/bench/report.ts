@@ -104,22 +104,29 @@ function usageTable(endpoints: EndpointResult[]): string {
   }; event loop busy is performance.eventLoopUtilization over the same window; peak RSS is the process's high-water mark (resourceUsage().maxRSS).`;
 }
 
-/** The profiled run's top costs per request, API and baseline side by side. */
+/** The profiled run's top costs per request: the API beside Express alone (with --floor); the baseline's. */
 function profileTable(endpoints: EndpointResult[]): string {
   const parts: string[] = [];
+  const line = (costs: { category: string; micros: number }[]) =>
+    costs.map((c) => `${c.category} ${c.micros.toFixed(1)}`).join('; ');
   for (const x of endpoints) {
     const api = x.profiles.api;
     if (!api) continue;
     const base = x.profiles.baseline;
-    const rows = api.costs.map((c) => [c.category, c.micros.toFixed(1)]);
-    const head = [`${x.name}: API, profiled`, 'µs/req'];
+    const floor = x.profiles.floor;
+    const floorCosts = new Map(floor?.costs.map((c) => [c.category, c.micros]));
+    const shown = (m: number | undefined) => (m === undefined ? '–' : m.toFixed(1));
+    const rows = api.costs.map((c) => [
+      c.category,
+      c.micros.toFixed(1),
+      ...(floor ? [shown(floorCosts.get(c.category))] : []),
+    ]);
+    const head = [`${x.name}: API, profiled`, 'µs/req', ...(floor ? ['Express alone µs/req'] : [])];
     let text = table(head, rows);
-    if (base) {
-      const b = base.costs.map((c) => `${c.category} ${c.micros.toFixed(1)}`).join('; ');
-      text += `\n\nBaseline, profiled: ${b}.`;
-    }
+    if (floor) text += `\n\nExpress alone, profiled: ${line(floor.costs)}.`;
+    if (base) text += `\n\nBaseline, profiled: ${line(base.costs)}.`;
     const cpu = (u: { cpuMicrosPerRequest: number }) => u.cpuMicrosPerRequest.toFixed(0);
-    text += ` CPU per request while profiled: API ${cpu(api.usage)} µs${base ? `, baseline ${cpu(base.usage)} µs` : ''}; profiles in ${api.usage.profile?.replace(/[^/]*$/, '')}.`;
+    text += ` CPU per request while profiled: API ${cpu(api.usage)} µs${floor ? `, Express alone ${cpu(floor.usage)} µs` : ''}${base ? `, baseline ${cpu(base.usage)} µs` : ''}; profiles in ${api.usage.profile?.replace(/[^/]*$/, '')}.`;
     parts.push(text);
   }
   return parts.join('\n\n');

@@ -18,8 +18,10 @@ export interface EndpointResult {
   cpuRatio?: number;
   /** req/s of each round, in the order measured. */
   rounds: { api: number[]; baseline: number[] };
-  /** The profiled extra run of each side (its usage, profile file), with --profile. */
-  profiles: Partial<Record<'api' | 'baseline', { usage: ProcessUsage; costs: CostShare[] }>>;
+  /** The profiled extra run of each side (its usage, profile file), with --profile (and --floor). */
+  profiles: Partial<
+    Record<'api' | 'baseline' | 'floor', { usage: ProcessUsage; costs: CostShare[] }>
+  >;
   apiCommands: string[];
   /** Commands of the first request of a minute (the lastSeen write of authenticated ones). */
   apiFirstCommands: string[];
