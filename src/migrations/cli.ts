@@ -2,6 +2,7 @@ import { create as createMigration } from 'migrate-mongo';
 import { MongoClient } from 'mongodb';
 import { runScript, type ScriptContext } from '../cli/script.ts';
 import { replicationOptions } from '../db/replication.ts';
+import { guardSocketWrites } from '../db/socket-write-guard.ts';
 import { UsageError } from '../process/script-error.ts';
 import { parseCommandLine } from './command-line.ts';
 import { type Connected, databaseCommands } from './database-commands.ts';
@@ -105,6 +106,8 @@ async function withDatabase(
 ): Promise<number> {
   const config = ctx.config();
   const uri = await ctx.serverUri();
+  // A migration running across a server restart or a step-down must not wait for ever (see there).
+  guardSocketWrites();
   const client = new MongoClient(uri, {
     ...replicationOptions(config.mongo.replication),
     serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
