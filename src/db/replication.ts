@@ -40,14 +40,11 @@ export interface PrimaryCheck {
  * connection) whether it takes writes: a replica set member that lost its primary role, or a
  * direct connection to a secondary, answers hello with isWritablePrimary false.
  */
-export async function checkWritablePrimary(
-  connection: Connection,
-  timeoutMS: number,
-): Promise<PrimaryCheck> {
+export async function checkWritablePrimary(connection: Connection): Promise<PrimaryCheck> {
   const hello = await connection
     .getClient()
     .db('admin')
-    .command({ hello: 1 }, { readPreference: 'primary', timeoutMS });
+    .command({ hello: 1 }, { readPreference: 'primary' });
   return primaryCheckOf(hello);
 }
 

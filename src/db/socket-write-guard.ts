@@ -28,7 +28,7 @@ const GUARDED = Symbol.for('microblog.socketWriteGuard');
  * 'drain', 'error' or 'timeout': the command waits for ever, whatever socketTimeoutMS says. When
  * that command is the driver's server monitor's hello, the monitor never checks again: the
  * server stays unknown and the app answers 503 until it is restarted (docs/operations.md,
- * "Health and readiness"; test/db/monitor-stall.test.ts recreates it).
+ * "Health and readiness"; test/db/readiness.test.ts recreates it).
  *
  * The guard wraps the write: a dead socket fails the command with the MongoNetworkError the
  * driver gives a closed connection (and closes the Connection the way a socket error does), and a

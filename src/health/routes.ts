@@ -4,7 +4,11 @@ import { checkWritablePrimary, type PrimaryCheck } from '../db/replication.ts';
 import { type DatabaseWatch, databaseUnavailable } from '../http/database-guard.ts';
 import { defineRoute } from '../http/route.ts';
 import type { SchemaGate } from '../http/write-gate.ts';
+import { withinMs } from '../shared/deadline.ts';
 import { AppError } from '../shared/errors.ts';
+
+/** /readyz answers within about twice this: the hello, then the schema gate's wait (2 s each). */
+const HELLO_BOUND_MS = 2000;
 
 const liveView = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
 const readyView = z
@@ -63,12 +67,23 @@ export function healthRoutes({
           database.nudge();
           throw databaseUnavailable();
         }
-        let primary: PrimaryCheck;
+        let primary: PrimaryCheck | 'late';
         try {
-          primary = await checkWritablePrimary(db.connection, 2000);
+          primary = await withinMs(
+            checkWritablePrimary(db.connection),
+            HELLO_BOUND_MS,
+            () => 'late' as const,
+          );
         } catch {
           database.trip();
           throw databaseUnavailable();
+        }
+        // Slow is not down: requests keep going to the database; only this answer is 503.
+        if (primary === 'late') {
+          throw new AppError(
+            'database-unavailable',
+            `The database did not answer hello within ${HELLO_BOUND_MS} ms`,
+          );
         }
         if (!primary.writablePrimary) {
           throw new AppError(

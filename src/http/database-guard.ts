@@ -1,16 +1,19 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { DatabaseConnection } from '../db/connection.ts';
 import { isUnavailableError } from '../db/errors.ts';
+import { withinMs } from '../shared/deadline.ts';
 import { AppError } from '../shared/errors.ts';
 
 const CONNECTED = 1;
+/** A nudge's ping not answered by then is left to finish alone; the next nudge may ping. */
+const NUDGE_BOUND_MS = 2000;
 
 export interface DatabaseWatch {
   /** False while the database is known to be unreachable. */
   isUp(): boolean;
   /** Records that an operation could not reach the database. */
   trip(): void;
-  /** Pings the database (one ping at a time); a success means it is reachable again. */
+  /** Pings the database (one ping at a time, for 2 s at most); a success means it is back. */
   nudge(): void;
 }
 
@@ -38,14 +41,17 @@ export function watchDatabase(db: DatabaseConnection): DatabaseWatch {
     nudge() {
       if (pinging || closed) return;
       pinging = true;
-      db.connection
+      const ping = db.connection
         .getClient()
         .db('admin')
-        // Bounded: a ping stuck in the driver's retries would hold back every later nudge.
-        .command({ ping: 1 }, { timeoutMS: 2000 })
+        .command({ ping: 1 })
+        .then(() => 'answered' as const);
+      // Bounded here (the driver does not bound it): a ping the server never answers would hold
+      // back every later nudge, and the API would answer 503 after the database is back.
+      withinMs(ping, NUDGE_BOUND_MS, () => 'late' as const)
         .then(
-          () => {
-            tripped = false;
+          (outcome) => {
+            if (outcome === 'answered') tripped = false;
           },
           () => {},
         )

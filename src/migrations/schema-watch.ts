@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { SchemaGate } from '../http/write-gate.ts';
+import { withinMs } from '../shared/deadline.ts';
 import { AppError } from '../shared/errors.ts';
 import { compareDeclaredIndexes } from './declared-indexes.ts';
 import { readMigrationLock } from './lock.ts';
@@ -27,6 +28,10 @@ export interface SchemaWatchOptions {
   /** The models' declared state (collections and indexes). */
   models: ModelState;
   intervalMs: number;
+  /** A reading not done by then is left to finish alone, and the next poll reads again (5 s). */
+  readTimeoutMs?: number;
+  /** How long /readyz waits for a reading in progress before answering from the last (2 s). */
+  readyWaitMs?: number;
   migrationsDir?: string;
   log: { warn(message: string): void; info(message: string): void };
 }
@@ -36,21 +41,33 @@ export interface SchemaWatchOptions {
  * was deployed before `up`), a `down` in progress, or a declared unique index missing (a restore
  * without indexes). Polled, so that the API notices a change made by another process within
  * intervalMs; until the first poll answers, writes wait.
+ *
+ * One reading at a time, shared by the poll and /readyz (each /readyz used to start its own),
+ * and bounded (readTimeoutMs): a read the server never answers (the driver does not bound it)
+ * no longer stops the polls for good with the state left as it was. /readyz waits readyWaitMs
+ * for the reading and otherwise answers from the last one, so it answers within its bound.
  */
 export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
+  const { db } = options;
+  const readTimeoutMs = options.readTimeoutMs ?? 5000;
   let state: SchemaState | undefined;
   let reported = '';
-  const refresh = async () => {
+  // A reading left to finish alone must not overwrite a later one's state when it ends.
+  let readings = 0;
+  const read = async () => {
+    const mine = ++readings;
     const [status, lock, indexes] = await Promise.all([
-      readMigrationStatus(options.db, options.migrationsDir ?? MIGRATIONS_DIR),
-      readMigrationLock(options.db),
-      compareDeclaredIndexes(options.db, options.models),
+      readMigrationStatus(db, options.migrationsDir ?? MIGRATIONS_DIR),
+      readMigrationLock(db),
+      compareDeclaredIndexes(db, options.models),
     ]);
-    state = {
+    const fresh: SchemaState = {
       pending: status.pending,
       rollingBack: lock?.rollingBack === true,
       missingUnique: indexes.filter((p) => p.index.unique).map((p) => p.line),
     };
+    if (mine !== readings) return fresh;
+    state = fresh;
     const problem = describe(state);
     if (problem !== reported) {
       if (problem) {
@@ -61,16 +78,21 @@ export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
     }
     return state;
   };
-  let polling = false;
+  let reading: Promise<SchemaState> | undefined;
+  const refresh = () => {
+    reading ??= withinMs(read(), readTimeoutMs, () => {
+      throw new AppError(
+        'database-unavailable',
+        `The schema could not be read within ${readTimeoutMs} ms`,
+      );
+    }).finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
   const timer = setInterval(() => {
-    if (polling) return;
-    polling = true;
     // A failed poll keeps the last state: the database guard answers for an outage.
-    refresh()
-      .catch(() => {})
-      .finally(() => {
-        polling = false;
-      });
+    refresh().catch(() => {});
   }, options.intervalMs);
   timer.unref();
   return {
@@ -82,7 +104,11 @@ export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
       return gateError(state);
     },
     async notReady() {
-      return gateError(await refresh());
+      const current =
+        (await withinMs(refresh(), options.readyWaitMs ?? 2000, () => undefined)) ?? state;
+      if (!current)
+        return new AppError('migrations-pending', 'The schema is being checked; try again shortly');
+      return gateError(current);
     },
   };
 }

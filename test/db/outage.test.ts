@@ -29,7 +29,7 @@ const CONNECT_TIMEOUT_MS = 2000;
 // measured under load are in docs/operations.md. The bound is the 10 s floor with room for a
 // loaded machine; an app that cannot recover without a restart fails it. It used to fail about
 // one run in 14 under load, for ever: the monitor's check hung on a socket the stop had just
-// closed (test/db/monitor-stall.test.ts recreates it; src/db/socket-write-guard.ts fixes it).
+// closed (test/db/readiness.test.ts recreates it; src/db/socket-write-guard.ts fixes it).
 const RECOVERY_BOUND_MS = 15_000;
 
 const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';

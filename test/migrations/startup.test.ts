@@ -1,14 +1,16 @@
+import { MongoClient } from 'mongodb';
 import supertest from 'supertest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { extractModelState } from '../../src/migrations/model-state.ts';
-import { migrateUp } from '../../src/migrations/runner.ts';
+import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import { watchSchema } from '../../src/migrations/schema-watch.ts';
 import { enforceMigrationPolicy, PendingMigrationsError } from '../../src/migrations/startup.ts';
 import { pendingMigrations } from '../../src/migrations/status.ts';
 import { connectDatabase } from '../../src/models.ts';
+import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { startTs } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,
@@ -150,5 +152,63 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
       `start-up failed: ${ALL_MIGRATIONS.length} pending migrations: ${ALL_MIGRATIONS.join(', ')}; ` +
         'run `npm run migrate -- up` first (or set MIGRATIONS_ON_START=apply)',
     ]);
+  });
+});
+
+describe('the schema watch behind /readyz', { timeout: 60_000 }, () => {
+  const t = useMigrationDb('schema_watch');
+  beforeEach(async () => {
+    await migrateUp(t.target, quietRun());
+  });
+
+  it('answers /readyz within its bound while the schema reads hang, and follows the database again after', async () => {
+    // The watch reads through a proxy that holds its listIndexes commands (a server that accepts
+    // them and never answers); the app's own hello goes straight to the server.
+    const proxy = await startFaultProxy(t.uri);
+    const watched = await MongoClient.connect(proxy.uri);
+    const db = await connectDatabase(t.uri, { dbName: t.name });
+    const READY_WAIT_MS = 300;
+    const schema = watchSchema({
+      db: watched.db(t.name),
+      models: extractModelState(Object.values(db.connection.models)),
+      intervalMs: 200,
+      readTimeoutMs: 1000,
+      readyWaitMs: READY_WAIT_MS,
+      log: { info: () => {}, warn: () => {} },
+    });
+    const api = supertest(
+      createApp({ config: config({}), db, logger: createLogger('silent'), schema }),
+    );
+    const timedReady = async () => {
+      const start = performance.now();
+      const res = await api.get('/readyz').timeout(10_000);
+      return { status: res.status, ms: performance.now() - start };
+    };
+    try {
+      await schema.refresh();
+      const hang = proxy.arm({ command: 'listIndexes', action: 'stall', times: 1_000_000 });
+      await hang.fired;
+
+      // Each answer comes from the last reading within the wait (plus the hello), and one
+      // waiting /readyz does not hold the next.
+      const answers = await Promise.all([timedReady(), timedReady(), timedReady()]);
+      for (const answer of answers) {
+        expect(answer.status).toBe(200);
+        expect(answer.ms).toBeLessThan(READY_WAIT_MS + 2000);
+      }
+
+      // Once the server answers again, a change made by another process shows within polls.
+      hang.disarm();
+      await migrateDown(t.target, quietRun());
+      await expect
+        .poll(async () => (await api.get('/readyz')).body.error?.code, { timeout: 15_000 })
+        .toBe('migrations-pending');
+      expect(schema.writesBlocked()?.code).toBe('migrations-pending');
+    } finally {
+      schema.stop();
+      await db.close();
+      await watched.close();
+      await proxy.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type supertest from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import type { Database } from '../../src/db/connection.ts';
 import { guardSocketWrites } from '../../src/db/socket-write-guard.ts';
 import { connectDatabase } from '../../src/models.ts';
@@ -46,7 +47,7 @@ let proxy: FaultProxy;
 let proxied: Database;
 let direct: Database;
 beforeAll(async () => {
-  direct = await openTestDatabase('monitor-stall');
+  direct = await openTestDatabase('readiness');
   proxy = await startFaultProxy(inject('mongoUri'));
   proxied = await connectDatabase(proxy.uri, {
     dbName: direct.connection.name,
@@ -54,7 +55,7 @@ beforeAll(async () => {
     connectTimeoutMS: 2000,
   });
 });
-const t = useTestApp('monitor-stall', {}, () => ({ db: proxied }));
+const t = useTestApp('readiness', {}, () => ({ db: proxied }));
 afterAll(async () => {
   await t.close();
   await proxy.close();
@@ -116,4 +117,63 @@ describe('the driver monitor', () => {
         client.off(name as 'close', listener);
     }
   }, 60_000);
+});
+
+/** Times a request; `.timeout` turns a hang into a failure that names it. */
+async function timed(request: () => supertest.Test) {
+  const start = performance.now();
+  const res = await request().timeout(20_000);
+  return { status: res.status, code: res.body?.error?.code, ms: performance.now() - start };
+}
+/** The hello's wait (HELLO_BOUND_MS in src/health/routes.ts) with room for a loaded machine. */
+const READY_ANSWER_BOUND_MS = 2000 + 2000;
+
+// The driver (7.8) puts no time limit on a command the server never answers: an operation's
+// timeoutMS is a no-op there, and socketTimeoutMS is off. These tests hold commands at the proxy
+// (a server that accepts them and never answers) and check that the app answers anyway.
+describe('readiness when the database does not answer', () => {
+  beforeEach(async () => {
+    await expect.poll(async () => (await t.api.get('/readyz')).status).toBe(200);
+  });
+
+  it('GET /readyz answers 503 within its bound while hello hangs (each probe, not one after another), and 200 once it answers', async () => {
+    const hang = proxy.arm({ command: 'hello', action: 'stall', times: 1_000_000 });
+    try {
+      const answers = await Promise.all([1, 2, 3].map(() => timed(() => t.api.get('/readyz'))));
+      for (const answer of answers) {
+        expect(answer.status).toBe(503);
+        expect(answer.code).toBe('database-unavailable');
+        expect(answer.ms).toBeLessThan(READY_ANSWER_BOUND_MS);
+      }
+    } finally {
+      hang.disarm();
+      hang.release();
+    }
+    await expect
+      .poll(async () => (await t.api.get('/readyz')).status, { timeout: RECOVERY_BOUND_MS })
+      .toBe(200);
+  });
+
+  it('the API is back once the database answers, though the ping sent when it tripped never got an answer', async () => {
+    const user = await aUser(t.api);
+    // The ping sent when the request below fails is held for good (its connection never closes).
+    const lostPing = proxy.arm({ command: 'ping', action: 'stall' });
+    const cut = proxy.arm({ command: 'insert', collection: 'posts', action: 'drop' });
+    try {
+      const failed = await t.api.post('/api/posts').set(user.auth).send({ body: 'cut' });
+      expect(failed.status).toBe(503);
+      await lostPing.fired;
+
+      await expect
+        .poll(async () => (await timed(() => t.api.get('/api/posts'))).status, {
+          timeout: RECOVERY_BOUND_MS,
+          interval: 200,
+        })
+        .toBe(200);
+      expect((await t.api.get('/readyz')).status).toBe(200);
+    } finally {
+      cut.disarm();
+      lostPing.release();
+    }
+  });
 });

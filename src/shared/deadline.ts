@@ -1,0 +1,27 @@
+/**
+ * The promise's value, or `late()` when it has not settled within `ms`. Nothing here cancels the
+ * promise: it runs on. For waits the driver cannot bound itself: in mongodb 7.8 an operation's
+ * `timeoutMS` is a no-op (no client-side operation timeout is created) and socketTimeoutMS is
+ * off by default, so a command the server never answers waits until its connection dies.
+ */
+export async function withinMs<T, L>(
+  promise: Promise<T>,
+  ms: number,
+  late: () => L,
+): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<L>((resolve, reject) => {
+    timer = setTimeout(() => {
+      try {
+        resolve(late());
+      } catch (error) {
+        reject(error);
+      }
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
