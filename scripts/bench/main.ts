@@ -157,6 +157,18 @@ function loadOptions(bench: Bench) {
   };
 }
 
+/** The workloads, with tokens from the servers' own key, and the app as the servers run it. */
+async function requestWork(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
+  const config = loadConfig(serverEnv);
+  const tokens = createTokenService(config.auth);
+  const tokenFor = async (id: unknown) =>
+    (await tokens.issue({ userId: String(id), tokenVersion: 0 })).token;
+  const { data } = bench;
+  const work = workloads(data, await tokenFor(data.feedUserId), await tokenFor(data.userIds[1]));
+  const app = createApp({ config, db: bench.db, logger: createLogger('silent') });
+  return { tokens, app, reads: work.filter((w) => !w.write), write: work.find((w) => w.write) };
+}
+
 /**
  * The http phase (commands per request, then each endpoint under load on the API, the baseline
  * and, with --floor, Express alone) and the depth phase, which share the servers.
@@ -166,22 +178,12 @@ async function measureRequests(bench: Bench): Promise<HttpResults> {
   const phases = options.only;
   if (!phases.has('http') && !phases.has('depth')) return { endpoints: [] };
   const serverEnv = serverEnvironment(bench);
-  const config = loadConfig(serverEnv);
-  const tokens = createTokenService(config.auth);
-  const tokenFor = async (id: unknown) =>
-    (await tokens.issue({ userId: String(id), tokenVersion: 0 })).token;
-  const work = workloads(data, await tokenFor(data.feedUserId), await tokenFor(data.userIds[1]));
-  const reads = work.filter((w) => !w.write);
-  const write = work.find((w) => w.write);
-  const app = createApp({ config, db, logger: createLogger('silent') });
+  const { tokens, app, reads, write } = await requestWork(bench, serverEnv);
   let counts: HttpResults['counts'];
   if (phases.has('http')) {
     log('counting database commands per request');
-    const listeners = {
-      api: app,
-      baseline: baselineListener(raw, tokens),
-      floor: options.floor ? expressFloor(db, tokens) : undefined,
-    };
+    const floor = options.floor ? expressFloor(db, tokens) : undefined;
+    const listeners = { api: app, baseline: baselineListener(raw, tokens), floor };
     counts = await countReads(client, dbName, listeners, reads);
   }
   const servers = await startServers(serverEnv, options.floor && counts !== undefined);
