@@ -160,6 +160,8 @@ export class MongoRateLimitStore implements Store {
     return this.db.connection.readyState === 1;
   }
 
+  // The driver's collection, not a model: these counters are the limiter's bookkeeping, not the
+  // app's data, and src/http registers no model (models belong to the features above it).
   private collection(): Collection<RateLimitDocument> {
     const { connection } = this.db;
     return connection.getClient().db(connection.name).collection(RATE_LIMIT_COLLECTION);
