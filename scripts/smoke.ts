@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runScript } from '../src/cli/script.ts';
+import { API_NODE_FLAGS } from '../src/process/node-flags.ts';
 import { fromProjectRoot } from '../src/process/project-root.ts';
 import { ScriptError } from '../src/process/script-error.ts';
 
@@ -17,7 +18,7 @@ await runScript('smoke', async (ctx) => {
   const config = ctx.config();
   const base = `http://127.0.0.1:${config.port}`;
   const env = { ...process.env, HOST: '127.0.0.1', MIGRATIONS_ON_START: 'apply' };
-  const api = spawn(process.execPath, [fromProjectRoot('src/main.ts')], {
+  const api = spawn(process.execPath, [...API_NODE_FLAGS, fromProjectRoot('src/main.ts')], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

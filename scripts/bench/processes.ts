@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { API_NODE_FLAGS } from '../../src/process/node-flags.ts';
 import type { ProcessUsage, UsageMessage } from './usage.ts';
 
 export interface ServerProcess {
@@ -20,9 +21,9 @@ export function spawnTs(
   file: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { ipc?: boolean } = {},
+  options: { ipc?: boolean; nodeFlags?: readonly string[] } = {},
 ): ChildProcess {
-  return spawn(process.execPath, [`${here}${file}`, ...args], {
+  return spawn(process.execPath, [...(options.nodeFlags ?? []), `${here}${file}`, ...args], {
     env,
     stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
@@ -52,7 +53,9 @@ export function startServer(
   kind: 'api' | 'baseline' | 'express',
   env: NodeJS.ProcessEnv,
 ): Promise<ServerProcess> {
-  const child = spawnTs('serve.ts', [kind], env, { ipc: true });
+  // Every server with the API's node flags (as npm start runs it), so that the layers compare
+  // like with like.
+  const child = spawnTs('serve.ts', [kind], env, { ipc: true, nodeFlags: API_NODE_FLAGS });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);
