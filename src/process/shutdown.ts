@@ -60,8 +60,21 @@ export function createShutdown(options: {
     },
     begin,
     handleProcessEvents(process) {
-      process.on('SIGTERM', () => void begin('SIGTERM', 0));
-      process.on('SIGINT', () => void begin('SIGINT', 0));
+      // The second signal exits at once, not the first signal after another cause: a signal to
+      // `npm start`'s process group also ends npm, and the parent watch (launcher.ts) may begin
+      // the shutdown a moment before the app's own SIGTERM is handled. That SIGTERM asks for
+      // what is already going on; cutting it short would drop the in-flight requests.
+      let signals = 0;
+      const onSignal = (name: string) => () => {
+        signals += 1;
+        if (controller.signal.aborted && signals === 1) {
+          logger.info(`${name}: already shutting down (a second signal exits at once)`);
+          return;
+        }
+        void begin(name, 0);
+      };
+      process.on('SIGTERM', onSignal('SIGTERM'));
+      process.on('SIGINT', onSignal('SIGINT'));
       const crash = (kind: string) => (error: unknown) => {
         logger.fatal({ err: error }, kind);
         // Mid-shutdown, a late rejection is logged but does not cut the shutdown short.

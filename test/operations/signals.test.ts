@@ -105,7 +105,13 @@ describe('stopping the app with signals leaves no process behind', { timeout: 18
     process.kill(-(run.child.pid ?? 0), 'SIGTERM');
 
     const log = await run.closed;
-    expect(log).toMatch(/"msg":"SIGTERM: shutting down"/);
+    // The signal ends npm too, and the app's parent watch may begin the shutdown a moment before
+    // the app handles its own SIGTERM: then that SIGTERM joins it (it once exited at once, 1 run
+    // in a full suite). Either way the shutdown is the graceful one, and never "exiting now".
+    expect(log).toMatch(
+      /"msg":"SIGTERM: shutting down"|"msg":"SIGTERM: already shutting down \(a second signal exits at once\)"/,
+    );
+    expect(log).not.toMatch(/exiting now/);
     shutDownCleanly(log);
     await nothingLeft(s);
   });
