@@ -143,7 +143,12 @@ function documentTurnsPlugin(schema: Schema): void {
       this[RELEASE] = resolve;
     });
     await new Promise<void>((acquired, failed) => {
-      turns.run([key], () => (acquired(), held)).catch(failed);
+      turns
+        .run([key], () => {
+          acquired();
+          return held;
+        })
+        .catch(failed);
     });
   });
   schema.post(WRITES, function (this: HeldQuery) {
