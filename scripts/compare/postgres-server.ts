@@ -13,6 +13,8 @@ export interface PostgresServer {
   version: string;
   /** A connection string for the superuser `postgres` (trust auth, 127.0.0.1 only). */
   uri(database?: string): string;
+  /** A connected client of `database`; close it with end() before stop(). */
+  connect(database?: string): Promise<pg.Client>;
   stop(): Promise<void>;
 }
 
@@ -126,7 +128,12 @@ export async function startPostgres(log: (m: string) => void): Promise<PostgresS
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
   const uri = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  // The last resort when this process exits before stop() ran (a second Ctrl-C): an immediate
+  // shutdown, which the server's own backends follow.
+  const onExit = () => child.kill('SIGQUIT');
+  process.once('exit', onExit);
   const stop = async () => {
+    process.off('exit', onExit);
     await stopChild(child);
     remove();
   };
@@ -138,5 +145,13 @@ export async function startPostgres(log: (m: string) => void): Promise<PostgresS
   }
   const version = execFileSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).trim();
   log(`${version} in ${dir} on port ${port}`);
-  return { version, uri, stop };
+  const connect = async (database?: string) => {
+    const client = new pg.Client(uri(database));
+    // A connection lost while idle would otherwise crash the process: the next query fails
+    // instead, and that failure is reported like any other.
+    client.on('error', () => {});
+    await client.connect();
+    return client;
+  };
+  return { version, uri, connect, stop };
 }

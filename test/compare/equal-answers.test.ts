@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   compareAnswers,
@@ -29,8 +29,7 @@ describe.skipIf(!installed)('npm run compare:sql, at the smallest scale', () => 
 
   beforeAll(async () => {
     server = await startPostgres(() => {});
-    client = new pg.Client(server.uri());
-    await client.connect();
+    client = await server.connect();
     db = await openTestDatabase('compare', { monitorCommands: true });
     sides = await prepareSides(db, client, SCALE, () => {});
   });
