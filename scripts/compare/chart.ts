@@ -1,3 +1,4 @@
+import { chartFrame, escapeXml } from '../svg-frame.ts';
 import type { CompareResult } from './report.ts';
 
 const WIDTH = 600;
@@ -16,44 +17,29 @@ const SIDES = [
   { key: 'doc', label: 'documents', dash: '6 4' },
 ] as const;
 
-const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-
 /** p50 latency by scale (evenly spaced), like docs/benchmarks-depth.svg. */
 export function latencyChart(r: CompareResult, subtitle: string): string {
   const scales = r.scales.map((s) => s.scale);
   const point = (name: string, side: 'sql' | 'doc') =>
     r.scales.map((s) => s.operations.find((op) => op.name === name)?.[side].p50 ?? 0);
   const all = DRAWN.flatMap((d) => SIDES.flatMap((s) => point(d.name, s.key)));
-  const yMax = Math.max(1, ...all) * 1.1;
-  const plotW = WIDTH - PAD.left - PAD.right;
-  const plotH = HEIGHT - PAD.top - PAD.bottom;
+  const { out, y, plotW, plotH } = chartFrame({
+    width: WIDTH,
+    height: HEIGHT,
+    pad: PAD,
+    title: 'p50 latency by scale, SQL (solid) and documents (dashed)',
+    subtitle,
+    xLabel: "scale of the bench's dataset",
+    yLabel: 'p50 ms',
+    yMax: Math.max(1, ...all) * 1.1,
+  });
   const x = (i: number) =>
     PAD.left + (scales.length > 1 ? (i / (scales.length - 1)) * plotW : plotW / 2);
-  const y = (ms: number) => PAD.top + plotH - (ms / yMax) * plotH;
-  const title = 'p50 latency by scale, SQL (solid) and documents (dashed)';
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11" role="img" aria-labelledby="chart-title">`,
-    `<title id="chart-title">${title}: ${escapeXml(subtitle)}</title>`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
-    `<text x="${PAD.left}" y="16" font-size="13" font-weight="bold">${title}</text>`,
-    `<text x="${PAD.left}" y="30" fill="#555">${escapeXml(subtitle)}</text>`,
-  ];
-  for (let i = 0; i <= 4; i += 1) {
-    const ms = (yMax / 4) * i;
-    out.push(
-      `<line x1="${PAD.left}" x2="${PAD.left + plotW}" y1="${y(ms)}" y2="${y(ms)}" stroke="#ddd"/>`,
-      `<text x="${PAD.left - 6}" y="${y(ms) + 4}" text-anchor="end">${ms >= 10 ? ms.toFixed(0) : ms.toFixed(1)}</text>`,
-    );
-  }
   r.scales.forEach((s, i) => {
     out.push(
       `<text x="${x(i)}" y="${PAD.top + plotH + 16}" text-anchor="middle">${s.scale} (${s.posts} posts)</text>`,
     );
   });
-  out.push(
-    `<text x="${PAD.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle">scale of the bench's dataset</text>`,
-    `<text transform="translate(14 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle">p50 ms</text>`,
-  );
   let row = 0;
   for (const d of DRAWN) {
     for (const side of SIDES) {
