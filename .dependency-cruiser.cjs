@@ -25,6 +25,9 @@ const LAYERS = [
   ['main.ts'],
 ];
 
+/** The microblog itself: the folders a reader comes to learn from. */
+const FEATURES = ['users', 'tags', 'follows', 'auth', 'posts', 'feed', 'accounts'];
+
 const pathOf = (name) => `^src/${name.replace('.', '\\.')}${name.endsWith('.ts') ? '$' : '/'}`;
 const any = (names) => names.map(pathOf).join('|');
 
@@ -67,6 +70,14 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/([^/]+)/' },
       to: { path: '^src/([^/]+)/(service|routes)\\.ts$', pathNot: '^src/$1/' },
+    },
+    {
+      name: 'features-read-as-plain-mongoose',
+      comment:
+        'Engine differences live beneath the models (src/db): a feature never asks which engine it runs on',
+      severity: 'error',
+      from: { path: `^src/(${FEATURES.join('|')})/` },
+      to: { path: '^src/db/(document-turns|capabilities|engine-limits)\\.' },
     },
     {
       name: 'models-registry-only-models',

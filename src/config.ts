@@ -75,6 +75,13 @@ const schema = z
     MONGODB_RETRY_WRITES: bool.default(true),
     /** Retryable reads: the driver retries a read once after a failover or network error. */
     MONGODB_RETRY_READS: bool.default(true),
+    /**
+     * Rules of the server that its identity does not tell (unset: MongoDB keeps them, FerretDB v1
+     * does not). false where `npm run doctor` says concurrent updates of one document lose one
+     * (the models' writes then take turns per process) or racing upserts on a new _id do.
+     */
+    MONGODB_ATOMIC_UPDATES: bool.optional(),
+    MONGODB_ATOMIC_UPSERTS: bool.optional(),
     /** auto: a local mongod, else a downloaded one, else FerretDB from .tools/bin. */
     EMBEDDED_ENGINE: z.enum(['auto', 'mongod', 'ferretdb']).default('auto'),
     /** Where the embedded engine keeps its files between runs (relative: to the project root). */
@@ -387,6 +394,10 @@ function configFrom(e: z.output<typeof schema>) {
         listReadPreference: e.MONGODB_LIST_READ_PREFERENCE,
         retryWrites: e.MONGODB_RETRY_WRITES,
         retryReads: e.MONGODB_RETRY_READS,
+      }),
+      engineRules: Object.freeze({
+        atomicUpdates: e.MONGODB_ATOMIC_UPDATES,
+        atomicUpserts: e.MONGODB_ATOMIC_UPSERTS,
       }),
     }),
 

@@ -57,6 +57,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
         connectTimeoutMS: config.mongo.connectTimeoutMS,
         autoIndex: config.mongo.autoIndex,
         replication: config.mongo.replication,
+        engineRules: config.mongo.engineRules,
         // Command durations come from command monitoring events, emitted only when asked for.
         monitorCommands: metrics !== undefined,
         watch: metrics?.watchMongo,

@@ -92,11 +92,13 @@ describe('deleting a user while its clients keep writing', () => {
     }
     expect(await t.db.User.exists({ _id: user.id })).toBeNull();
     expect(await t.db.Post.countDocuments({ author: user.id })).toBe(0);
+    // Counter moves commute, so on an engine that keeps MongoDB's rules the counts are exact
+    // as soon as the deletion answered. On FerretDB v1 this race has left a count at -1 with
+    // no post (which engine rule it breaks here is not pinned down; `npm run doctor` lists the
+    // ones it breaks); the reconciler's pass repairs it.
+    if (!t.db.capabilities.atomicUpdates) await t.reconciler.runOnce({ full: true });
     const counts = await t.db.Tag.find({ name: trusted({ $in: tags }) }).lean();
-    for (const tag of counts) expect(tag.postCount, tag.name).toBeGreaterThanOrEqual(0);
-    if (t.db.capabilities.atomicUpdates) {
-      for (const tag of counts) expect(tag.postCount, tag.name).toBe(0);
-    }
+    for (const tag of counts) expect(tag.postCount, tag.name).toBe(0);
   });
 
   it('follows racing the deletion of either side leave no edge, and counts agree with the lists', async () => {

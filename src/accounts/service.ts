@@ -1,5 +1,4 @@
 import type { Database } from '../db/connection.ts';
-import { documentKey } from '../db/document-turns.ts';
 import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
 import { countFollows, deleteFollowsOf } from '../follows/queries.ts';
@@ -88,12 +87,10 @@ export async function updateUser(
     update.$inc = { tokenVersion: 1 };
   }
   try {
-    const user = await db.turns.run([documentKey('users', userId)], () =>
-      db.User.findOneAndUpdate({ _id: userId, ...NOT_DELETING }, update, {
-        returnDocument: 'after',
-        runValidators: true,
-      }).lean(),
-    );
+    const user = await db.User.findOneAndUpdate({ _id: userId, ...NOT_DELETING }, update, {
+      returnDocument: 'after',
+      runValidators: true,
+    }).lean();
     if (!user) throw new AppError('user-not-found', 'No user with that id');
     return toUserView(user, { self: true });
   } catch (error) {
@@ -116,12 +113,10 @@ export async function updateUser(
  */
 export async function deleteUser(db: Database, actor: AuthUser, userId: string): Promise<void> {
   assertSelf(actor, userId);
-  const marked = await db.turns.run([documentKey('users', userId)], () =>
-    db.User.updateOne(
-      { _id: userId },
-      { $set: { deletingSince: new Date() }, $inc: { tokenVersion: 1 } },
-      { timestamps: false },
-    ),
+  const marked = await db.User.updateOne(
+    { _id: userId },
+    { $set: { deletingSince: new Date() }, $inc: { tokenVersion: 1 } },
+    { timestamps: false },
   );
   if (marked.matchedCount === 0) throw new AppError('user-not-found', 'No user with that id');
   const write = beginTagWrite(db);

@@ -1,6 +1,5 @@
 import { isValidObjectId } from 'mongoose';
 import type { Database } from '../db/connection.ts';
-import { documentKey } from '../db/document-turns.ts';
 import type { AuthUser, PendingUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { recordLastSeen } from '../users/last-seen.ts';
@@ -119,7 +118,5 @@ export async function authenticateLater(
  * longer matches. A new password does the same (see updateUser).
  */
 export async function revokeAllTokens(db: Database, user: AuthUser): Promise<void> {
-  await db.turns.run([documentKey('users', user.id)], () =>
-    db.User.updateOne({ _id: user.id }, { $inc: { tokenVersion: 1 } }, { timestamps: false }),
-  );
+  await db.User.updateOne({ _id: user.id }, { $inc: { tokenVersion: 1 } }, { timestamps: false });
 }

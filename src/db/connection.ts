@@ -1,9 +1,9 @@
 import type { MongoClient } from 'mongodb';
 import mongoose, { type Connection } from 'mongoose';
 import type { Replication } from '../config.ts';
-import { type Capabilities, probeCapabilities } from './capabilities.ts';
-import { type DocumentTurns, documentTurns } from './document-turns.ts';
-import { defaultReplication, type ListReads, replicationOptions } from './replication.ts';
+import { type Capabilities, type EngineRules, probeCapabilities } from './capabilities.ts';
+import { useDocumentTurns } from './document-turns.ts';
+import { type ListReads, mongoSettingsOf, replicationOptions } from './replication.ts';
 import { guardSocketWrites } from './socket-write-guard.ts';
 
 /**
@@ -21,8 +21,6 @@ export type Database = DatabaseConnection & Models;
 export interface DatabaseConnection {
   connection: Connection;
   capabilities: Capabilities;
-  /** Makes this process's writes to one document take turns where the engine needs it. */
-  turns: DocumentTurns;
   /** Options of the list reads (pages of posts, users, tags, follows, the feed). */
   listReads: ListReads;
   close(): Promise<void>;
@@ -34,8 +32,10 @@ export interface ConnectOptions {
   serverSelectionTimeoutMS?: number;
   connectTimeoutMS?: number;
   autoIndex?: boolean;
-  /** Write and read concerns, list reads' preference, retries; default: defaultReplication(). */
+  /** Write and read concerns, list reads' preference, retries; default: the environment's. */
   replication?: Replication;
+  /** What the server's identity does not tell (MONGODB_ATOMIC_UPDATES, _UPSERTS); default: its identity. */
+  engineRules?: EngineRules;
   /** Emit driver command events (tests count database commands per request). */
   monitorCommands?: boolean;
   /** Called with the driver client before it connects (metrics subscribe to its events). */
@@ -44,12 +44,15 @@ export interface ConnectOptions {
   serverSelectionLog?: (entry: Record<string, unknown>) => void;
 }
 
-/** Connects and probes what the server can do. */
+/**
+ * Connects, learns what the server is (hello and buildInfo: nothing is written), and makes the
+ * models that will be registered on this connection work around what the engine lacks.
+ */
 export async function openConnection(
   uri: string,
   options: ConnectOptions,
 ): Promise<DatabaseConnection> {
-  const replication = options.replication ?? defaultReplication();
+  const replication = options.replication ?? mongoSettingsOf().replication;
   // Without it, a server restart can leave the driver's monitor waiting for ever (see there).
   guardSocketWrites();
   const connection = mongoose.createConnection(uri, {
@@ -73,11 +76,14 @@ export async function openConnection(
   });
   options.watch?.(connection.getClient());
   await connection.asPromise();
-  const capabilities = await probeCapabilities(connection);
+  const capabilities = await probeCapabilities(
+    connection,
+    options.engineRules ?? mongoSettingsOf().engineRules,
+  );
+  useDocumentTurns(connection, capabilities.atomicUpdates);
   return {
     connection,
     capabilities,
-    turns: documentTurns(capabilities.atomicUpdates),
     listReads: { readPreference: replication.listReadPreference },
     close: () => connection.close(),
   };

@@ -2,9 +2,16 @@ import type { MongoClientOptions, ReadPreferenceMode } from 'mongodb';
 import type { Connection } from 'mongoose';
 import { loadConfig, type Replication } from '../config.ts';
 
-/** The settings of an empty environment (majority, journaled, primary, retries on). */
-export function defaultReplication(): Replication {
-  return loadConfig({}).mongo.replication;
+/**
+ * The MONGODB_* settings of `env` (the URI and database name aside): what a connection opened
+ * without the app's config uses (tests, bench), so that a setting such as MONGODB_RETRY_WRITES=false
+ * reaches every connection of a run, not only the app's.
+ */
+export function mongoSettingsOf(env: NodeJS.ProcessEnv = process.env) {
+  const settings = Object.entries(env).filter(
+    ([name]) => name.startsWith('MONGODB_') && name !== 'MONGODB_URI' && name !== 'MONGODB_DB',
+  );
+  return loadConfig(Object.fromEntries(settings)).mongo;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { type ClientSession, trusted } from 'mongoose';
 import type { Database } from '../db/connection.ts';
-import { documentKey } from '../db/document-turns.ts';
 import { isUnavailableError } from '../db/errors.ts';
 import { toObjectId } from '../db/object-id.ts';
 import type { AuthUser } from '../shared/auth-user.ts';
@@ -78,9 +77,9 @@ async function explainMiss(db: Database, postId: string, session?: ClientSession
 /**
  * Runs a write of one post that may change its tags, then moves the counters by what it changed.
  * The post's tags are read first so that the reconciler knows which tags are being written; if
- * the write found other tags (a concurrent edit), those are recorded for repair. The post's
- * writes take turns where the engine needs it, so the version this write replaced is exactly
- * the one it read back.
+ * the write found other tags (a concurrent edit), those are recorded for repair. The write
+ * swaps the post atomically (findOneAndUpdate/Delete), so the version it replaced is exactly the
+ * one it reads back.
  */
 async function writePostTags<P extends { tags?: string[] | null }>(
   db: Database,
@@ -92,12 +91,10 @@ async function writePostTags<P extends { tags?: string[] | null }>(
   const current = await findPostTags(db, postId, actor.id);
   const tagWrite = beginTagWrite(db, [...current, ...newTags]);
   try {
-    const before = await db.turns
-      .run([documentKey('posts', postId)], write)
-      .catch(async (error: unknown) => {
-        if (isUnavailableError(error)) await recordTagRepairs(db, [...current, ...newTags]);
-        throw error;
-      });
+    const before = await write().catch(async (error: unknown) => {
+      if (isUnavailableError(error)) await recordTagRepairs(db, [...current, ...newTags]);
+      throw error;
+    });
     if (!before) return null;
     const unexpected = (before.tags ?? []).filter((tag) => !current.includes(tag));
     tagWrite.add(unexpected);

@@ -102,11 +102,6 @@ export const COLLECTIONS: CollectionPlan[] = [
     why: 'one lock document while a migration runs',
     unique: [],
   },
-  {
-    name: 'capability_probe',
-    why: 'a few documents written and removed at connect time to probe the engine (src/db/capabilities.ts)',
-    unique: [],
-  },
 ];
 
 const FAN_OUT = {

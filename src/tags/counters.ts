@@ -2,7 +2,6 @@ import type { AnyBulkWriteOperation } from 'mongodb';
 import { type Connection, trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
 import type { Database } from '../db/connection.ts';
-import { documentKey } from '../db/document-turns.ts';
 
 /** How each tag's postCount must move: +n for posts that gained it, -n for posts that lost it. */
 export type TagDeltas = Map<string, number>;
@@ -82,11 +81,11 @@ export function beginTagWrite(db: Database, names: Iterable<string> = []): TagWr
 }
 
 /**
- * Moves postCounts with atomic $inc, each tag's document taking its turn where the engine needs
- * it (src/db/document-turns.ts). A tag's first use upserts it; two first uses racing on the
- * unique name make one upsert fail with a duplicate key, and only those operations run again.
- * A decrement applies only while the count can take it ({postCount: {$gte: n}}), so a count
- * never goes below zero; one that did not apply had drifted, and its tag is recorded for repair.
+ * Moves postCounts with plain `$inc`s, each upserting its tag on first use: moves commute, so
+ * the final count is the same in whatever order they arrive (a post's +1 after its deletion's
+ * -1 included; a count may stand below zero meanwhile, and lists show only counts above zero).
+ * Two first uses racing on the unique name make one upsert fail with a duplicate key, and only
+ * those operations run again. A count a decrement left below zero is recorded for the reconciler.
  *
  * Never throws: the post this follows is written and stays written. A counter write that fails
  * (after the driver's own retry of a retryable write) may or may not have been applied (a lost
@@ -97,29 +96,29 @@ export async function moveTagCounts(db: Database, deltas: TagDeltas): Promise<vo
   const moves = [...deltas].filter(([, n]) => n !== 0);
   if (moves.length === 0) return;
   const ops = moves.map(([name, n]) => ({
-    updateOne:
-      n > 0
-        ? { filter: { name }, update: { $inc: { postCount: n } }, upsert: true }
-        : {
-            filter: { name, postCount: trusted({ $gte: -n }) },
-            update: { $inc: { postCount: n } },
-          },
+    updateOne: { filter: { name }, update: { $inc: { postCount: n } }, upsert: true },
   }));
-  const names = moves.map(([name]) => name);
   try {
-    const { matched, upserted } = await db.turns.run(
-      names.map((name) => documentKey('tags', name)),
-      () => bulkWriteInChunks(db, db.Tag, ops, { duplicateKeyRetries: 3 }),
-    );
-    if (matched + upserted < ops.length) {
-      await recordTagRepairs(
-        db,
-        moves.filter(([, n]) => n < 0).map(([name]) => name),
-      );
-    }
+    await bulkWriteInChunks(db, db.Tag, ops, { duplicateKeyRetries: 3 });
+    const lowered = moves.filter(([, n]) => n < 0).map(([name]) => name);
+    if (lowered.length > 0) await recordTagRepairs(db, await belowZero(db, lowered));
   } catch {
-    await recordTagRepairs(db, names);
+    await recordTagRepairs(
+      db,
+      moves.map(([name]) => name),
+    );
   }
+}
+
+/**
+ * Which of these tags stand below zero: drift (or a +1 still on its way, which the recount then
+ * waits for), worth recounting now rather than at the next full check.
+ */
+async function belowZero(db: Database, names: string[]): Promise<string[]> {
+  const tags = await db.Tag.find({ name: trusted({ $in: names }), postCount: trusted({ $lt: 0 }) })
+    .select({ name: 1 })
+    .lean();
+  return tags.map((tag) => tag.name);
 }
 
 /**
@@ -145,18 +144,33 @@ export async function recordTagRepairs(db: Database, names: readonly string[]): 
 }
 
 /**
+ * The write that sets a tag's count to `count`, only if its stored count is still `stored` (as
+ * read before the posts were counted; undefined: no tag document). A move of any process that
+ * landed meanwhile makes it match nothing: a recount never overwrites an `$inc`.
+ */
+export function setCountIfUnchanged(name: string, stored: number | undefined, count: number) {
+  return stored === undefined
+    ? { filter: { name }, update: { $setOnInsert: { postCount: count } }, upsert: true }
+    : { filter: { name, postCount: stored }, update: { $set: { postCount: count } } };
+}
+
+/**
  * Sets the postCount of `name` to the number of posts that carry it (the posts are the source
- * of truth). True when the result can be trusted: no post write of this process that may move
- * the tag was under way or began between the count and the write. Otherwise (false) nothing is
- * written and the caller keeps the tag for another pass.
+ * of truth). True when the count was written (or already right) and can be trusted. False, with
+ * nothing written, when a post write of this process that may move the tag was under way or
+ * began during the count, or when any process moved the count meanwhile: the caller keeps the
+ * tag for another pass.
  */
 export async function recountTag(db: Database, name: string): Promise<boolean> {
   const { generations, underWay } = counterStateOf(db);
-  if (underWay.has(name)) return false;
+  const moved = () => underWay.has(name) || (generations.get(name) ?? 0) !== before;
   const before = generations.get(name) ?? 0;
+  if (moved()) return false;
+  const stored = (await db.Tag.findOne({ name }, { postCount: 1 }).lean())?.postCount;
   const count = await db.Post.countDocuments({ tags: name });
-  await db.turns.run([documentKey('tags', name)], () =>
-    db.Tag.updateOne({ name }, { $set: { postCount: count } }, { upsert: count > 0 }),
-  );
-  return (generations.get(name) ?? 0) === before && !underWay.has(name);
+  if (moved()) return false;
+  if (stored === count || (stored === undefined && count === 0)) return true;
+  const { filter, update, upsert } = setCountIfUnchanged(name, stored, count);
+  const result = await db.Tag.updateOne(filter, update, { upsert });
+  return stored === undefined ? result.upsertedCount === 1 : result.matchedCount === 1;
 }

@@ -1,6 +1,7 @@
 import { trusted } from 'mongoose';
 import { bulkWriteInChunks } from '../db/bulk-write.ts';
 import type { Database } from '../db/connection.ts';
+import { setCountIfUnchanged } from './counters.ts';
 
 export interface TagDrift {
   name: string;
@@ -11,8 +12,9 @@ export interface TagDrift {
 /**
  * Recomputes every tag's postCount from the posts themselves (the source of truth), fixing any
  * drift a crash between a post write and its counter update left on a server without
- * transactions. With `check`, only reports the drift and writes nothing (for monitoring). Counts
- * changed by writes during the run converge on the next run.
+ * transactions. With `check`, only reports the drift and writes nothing (for monitoring). A
+ * count that a post write moved during the run is left as it is (never overwritten with a
+ * stale recount); if it is still off, the next run fixes it.
  */
 export async function repairTagCounts(
   db: Database,
@@ -34,17 +36,19 @@ export async function repairTagCounts(
     if (tag.postCount !== count)
       drift.push({ name: tag.name, stored: tag.postCount, actual: count });
   }
+  const missing = new Set(actual.keys());
   for (const [name, count] of actual) drift.push({ name, stored: 0, actual: count });
+  let fixed = 0;
   if (!options.check) {
-    await bulkWriteInChunks(
+    const { matched, upserted } = await bulkWriteInChunks(
       db,
       db.Tag,
-      drift.map(({ name, actual: count }) => ({
-        updateOne: { filter: { name }, update: { $set: { postCount: count } }, upsert: true },
+      drift.map(({ name, stored, actual: count }) => ({
+        updateOne: setCountIfUnchanged(name, missing.has(name) ? undefined : stored, count),
       })),
-      { duplicateKeyRetries: 3 },
     );
+    fixed = matched + upserted;
   }
   const tags = await db.Tag.countDocuments({ postCount: trusted({ $gt: 0 }) });
-  return { tags, fixed: options.check ? 0 : drift.length, drift };
+  return { tags, fixed, drift };
 }

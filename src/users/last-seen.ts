@@ -1,6 +1,5 @@
 import type { Connection, Types } from 'mongoose';
 import type { Database } from '../db/connection.ts';
-import { documentKey } from '../db/document-turns.ts';
 import { isDuplicateKeyError } from '../db/errors.ts';
 
 export const LAST_SEEN_RESOLUTION_MS = 60_000;
@@ -41,9 +40,7 @@ export async function recordLastSeen(
     if (oldest !== undefined) remembered.delete(oldest);
   }
   try {
-    await db.turns.run([documentKey('presence', key)], () =>
-      db.Presence.updateOne({ _id: userId }, { $max: { lastSeen: now } }, { upsert: true }),
-    );
+    await db.Presence.updateOne({ _id: userId }, { $max: { lastSeen: now } }, { upsert: true });
   } catch (error) {
     if (isDuplicateKeyError(error)) return;
     if (remembered.get(key) === now.getTime()) remembered.delete(key);

@@ -1,5 +1,4 @@
 import type { Database } from '../db/connection.ts';
-import { documentKey } from '../db/document-turns.ts';
 import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { lastSeenOf, NOT_DELETING } from './queries.ts';
@@ -46,16 +45,14 @@ export async function putProfile(
     if (value === undefined || value === '') unset[`profile.${field}`] = '';
     else set[`profile.${field}`] = value;
   }
-  const user = await db.turns.run([documentKey('users', userId)], () =>
-    db.User.findOneAndUpdate(
-      { _id: userId, ...NOT_DELETING },
-      {
-        ...(Object.keys(set).length ? { $set: set } : {}),
-        ...(Object.keys(unset).length ? { $unset: unset } : {}),
-      },
-      { returnDocument: 'after', runValidators: true },
-    ).lean<{ profile?: StoredProfile }>(),
-  );
+  const user = await db.User.findOneAndUpdate(
+    { _id: userId, ...NOT_DELETING },
+    {
+      ...(Object.keys(set).length ? { $set: set } : {}),
+      ...(Object.keys(unset).length ? { $unset: unset } : {}),
+    },
+    { returnDocument: 'after', runValidators: true },
+  ).lean<{ profile?: StoredProfile }>();
   if (!user) throw new AppError('user-not-found', 'No user with that id');
   return toProfileView(user.profile, await lastSeenOf(db, userId));
 }

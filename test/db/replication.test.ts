@@ -74,6 +74,27 @@ describe('replication settings', () => {
   });
 });
 
+describe('the settings of the environment', () => {
+  it('reach connections opened without the app config (tests, bench): MONGODB_RETRY_WRITES=false, MONGODB_ATOMIC_UPDATES=false', async () => {
+    const saved = { ...process.env };
+    process.env.MONGODB_RETRY_WRITES = 'false';
+    process.env.MONGODB_RETRY_READS = '0';
+    process.env.MONGODB_ATOMIC_UPDATES = 'false';
+    try {
+      const db = await openTestDatabase('env_settings');
+      try {
+        const options = db.connection.getClient().options;
+        expect([options.retryWrites, options.retryReads]).toEqual([false, false]);
+        expect(db.capabilities.atomicUpdates).toBe(false);
+      } finally {
+        await dropTestDatabase(db);
+      }
+    } finally {
+      process.env = saved;
+    }
+  });
+});
+
 describe('the replication settings on the wire', () => {
   async function commandsOf(env: Record<string, string>) {
     const config = loadConfig(env);
