@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import { accountRoutes } from './accounts/routes.ts';
+import { loginWhileSchemaChanges } from './auth/login-gate.ts';
 import { loginRateLimits } from './auth/login-limit.ts';
 import { authRoutes } from './auth/routes.ts';
 import { authenticate, authenticateLater } from './auth/service.ts';
@@ -96,6 +97,7 @@ export function createApp(options: AppOptions): Express {
     { method: 'get', path: '/openapi.json' },
   ]);
   app.use(notFoundHandler);
+  if (options.schema) app.use('/api/tokens', loginWhileSchemaChanges(db, options.schema));
   app.use(databaseErrorWatch(database));
   app.use(errorHandler);
   return app;

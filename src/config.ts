@@ -206,6 +206,8 @@ const schema = z
     MIGRATION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
     /** How long a migration run waits for another run's lock before failing (s). */
     MIGRATION_LOCK_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+    /** How long a schema change (up, down, stamp, restore --drop) waits for live APIs to stop writing (s). */
+    MIGRATION_ACK_WAIT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
     /** Back up a non-test database before applying migrations (npm run migrate -- up, start-up). */
     MIGRATION_BACKUP: bool.default(true),
     /** How often the API re-reads the migration state (writes wait while the database is behind). */
@@ -456,6 +458,7 @@ function configFrom(e: z.output<typeof schema>) {
       onStart: e.MIGRATIONS_ON_START ?? (e.NODE_ENV === 'development' ? 'apply' : 'refuse'),
       batchSize: e.MIGRATION_BATCH_SIZE,
       lockWaitSeconds: e.MIGRATION_LOCK_WAIT_SECONDS,
+      ackWaitSeconds: e.MIGRATION_ACK_WAIT_SECONDS,
       backup: e.MIGRATION_BACKUP,
       watchSeconds: e.MIGRATIONS_WATCH_SECONDS,
     }),

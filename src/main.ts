@@ -90,7 +90,7 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     log: logger,
   });
   shutdown.onShutdown('schema watch', async () => schema.stop());
-  await schema.refresh();
+  await schema.started();
   const reconciler = startTagReconciler({
     db,
     logger,

@@ -5,6 +5,8 @@ import type { AppError } from '../shared/errors.ts';
 export interface SchemaGate {
   /** Why writes must wait (the database is behind the code), or undefined; answered from memory. */
   writesBlocked(): AppError | undefined;
+  /** Counts a write let through until the returned function is called (its answer is sent). */
+  writeStarted(): () => void;
   /** Why this instance is not ready, schema-wise, or undefined; may ask the database. */
   notReady(): Promise<AppError | undefined>;
 }
@@ -14,12 +16,15 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Answers every write with the gate's 503 while the database is behind the code: a user written by
  * code that expects a newer schema (a key, a unique index) is what the next `up` trips over.
- * Reads keep working; logging in only reads the user, so it is let through.
+ * Reads keep working; logging in only reads the user, so it is let through. The writes let in
+ * are counted until answered: a schema change waits for them (src/migrations/write-hold.ts).
  */
 export function writeGate(gate: SchemaGate): RequestHandler {
-  return (req, _res, next) => {
+  return (req, res, next) => {
     if (READS.has(req.method) || (req.method === 'POST' && req.path === '/tokens')) return next();
     const blocked = gate.writesBlocked();
-    next(blocked);
+    if (blocked) return next(blocked);
+    res.once('close', gate.writeStarted());
+    next();
   };
 }

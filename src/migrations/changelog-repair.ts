@@ -1,5 +1,6 @@
 import type { Db, ObjectId } from 'mongodb';
-import { type RunOptions, resolveFile, withLock } from './runner.ts';
+import type { MigrationLock } from './lock.ts';
+import { holdWrites, type RunOptions, resolveFile, withLock } from './runner.ts';
 import { CHANGELOG_COLLECTION } from './settings.ts';
 import { readMigrationStatus } from './status.ts';
 
@@ -9,7 +10,7 @@ interface Entry {
   appliedAt: Date;
 }
 
-type LockRun = Pick<RunOptions, 'command' | 'lockWaitMs' | 'log'>;
+type LockRun = Pick<RunOptions, 'command' | 'lockWaitMs' | 'log' | 'ackWaitMs'>;
 
 /**
  * repair: removes the changelog entries that make it lie. Of a file recorded twice, the oldest
@@ -66,7 +67,7 @@ export async function stampChangelog(
   target: string,
   options: LockRun & { dryRun: boolean },
 ): Promise<{ added: string[]; removed: string[] }> {
-  const run = async () => {
+  const run = async (lock?: MigrationLock) => {
     const status = await readMigrationStatus(db);
     const to = target === 'base' ? '' : resolveFile(status, target);
     const applied = new Set(status.applied.map((a) => a.fileName));
@@ -75,7 +76,9 @@ export async function stampChangelog(
     const verb = options.dryRun ? 'would mark' : 'marking';
     for (const name of added) options.log(`${verb} ${name} applied (not run)`);
     for (const name of removed) options.log(`${verb} ${name} pending (its down is not run)`);
-    if (!options.dryRun) {
+    if (lock && added.length + removed.length > 0) {
+      // The API's idea of the schema changes with the changelog: it stops writing first.
+      await holdWrites(lock, options);
       const changelog = db.collection(CHANGELOG_COLLECTION);
       const migrationBlock = Date.now();
       if (added.length > 0) {

@@ -124,6 +124,7 @@ function lockOptions(c: Connected, flags: Flags, command: string) {
   return {
     command: `migrate ${command}`,
     lockWaitMs: seconds(flags.wait, c.config.migrations.lockWaitSeconds) * 1000,
+    ackWaitMs: c.config.migrations.ackWaitSeconds * 1000,
     log: c.out,
   };
 }

@@ -4,6 +4,7 @@ import type { Db } from 'mongodb';
 import { processAlive, processStartTime } from '../process/pid.ts';
 import { ScriptError } from '../process/script-error.ts';
 import { LOCK_COLLECTION } from './settings.ts';
+import { awaitAcknowledgements, type HoldOptions } from './write-hold.ts';
 
 // One document with a fixed _id: inserting it is atomic on every server (the _id index is unique
 // everywhere, FerretDB included), so of two runs exactly one gets the lock. No TTL index: a lock
@@ -23,8 +24,8 @@ interface LockDocument {
   _id: string;
   token: string;
   holder: LockHolder;
-  /** A `down` holds it: the schema is going back, so the API stops writing meanwhile. */
-  rollingBack?: boolean;
+  /** Announced by a run that changes the schema: live APIs refuse writes until it matches again. */
+  holdWrites?: boolean;
   acquiredAt: Date;
   heartbeatAt: Date;
 }
@@ -40,6 +41,11 @@ export class MigrationLockError extends ScriptError {
 export interface MigrationLock {
   /** Throws when the lock was cleared under this run (someone ran unlock --force). */
   assertHeld(): void;
+  /**
+   * Announces a schema change and waits until every live API instance refuses writes (see
+   * write-hold.ts); they go on refusing until the schema matches the code again.
+   */
+  holdWrites(options: HoldOptions): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -50,7 +56,6 @@ export interface AcquireOptions {
   pollMs?: number;
   heartbeatMs?: number;
   log?: (line: string) => void;
-  rollingBack?: boolean;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -76,7 +81,6 @@ export async function acquireMigrationLock(
           startTime: processStartTime(process.pid),
           command: options.command,
         },
-        ...(options.rollingBack ? { rollingBack: true } : {}),
         acquiredAt: now,
         heartbeatAt: now,
       });
@@ -148,13 +152,19 @@ function heldLock(db: Db, token: string, heartbeatMs: number): MigrationLock {
     assertHeld() {
       if (lost) throw new MigrationLockError(`${lost}; stopping before the next migration`);
     },
+    async holdWrites(hold) {
+      await locks.updateOne({ _id: LOCK_ID, token }, { $set: { holdWrites: true } });
+      await awaitAcknowledgements(db, token, hold);
+    },
     release,
   };
 }
 
 export interface LockState {
   holder: LockHolder;
-  rollingBack?: boolean;
+  /** The token of the run, which API instances acknowledge when it holds writes. */
+  token: string;
+  holdWrites?: boolean;
   acquiredAt: Date;
   heartbeatAt: Date;
 }
@@ -164,7 +174,8 @@ export async function readMigrationLock(db: Db): Promise<LockState | undefined> 
   return doc
     ? {
         holder: doc.holder,
-        rollingBack: doc.rollingBack,
+        token: doc.token,
+        holdWrites: doc.holdWrites,
         acquiredAt: doc.acquiredAt,
         heartbeatAt: doc.heartbeatAt,
       }
@@ -193,6 +204,7 @@ export async function clearMigrationLock(
   await locks.deleteOne({ _id: LOCK_ID, token: current.token });
   return {
     holder: current.holder,
+    token: current.token,
     acquiredAt: current.acquiredAt,
     heartbeatAt: current.heartbeatAt,
   };

@@ -21,6 +21,8 @@ export interface RunOptions {
   migrationsDir?: string;
   /** Runs under the lock once something is to be applied or rolled back (the backup). */
   beforeApply?: () => Promise<unknown>;
+  /** How long live API instances get to confirm they refuse writes (default 30 s). */
+  ackWaitMs?: number;
 }
 
 export interface UpOptions extends RunOptions {
@@ -63,6 +65,7 @@ export async function migrateUp(target: MigrationTarget, options: UpOptions): Pr
   return withLock(target.db, options, async (lock) => {
     const plan = planUp(await readMigrationStatus(target.db, dir), options);
     if (plan.length === 0) return [];
+    await holdWrites(lock, options);
     await options.beforeApply?.();
     const migrationBlock = Date.now();
     const applied: string[] = [];
@@ -85,9 +88,12 @@ export async function migrateDown(
   options: DownOptions,
 ): Promise<string[]> {
   const dir = options.migrationsDir ?? MIGRATIONS_DIR;
-  return withLock(target.db, { ...options, rollingBack: true }, async (lock) => {
+  return withLock(target.db, options, async (lock) => {
     const plan = planDown(await readMigrationStatus(target.db, dir), options);
-    if (plan.length > 0) await options.beforeApply?.();
+    if (plan.length > 0) {
+      await holdWrites(lock, options);
+      await options.beforeApply?.();
+    }
     const rolledBack: string[] = [];
     for (const fileName of plan) {
       lock.assertHeld();
@@ -224,17 +230,24 @@ async function runOne(
   );
 }
 
+/** Before anything changes: live APIs stop writing (the backup then sees no write in flight). */
+export function holdWrites(
+  lock: MigrationLock,
+  options: Pick<RunOptions, 'ackWaitMs' | 'log'>,
+): Promise<void> {
+  return lock.holdWrites({ waitMs: options.ackWaitMs ?? 30_000, log: options.log });
+}
+
 /** Runs fn under the migration lock, released whatever happens (see releaseHeldLocks too). */
 export async function withLock<T>(
   db: Db,
-  options: Pick<RunOptions, 'command' | 'lockWaitMs' | 'log'> & { rollingBack?: boolean },
+  options: Pick<RunOptions, 'command' | 'lockWaitMs' | 'log'>,
   fn: (lock: MigrationLock) => Promise<T>,
 ): Promise<T> {
   const lock = await acquireMigrationLock(db, {
     command: options.command,
     waitMs: options.lockWaitMs,
     log: options.log,
-    rollingBack: options.rollingBack,
   });
   try {
     return await fn(lock);

@@ -3,7 +3,7 @@ import type { SchemaGate } from '../http/write-gate.ts';
 import { withinMs } from '../shared/deadline.ts';
 import { AppError } from '../shared/errors.ts';
 import { compareDeclaredIndexes } from './declared-indexes.ts';
-import { readMigrationLock } from './lock.ts';
+import { startHeartbeat } from './instance-heartbeat.ts';
 import type { ModelState } from './model-state.ts';
 import { MIGRATIONS_DIR } from './settings.ts';
 import { readMigrationStatus } from './status.ts';
@@ -11,8 +11,6 @@ import { readMigrationStatus } from './status.ts';
 export interface SchemaState {
   /** Migration files this code has and the database has not applied. */
   pending: string[];
-  /** A `down` holds the migration lock: the schema is going back under this code. */
-  rollingBack: boolean;
   /** Unique indexes the models declare that the database lacks (or has in another shape). */
   missingUnique: string[];
 }
@@ -20,7 +18,10 @@ export interface SchemaState {
 export interface SchemaWatch extends SchemaGate {
   /** Reads the state now (also what each poll does). */
   refresh(): Promise<SchemaState>;
-  stop(): void;
+  /** Settles once the first reading and the first heartbeat have ended (start-up waits for it). */
+  started(): Promise<void>;
+  /** Stops the polls and the heartbeat, and leaves the registry of live instances. */
+  stop(): Promise<void>;
 }
 
 export interface SchemaWatchOptions {
@@ -34,13 +35,17 @@ export interface SchemaWatchOptions {
   readyWaitMs?: number;
   migrationsDir?: string;
   log: { warn(message: string): void; info(message: string): void };
+  heartbeatMs?: number;
 }
 
 /**
- * Follows whether the database is behind the code: pending migrations (a `down` ran, or the code
- * was deployed before `up`), a `down` in progress, or a declared unique index missing (a restore
- * without indexes). Polled, so that the API notices a change made by another process within
- * intervalMs; until the first poll answers, writes wait.
+ * Follows whether the database is behind the code. A schema change made by our commands (up,
+ * down, stamp, restore --drop) is announced on the migration lock and honoured through the
+ * instance heartbeat before anything changes (instance-heartbeat.ts): writes are refused from
+ * then until a reading taken after the lock's release says the schema matches. The polls (every
+ * intervalMs) only find what changed without an announcement: code deployed before its `up`, an
+ * index dropped by hand, a plain mongorestore. Until the first reading and the first beat,
+ * writes wait.
  *
  * One reading at a time, shared by the poll and /readyz (each /readyz used to start its own),
  * and bounded (readTimeoutMs): a read the server never answers (the driver does not bound it)
@@ -56,14 +61,12 @@ export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
   let readings = 0;
   const read = async () => {
     const mine = ++readings;
-    const [status, lock, indexes] = await Promise.all([
+    const [status, indexes] = await Promise.all([
       readMigrationStatus(db, options.migrationsDir ?? MIGRATIONS_DIR),
-      readMigrationLock(db),
       compareDeclaredIndexes(db, options.models),
     ]);
     const fresh: SchemaState = {
       pending: status.pending,
-      rollingBack: lock?.rollingBack === true,
       missingUnique: indexes.filter((p) => p.index.unique).map((p) => p.line),
     };
     if (mine !== readings) return fresh;
@@ -79,7 +82,9 @@ export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
     return state;
   };
   let reading: Promise<SchemaState> | undefined;
+  let readingStarted = 0;
   const refresh = () => {
+    if (!reading) readingStarted = Date.now();
     reading ??= withinMs(read(), readTimeoutMs, () => {
       throw new AppError(
         'database-unavailable',
@@ -90,25 +95,62 @@ export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
     });
     return reading;
   };
+  /** A reading that started after now: one already under way may predate a lock's release. */
+  const readingFromNow = async () => {
+    const since = Date.now();
+    const first = refresh();
+    const started = readingStarted;
+    await first;
+    if (started < since) await refresh();
+  };
+  let inFlight = 0;
+  const heartbeat = startHeartbeat({
+    db,
+    inFlight: () => inFlight,
+    confirmRelease: readingFromNow,
+    log: options.log,
+    heartbeatMs: options.heartbeatMs,
+  });
   const timer = setInterval(() => {
     // A failed poll keeps the last state: the database guard answers for an outage.
     refresh().catch(() => {});
   }, options.intervalMs);
   timer.unref();
+  const blocked = (current: SchemaState | undefined) => {
+    if (heartbeat.held() !== undefined) {
+      return new AppError(
+        'migrations-pending',
+        'The schema is being changed (migrate or restore); writes wait until it matches the code',
+      );
+    }
+    if (!current || !heartbeat.fresh())
+      return new AppError('migrations-pending', 'The schema is being checked; try again shortly');
+    return gateError(current);
+  };
   return {
     refresh,
-    stop: () => clearInterval(timer),
-    writesBlocked() {
-      if (!state)
-        return new AppError('migrations-pending', 'The schema is being checked; try again shortly');
-      return gateError(state);
+    async started() {
+      await Promise.all([refresh(), heartbeat.firstBeat]);
+    },
+    async stop() {
+      clearInterval(timer);
+      await heartbeat.stop();
+    },
+    writesBlocked: () => blocked(state),
+    writeStarted() {
+      inFlight += 1;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        inFlight -= 1;
+        heartbeat.nudge();
+      };
     },
     async notReady() {
       const current =
         (await withinMs(refresh(), options.readyWaitMs ?? 2000, () => undefined)) ?? state;
-      if (!current)
-        return new AppError('migrations-pending', 'The schema is being checked; try again shortly');
-      return gateError(current);
+      return blocked(current);
     },
   };
 }
@@ -118,12 +160,6 @@ function describe(state: SchemaState): string {
 }
 
 function gateError(state: SchemaState): AppError | undefined {
-  if (state.rollingBack) {
-    return new AppError(
-      'migrations-pending',
-      'A migration is being rolled back; writes wait until the code matches the database',
-    );
-  }
   if (state.pending.length > 0) {
     const count =
       state.pending.length === 1 ? '1 migration is' : `${state.pending.length} migrations are`;

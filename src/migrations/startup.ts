@@ -49,6 +49,7 @@ export async function enforceMigrationPolicy(options: StartupCheckOptions): Prom
   await migrateUp(target, {
     command: 'start-up (MIGRATIONS_ON_START=apply)',
     lockWaitMs: config.migrations.lockWaitSeconds * 1000,
+    ackWaitMs: config.migrations.ackWaitSeconds * 1000,
     batch: {
       batchSize: config.migrations.batchSize,
       signal: options.signal,

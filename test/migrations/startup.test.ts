@@ -128,7 +128,7 @@ describe('start-up with pending migrations', { timeout: 60_000 }, () => {
       expect(ready.status).toBe(200);
       expect(ready.body.status).toBe('ready');
     } finally {
-      schema.stop();
+      await schema.stop();
       await db.close();
     }
   });
@@ -205,7 +205,7 @@ describe('the schema watch behind /readyz', { timeout: 60_000 }, () => {
         .toBe('migrations-pending');
       expect(schema.writesBlocked()?.code).toBe('migrations-pending');
     } finally {
-      schema.stop();
+      await schema.stop();
       await db.close();
       await watched.close();
       await proxy.close();
