@@ -17,6 +17,8 @@ export interface InstanceHeartbeat {
   fresh(): boolean;
   /** Beats again at once (a write in flight ended while an acknowledgement waits for it). */
   nudge(): void;
+  /** Beats now and waits for it, and for a release it found to be confirmed (for /readyz). */
+  settle(): Promise<void>;
   /** Settles when the first beat has ended, answered or not. */
   firstBeat: Promise<void>;
   stop(): Promise<void>;
@@ -47,7 +49,7 @@ export function startHeartbeat(options: HeartbeatOptions): InstanceHeartbeat {
   let held: string | undefined;
   let acked: string | null = null;
   let lastBeat: number | undefined;
-  let releasing = false;
+  let releasing: Promise<void> | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let beating: Promise<void> | undefined;
@@ -68,15 +70,15 @@ export function startHeartbeat(options: HeartbeatOptions): InstanceHeartbeat {
         options.log.warn('writes refused: a schema change was announced (migrate or restore)');
       }
     } else if (held !== undefined && !releasing) {
-      releasing = true;
-      options
+      releasing = options
         .confirmRelease()
         .then(() => {
           held = undefined;
+          options.log.info('the schema change is over: writes follow the schema again');
         })
         .catch(() => {}) // the next beat tries again
         .finally(() => {
-          releasing = false;
+          releasing = undefined;
         });
     }
     lastBeat = started;
@@ -88,7 +90,7 @@ export function startHeartbeat(options: HeartbeatOptions): InstanceHeartbeat {
     timer = setTimeout(run, ms);
     timer.unref();
   };
-  function run() {
+  function run(): Promise<void> {
     // Bounded: a beat the server never answers must not stop the later ones.
     beating ??= withinMs(beat(), period * 4, () => undefined)
       .catch((error: Error) => options.log.warn(`heartbeat failed: ${error.message}`))
@@ -97,11 +99,17 @@ export function startHeartbeat(options: HeartbeatOptions): InstanceHeartbeat {
         // Acknowledge soon rather than at the next period once a hold is honoured.
         schedule(awaitingAck() ? 50 : period);
       });
+    return beating;
   }
-  run();
-  const firstBeat = beating ?? Promise.resolve();
+  const firstBeat = run();
   return {
     firstBeat,
+    async settle() {
+      await beating;
+      clearTimeout(timer);
+      await run();
+      await releasing;
+    },
     held: () => held,
     fresh: () => lastBeat !== undefined && Date.now() - lastBeat < STALE_AFTER_MS,
     nudge() {

@@ -148,9 +148,12 @@ export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
       };
     },
     async notReady() {
-      const current =
-        (await withinMs(refresh(), options.readyWaitMs ?? 2000, () => undefined)) ?? state;
-      return blocked(current);
+      const readyWaitMs = options.readyWaitMs ?? 2000;
+      const [current] = await Promise.all([
+        withinMs(refresh(), readyWaitMs, () => undefined),
+        withinMs(heartbeat.settle(), readyWaitMs, () => undefined),
+      ]);
+      return blocked(current ?? state);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
+import type { InstanceDocument } from '../../src/migrations/write-hold.ts';
 import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
 import {
   ALL_MIGRATIONS,
@@ -120,7 +121,7 @@ describe('a schema change waits until the live API refuses writes', { timeout: 3
 
 describe('the wait for API instances is bounded', { timeout: 120_000 }, () => {
   const t = useMigrationDb('holdwait');
-  const instances = () => t.db.collection<{ _id: string }>('migrations_lock');
+  const instances = () => t.db.collection<InstanceDocument>('migrations_lock');
   const register = (id: string, host: string, pid: number) =>
     instances().insertOne({ _id: `api:${id}`, host, pid, startedAt: new Date(), beat: 0 });
 
