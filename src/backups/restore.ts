@@ -9,19 +9,22 @@ import {
 } from 'mongodb';
 import { isSystemDatabase } from '../config.ts';
 import type { Capabilities } from '../db/capabilities.ts';
-import { replaceCollection } from '../db/replace-collection.ts';
 import { redactSecrets } from '../shared/connection-string.ts';
 import { hashFile, inspectArchive, readArchivePrelude } from './archive-reader.ts';
 import { LOCK_COLLECTIONS } from './bookkeeping.ts';
 import { BackupError } from './errors.ts';
 import { type Manifest, manifestPathFor, readManifest } from './manifest.ts';
 import { openServer } from './server.ts';
+import { dropPrefixed, swapIn } from './swap-in.ts';
 import { toolConnectionString } from './tool-uri.ts';
 import { locateTool, startTool, withToolConfig } from './tools.ts';
 
 export const DATABASE_NAME = /^[A-Za-z0-9_-]{1,63}$/;
-/** Collections a restore writes before it swaps them in: `restoring_<hex>_<name>`. */
-const STAGING = /^restoring_[0-9a-f]{8}_/;
+/**
+ * Collections a restore writes before it swaps them in (`restoring_<hex>_<name>`), and the
+ * target's it keeps aside until the swapped-in ones passed their checks (`replaced_<hex>_…`).
+ */
+const STAGING = /^(restoring|replaced)_[0-9a-f]{8}_/;
 
 export interface RestoreOptions {
   uri: string;
@@ -32,6 +35,12 @@ export interface RestoreOptions {
   drop?: boolean;
   mongorestorePath?: string;
   serverSelectionTimeoutMS?: number;
+  /**
+   * With --drop: announces the restore to the live APIs of the target and resolves once they
+   * refuse writes; the returned function ends the hold (scripts/restore.ts wires the migration
+   * lock's; src/migrations/write-hold.ts).
+   */
+  holdWrites?: (db: Db) => Promise<() => Promise<void>>;
 }
 
 export interface RestoreResult {
@@ -49,8 +58,9 @@ export interface RestoreResult {
  * to its end and checked against the manifest (size, SHA-256, structure, counts) before any
  * connection; mongorestore then writes into staging collections beside the target's, which are
  * checked against the manifest (mongorestore can exit 0 after failed inserts) and only then
- * swapped in, one collection at a time. A failure before the swap drops the staging collections
- * and leaves the target as it was.
+ * swapped in (swap-in.ts: a failure there puts the originals back). With --drop the live APIs
+ * refuse writes for the whole run (holdWrites). Any failure drops the staging collections and
+ * leaves the target as it was.
  */
 export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
   const archivePath = resolve(options.archivePath);
@@ -70,34 +80,75 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
       );
     }
     const { engine } = server.capabilities;
-    const staging = `restoring_${randomBytes(4).toString('hex')}_`;
-    // FerretDB v1 rejects the index specs mongorestore sends (it adds "ns"), so the indexes are
-    // built from the archive's own definitions after the data is in.
-    const separateIndexes = engine === 'ferretdb';
+    const release = options.drop ? await holdWrites(db, options) : undefined;
     try {
-      await mongorestoreArchive(mongorestore, options.uri, archivePath, {
-        from: manifest.database,
-        to: target,
-        prefix: staging,
-        noIndexRestore: separateIndexes,
-      });
-      if (separateIndexes) await buildIndexesFromArchive(db, archivePath, staging);
-      await assertMatchesManifest(db, manifest, staging);
-      await swapIn(db, manifest, staging, engine);
+      await restoreThroughStaging(db, { ...options, archivePath, manifest, mongorestore, engine });
     } finally {
-      await dropStaging(db, staging);
+      await release?.();
     }
-    await assertMatchesManifest(db, manifest, '');
     const archived = new Set(manifest.collections.map((c) => c.name));
     return {
       database: target,
       manifest,
       engine,
-      indexesBuiltSeparately: separateIndexes,
-      otherCollections: (await collectionNames(db)).filter((name) => !archived.has(name)),
+      indexesBuiltSeparately: engine === 'ferretdb',
+      otherCollections: (await collectionNames(db)).filter(
+        (name) => !archived.has(name) && !LOCK_COLLECTIONS.includes(name),
+      ),
     };
   } finally {
     await server.close();
+  }
+}
+
+/** Nothing restored yet: a failure to hold the writes leaves the target as it was. */
+async function holdWrites(db: Db, options: RestoreOptions) {
+  try {
+    return await options.holdWrites?.(db);
+  } catch (error) {
+    throw new BackupError(
+      'restore-failed',
+      `${(error as Error).message.replace(/; nothing was changed$/, '')}; the target was not changed`,
+    );
+  }
+}
+
+/**
+ * mongorestore into staging collections, their checks, then the swap (which checks the target
+ * again and puts the originals back on any failure). The staging collections go in every case.
+ */
+async function restoreThroughStaging(
+  db: Db,
+  run: RestoreOptions & {
+    archivePath: string;
+    manifest: Manifest;
+    mongorestore: string;
+    engine: Capabilities['engine'];
+  },
+): Promise<void> {
+  const { manifest } = run;
+  const id = randomBytes(4).toString('hex');
+  const staging = `restoring_${id}_`;
+  // FerretDB v1 rejects the index specs mongorestore sends (it adds "ns"), so the indexes are
+  // built from the archive's own definitions after the data is in.
+  const separateIndexes = run.engine === 'ferretdb';
+  try {
+    await mongorestoreArchive(run.mongorestore, run.uri, run.archivePath, {
+      from: manifest.database,
+      to: db.databaseName,
+      prefix: staging,
+      noIndexRestore: separateIndexes,
+    });
+    if (separateIndexes) await buildIndexesFromArchive(db, run.archivePath, staging);
+    await assertMatchesManifest(db, manifest, staging);
+    const names = manifest.collections
+      .map((c) => c.name)
+      .filter((name) => !LOCK_COLLECTIONS.includes(name));
+    await swapIn(db, names, { staging, parked: `replaced_${id}_` }, () =>
+      assertMatchesManifest(db, manifest, ''),
+    );
+  } finally {
+    await dropPrefixed(db, staging);
   }
 }
 
@@ -156,8 +207,9 @@ async function collectionNames(db: Db): Promise<string[]> {
     .filter((name) => !name.startsWith('system.') && !STAGING.test(name));
 }
 
+/** Collections holding data; the locks and the live APIs' registrations are not data. */
 async function populatedCollections(db: Db): Promise<string[]> {
-  const names = await collectionNames(db);
+  const names = (await collectionNames(db)).filter((name) => !LOCK_COLLECTIONS.includes(name));
   const populated: string[] = [];
   for (const name of names) {
     if (await db.collection(name).findOne({}, { projection: { _id: 1 } })) populated.push(name);
@@ -192,29 +244,6 @@ async function mongorestoreArchive(
       );
     }
   });
-}
-
-/** Each archived collection in place of the target's (an empty one the restore did not create: dropped). */
-async function swapIn(
-  db: Db,
-  manifest: Manifest,
-  prefix: string,
-  engine: Capabilities['engine'],
-): Promise<void> {
-  const present = new Set(
-    (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name),
-  );
-  for (const { name } of manifest.collections) {
-    if (present.has(prefix + name)) await replaceCollection(db, prefix + name, name, engine);
-    else if (present.has(name)) await db.collection(name).drop();
-  }
-}
-
-async function dropStaging(db: Db, prefix: string): Promise<void> {
-  const left = await db.listCollections({}, { nameOnly: true }).toArray();
-  for (const { name } of left) {
-    if (name.startsWith(prefix)) await db.collection(name).drop();
-  }
 }
 
 async function buildIndexesFromArchive(db: Db, archivePath: string, prefix: string): Promise<void> {

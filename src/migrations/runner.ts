@@ -238,6 +238,28 @@ export function holdWrites(
   return lock.holdWrites({ waitMs: options.ackWaitMs ?? 30_000, log: options.log });
 }
 
+/**
+ * For a schema change made outside the migrations (a restore that replaces collections): takes
+ * the migration lock and holds the live APIs' writes; the returned function ends both.
+ */
+export async function holdSchema(
+  db: Db,
+  options: Pick<RunOptions, 'command' | 'lockWaitMs' | 'ackWaitMs' | 'log'>,
+): Promise<() => Promise<void>> {
+  const lock = await acquireMigrationLock(db, {
+    command: options.command,
+    waitMs: options.lockWaitMs,
+    log: options.log,
+  });
+  try {
+    await holdWrites(lock, options);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return () => lock.release();
+}
+
 /** Runs fn under the migration lock, released whatever happens (see releaseHeldLocks too). */
 export async function withLock<T>(
   db: Db,
