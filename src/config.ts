@@ -210,7 +210,7 @@ const schema = z
     MIGRATION_ACK_WAIT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
     /** Back up a non-test database before applying migrations (npm run migrate -- up, start-up). */
     MIGRATION_BACKUP: bool.default(true),
-    /** How often the API re-reads the migration state (writes wait while the database is behind). */
+    /** How often the API re-reads the migration state for changes made without an announcement. */
     MIGRATIONS_WATCH_SECONDS: z.coerce.number().int().min(1).max(300).default(2),
     /** pino log level. */
     LOG_LEVEL: z
