@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { BackupError, fileSystemError } from './errors.ts';
 
 /**
