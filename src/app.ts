@@ -24,6 +24,7 @@ import { corsPolicy, noStore, securityHeaders } from './http/security.ts';
 import { type SchemaGate, writeGate } from './http/write-gate.ts';
 import type { Logger } from './logger.ts';
 import { postRoutes } from './posts/routes.ts';
+import { useCursorSecret } from './shared/cursor.ts';
 import { tagRoutes } from './tags/routes.ts';
 
 export interface AppOptions {
@@ -43,6 +44,7 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Express {
   const { config, db, logger } = options;
   const tokens = createTokenService(config.auth);
+  useCursorSecret(config.auth.cursorSecret);
   const database = watchDatabase(db);
   const app = express();
   app.disable('x-powered-by');

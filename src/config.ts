@@ -426,6 +426,8 @@ function configFrom(e: z.output<typeof schema>) {
     }),
     auth: Object.freeze({
       jwtSecret: e.JWT_SECRET ?? DEV_SECRET_NOTE,
+      /** Seals the pagination cursors (src/shared/cursor.ts); unset: the development key. */
+      cursorSecret: e.JWT_SECRET,
       tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
     }),
     http: Object.freeze({

@@ -1,5 +1,6 @@
 import { type Db, ObjectId } from 'mongodb';
-import { hashPassword } from '../../src/auth/passwords.ts';
+import { usernameKey } from '../../src/users/model.ts';
+import { hashPassword } from '../../src/users/password.ts';
 
 export interface Dataset {
   users: number;
@@ -20,9 +21,36 @@ export const BASE_POSTS = 200_000;
 const FOLLOWS_PER_USER = 20;
 // Below MongoDB's limit of 200 $in values for which it merges index scans instead of sorting.
 const FEED_FOLLOWEES = 150;
-const TAG_VOCABULARY = 500;
 const BATCH = 5000;
 export const BENCH_PASSWORD = 'bench password 1';
+
+/**
+ * What the documents say; the shapes (counts by scale, skewed authorship, tags per post,
+ * follows) stay the generator's. The bench's content is plain; npm run seed's reads like people.
+ */
+export interface SeedContent {
+  /** The PRNG's seed: one seed, one dataset. */
+  seed: number;
+  /** Posts are spread over the last spanDays; the users were created 35 days before. */
+  spanDays: number;
+  /** Tag ranks 0..tagVocabulary-1 (the low ranks most used), named by tagName. */
+  tagVocabulary: number;
+  tagName(rank: number): string;
+  /** Every user's password (one argon2 hash for all: hashing is deliberately slow). */
+  password: string;
+  user(i: number, rand: () => number): { username: string; email: string; aboutMe?: string };
+  body(i: number, rand: () => number): string;
+}
+
+export const BENCH_CONTENT: SeedContent = {
+  seed: 7,
+  spanDays: 365,
+  tagVocabulary: 500,
+  tagName: (rank) => `tag${rank}`,
+  password: BENCH_PASSWORD,
+  user: (i) => ({ username: `bench_${i}`, email: `bench_${i}@example.com` }),
+  body: (i) => `bench post ${i}: the quick brown fox jumps over the lazy dog`,
+};
 
 /** A small deterministic PRNG (mulberry32), so two runs at one scale seed the same shapes. */
 function random(seed: number): () => number {
@@ -51,36 +79,76 @@ async function insertInBatches<T extends object>(
 /**
  * Seeds users, posts with tags, follows and tag counters with the raw driver (insertMany in
  * batches). Post authorship is skewed (a few users write most posts) so that one author's
- * listing and the feed have deep pages; timestamps spread over the last year.
+ * listing and the feed have deep pages; timestamps spread over content.spanDays. Each tag's
+ * postCount is the number of posts carrying it, as the API keeps it; the documents must pass
+ * the models' validation (test/seed.test.ts checks the sample content's).
  */
 export async function seedDataset(
   db: Db,
   scale: number,
   log: (m: string) => void,
+  content: SeedContent = BENCH_CONTENT,
 ): Promise<Dataset> {
-  const rand = random(7);
+  const rand = random(content.seed);
   const users = Math.max(20, Math.round(BASE_USERS * scale));
   const posts = Math.max(200, Math.round(BASE_POSTS * scale));
   const userIds = Array.from({ length: users }, () => new ObjectId());
-  // One hash for every user: argon2 is deliberately slow, and every bench user logs in the same.
-  const passwordHash = await hashPassword(BENCH_PASSWORD);
-  const created = new Date(Date.now() - 400 * 86_400_000);
-  await insertInBatches(db, 'users', users, (i) => ({
-    _id: userIds[i],
-    username: `bench_${i}`,
-    usernameKey: `bench_${i}`,
-    email: `bench_${i}@example.com`,
-    passwordHash,
-    tokenVersion: 0,
-    profile: {},
-    createdAt: created,
-    updatedAt: created,
-  }));
+  const span = content.spanDays * 86_400_000;
+  const start = Date.now() - span;
+  await seedUsers(db, { userIds, content, rand, created: new Date(start - 35 * 86_400_000) });
   log(`seeded ${users} users`);
+  const { tags, samplePostIds } = await seedPosts(db, {
+    userIds,
+    content,
+    rand,
+    posts,
+    start,
+    span,
+  });
+  log(`seeded ${posts} posts`);
+  const feedFollowees = Math.min(FEED_FOLLOWEES, users - 1);
+  const follows = await seedFollows(db, { userIds, rand, feedFollowees, start });
+  log(`seeded ${follows} follows`);
+  const feedUserId = userIds[users - 1] as ObjectId;
+  return { users, posts, follows, tags, userIds, feedUserId, feedFollowees, samplePostIds };
+}
 
+interface Generation {
+  userIds: ObjectId[];
+  content: SeedContent;
+  rand: () => number;
+}
+
+async function seedUsers(
+  db: Db,
+  { userIds, content, rand, created }: Generation & { created: Date },
+) {
+  // One hash for every user: argon2 is deliberately slow, and every seeded user logs in the same.
+  const passwordHash = await hashPassword(content.password);
+  await insertInBatches(db, 'users', userIds.length, (i) => {
+    const { username, email, aboutMe } = content.user(i, rand);
+    return {
+      _id: userIds[i],
+      username,
+      usernameKey: usernameKey(username),
+      email,
+      passwordHash,
+      tokenVersion: 0,
+      profile: aboutMe === undefined ? {} : { aboutMe },
+      createdAt: created,
+      updatedAt: created,
+    };
+  });
+}
+
+/** The posts, then one tag document per tag used, counting the posts that carry it. */
+async function seedPosts(
+  db: Db,
+  plan: Generation & { posts: number; start: number; span: number },
+): Promise<{ tags: number; samplePostIds: ObjectId[] }> {
+  const { userIds, content, rand, posts, start } = plan;
   const tagCounts = new Map<string, number>();
-  const start = Date.now() - 365 * 86_400_000;
-  const step = (365 * 86_400_000) / posts;
+  const step = plan.span / posts;
   const samplePostIds: ObjectId[] = [];
   await insertInBatches(db, 'posts', posts, (i) => {
     const _id = new ObjectId();
@@ -88,31 +156,37 @@ export async function seedDataset(
     const tags = new Set<string>();
     const tagCount = Math.floor(rand() * 4);
     for (let k = 0; k < tagCount; k += 1)
-      tags.add(`tag${Math.floor(rand() ** 2 * TAG_VOCABULARY)}`);
+      tags.add(content.tagName(Math.floor(rand() ** 2 * content.tagVocabulary)));
     for (const tag of tags) tagCounts.set(tag, (tagCounts.get(tag) ?? 0) + 1);
+    const author = userIds[Math.floor(rand() ** 2 * userIds.length)];
     return {
       _id,
-      body: `bench post ${i}: the quick brown fox jumps over the lazy dog`,
-      author: userIds[Math.floor(rand() ** 2 * users)],
+      body: content.body(i, rand),
+      author,
       timestamp: new Date(start + Math.floor(i * step)),
       tags: [...tags],
     };
   });
-  log(`seeded ${posts} posts`);
-
   await db.collection('tags').insertMany(
     [...tagCounts].map(([name, postCount]) => ({ name, postCount })),
     { ordered: false },
   );
+  return { tags: tagCounts.size, samplePostIds };
+}
 
-  const feedUserId = userIds[users - 1] as ObjectId;
-  const feedFollowees = Math.min(FEED_FOLLOWEES, users - 1);
+/** The last user follows the first feedFollowees; every other follows up to 20 at random. */
+async function seedFollows(
+  db: Db,
+  plan: Omit<Generation, 'content'> & { feedFollowees: number; start: number },
+): Promise<number> {
+  const { userIds, rand, start } = plan;
+  const users = userIds.length;
   const edges = new Map<string, { follower: ObjectId; followee: ObjectId }>();
   const addEdge = (a: number, b: number) => {
     if (a === b) return;
     edges.set(`${a}:${b}`, { follower: userIds[a] as ObjectId, followee: userIds[b] as ObjectId });
   };
-  for (let f = 0; f < feedFollowees; f += 1) addEdge(users - 1, f);
+  for (let f = 0; f < plan.feedFollowees; f += 1) addEdge(users - 1, f);
   for (let a = 0; a < users - 1; a += 1) {
     for (let k = 0; k < FOLLOWS_PER_USER; k += 1) addEdge(a, Math.floor(rand() * users));
   }
@@ -121,16 +195,5 @@ export async function seedDataset(
     ...edgeList[i],
     createdAt: new Date(start + i * 1000),
   }));
-  log(`seeded ${edgeList.length} follows`);
-
-  return {
-    users,
-    posts,
-    follows: edgeList.length,
-    tags: tagCounts.size,
-    userIds,
-    feedUserId,
-    feedFollowees,
-    samplePostIds,
-  };
+  return edgeList.length;
 }

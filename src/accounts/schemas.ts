@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.ts';
 import { textSchema } from '../http/schemas.ts';
 import { USERNAME_PATTERN } from '../users/model.ts';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../users/password.ts';
 import { DOMAIN } from '../users/schemas.ts';
 
 const username = z

@@ -1,4 +1,3 @@
-import { hashPassword } from '../auth/passwords.ts';
 import type { Database } from '../db/connection.ts';
 import { collidingField, isDuplicateKeyError } from '../db/errors.ts';
 import { inTransactionIfAvailable } from '../db/transactions.ts';
@@ -8,6 +7,7 @@ import type { AuthUser } from '../shared/auth-user.ts';
 import { AppError } from '../shared/errors.ts';
 import { beginTagWrite, moveTagCounts } from '../tags/counters.ts';
 import { usernameKey } from '../users/model.ts';
+import { hashPassword } from '../users/password.ts';
 import { findUserOrThrow, NOT_DELETING, toUserView } from '../users/queries.ts';
 import type { UserView } from '../users/schemas.ts';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Database } from '../db/connection.ts';
 import { defineRoute } from '../http/route.ts';
 import { codePointLength } from '../shared/text.ts';
-import { PASSWORD_MAX_LENGTH } from './passwords.ts';
+import { PASSWORD_MAX_LENGTH } from '../users/password.ts';
 import { type Credentials, logIn, revokeAllTokens } from './service.ts';
 import type { TokenService } from './tokens.ts';
 

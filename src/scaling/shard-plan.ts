@@ -204,6 +204,7 @@ export const QUERIES: QueryPlan[] = [
     command: 'delete',
     routing: 'unsharded',
   },
+  { endpoint: 'DELETE /api/users/:id', collection: 'tags', command: 'find', routing: 'unsharded' },
   {
     endpoint: 'GET /api/users/:id/posts',
     collection: 'users',
@@ -338,6 +339,7 @@ export const QUERIES: QueryPlan[] = [
     why: FAN_OUT.explainMiss,
   },
   { endpoint: 'PATCH /api/posts/:id', collection: 'tags', command: 'update', routing: 'unsharded' },
+  { endpoint: 'PATCH /api/posts/:id', collection: 'tags', command: 'find', routing: 'unsharded' },
   { endpoint: 'DELETE /api/posts/:id', collection: 'posts', command: 'find', routing: 'targeted' },
   {
     endpoint: 'DELETE /api/posts/:id',
@@ -357,6 +359,7 @@ export const QUERIES: QueryPlan[] = [
     command: 'update',
     routing: 'unsharded',
   },
+  { endpoint: 'DELETE /api/posts/:id', collection: 'tags', command: 'find', routing: 'unsharded' },
   {
     endpoint: 'GET /api/feed',
     collection: 'follows',

@@ -1,5 +1,6 @@
 import { type Connection, type InferSchemaType, Schema, type Types } from 'mongoose';
 import { codePointLength } from '../shared/text.ts';
+import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password.ts';
 
 /** Letters, digits, _ . and -, with at least one letter or digit (no names of only dots). */
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -62,6 +63,30 @@ export const userSchema = new Schema(
     timestamps: true,
     strict: 'throw',
     strictQuery: true,
+    methods: {
+      /**
+       * The tutorial's set_password, for code that writes through the model (npm run shell): the
+       * API's length rule, and a new password on a saved user revokes its tokens, as a password
+       * change through the API does.
+       */
+      async setPassword(password: string): Promise<void> {
+        const length = codePointLength(password);
+        if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
+          throw new RangeError(
+            `a password has ${PASSWORD_MIN_LENGTH}-${PASSWORD_MAX_LENGTH} characters, not ${length}`,
+          );
+        }
+        this.passwordHash = await hashPassword(password);
+        if (!this.isNew) this.tokenVersion += 1;
+      },
+    },
+    // A document printed (the shell, console.log) or turned into an object never shows the hash.
+    toObject: {
+      transform: (_doc, ret: Record<string, unknown>) => {
+        delete ret.passwordHash;
+        return ret;
+      },
+    },
     // Secrets never leave through a serialized document, whatever path serializes it.
     toJSON: {
       virtuals: true,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PASSWORD_MIN_LENGTH } from '../../src/auth/passwords.ts';
+import { PASSWORD_MIN_LENGTH } from '../../src/users/password.ts';
 import { startTestApp, useTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
 

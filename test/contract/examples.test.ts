@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/auth/passwords.ts';
 import { EXAMPLE_ID } from '../../src/http/schemas.ts';
+import { hashPassword } from '../../src/users/password.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { aUser, type TestUser } from '../helpers/builders.ts';
 

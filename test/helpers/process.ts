@@ -37,21 +37,24 @@ export interface StartOptions {
   detached?: boolean;
   /** Run as this user (the test runner must be root), as a service user runs the command. */
   user?: { uid: number; gid: number };
+  /** Piped to stdin, which is then closed (`command < file`); default: no stdin. */
+  input?: string;
 }
 
 /** Starts a command with only the environment given; collects its output. */
 export function startProcess(
   command: string,
   args: string[],
-  { env, cwd = root, timeoutMs, detached = false, user }: StartOptions,
+  { env, cwd = root, timeoutMs, detached = false, user, input }: StartOptions,
 ): RunningProcess {
   const child = spawn(command, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached,
     ...user,
   });
+  child.stdin?.end(input);
   const text = { stdout: '', stderr: '' };
   const watchers = new Set<() => boolean>();
   const wake = () => {
