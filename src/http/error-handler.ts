@@ -4,7 +4,7 @@ import { isDuplicateKeyError, isUnavailableError } from '../db/errors.ts';
 import { AppError, type ErrorCode } from '../shared/errors.ts';
 import { OVERLOAD_RETRY_AFTER_SECONDS } from './load-shedding.ts';
 
-/** Every error code the API can send, with its status: the README's error table is checked against it. */
+/** Every error code the API can send, with its status: docs/api.md's error table is checked against it. */
 export const statusByCode: Record<ErrorCode, number> = {
   'validation-failed': 400,
   'invalid-cursor': 400,
