@@ -1,10 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Aggregate, MongooseQueryMiddleware, Query, Schema } from 'mongoose';
+import type { MongooseQueryMiddleware, Schema } from 'mongoose';
 
 /**
  * The signal of the request that database calls are made for, aborted when its client has gone.
- * Carried by AsyncLocalStorage so that feature code stays plain Mongoose: the plugin below hands
- * it to every query of the models, beneath the features.
+ * Carried by AsyncLocalStorage so that feature code stays plain Mongoose: the plugin below checks
+ * it before every query of the models, beneath the features.
  */
 const current = new AsyncLocalStorage<AbortSignal>();
 
@@ -13,14 +13,12 @@ export function withSignal<T>(signal: AbortSignal, work: () => T): T {
   return current.run(signal, work);
 }
 
-const READS: MongooseQueryMiddleware[] = [
+const QUERIES: MongooseQueryMiddleware[] = [
   'find',
   'findOne',
   'countDocuments',
   'estimatedDocumentCount',
   'distinct',
-];
-const WRITES: MongooseQueryMiddleware[] = [
   'updateOne',
   'updateMany',
   'findOneAndUpdate',
@@ -32,25 +30,16 @@ const WRITES: MongooseQueryMiddleware[] = [
 ];
 
 /**
- * Once the request's client has gone, no query of it starts. A read still running gets the signal
- * (the driver's `signal` option): one waiting for a pooled connection or a server is dropped at
- * once, one waiting for its reply has its connection closed. A write that has begun runs to its
- * end: cut mid-way, its outcome would be unknown to the server's next reader too.
+ * Once the request's client has gone, no further query of it starts. A query already sent runs
+ * to its end, and holds the request's slot meanwhile: the driver's `signal` option would close its
+ * connection and give the slot back at once, while nothing tells the engine to stop the query.
+ * With it, one run of the abort flood left another client unanswered for 10 s (docs/operations.md,
+ * "A request's database work ends with it").
  */
 export function requestSignalPlugin(schema: Schema): void {
-  schema.pre(READS, function (this: Query<unknown, unknown>) {
-    const signal = current.getStore();
-    if (!signal) return;
-    signal.throwIfAborted();
-    this.setOptions({ signal } as never);
-  });
-  schema.pre('aggregate', function (this: Aggregate<unknown>) {
-    const signal = current.getStore();
-    if (!signal) return;
-    signal.throwIfAborted();
-    this.option({ signal } as never);
-  });
-  schema.pre(WRITES, () => current.getStore()?.throwIfAborted());
-  schema.pre('save', () => current.getStore()?.throwIfAborted());
-  schema.pre('insertMany', () => current.getStore()?.throwIfAborted());
+  const stopIfGone = () => current.getStore()?.throwIfAborted();
+  schema.pre(QUERIES, stopIfGone);
+  schema.pre('aggregate', stopIfGone);
+  schema.pre('save', stopIfGone);
+  schema.pre('insertMany', stopIfGone);
 }
