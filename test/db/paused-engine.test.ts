@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/connection.ts';
-import { type EmbeddedEngine, startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
-import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
-import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
+import { productionAppOnOwnEngine } from '../helpers/production-app.ts';
 
 // An engine that stops answering without closing its connections (SIGSTOP on this file's own
 // engine, as a frozen VM or a stalled disk does). A read already sent fails after
@@ -18,31 +15,16 @@ const PAUSE_MS = 8000;
 const RECOVERY_BOUND_MS = 15_000;
 const READERS = 4;
 
-const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
-let engine: EmbeddedEngine;
-let db: Database;
-let app: SpawnedApp;
+let own: Awaited<ReturnType<typeof productionAppOnOwnEngine>>;
 let port: number;
 beforeAll(async () => {
-  engine = await startEmbeddedEngine({ engine: kind });
-  db = await openTestDatabase('paused_engine', { uri: engine.uri });
-  app = spawnApp({
-    NODE_ENV: 'production',
-    JWT_SECRET: 'a'.repeat(40),
-    MONGODB_URI: engine.uri,
-    MONGODB_DB: db.connection.name,
+  own = await productionAppOnOwnEngine('paused_engine', {
     MONGODB_SOCKET_TIMEOUT_MS: String(SOCKET_TIMEOUT_MS),
     MONGODB_WAIT_QUEUE_TIMEOUT_MS: String(WAIT_QUEUE_TIMEOUT_MS),
   });
-  port = await app.listening(60_000);
+  ({ port } = await own.start());
 }, 120_000);
-afterAll(async () => {
-  if (engine?.pid) process.kill(engine.pid, 'SIGCONT');
-  app?.child.kill('SIGTERM');
-  await app?.exited;
-  if (db) await dropTestDatabase(db).catch(() => db.close());
-  await engine?.stop();
-}, 60_000);
+afterAll(() => own?.stop(), 60_000);
 
 interface Answer {
   status: number;
@@ -83,15 +65,15 @@ function keepReading() {
 
 describe('an engine that stops answering', () => {
   it(`gets a 503 within ${PAUSE_BOUND_MS} ms, and the API serves again after it resumes`, async (context) => {
-    if (!engine.pid) context.skip('the engine has no pid of its own to pause');
+    if (!own.engine.pid) context.skip('the engine has no pid of its own to pause');
     const readers = keepReading();
     await expect
       .poll(() => readers.answers.filter((a) => a.status === 200).length, { timeout: 20_000 })
       .toBeGreaterThan(5);
-    process.kill(engine.pid as number, 'SIGSTOP');
+    process.kill(own.engine.pid as number, 'SIGSTOP');
     const pausedAt = Date.now();
     await new Promise((r) => setTimeout(r, PAUSE_MS));
-    process.kill(engine.pid as number, 'SIGCONT');
+    process.kill(own.engine.pid as number, 'SIGCONT');
     const resumedAt = Date.now();
     await expect
       .poll(() => readers.answers.some((a) => a.status === 200 && a.at > resumedAt + 200), {

@@ -1,12 +1,10 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/connection.ts';
-import { type EmbeddedEngine, startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { startTestApp } from '../helpers/app.ts';
 import { aUser } from '../helpers/builders.ts';
-import { dropTestDatabase, openTestDatabase } from '../helpers/db.ts';
 import { startTs } from '../helpers/process.ts';
-import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
+import { productionAppOnOwnEngine } from '../helpers/production-app.ts';
+import type { SpawnedApp } from '../helpers/spawn-app.ts';
 
 // A hostile client on one loopback address sends expensive list requests and hangs up on each
 // after CLOSE_AFTER_MS; a bystander on another address asks for one small page at a time. The
@@ -26,15 +24,17 @@ const HANG_MS = 10_000;
 const MAX_CHECKOUT_WAITING = 32;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
-const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
-let engine: EmbeddedEngine;
-let db: Database;
+let own: Awaited<ReturnType<typeof productionAppOnOwnEngine>>;
 let app: SpawnedApp;
 let port: number;
 
 beforeAll(async () => {
-  engine = await startEmbeddedEngine({ engine: kind });
-  db = await openTestDatabase('abort_flood', { uri: engine.uri });
+  own = await productionAppOnOwnEngine('abort_flood', {
+    METRICS_ENABLED: 'true',
+    MAX_EVENT_LOOP_LAG_MS: '500',
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+  });
+  const { db } = own;
   const seeding = await startTestApp('abort_flood', {}, { db });
   const authors = await Promise.all(Array.from({ length: 4 }, () => aUser(seeding.api)));
   await db.Post.insertMany(
@@ -45,23 +45,9 @@ beforeAll(async () => {
     })),
   );
   await seeding.close();
-  app = spawnApp({
-    NODE_ENV: 'production',
-    JWT_SECRET: 'a'.repeat(40),
-    MONGODB_URI: engine.uri,
-    MONGODB_DB: db.connection.name,
-    METRICS_ENABLED: 'true',
-    MAX_EVENT_LOOP_LAG_MS: '500',
-    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-  });
-  port = await app.listening(60_000);
+  ({ app, port } = await own.start());
 }, 180_000);
-
-afterAll(async () => {
-  if (app && app.child.exitCode === null) app.child.kill('SIGKILL');
-  if (db) await dropTestDatabase(db).catch(() => db.close());
-  await engine?.stop();
-}, 60_000);
+afterAll(() => own?.stop(), 60_000);
 
 /** One GET from `localAddress`; status 0 when it was not answered within HANG_MS. */
 function get(path: string, localAddress: string) {
