@@ -78,6 +78,8 @@ export function createApp(options: AppOptions): Express {
   app.use(corsPolicy(config.http.corsOrigins));
   app.use(loadShedding(config.load, isHealthProbe));
   app.use(globalRateLimit({ config, db, logger }));
+  // Before the body is parsed: a malformed token request's 400 is no-store too.
+  app.use('/api/tokens', noStore);
   app.use(jsonBody(config.http.bodyLimitBytes));
   app.use(bodyGuard);
 
@@ -87,7 +89,6 @@ export function createApp(options: AppOptions): Express {
   mountDocs(app);
   app.use('/api', databaseGuard(database));
   if (options.schema) app.use('/api', writeGate(options.schema));
-  app.use('/api/tokens', noStore);
   app.post('/api/tokens', ...loginRateLimits({ config, db, logger }));
   mountRoutes(app, routes, {
     now: (header) => authenticate(db, tokens, header),
