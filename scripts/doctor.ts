@@ -22,25 +22,26 @@ await runScript('doctor', async (ctx) => {
     replication: config.mongo.replication,
     engineRules: config.mongo.engineRules,
   });
-  try {
-    const caps = server.capabilities;
-    ctx.out(
-      `doctor: ${redactSecrets(uri)}: ${caps.engine} ${caps.engineVersion} (reports ${caps.serverVersion}); scratch database ${scratch}`,
-    );
-    const { retryWrites } = config.mongo.replication;
-    const findings = await examineServer(server.connection.getClient(), scratch, caps, retryWrites);
-    for (const f of findings) ctx.out(`${f.verdict.padEnd(13)} ${f.rule}: ${f.detail}`);
-    const unsafe = findings.filter((f) => f.verdict === 'UNSAFE');
-    if (unsafe.length > 0) {
-      const first = unsafe[0] as (typeof unsafe)[number];
-      throw new ScriptError(
-        'unsafe-engine',
-        `the app is not safe on this server: ${first.rule} is broken${unsafe.length > 1 ? ` (and ${unsafe.length - 1} more)` : ''}; ${first.detail.slice(first.detail.lastIndexOf('use: '))}`,
-      );
-    }
-    const around = findings.filter((f) => f.verdict === 'worked around').length;
-    ctx.out(`doctor: the app is safe on this server (${around} rule(s) broken and worked around)`);
-  } finally {
+  // Also after Ctrl-C: the runner's clean-ups run on the first signal.
+  ctx.onCleanup(async () => {
+    await server.connection.getClient().db(scratch).dropDatabase();
     await server.close();
+  });
+  const caps = server.capabilities;
+  ctx.out(
+    `doctor: ${redactSecrets(uri)}: ${caps.engine} ${caps.engineVersion} (reports ${caps.serverVersion}); scratch database ${scratch}`,
+  );
+  const { retryWrites } = config.mongo.replication;
+  const findings = await examineServer(server.connection.getClient(), scratch, caps, retryWrites);
+  for (const f of findings) ctx.out(`${f.verdict.padEnd(13)} ${f.rule}: ${f.detail}`);
+  const unsafe = findings.filter((f) => f.verdict === 'UNSAFE');
+  if (unsafe.length > 0) {
+    const first = unsafe[0] as (typeof unsafe)[number];
+    throw new ScriptError(
+      'unsafe-engine',
+      `the app is not safe on this server: ${first.rule} is broken${unsafe.length > 1 ? ` (and ${unsafe.length - 1} more)` : ''}; ${first.detail.slice(first.detail.lastIndexOf('use: '))}`,
+    );
   }
+  const around = findings.filter((f) => f.verdict === 'worked around').length;
+  ctx.out(`doctor: the app is safe on this server (${around} rule(s) broken and worked around)`);
 });

@@ -25,6 +25,7 @@ import { corsPolicy, noStore, securityHeaders } from './http/security.ts';
 import { type SchemaGate, writeGate } from './http/write-gate.ts';
 import type { Logger } from './logger.ts';
 import { postRoutes } from './posts/routes.ts';
+import { useCursorSecret } from './shared/cursor.ts';
 import { tagRoutes } from './tags/routes.ts';
 
 export interface AppOptions {
@@ -44,6 +45,7 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Express {
   const { config, db, logger } = options;
   const tokens = createTokenService(config.auth);
+  useCursorSecret(config.auth.cursorSecret);
   const database = watchDatabase(db);
   const app = express();
   app.disable('x-powered-by');
@@ -77,6 +79,8 @@ export function createApp(options: AppOptions): Express {
   app.use(corsPolicy(config.http.corsOrigins));
   app.use(loadShedding(config.load, isHealthProbe));
   app.use(globalRateLimit({ config, db, logger }));
+  // Before the body is parsed: a malformed token request's 400 is no-store too.
+  app.use('/api/tokens', noStore);
   app.use(jsonBody(config.http.bodyLimitBytes));
   app.use(bodyGuard);
 
@@ -86,7 +90,6 @@ export function createApp(options: AppOptions): Express {
   mountDocs(app);
   app.use('/api', databaseGuard(database));
   if (options.schema) app.use('/api', writeGate(options.schema));
-  app.use('/api/tokens', noStore);
   app.post('/api/tokens', ...loginRateLimits({ config, db, logger }));
   mountRoutes(app, routes, {
     now: (header) => authenticate(db, tokens, header),

@@ -39,6 +39,17 @@ const schema = z
      * API's recovery after an outage, this long (the driver's default, 30 s, was seen here).
      */
     MONGODB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    /**
+     * How long a command may wait for the server's reply (ms): past it the driver closes that
+     * connection and the request gets 503 database-unavailable. Bounds every database call of a
+     * request when the engine stops answering; set it above the slowest command the API sends.
+     */
+    MONGODB_SOCKET_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(3000),
+    /**
+     * How long an operation may wait for a pooled connection (ms); past it the request gets 503
+     * overloaded. The in-flight caps bound how many wait; this bounds how long.
+     */
+    MONGODB_WAIT_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(1000),
     /** Build missing indexes from the schemas at start-up. Off by default: migrations own indexes. */
     MONGODB_AUTO_INDEX: bool.default(false),
     /**
@@ -122,6 +133,11 @@ const schema = z
       .min(1024)
       .max(10 * 1024 * 1024)
       .default(100 * 1024),
+    /**
+     * How long a client may take to send its whole request, headers and body (ms); past it the
+     * connection gets 408 and is closed (Node's requestTimeout; headers: at most 60 s of it).
+     */
+    HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
     /** Browser origins allowed to call the API (CORS), comma-separated; empty: none. */
     CORS_ORIGINS: z
       .string()
@@ -385,6 +401,8 @@ function configFrom(e: z.output<typeof schema>) {
       poolSize: e.MONGODB_POOL_SIZE,
       serverSelectionTimeoutMS: e.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
       connectTimeoutMS: e.MONGODB_CONNECT_TIMEOUT_MS,
+      socketTimeoutMS: e.MONGODB_SOCKET_TIMEOUT_MS,
+      waitQueueTimeoutMS: e.MONGODB_WAIT_QUEUE_TIMEOUT_MS,
       autoIndex: e.MONGODB_AUTO_INDEX,
       replication: Object.freeze({
         writeConcern: Object.freeze({
@@ -410,10 +428,13 @@ function configFrom(e: z.output<typeof schema>) {
     }),
     auth: Object.freeze({
       jwtSecret: e.JWT_SECRET ?? DEV_SECRET_NOTE,
+      /** Seals the pagination cursors (src/shared/cursor.ts); unset: the development key. */
+      cursorSecret: e.JWT_SECRET,
       tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
     }),
     http: Object.freeze({
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       corsOrigins: Object.freeze(e.CORS_ORIGINS ?? []),
       trustProxyHops: e.TRUST_PROXY_HOPS,
     }),

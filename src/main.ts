@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import type { Database } from './db/connection.ts';
@@ -23,6 +23,22 @@ import { startTagReconciler } from './tags/reconciler.ts';
 /** A server that cannot be reached yet; anything else (a bad URI, bad credentials) is final. */
 const worthRetrying = (error: unknown) =>
   isUnavailableError(error) || (error as Error).name === 'MongooseServerSelectionError';
+
+/**
+ * Node's own bound on a request's arrival: a client that has not sent its whole request (headers
+ * and body) within `requestTimeoutMs` gets 408 and its connection is closed. Node checks every
+ * connectionsCheckingInterval (30 s by default): once a second, the cut comes near the bound.
+ */
+function httpServer(app: ReturnType<typeof createApp>, requestTimeoutMs: number): Server {
+  return createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(60_000, requestTimeoutMs),
+      connectionsCheckingInterval: 1000,
+    },
+    app,
+  );
+}
 
 async function start(config: Config, logger: Logger, shutdown: Shutdown): Promise<void> {
   let uri = config.mongo.uri;
@@ -55,6 +71,8 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
         poolSize: config.mongo.poolSize,
         serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
         connectTimeoutMS: config.mongo.connectTimeoutMS,
+        socketTimeoutMS: config.mongo.socketTimeoutMS,
+        waitQueueTimeoutMS: config.mongo.waitQueueTimeoutMS,
         autoIndex: config.mongo.autoIndex,
         replication: config.mongo.replication,
         engineRules: config.mongo.engineRules,
@@ -99,9 +117,10 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
   });
   shutdown.onShutdown('tag reconciler', () => reconciler.stop());
   const app = createApp({ config, db, logger, metrics, schema });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
+  const server = httpServer(app, config.http.requestTimeoutMs);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
   });
   answerClientErrors(server);
   shutdown.onShutdown('http server', () => closeServer(server));

@@ -89,7 +89,11 @@ describe('loadConfig', () => {
     expect(config.mongo.uri).toBe('mongodb://db.internal:27017');
     expect(config.mongo.dbName).toBe('blog');
     expect(config.port).toBe(8080);
-    expect(config.auth).toEqual({ jwtSecret: 'x'.repeat(40), tokenTtlSeconds: 600 });
+    expect(config.auth).toEqual({
+      jwtSecret: 'x'.repeat(40),
+      tokenTtlSeconds: 600,
+      cursorSecret: 'x'.repeat(40),
+    });
   });
 });
 

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../src/process/free-port.ts';
 import { ScriptError } from '../../src/process/script-error.ts';
 
 export const NO_POSTGRES =
@@ -47,19 +47,6 @@ function serverAccount(): { uid: number; gid: number } | undefined {
     }
   }
   throw new ScriptError('postgres', 'running as root and no unprivileged user to run PostgreSQL');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(),
-      );
-    });
-  });
 }
 
 /** Waits (bounded) until the server accepts a query, or fails with its last words. */

@@ -61,25 +61,28 @@ export async function dumpTo(partial: string, plan: DumpSource): Promise<string>
     await writing;
     throwIfAborted(plan.signal);
     if (writeError) throw fileSystemError(`writing ${partial}`, writeError);
-    if (code !== 0) {
-      const reason = redactSecrets(tool.failureLine(), plan.uri);
-      const unreachable =
-        /server selection|connection refused|no reachable servers|authentication failed/i.test(
-          reason,
-        );
-      throw new BackupError(
-        unreachable ? 'unreachable' : 'dump-failed',
-        `mongodump exited with ${code}: ${reason}`,
-      );
-    }
-    const handle = await open(partial, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    if (code !== 0) throw dumpFailure(code, redactSecrets(tool.failureLine(), plan.uri));
+    await syncFile(partial);
     return hash.digest('hex');
   });
+}
+
+function dumpFailure(code: number | null, reason: string): BackupError {
+  const unreachable =
+    /server selection|connection refused|no reachable servers|authentication failed/i.test(reason);
+  return new BackupError(
+    unreachable ? 'unreachable' : 'dump-failed',
+    `mongodump exited with ${code}: ${reason}`,
+  );
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { BackupError, fileSystemError } from './errors.ts';
 
 /**
@@ -10,7 +11,7 @@ import { BackupError, fileSystemError } from './errors.ts';
  */
 export async function prepareBackupFolder(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeFolders(dir);
   } catch (error) {
     if (!isPermissionError(error)) throw fileSystemError(`creating ${dir}`, error);
     const user = currentUser();
@@ -28,6 +29,28 @@ export async function prepareBackupFolder(dir: string): Promise<void> {
       'io-error',
       `the backup folder ${dir} is not writable by user ${user}: as root, chown ${user} ${dir} && chmod 0700 ${dir} (or set BACKUP_DIR to a folder ${user} owns)`,
     );
+  }
+}
+
+/**
+ * mkdir -p, one level at a time. Not `mkdir(dir, {recursive: true})`: Node 24's loops for ever,
+ * at full CPU, on a path the kernel will not create (BACKUP_DIR=/proc/self/x), where a plain
+ * mkdir fails at once with ENOENT.
+ */
+async function makeFolders(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let path = dir; ; path = dirname(path)) {
+    const exists = await stat(path).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(error)),
+    );
+    if (exists || dirname(path) === path) break;
+    missing.unshift(path);
+  }
+  for (const path of missing) {
+    await mkdir(path, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error; // another command created it meanwhile
+    });
   }
 }
 

@@ -4,6 +4,7 @@ import type { Replication } from '../config.ts';
 import { type Capabilities, type EngineRules, probeCapabilities } from './capabilities.ts';
 import { useDocumentTurns } from './document-turns.ts';
 import { type ListReads, mongoSettingsOf, replicationOptions } from './replication.ts';
+import { requestSignalPlugin } from './request-signal.ts';
 import { guardSocketWrites } from './socket-write-guard.ts';
 
 /**
@@ -31,6 +32,10 @@ export interface ConnectOptions {
   poolSize?: number;
   serverSelectionTimeoutMS?: number;
   connectTimeoutMS?: number;
+  /** How long a command waits for its reply before its connection is closed (0: for ever). */
+  socketTimeoutMS?: number;
+  /** How long an operation waits for a pooled connection (0: for ever). */
+  waitQueueTimeoutMS?: number;
   autoIndex?: boolean;
   /** Write and read concerns, list reads' preference, retries; default: the environment's. */
   replication?: Replication;
@@ -61,6 +66,9 @@ export async function openConnection(
     maxPoolSize: options.poolSize ?? 20,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
     connectTimeoutMS: options.connectTimeoutMS ?? 10_000,
+    // The driver's own deadlines for a request's calls: its timeoutMS does nothing in 7.8.
+    socketTimeoutMS: options.socketTimeoutMS ?? 0,
+    waitQueueTimeoutMS: options.waitQueueTimeoutMS ?? 0,
     autoIndex: options.autoIndex ?? false,
     autoCreate: options.autoIndex ?? false,
     // Fail fast instead of queueing operations while disconnected.
@@ -81,6 +89,7 @@ export async function openConnection(
     options.engineRules ?? mongoSettingsOf().engineRules,
   );
   useDocumentTurns(connection, capabilities.atomicUpdates);
+  connection.plugin(requestSignalPlugin);
   return {
     connection,
     capabilities,

@@ -2,8 +2,9 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import mongoose from 'mongoose';
 import { isDuplicateKeyError, isUnavailableError } from '../db/errors.ts';
 import { AppError, type ErrorCode } from '../shared/errors.ts';
+import { OVERLOAD_RETRY_AFTER_SECONDS } from './load-shedding.ts';
 
-/** Every error code the API can send, with its status: the README's error table is checked against it. */
+/** Every error code the API can send, with its status: docs/api.md's error table is checked against it. */
 export const statusByCode: Record<ErrorCode, number> = {
   'validation-failed': 400,
   'invalid-cursor': 400,
@@ -81,6 +82,11 @@ export function toAppError(error: unknown): AppError {
   if (isUnavailableError(error)) {
     return new AppError('database-unavailable', 'The database is unavailable; try again shortly');
   }
+  // Every pooled connection stayed busy for MONGODB_WAIT_QUEUE_TIMEOUT_MS (the driver does not
+  // export the class).
+  if (error instanceof Error && error.name === 'MongoWaitQueueTimeoutError') {
+    return new AppError('overloaded', 'The server is overloaded; retry after Retry-After');
+  }
   // The router cannot percent-decode a path parameter such as /api/users/%FF.
   if (error instanceof URIError && (error as URIError & { status?: number }).status === 400) {
     return new AppError('validation-failed', 'The URL is not valid percent-encoded UTF-8');
@@ -117,6 +123,8 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   }
   if (appError.code === 'database-unavailable') {
     res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+  } else if (appError.code === 'overloaded' && !res.hasHeader('Retry-After')) {
+    res.setHeader('Retry-After', String(OVERLOAD_RETRY_AFTER_SECONDS));
   }
   res.status(status).json({
     error: {

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { AppError } from '../shared/errors.ts';
 import { clientAddress } from './rate-limit.ts';
 
@@ -34,11 +34,30 @@ function eventLoopLag(): number {
   return lagMs;
 }
 
+/** Work still running for each response (its route handler), keyed by the response. */
+const running = new WeakMap<Response, { pending: number; closed: boolean; release(): void }>();
+
+/**
+ * Keeps the request's in-flight slot until `work` settles, even when its client hangs up first:
+ * a slot given back on the socket's close would let a client that closes its sockets start
+ * database work without bound (the work itself runs on).
+ */
+export function holdSlotUntil(res: Response, work: Promise<unknown>): void {
+  const slot = running.get(res);
+  if (!slot) return;
+  slot.pending += 1;
+  const settled = () => {
+    slot.pending -= 1;
+    if (slot.closed && slot.pending === 0) slot.release();
+  };
+  work.then(settled, settled);
+}
+
 /**
  * Keeps one client from starving the others, and the process from taking more than it can
  * serve. A client (address, as the rate limits see it) with `maxInFlightPerClient` requests
- * still running gets 429 too-many-requests at once; while `maxInFlight` requests are running,
- * or the event loop lags more than `maxEventLoopLagMs`, new requests get 503 overloaded. Both
+ * still running (not yet answered or abandoned, or with route work not settled: holdSlotUntil)
+ * gets 429 too-many-requests at once; while `maxInFlight` requests are running, or the event loop lags more than `maxEventLoopLagMs`, new requests get 503 overloaded. Both
  * answers carry Retry-After and cost no database command. `exempt` paths (health probes) are
  * neither counted nor refused.
  *
@@ -75,11 +94,21 @@ export function loadShedding(
     }
     inFlight += 1;
     perClient.set(client, mine + 1);
+    const slot = {
+      pending: 0,
+      closed: false,
+      release() {
+        inFlight -= 1;
+        const left = (perClient.get(client) ?? 1) - 1;
+        if (left > 0) perClient.set(client, left);
+        else perClient.delete(client);
+      },
+    };
+    running.set(res, slot);
+    // Given back once the response is done or abandoned and no work of it runs (holdSlotUntil).
     res.once('close', () => {
-      inFlight -= 1;
-      const left = (perClient.get(client) ?? 1) - 1;
-      if (left > 0) perClient.set(client, left);
-      else perClient.delete(client);
+      slot.closed = true;
+      if (slot.pending === 0) slot.release();
     });
     next();
   };

@@ -1,9 +1,11 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { type ZodType, z } from 'zod';
+import { withSignal } from '../db/request-signal.ts';
 import type { AuthUser, PendingUser } from '../shared/auth-user.ts';
 import { AppError, type ErrorDetail } from '../shared/errors.ts';
 import { statusByCode } from './error-handler.ts';
+import { holdSlotUntil } from './load-shedding.ts';
 import { errorResponseSchema } from './schemas.ts';
 
 /**
@@ -120,7 +122,33 @@ function assertJsonBody(req: Request): void {
   );
 }
 
+/** Aborted when the client hangs up before its answer is complete. */
+function clientGone(res: Response): AbortSignal {
+  const controller = new AbortController();
+  const abort = () =>
+    controller.abort(new AppError('overloaded', 'The client closed its connection'));
+  if (res.destroyed) abort();
+  else res.once('close', () => res.writableFinished || abort());
+  return controller.signal;
+}
+
+/**
+ * The route's work holds its in-flight slot until it settles, and runs with its client's signal:
+ * its database calls stop when the client goes away (src/db/request-signal.ts).
+ */
 function toHandler(route: RouteDefinition, authenticator: Authenticator): RequestHandler {
+  const handle = toWork(route, authenticator);
+  return (req, res, next) => {
+    const work = withSignal(clientGone(res), () => handle(req, res, next));
+    holdSlotUntil(res, work);
+    return work;
+  };
+}
+
+function toWork(
+  route: RouteDefinition,
+  authenticator: Authenticator,
+): (...args: Parameters<RequestHandler>) => Promise<void> {
   const { spec } = route;
   return async (req, res) => {
     let user: AuthUser | PendingUser | undefined;

@@ -101,7 +101,7 @@ export const errorResponseSchema = z
     error: z.object({
       code: z
         .enum(Object.keys(statusByCode) as [ErrorCode, ...ErrorCode[]])
-        .meta({ example: 'validation-failed', description: 'Stable; the README lists each' }),
+        .meta({ example: 'validation-failed', description: 'Stable; docs/api.md lists each' }),
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     }),

@@ -1,4 +1,5 @@
 import type { CreateIndexesOptions, Db, Document, IndexSpecification } from 'mongodb';
+import { ScriptError } from '../process/script-error.ts';
 import { describeIndex } from './diff.ts';
 import type { IndexState, ModelState } from './model-state.ts';
 
@@ -52,7 +53,9 @@ export async function buildDeclaredIndexes(
   log: (line: string) => void,
 ): Promise<IndexProblem[]> {
   const problems = await compareDeclaredIndexes(db, state);
-  for (const problem of problems.filter((p) => p.kind === 'missing')) {
+  const missing = problems.filter((p) => p.kind === 'missing');
+  for (const problem of missing) await assertDataHasKey(db, problem);
+  for (const problem of missing) {
     const { name, key, ...options } = problem.index;
     log(`building ${problem.collection}: ${describeIndex(problem.index)}`);
     // Sequential, unique ones first: a duplicate in the data fails here with the server's
@@ -62,6 +65,24 @@ export async function buildDeclaredIndexes(
       .createIndex(key as IndexSpecification, { name, ...options } as CreateIndexesOptions);
   }
   return problems.filter((p) => p.kind === 'different');
+}
+
+/**
+ * A unique index (not partial, not sparse) needs its fields in every document: one that lacks
+ * them is indexed as null and can no longer be found by the field (a user by usernameKey). Such
+ * data is behind the schema, e.g. stamped past the migration that fills the field.
+ */
+async function assertDataHasKey(db: Db, { collection, index }: IndexProblem): Promise<void> {
+  if (!index.unique || index.sparse || index.partialFilterExpression) return;
+  const fields = Object.keys(index.key);
+  const lacking = await db
+    .collection(collection)
+    .countDocuments({ $or: fields.map((field) => ({ [field]: { $exists: false } })) });
+  if (lacking === 0) return;
+  throw new ScriptError(
+    'data-behind-schema',
+    `${collection}: ${lacking} documents lack ${fields.join(', ')}, which the unique index ${index.name} needs: the data is behind the schema (stamped past the migration that fills it?); run that migration (down, then up) rather than stamp; nothing was built`,
+  );
 }
 
 async function liveIndexes(db: Db, collection: string): Promise<Map<string, Document>> {

@@ -1,6 +1,6 @@
 /**
  * The node flags the API is started with: package.json's `start`, the Dockerfile's CMD, the
- * production commands in README.md and docs/operations.md, `npm run smoke` and the bench's
+ * production commands in README.md, docs/setup.md and docs/operations.md, `npm run smoke` and the bench's
  * servers (test/operations/start-command.test.ts keeps them equal).
  *
  * --max-semi-space-size=16: V8's young generation. Node 24's V8 lets each semi-space grow to

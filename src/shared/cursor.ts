@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { AppError } from './errors.ts';
 import { hasLoneSurrogate } from './text.ts';
@@ -84,19 +84,58 @@ function fromRaw(type: KeyType, raw: unknown): unknown {
       if (Number.isSafeInteger(raw) && (raw as number) >= 0) return raw;
       break;
     case 'name':
-      if (typeof raw === 'string' && raw.length > 0 && raw.length <= 64 && !hasLoneSurrogate(raw))
+      if (
+        typeof raw === 'string' &&
+        raw.length > 0 &&
+        raw.length <= 64 &&
+        !hasLoneSurrogate(raw) &&
+        !raw.includes('\u0000')
+      )
         return raw;
       break;
   }
   throw invalid('The cursor holds a value out of range');
 }
 
-function serialize(kind: string, scope: string | undefined, raw: unknown[]): string {
-  const json = scope === undefined ? { k: kind, p: raw } : { k: kind, s: scope, p: raw };
-  return Buffer.from(JSON.stringify(json)).toString('base64url');
+/**
+ * Cursors are sealed: a MAC over their content (HMAC-SHA256, first 12 bytes) goes in front of it,
+ * so a cursor is taken only as the API issued it; an altered byte, or a position the API never
+ * issued, is 400. The key comes from JWT_SECRET (useCursorSecret, at app start); without one
+ * (development, tests) a fixed key, with which the published examples are sealed too.
+ */
+const MAC_BYTES = 12;
+const DEVELOPMENT_KEY = Buffer.from('microblog cursors, development only');
+let cursorKey: Buffer = DEVELOPMENT_KEY;
+
+/** Seals the cursors of this process with a key derived from `secret` (none: the development key). */
+export function useCursorSecret(secret: string | undefined): void {
+  cursorKey = secret ? createHmac('sha256', secret).update('cursors').digest() : DEVELOPMENT_KEY;
 }
 
-/** The cursor of the page after `last`: base64url JSON of the list's kind and last's sort key. */
+function macOf(content: Buffer): Buffer {
+  return createHmac('sha256', cursorKey).update(content).digest().subarray(0, MAC_BYTES);
+}
+
+/** The cursor of a JSON payload: base64url of its MAC, then the payload. */
+export function sealCursor(payload: unknown): string {
+  const content = Buffer.from(JSON.stringify(payload));
+  return Buffer.concat([macOf(content), content]).toString('base64url');
+}
+
+/** The payload of a sealed cursor, or undefined when its MAC does not match. */
+function openCursor(cursor: string): unknown {
+  const bytes = Buffer.from(cursor, 'base64url');
+  const content = bytes.subarray(MAC_BYTES);
+  const mac = bytes.subarray(0, MAC_BYTES);
+  if (mac.length !== MAC_BYTES || !timingSafeEqual(mac, macOf(content))) return undefined;
+  return JSON.parse(content.toString('utf8'));
+}
+
+function serialize(kind: string, scope: string | undefined, raw: unknown[]): string {
+  return sealCursor(scope === undefined ? { k: kind, p: raw } : { k: kind, s: scope, p: raw });
+}
+
+/** The cursor of the page after `last`: the list's kind and last's sort key, sealed. */
 export function encodeCursor(keyset: Keyset, last: Record<string, unknown>): string {
   return serialize(
     keyset.kind,
@@ -107,8 +146,8 @@ export function encodeCursor(keyset: Keyset, last: Record<string, unknown>): str
 
 /**
  * The position a cursor holds, or 400 invalid-cursor: empty, too long, not base64url, not
- * exactly what the API issued (trailing characters, other spelling), another list's, sort's or
- * parameters', or holding values out of range.
+ * exactly what the API issued (its MAC, trailing characters, other spelling), another list's,
+ * sort's or parameters', or holding values out of range.
  */
 export function decodeCursor(keyset: Keyset, cursor: string): Position {
   if (cursor === '') throw invalid('The cursor is empty; leave it out for the first page');
@@ -117,10 +156,11 @@ export function decodeCursor(keyset: Keyset, cursor: string): Position {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    parsed = openCursor(cursor);
   } catch {
     throw invalid('The cursor is malformed');
   }
+  if (parsed === undefined) throw invalid('The cursor was not issued by this API, or was altered');
   const { k, s, p } = (parsed ?? {}) as { k?: unknown; s?: unknown; p?: unknown };
   if (
     typeof k !== 'string' ||

@@ -1,8 +1,8 @@
 /**
  * The promise's value, or `late()` when it has not settled within `ms`. Nothing here cancels the
- * promise: it runs on. For waits the driver cannot bound itself: in mongodb 7.8 an operation's
- * `timeoutMS` is a no-op (no client-side operation timeout is created) and socketTimeoutMS is
- * off by default, so a command the server never answers waits until its connection dies.
+ * promise: it runs on. For waits shorter than the driver's own bounds: in mongodb 7.8 an
+ * operation's `timeoutMS` is a no-op (no client-side operation timeout is created), and the
+ * socket timeout (MONGODB_SOCKET_TIMEOUT_MS; off where a caller does not set it) is one for all.
  */
 export async function withinMs<T, L>(
   promise: Promise<T>,

@@ -12,7 +12,7 @@
  *
  * A lone surrogate ("\ud800" in JSON) is refused in every text field, but the patterns do not
  * say so: it is not Unicode text (not a scalar value; Rust's regex refuses to name one, Python
- * and most JSON libraries cannot send one), and the patterns describe text. The README says it.
+ * and most JSON libraries cannot send one), and the patterns describe text. docs/api.md says it.
  */
 
 /** Control characters other than newline and tab. */

@@ -16,6 +16,13 @@ export interface TagReconciler {
   stop(): Promise<void>;
 }
 
+export interface ReconcilerOptions {
+  db: Database;
+  logger: Logger;
+  intervalMs: number;
+  fullCheckIntervalMs: number;
+}
+
 /**
  * Keeps tag counts exact without an operator, in the API process: the tags recorded after a
  * failed counter write (src/tags/counters.ts) are recounted from the posts shortly after the
@@ -24,14 +31,8 @@ export interface TagReconciler {
  * recounted. Each pass logs what it fixed; a pass that fails is logged and tried again.
  * `npm run tags:repair` stays the operator's tool for the same job.
  */
-export function startTagReconciler(options: {
-  db: Database;
-  logger: Logger;
-  intervalMs: number;
-  fullCheckIntervalMs: number;
-}): TagReconciler {
+export function startTagReconciler(options: ReconcilerOptions): TagReconciler {
   const { db, logger } = options;
-  const state = counterStateOf(db);
   let timer: NodeJS.Timeout | undefined;
   let dueAt = Number.POSITIVE_INFINITY;
   let running: Promise<void> | undefined;
@@ -53,55 +54,16 @@ export function startTagReconciler(options: {
     timer.unref();
   }
 
-  async function pass(full: boolean): Promise<void> {
-    if (full) {
-      const { drift } = await repairTagCounts(db, { check: true });
-      if (drift.length > 0) {
-        logger.warn({ drift: drift.slice(0, 20) }, `tag counts: ${drift.length} drifted`);
-        await recordTagRepairs(
-          db,
-          drift.map((d) => d.name),
-        );
-      }
-    }
-    const records = await db.TagRepair.find({}, { since: 1 })
-      .limit(PER_PASS)
-      .lean<{ _id: string; since: Date }[]>();
-    const since = new Map(records.map((r) => [r._id, r.since]));
-    const names = [...new Set([...state.recorded, ...since.keys()])].slice(0, PER_PASS);
-    for (const name of names) state.recorded.delete(name);
-    let fixed = 0;
-    let busy = 0;
-    try {
-      for (const [i, name] of names.entries()) {
-        try {
-          if (await recountTag(db, name)) {
-            fixed += 1;
-            const recorded = since.get(name);
-            // A failure recorded again meanwhile changed `since`: that record stays.
-            if (recorded) await db.TagRepair.deleteOne({ _id: name, since: recorded });
-          } else {
-            busy += 1;
-            state.recorded.add(name);
-          }
-        } catch (error) {
-          for (const left of names.slice(i)) state.recorded.add(left);
-          throw error;
-        }
-      }
-    } finally {
-      if (fixed > 0) logger.info({ tags: fixed }, `tag counts: recounted ${fixed} tag(s)`);
-    }
-    if (busy > 0) schedule(BUSY_RETRY_MS);
-    if (names.length === PER_PASS) schedule(0);
-  }
-
   function runOnce(request: { full?: boolean } = {}): Promise<void> {
     if (running) return running.then(() => runOnce(request));
     const full = request.full ?? Date.now() >= nextFullCheck;
     if (full && options.fullCheckIntervalMs > 0)
       nextFullCheck = Date.now() + options.fullCheckIntervalMs;
-    running = pass(full)
+    running = reconcilePass(db, logger, full)
+      .then(({ busy, more }) => {
+        if (busy > 0) schedule(BUSY_RETRY_MS);
+        if (more) schedule(0);
+      })
       .catch((error: unknown) => {
         logger.warn({ err: error }, 'tag counts: reconciliation failed; trying again');
         schedule(Math.min(options.intervalMs, 5000));
@@ -113,6 +75,7 @@ export function startTagReconciler(options: {
     return running;
   }
 
+  const state = counterStateOf(db);
   state.wake = () => schedule(WAKE_DELAY_MS);
   schedule(options.intervalMs);
   return {
@@ -124,4 +87,56 @@ export function startTagReconciler(options: {
       await running;
     },
   };
+}
+
+/**
+ * One pass: with `full`, every tag's count against its posts (drifted ones recorded); then the
+ * recorded tags (this process's and the tag_repairs collection's), recounted from the posts.
+ * Returns how many could not be recounted yet (writes under way) and whether more are waiting.
+ */
+async function reconcilePass(
+  db: Database,
+  logger: Logger,
+  full: boolean,
+): Promise<{ busy: number; more: boolean }> {
+  const state = counterStateOf(db);
+  if (full) {
+    const { drift } = await repairTagCounts(db, { check: true });
+    if (drift.length > 0) {
+      logger.warn({ drift: drift.slice(0, 20) }, `tag counts: ${drift.length} drifted`);
+      await recordTagRepairs(
+        db,
+        drift.map((d) => d.name),
+      );
+    }
+  }
+  const records = await db.TagRepair.find({}, { since: 1 })
+    .limit(PER_PASS)
+    .lean<{ _id: string; since: Date }[]>();
+  const since = new Map(records.map((r) => [r._id, r.since]));
+  const names = [...new Set([...state.recorded, ...since.keys()])].slice(0, PER_PASS);
+  for (const name of names) state.recorded.delete(name);
+  let fixed = 0;
+  let busy = 0;
+  try {
+    for (const [i, name] of names.entries()) {
+      try {
+        if (await recountTag(db, name)) {
+          fixed += 1;
+          const recorded = since.get(name);
+          // A failure recorded again meanwhile changed `since`: that record stays.
+          if (recorded) await db.TagRepair.deleteOne({ _id: name, since: recorded });
+        } else {
+          busy += 1;
+          state.recorded.add(name);
+        }
+      } catch (error) {
+        for (const left of names.slice(i)) state.recorded.add(left);
+        throw error;
+      }
+    }
+  } finally {
+    if (fixed > 0) logger.info({ tags: fixed }, `tag counts: recounted ${fixed} tag(s)`);
+  }
+  return { busy, more: names.length === PER_PASS };
 }

@@ -28,10 +28,6 @@ const inCode = Object.fromEntries([
 ]);
 
 describe('the exit codes of the backup commands', () => {
-  it("the README's table lists exactly the codes of src/backups/errors.ts", () => {
-    expect(exitCodeTable('README.md', /^## Backups/)).toEqual(inCode);
-  });
-
   it("docs/backups.md's table lists exactly the same", () => {
     expect(exitCodeTable('docs/backups.md', /^## Exit codes/)).toEqual(inCode);
   });

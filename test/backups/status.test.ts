@@ -96,6 +96,31 @@ describe('npm run backup:status', () => {
     ).rejects.toMatchObject({ code: 'checksum-mismatch' });
   });
 
+  it.each([
+    [
+      'is not valid JSON',
+      (path: string) => writeFile(path, '{"truncated'),
+      /is not valid JSON|JSON/,
+    ],
+    ['is missing', (path: string) => rm(path), /it has no manifest/],
+  ])(
+    'exits 12 with one stderr line when the newest manifest %s, though an older backup is good',
+    async (_, spoil, why) => {
+      await fakeBackup(dir.path, 'microblog', new Date(Date.now() - 3 * HOUR));
+      const newest = await fakeBackup(dir.path, 'microblog', new Date(Date.now() - HOUR));
+      await spoil(manifestPathFor(newest));
+
+      const run = await status();
+
+      expect(run.code).toBe(12);
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`the newest backup ${newest} cannot be checked`);
+      expect(lines[0]).toMatch(why);
+      expect(run.stdout).not.toMatch(/ok:/);
+    },
+  );
+
   it('says the size and checksum match when they do', async () => {
     await fakeBackup(dir.path, 'microblog', new Date(Date.now() - HOUR));
     const run = await status();

@@ -1,4 +1,6 @@
+import { createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sealCursor } from '../../src/shared/cursor.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { aPost, aUser, type TestUser } from '../helpers/builders.ts';
 
@@ -79,8 +81,9 @@ async function firstCursor(name: string): Promise<string> {
   return res.body.nextCursor;
 }
 
+/** A crafted cursor, sealed as the API seals its own (what a forger cannot do without the key). */
 function cursorOf(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
+  return sealCursor(value);
 }
 
 async function expectInvalidCursor(url: string, auth?: Record<string, string>) {
@@ -164,6 +167,7 @@ describe('a cursor that is not exactly what the API issued', () => {
       { k: 'tags', p: [-1, 'x'] },
       { k: 'tags', p: [1, ''] },
       { k: 'tags', p: [1, 'x'.repeat(65)] },
+      { k: 'tags', p: [1, 'a\u0000b'] },
     ]) {
       await expectInvalidCursor(`/api/tags?cursor=${cursorOf(value)}`);
     }
@@ -176,12 +180,49 @@ describe('a cursor that is not exactly what the API issued', () => {
     await expectInvalidCursor('/api/posts?cursor=abc%2Fdef');
   });
 
-  it('a well-formed cursor of the same list, crafted, is taken (control)', async () => {
+  it('a well-formed cursor of the same list, crafted and sealed with the key, is taken (control)', async () => {
     const res = await get(
       `/api/posts?cursor=${cursorOf({ k: 'posts', p: [8.64e15, 'f'.repeat(24)] })}`,
     );
     expect(res.status).toBe(200);
     expect(res.body.items.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a cursor the API did not issue as it is', () => {
+  it('with any one bit altered (each bit of each byte), is 400 invalid-cursor', async () => {
+    const real = await firstCursor('tags, most used first');
+    const bytes = Buffer.from(real, 'base64url');
+    const urls: string[] = [];
+    for (let i = 0; i < bytes.length; i += 1) {
+      for (let bit = 1; bit < 0x100; bit <<= 1) {
+        const altered = Buffer.from(bytes);
+        altered[i] = (altered[i] as number) ^ bit;
+        urls.push(`/api/tags?limit=1&cursor=${altered.toString('base64url')}`);
+      }
+    }
+    expect(urls.length).toBeGreaterThan(100);
+    for (const url of urls) await expectInvalidCursor(url);
+  });
+
+  it('unsealed, sealed with another key, oversized or carrying NUL, is 400 invalid-cursor', async () => {
+    const unsealed = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const otherKey = (value: unknown) => {
+      const content = Buffer.from(JSON.stringify(value));
+      const mac = createHmac('sha256', 'another key').update(content).digest().subarray(0, 12);
+      return Buffer.concat([mac, content]).toString('base64url');
+    };
+    const position = { k: 'tags', p: [1, 'x'] };
+    for (const cursor of [
+      unsealed(position),
+      otherKey(position),
+      unsealed({ k: 'users:username', p: ['u'.repeat(64)] }),
+      unsealed({ k: 'tags', p: [1, 'a\u0000b'] }),
+      cursorOf({ k: 'tags', p: [1, 'x'.repeat(300)] }),
+    ]) {
+      await expectInvalidCursor(`/api/tags?cursor=${cursor}`);
+    }
+    expect((await get(`/api/tags?cursor=${cursorOf(position)}`)).status).toBe(200); // control
   });
 });
 

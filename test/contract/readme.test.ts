@@ -5,7 +5,8 @@ import { statusByCode } from '../../src/http/error-handler.ts';
 import { useTestApp } from '../helpers/app.ts';
 
 const root = join(import.meta.dirname, '../..');
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
+// The API's rules, tables and error codes live in docs/api.md (the README links there).
+const readme = readFileSync(join(root, 'docs/api.md'), 'utf8');
 
 /** The rows of the first Markdown table after a line matching `heading`. */
 function tableAfter(heading: RegExp): string[][] {
@@ -35,7 +36,7 @@ function sourceFiles(dir: string): string[] {
 
 const t = useTestApp('contract_readme');
 
-describe("the README's error table", () => {
+describe("docs/api.md's error table", () => {
   it('lists exactly the codes of the error handler, each under its status', () => {
     const documented: Record<string, number> = {};
     for (const [status, codes] of tableAfter(/^\*\*Errors\*\*/)) {
@@ -63,7 +64,7 @@ describe("the README's error table", () => {
   });
 });
 
-describe("the README's API table", () => {
+describe("docs/api.md's API table", () => {
   it('has one row per operation of the OpenAPI document, and no other', () => {
     const document = t.app.locals.openApiDocument as { paths: Record<string, object> };
     const operations = Object.entries(document.paths)

@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRecord } from '../../src/db/engine-record.ts';
+import { freePort } from '../../src/process/free-port.ts';
 import { processAlive } from '../../src/process/pid.ts';
+
+export { freePort };
 
 /** A data folder of its own and a free port: a local engine no other test shares. */
 export async function localEngineSetup(label: string) {
@@ -28,21 +30,6 @@ export async function localEngineSetup(label: string) {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /**

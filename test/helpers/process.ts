@@ -27,7 +27,10 @@ export interface RunningProcess {
 }
 
 export interface StartOptions {
-  /** The whole environment, plus PATH and HOME, so that a developer's variables cannot leak in. */
+  /**
+   * The whole environment, plus PATH, HOME and the run's server settings (serverSettings), so
+   * that a developer's other variables cannot leak in.
+   */
   env: Record<string, string>;
   /** Default: the repository root. */
   cwd?: string;
@@ -41,7 +44,24 @@ export interface StartOptions {
   input?: string;
 }
 
-/** Starts a command with only the environment given; collects its output. */
+/**
+ * The run's MONGODB_* settings but the server and database (MONGODB_RETRY_WRITES=false,
+ * MONGODB_ATOMIC_UPDATES, concerns): what the server needs reaches every process a test starts,
+ * as it reaches the test's own connections (src/db/replication.ts, mongoSettingsOf).
+ */
+function serverSettings(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] =>
+        entry[0].startsWith('MONGODB_') &&
+        entry[0] !== 'MONGODB_URI' &&
+        entry[0] !== 'MONGODB_DB' &&
+        entry[1] !== undefined,
+    ),
+  );
+}
+
+/** Starts a command with only the environment given (and serverSettings); collects its output. */
 export function startProcess(
   command: string,
   args: string[],
@@ -49,7 +69,13 @@ export function startProcess(
 ): RunningProcess {
   const child = spawn(command, args, {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'test',
+      ...serverSettings(),
+      ...env,
+    },
     stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached,
     ...user,

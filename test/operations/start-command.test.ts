@@ -25,7 +25,7 @@ describe('the API start command', () => {
     expect(cmds).toEqual([['node', ...API_NODE_FLAGS, 'src/main.ts']]);
   });
 
-  it.each(['README.md', 'docs/operations.md'])(
+  it.each(['README.md', 'docs/setup.md', 'docs/operations.md'])(
     'every production start of the API in %s carries the flags',
     (file) => {
       const text = read(file);

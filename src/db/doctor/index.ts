@@ -25,8 +25,8 @@ export function scratchDatabaseName(): string {
 }
 
 /**
- * Tries every rule in the scratch database `dbName` (dropped afterwards, also on failure) and
- * judges each against what the app assumes of this server (`caps`, `retryWrites`).
+ * Tries every rule in the scratch database `dbName` (the caller drops it, also when interrupted)
+ * and judges each against what the app assumes of this server (`caps`, `retryWrites`).
  */
 export async function examineServer(
   client: MongoClient,
@@ -43,16 +43,12 @@ export async function examineServer(
   const replicated =
     primaryCheckOf(hello).topology !== 'standalone' && hello.logicalSessionTimeoutMinutes != null;
   const findings: Finding[] = [];
-  try {
-    for (const check of checks) {
-      const outcome = await check.run({ client, db, replicated }).catch((error: unknown) => ({
-        kept: false,
-        seen: `failed: ${error instanceof Error ? error.message : String(error)}`,
-      }));
-      findings.push(judge(check, outcome, caps, retryWrites));
-    }
-  } finally {
-    await db.dropDatabase().catch(() => {});
+  for (const check of checks) {
+    const outcome = await check.run({ client, db, replicated }).catch((error: unknown) => ({
+      kept: false,
+      seen: `failed: ${error instanceof Error ? error.message : String(error)}`,
+    }));
+    findings.push(judge(check, outcome, caps, retryWrites));
   }
   return findings;
 }
