@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { runBackup } from '../../src/backups/backup.ts';
-import { migrateUp } from '../../src/migrations/runner.ts';
-import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
-import { type MigrationTestDb, migrate, openMigrationDb, quietRun } from '../migrations/helpers.ts';
+import { migrate, useMigratedApp, useMigrationDb } from '../migrations/helpers.ts';
 import { findTools, runScript, tempDir } from './helpers.ts';
 
 const tools = findTools();
@@ -15,14 +13,17 @@ if ('missing' in tools) console.warn(`skipping the restore under writes: ${tools
  * engine; the test runs on the engine the suite runs (FerretDB here, MONGODB_URI for mongod).
  */
 describe.skipIf('missing' in tools)('restore --drop under writes', { timeout: 300_000 }, () => {
-  let t: MigrationTestDb;
-  let app: SpawnedApp;
-  let base: string;
+  const t = useMigrationDb('restorew', 'describe');
+  const api = useMigratedApp(
+    t,
+    { RATE_LIMIT_MAX: '100000', MAX_IN_FLIGHT_PER_CLIENT: '10000' },
+    'describe',
+  );
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let token: string;
 
   const post = (path: string, body: unknown, auth?: string) =>
-    fetch(`${base}${path}`, {
+    fetch(`${api.base}${path}`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -32,16 +33,6 @@ describe.skipIf('missing' in tools)('restore --drop under writes', { timeout: 30
     });
 
   beforeAll(async () => {
-    t = await openMigrationDb('restorew');
-    await migrateUp(t.target, quietRun());
-    app = spawnApp({
-      MONGODB_URI: t.uri,
-      MONGODB_DB: t.name,
-      MIGRATIONS_ON_START: 'refuse',
-      RATE_LIMIT_MAX: '100000',
-      MAX_IN_FLIGHT_PER_CLIENT: '10000',
-    });
-    base = `http://127.0.0.1:${await app.listening(60_000)}`;
     const password = 'password123';
     expect(
       (await post('/api/users', { username: 'owner', email: 'o@example.com', password })).status,
@@ -60,9 +51,6 @@ describe.skipIf('missing' in tools)('restore --drop under writes', { timeout: 30
   }, 120_000);
 
   afterAll(async () => {
-    app?.child.kill('SIGTERM');
-    await app?.exited;
-    await t?.drop();
     await dir?.remove();
   });
 

@@ -44,12 +44,12 @@ describe('swapIn', () => {
   const asBefore = {
     users: ['original'],
     tags: ['original'],
-    names: [PREFIXES.staging + 'tags', PREFIXES.staging + 'users', 'tags', 'users'].sort(),
+    names: [`${PREFIXES.staging}tags`, `${PREFIXES.staging}users`, 'tags', 'users'].sort(),
   };
 
   it('a rename failing half-way (the second collection): every original back, exit 14 "not changed"', async () => {
     const faulty = withRename(async (from, to) => {
-      if (from === PREFIXES.staging + 'tags') throw new Error('pretend the server stepped down');
+      if (from === `${PREFIXES.staging}tags`) throw new Error('pretend the server stepped down');
       return db.renameCollection(from, to);
     });
 
@@ -74,7 +74,7 @@ describe('swapIn', () => {
   it('a writer recreating a collection between the renames: moved aside, the rename tried again, the restore in place', async () => {
     let intruded = false;
     const racing = withRename(async (from, to) => {
-      if (from === PREFIXES.staging + 'tags' && !intruded) {
+      if (from === `${PREFIXES.staging}tags` && !intruded) {
         intruded = true;
         await db.collection('tags').insertOne({ was: 'intruder' });
       }

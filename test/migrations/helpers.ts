@@ -5,6 +5,7 @@ import { type DownOptions, migrateUp, type UpOptions } from '../../src/migration
 import { MIGRATIONS_DIR } from '../../src/migrations/settings.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
 import { type RunningProcess, startTs, unstamped } from '../helpers/process.ts';
+import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
 
 /** Every migration file, in order (what migrate-mongo runs). */
 export const ALL_MIGRATIONS = readdirSync(MIGRATIONS_DIR)
@@ -97,6 +98,40 @@ export function useMigrationDb(
       return current().target;
     },
     drop: () => current().drop(),
+  };
+}
+
+/**
+ * The API as a real process (`MIGRATIONS_ON_START=refuse`, plus `env`) on the test database,
+ * fully migrated first; started before each test (or, with scope 'describe', once for the block)
+ * and stopped after it. Read `base` (its address) inside tests and later hooks.
+ */
+export function useMigratedApp(
+  t: MigrationTestDb,
+  env: Record<string, string>,
+  scope: 'test' | 'describe' = 'test',
+): { readonly base: string } {
+  let app: SpawnedApp | undefined;
+  let base = '';
+  const [before, after] = scope === 'test' ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  before(async () => {
+    await migrateUp(t.target, quietRun());
+    app = spawnApp({
+      MONGODB_URI: t.uri,
+      MONGODB_DB: t.name,
+      MIGRATIONS_ON_START: 'refuse',
+      ...env,
+    });
+    base = `http://127.0.0.1:${await app.listening(60_000)}`;
+  });
+  after(async () => {
+    app?.child.kill('SIGTERM');
+    await app?.exited;
+  });
+  return {
+    get base() {
+      return base;
+    },
   };
 }
 

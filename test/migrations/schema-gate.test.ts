@@ -1,7 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { migrateUp } from '../../src/migrations/runner.ts';
-import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
-import { migrate, outputLines, quietRun, useMigrationDb } from './helpers.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { migrate, outputLines, useMigratedApp, useMigrationDb } from './helpers.ts';
 
 /**
  * The API as a real process on a fully migrated test database, re-reading the migration state
@@ -9,25 +7,10 @@ import { migrate, outputLines, quietRun, useMigrationDb } from './helpers.ts';
  */
 describe('code and schema agree, or the app does not write', { timeout: 180_000 }, () => {
   const t = useMigrationDb('gate');
-  let app: SpawnedApp;
-  let base: string;
-  beforeEach(async () => {
-    await migrateUp(t.target, quietRun());
-    app = spawnApp({
-      MONGODB_URI: t.uri,
-      MONGODB_DB: t.name,
-      MIGRATIONS_ON_START: 'refuse',
-      MIGRATIONS_WATCH_SECONDS: '1',
-    });
-    base = `http://127.0.0.1:${await app.listening(60_000)}`;
-  });
-  afterEach(async () => {
-    app.child.kill('SIGTERM');
-    await app.exited;
-  });
+  const api = useMigratedApp(t, { MIGRATIONS_WATCH_SECONDS: '1' });
 
   const register = (username: string) =>
-    fetch(`${base}/api/users`, {
+    fetch(`${api.base}/api/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username, email: `${username}@example.com`, password: 'password123' }),
@@ -50,8 +33,8 @@ describe('code and schema agree, or the app does not write', { timeout: 180_000 
     const down = await migrate(t, ['down']);
     expect(down.code, down.stderr).toBe(0);
     const refused = await waitForStatus(() => register('DAVE'), 503);
-    const read = await fetch(`${base}/api/users`);
-    const ready = await fetch(`${base}/readyz`);
+    const read = await fetch(`${api.base}/api/users`);
+    const ready = await fetch(`${api.base}/readyz`);
 
     expect(await errorCode(refused)).toBe('migrations-pending');
     expect(read.status).toBe(200);
@@ -69,7 +52,7 @@ describe('code and schema agree, or the app does not write', { timeout: 180_000 
   it('a declared unique index missing (a restore without indexes): /readyz and writes answer 503 indexes-missing, check names it, `indexes` builds it', async () => {
     await t.db.collection('users').dropIndex('usernameKey_1');
 
-    const notReady = await waitForStatus(() => fetch(`${base}/readyz`), 503);
+    const notReady = await waitForStatus(() => fetch(`${api.base}/readyz`), 503);
     const refused = await waitForStatus(() => register('mallory'), 503);
     const check = await migrate(t, ['check']);
     const dryRun = await migrate(t, ['indexes', '--dry-run']);
@@ -93,7 +76,7 @@ describe('code and schema agree, or the app does not write', { timeout: 180_000 
     expect(build.code, build.stderr).toBe(0);
     expect(outputLines(build.stdout).at(-1)).toBe('every declared index exists');
     expect(checkAfter.code).toBe(0);
-    await waitForStatus(() => fetch(`${base}/readyz`), 200);
+    await waitForStatus(() => fetch(`${api.base}/readyz`), 200);
     expect((await register('mallory')).status).toBe(201);
   });
 

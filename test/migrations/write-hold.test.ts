@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readMigrationLock } from '../../src/migrations/lock.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
 import type { InstanceDocument } from '../../src/migrations/write-hold.ts';
-import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';
 import {
   ALL_MIGRATIONS,
   changelogNames,
@@ -10,6 +9,7 @@ import {
   outputLines,
   quietRun,
   startMigrate,
+  useMigratedApp,
   useMigrationDb,
 } from './helpers.ts';
 
@@ -23,28 +23,15 @@ const PASSWORD = 'password123';
  */
 describe('a schema change waits until the live API refuses writes', { timeout: 300_000 }, () => {
   const t = useMigrationDb('hold');
-  let app: SpawnedApp;
-  let base: string;
-  beforeEach(async () => {
-    await migrateUp(t.target, quietRun());
-    app = spawnApp({
-      MONGODB_URI: t.uri,
-      MONGODB_DB: t.name,
-      MIGRATIONS_ON_START: 'refuse',
-      MIGRATIONS_WATCH_SECONDS: '60',
-      // Many registrations from one address; the login limits keep their defaults.
-      RATE_LIMIT_MAX: '100000',
-      MAX_IN_FLIGHT_PER_CLIENT: '10000',
-    });
-    base = `http://127.0.0.1:${await app.listening(60_000)}`;
-  });
-  afterEach(async () => {
-    app.child.kill('SIGTERM');
-    await app.exited;
+  const api = useMigratedApp(t, {
+    MIGRATIONS_WATCH_SECONDS: '60',
+    // Many registrations from one address; the login limits keep their defaults.
+    RATE_LIMIT_MAX: '100000',
+    MAX_IN_FLIGHT_PER_CLIENT: '10000',
   });
 
   const post = (path: string, body: Record<string, string>) =>
-    fetch(`${base}${path}`, {
+    fetch(`${api.base}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
