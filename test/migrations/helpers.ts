@@ -110,7 +110,7 @@ export function useMigratedApp(
   t: MigrationTestDb,
   env: Record<string, string>,
   scope: 'test' | 'describe' = 'test',
-): { readonly base: string } {
+): { readonly base: string; readonly app: SpawnedApp } {
   let app: SpawnedApp | undefined;
   let base = '';
   const [before, after] = scope === 'test' ? [beforeEach, afterEach] : [beforeAll, afterAll];
@@ -131,6 +131,10 @@ export function useMigratedApp(
   return {
     get base() {
       return base;
+    },
+    get app() {
+      if (!app) throw new Error('useMigratedApp: the app starts in a hook');
+      return app;
     },
   };
 }
