@@ -51,14 +51,10 @@ export function createMetrics(): Metrics {
     labelNames: ['state'] as const,
     registers: [registry],
   });
-  const clients: MongoClient[] = [];
-  new Gauge({
+  const waiting = new Gauge({
     name: 'mongodb_pool_checkout_waiting',
     help: 'Operations waiting for a pool connection',
     registers: [registry],
-    collect() {
-      this.set(clients.reduce((sum, client) => sum + checkoutsWaiting(client), 0));
-    },
   });
   pool.set({ state: 'open' }, 0);
   pool.set({ state: 'in_use' }, 0);
@@ -88,8 +84,12 @@ export function createMetrics(): Metrics {
     client.on('commandFailed', observe('failed'));
     client.on('connectionCreated', () => pool.inc({ state: 'open' }));
     client.on('connectionClosed', () => pool.dec({ state: 'open' }));
-    clients.push(client);
-    client.on('connectionCheckedOut', () => pool.inc({ state: 'in_use' }));
+    client.on('connectionCheckOutStarted', () => waiting.inc());
+    client.on('connectionCheckOutFailed', () => waiting.dec());
+    client.on('connectionCheckedOut', () => {
+      waiting.dec();
+      pool.inc({ state: 'in_use' });
+    });
     client.on('connectionCheckedIn', () => pool.dec({ state: 'in_use' }));
   };
 
@@ -126,23 +126,4 @@ export function metricsServer(metrics: Metrics): Server {
       () => res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics failed\n'),
     );
   });
-}
-
-/** The driver's pools, an internal of mongodb 7.8 (what its CMAP events cannot tell, below). */
-interface DriverTopology {
-  s: { servers: Map<string, { pool: { waitQueue: Iterable<{ cancelled: boolean }> } }> };
-}
-
-/**
- * Checkouts waiting in the client's pools, read from the pools themselves: the driver emits no
- * checkout-failed event for a checkout dropped by its operation's AbortSignal, so counting events
- * would count every abandoned request as waiting for ever.
- */
-function checkoutsWaiting(client: MongoClient): number {
-  const topology = (client as unknown as { topology?: DriverTopology }).topology;
-  let count = 0;
-  for (const server of topology?.s.servers.values() ?? []) {
-    for (const member of server.pool.waitQueue) if (!member.cancelled) count += 1;
-  }
-  return count;
 }
