@@ -102,3 +102,8 @@ export function isUnavailableError(error: unknown): boolean {
     ) || /Client must be connected|connection .* closed|buffering timed out/i.test(error.message)
   );
 }
+
+/** No pooled connection within MONGODB_WAIT_QUEUE_TIMEOUT_MS (the driver does not export the class). */
+export function isWaitQueueTimeout(error: unknown): boolean {
+  return error instanceof Error && error.name === 'MongoWaitQueueTimeoutError';
+}

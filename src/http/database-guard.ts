@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { DatabaseConnection } from '../db/connection.ts';
-import { isUnavailableError } from '../db/errors.ts';
+import { isUnavailableError, isWaitQueueTimeout } from '../db/errors.ts';
 import { withinMs } from '../shared/deadline.ts';
 import { AppError } from '../shared/errors.ts';
 
@@ -15,7 +15,12 @@ export interface DatabaseWatch {
   trip(): void;
   /** Pings the database (one ping at a time, for 2 s at most); a success means it is back. */
   nudge(): void;
+  /** A new connection has waited over half a second for the server's handshake: it is not answering. */
+  handshakesStalled(): boolean;
 }
+
+/** A handshake on a server that answers takes milliseconds; one this old means it does not. */
+const HANDSHAKE_STALL_MS = 500;
 
 /**
  * Knows whether the database is reachable, from two sources. Mongoose's readyState follows the
@@ -33,7 +38,9 @@ export function watchDatabase(db: DatabaseConnection): DatabaseWatch {
   db.connection.once('close', () => {
     closed = true;
   });
+  const handshakes = watchHandshakes(db);
   return {
+    handshakesStalled: handshakes.stalled,
     isUp: () => !tripped && db.connection.readyState === CONNECTED,
     trip() {
       tripped = true;
@@ -62,6 +69,25 @@ export function watchDatabase(db: DatabaseConnection): DatabaseWatch {
   };
 }
 
+/**
+ * Connections the pool is establishing (created, not yet ready), from the driver's public CMAP
+ * events. A stalled handshake is how a server that stopped answering (paused, frozen VM) shows
+ * itself to a request whose read the driver retried: that retry ends in a wait-queue timeout,
+ * which alone cannot tell a dead server from a busy pool.
+ */
+function watchHandshakes(db: DatabaseConnection): { stalled(): boolean } {
+  const started = new Map<string, number>();
+  const key = (event: { address: string; connectionId: number | '<monitor>' }) =>
+    `${event.address}/${event.connectionId}`;
+  const client = db.connection.getClient();
+  client.on('connectionCreated', (event) => started.set(key(event), Date.now()));
+  client.on('connectionReady', (event) => started.delete(key(event)));
+  client.on('connectionClosed', (event) => started.delete(key(event)));
+  return {
+    stalled: () => [...started.values()].some((at) => Date.now() - at >= HANDSHAKE_STALL_MS),
+  };
+}
+
 export function databaseUnavailable(): AppError {
   return new AppError('database-unavailable', 'The database is unavailable; try again shortly');
 }
@@ -83,13 +109,18 @@ export function databaseGuard(watch: DatabaseWatch): RequestHandler {
   };
 }
 
-/** Trips the watch when a request failed because the database could not be reached. */
+/**
+ * Trips the watch when a request failed because the database could not be reached, including a
+ * wait for a pooled connection while the server does not answer handshakes (503
+ * database-unavailable, not overloaded).
+ */
 export function databaseErrorWatch(watch: DatabaseWatch): ErrorRequestHandler {
   return (error, _req, _res, next) => {
-    if (isUnavailableError(error)) {
+    const waitedOnADeadServer = isWaitQueueTimeout(error) && watch.handshakesStalled();
+    if (isUnavailableError(error) || waitedOnADeadServer) {
       watch.trip();
       watch.nudge();
     }
-    next(error);
+    next(waitedOnADeadServer ? databaseUnavailable() : error);
   };
 }

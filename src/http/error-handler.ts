@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import mongoose from 'mongoose';
-import { isDuplicateKeyError, isUnavailableError } from '../db/errors.ts';
+import { isDuplicateKeyError, isUnavailableError, isWaitQueueTimeout } from '../db/errors.ts';
 import { AppError, type ErrorCode } from '../shared/errors.ts';
 import { OVERLOAD_RETRY_AFTER_SECONDS } from './load-shedding.ts';
 
@@ -82,9 +82,8 @@ export function toAppError(error: unknown): AppError {
   if (isUnavailableError(error)) {
     return new AppError('database-unavailable', 'The database is unavailable; try again shortly');
   }
-  // Every pooled connection stayed busy for MONGODB_WAIT_QUEUE_TIMEOUT_MS (the driver does not
-  // export the class).
-  if (error instanceof Error && error.name === 'MongoWaitQueueTimeoutError') {
+  // Every pooled connection stayed busy for MONGODB_WAIT_QUEUE_TIMEOUT_MS.
+  if (isWaitQueueTimeout(error)) {
     return new AppError('overloaded', 'The server is overloaded; retry after Retry-After');
   }
   // The router cannot percent-decode a path parameter such as /api/users/%FF.
