@@ -57,7 +57,13 @@ export async function openConnection(
   uri: string,
   options: ConnectOptions,
 ): Promise<DatabaseConnection> {
-  const replication = options.replication ?? mongoSettingsOf().replication;
+  // The environment's settings, read once, for what the caller did not give.
+  let settings: ReturnType<typeof mongoSettingsOf> | undefined;
+  const fromEnv = () => {
+    settings ??= mongoSettingsOf();
+    return settings;
+  };
+  const replication = options.replication ?? fromEnv().replication;
   // Without it, a server restart can leave the driver's monitor waiting for ever (see there).
   guardSocketWrites();
   const connection = mongoose.createConnection(uri, {
@@ -86,7 +92,7 @@ export async function openConnection(
   await connection.asPromise();
   const capabilities = await probeCapabilities(
     connection,
-    options.engineRules ?? mongoSettingsOf().engineRules,
+    options.engineRules ?? fromEnv().engineRules,
   );
   useDocumentTurns(connection, capabilities.atomicUpdates);
   connection.plugin(requestSignalPlugin);
