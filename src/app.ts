@@ -65,14 +65,7 @@ export function createApp(options: AppOptions): Express {
   // Also in app.locals, so tests can check responses against it without spending a request.
   app.locals.openApiDocument = buildOpenApiDocument(routes);
 
-  const { metrics } = options;
-  if (metrics) {
-    app.use(metrics.track);
-    // Before the rate limit: scrapes spend no client's allowance.
-    if (config.metrics.port === undefined) {
-      app.get('/metrics', metricsRoute(metrics, config.metrics.allow));
-    }
-  }
+  if (options.metrics) mountMetrics(app, options.metrics, config);
   // Cheap checks first: a request refused by CORS or the rate limit costs no body parsing.
   app.use(requestLog(logger, queryParameterNames(app.locals.openApiDocument)));
   app.use(securityHeaders());
@@ -104,4 +97,12 @@ export function createApp(options: AppOptions): Express {
   app.use(databaseErrorWatch(database));
   app.use(errorHandler);
   return app;
+}
+
+function mountMetrics(app: Express, metrics: Metrics, config: Config): void {
+  app.use(metrics.track);
+  // Before the rate limit: scrapes spend no client's allowance.
+  if (config.metrics.port === undefined) {
+    app.get('/metrics', metricsRoute(metrics, config.metrics.allow));
+  }
 }

@@ -5,7 +5,7 @@ import type { Database } from './db/connection.ts';
 import { isUnavailableError } from './db/errors.ts';
 import { useLocalEngine } from './db/local-engine.ts';
 import { answerClientErrors } from './http/client-errors.ts';
-import { createMetrics, metricsServer } from './http/metrics.ts';
+import { createMetrics, type Metrics, metricsServer } from './http/metrics.ts';
 import { createProcessLogger, type Logger } from './logger.ts';
 import { extractModelState } from './migrations/model-state.ts';
 import { watchSchema } from './migrations/schema-watch.ts';
@@ -40,42 +40,38 @@ function httpServer(app: ReturnType<typeof createApp>, requestTimeoutMs: number)
   );
 }
 
-async function start(config: Config, logger: Logger, shutdown: Shutdown): Promise<void> {
-  let uri = config.mongo.uri;
-  if (!uri) {
-    // The data folder's shared engine: the one `npm run db` or another command runs, or one
-    // started here (stopped on shutdown unless another command still uses it).
-    const engine = await useLocalEngine({
-      engine: config.embedded.engine,
-      dataDir: fromProjectRoot(config.embedded.dataDir),
-      port: config.embedded.port,
-      command: launcherName(),
-      log: (message) => logger.info(message),
-      warn: (message) => logger.warn(message),
-      signal: shutdown.signal,
-    });
-    const unwatch = engine.watchHost((message) => logger.error(message));
-    shutdown.onShutdown('embedded engine', () => {
-      unwatch();
-      return engine.release();
-    });
-    uri = engine.uri;
-  }
-  const metrics = config.metrics.enabled ? createMetrics() : undefined;
+/** The data folder's shared engine: the one another command runs, or one started here. */
+async function localEngineUri(config: Config, logger: Logger, shutdown: Shutdown): Promise<string> {
+  const engine = await useLocalEngine({
+    engine: config.embedded.engine,
+    dataDir: fromProjectRoot(config.embedded.dataDir),
+    port: config.embedded.port,
+    command: launcherName(),
+    log: (message) => logger.info(message),
+    warn: (message) => logger.warn(message),
+    signal: shutdown.signal,
+  });
+  const unwatch = engine.watchHost((message) => logger.error(message));
+  shutdown.onShutdown('embedded engine', () => {
+    unwatch();
+    return engine.release();
+  });
+  return engine.uri;
+}
+
+async function connect(
+  config: Config,
+  uri: string,
+  metrics: Metrics | undefined,
+  logger: Logger,
+  shutdown: Shutdown,
+): Promise<Database> {
   const target = redactSecrets(uri);
   logger.info({ db: config.mongo.dbName, server: target }, `using database ${config.mongo.dbName}`);
-  const db: Database = await connectWithRetry(
+  const db = await connectWithRetry(
     () =>
       connectDatabase(uri, {
-        dbName: config.mongo.dbName,
-        poolSize: config.mongo.poolSize,
-        serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
-        connectTimeoutMS: config.mongo.connectTimeoutMS,
-        socketTimeoutMS: config.mongo.socketTimeoutMS,
-        waitQueueTimeoutMS: config.mongo.waitQueueTimeoutMS,
-        autoIndex: config.mongo.autoIndex,
-        replication: config.mongo.replication,
-        engineRules: config.mongo.engineRules,
+        ...config.mongo,
         // Command durations come from command monitoring events, emitted only when asked for.
         monitorCommands: metrics !== undefined,
         watch: metrics?.watchMongo,
@@ -90,10 +86,25 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
   );
   shutdown.onShutdown('database connection', () => db.close());
   logger.info({ capabilities: db.capabilities, db: config.mongo.dbName }, 'database connected');
-  const migrations = {
-    client: db.connection.getClient(),
-    db: db.connection.getClient().db(config.mongo.dbName),
-  };
+  return db;
+}
+
+/** Listens and gives the bound port (0 asks for a free one). */
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : port;
+}
+
+async function start(config: Config, logger: Logger, shutdown: Shutdown): Promise<void> {
+  const uri = config.mongo.uri ?? (await localEngineUri(config, logger, shutdown));
+  const metrics = config.metrics.enabled ? createMetrics() : undefined;
+  const db = await connect(config, uri, metrics, logger, shutdown);
+  const client = db.connection.getClient();
+  const migrations = { client, db: client.db(config.mongo.dbName) };
   await enforceMigrationPolicy({
     target: migrations,
     uri,
@@ -116,26 +127,18 @@ async function start(config: Config, logger: Logger, shutdown: Shutdown): Promis
     fullCheckIntervalMs: config.tags.fullCheckIntervalMs,
   });
   shutdown.onShutdown('tag reconciler', () => reconciler.stop());
-  const app = createApp({ config, db, logger, metrics, schema });
-  const server = httpServer(app, config.http.requestTimeoutMs);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, resolve);
-  });
+  const server = httpServer(
+    createApp({ config, db, logger, metrics, schema }),
+    config.http.requestTimeoutMs,
+  );
+  const port = await listen(server, config.port, config.host);
   answerClientErrors(server);
   shutdown.onShutdown('http server', () => closeServer(server));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(`listening on http://${config.host}:${port}`);
   if (metrics && config.metrics.port !== undefined) {
     const metricsListener = metricsServer(metrics);
-    await new Promise<void>((resolve, reject) => {
-      metricsListener.once('error', reject);
-      metricsListener.listen(config.metrics.port, config.metrics.host, resolve);
-    });
+    const metricsPort = await listen(metricsListener, config.metrics.port, config.metrics.host);
     shutdown.onShutdown('metrics server', () => closeServer(metricsListener));
-    const bound = metricsListener.address();
-    const metricsPort = typeof bound === 'object' && bound ? bound.port : config.metrics.port;
     logger.info(`metrics on http://${config.metrics.host}:${metricsPort}/metrics`);
   } else if (metrics) {
     logger.info(`metrics on /metrics of this port for ${config.metrics.allow.join(', ')}`);

@@ -62,45 +62,43 @@ export function healthRoutes({
         response: readyView,
         errors: [503],
       },
-      async () => {
-        if (!database.isUp()) {
-          database.nudge();
-          throw databaseUnavailable();
-        }
-        let primary: PrimaryCheck | 'late';
-        try {
-          primary = await withinMs(
-            checkWritablePrimary(db.connection),
-            HELLO_BOUND_MS,
-            () => 'late' as const,
-          );
-        } catch {
-          database.trip();
-          throw databaseUnavailable();
-        }
-        // Slow is not down: requests keep going to the database; only this answer is 503.
-        if (primary === 'late') {
-          throw new AppError(
-            'database-unavailable',
-            `The database did not answer hello within ${HELLO_BOUND_MS} ms`,
-          );
-        }
-        if (!primary.writablePrimary) {
-          throw new AppError(
-            'database-unavailable',
-            'The database answers but no writable primary is reachable (an election, or a connection to a secondary)',
-          );
-        }
-        // 503 with a code of its own: a load balancer only needs "not yet", an operator needs to
-        // know that `npm run migrate -- up` (or `indexes`) is what is missing, not the database.
-        const problem = await schema?.notReady();
-        if (problem) throw problem;
-        return {
-          status: 'ready' as const,
-          engine: db.capabilities.engine,
-          topology: primary.topology,
-        };
-      },
+      () => readiness(db, database, schema),
     ),
   ];
+}
+
+async function readiness(db: Database, database: DatabaseWatch, schema?: SchemaGate) {
+  if (!database.isUp()) {
+    database.nudge();
+    throw databaseUnavailable();
+  }
+  let primary: PrimaryCheck | 'late';
+  try {
+    primary = await withinMs(
+      checkWritablePrimary(db.connection),
+      HELLO_BOUND_MS,
+      () => 'late' as const,
+    );
+  } catch {
+    database.trip();
+    throw databaseUnavailable();
+  }
+  // Slow is not down: requests keep going to the database; only this answer is 503.
+  if (primary === 'late') {
+    throw new AppError(
+      'database-unavailable',
+      `The database did not answer hello within ${HELLO_BOUND_MS} ms`,
+    );
+  }
+  if (!primary.writablePrimary) {
+    throw new AppError(
+      'database-unavailable',
+      'The database answers but no writable primary is reachable (an election, or a connection to a secondary)',
+    );
+  }
+  // 503 with a code of its own: a load balancer only needs "not yet", an operator needs to
+  // know that `npm run migrate -- up` (or `indexes`) is what is missing, not the database.
+  const problem = await schema?.notReady();
+  if (problem) throw problem;
+  return { status: 'ready' as const, engine: db.capabilities.engine, topology: primary.topology };
 }

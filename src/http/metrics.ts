@@ -26,6 +26,15 @@ const DB_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    track: requestTracker(registry),
+    watchMongo: mongoWatcher(registry),
+    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}
+
+function requestTracker(registry: Registry): RequestHandler {
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'Time from a request to the end of its response, by route pattern and status',
@@ -38,6 +47,26 @@ export function createMetrics(): Metrics {
     help: 'Requests received and not yet answered',
     registers: [registry],
   });
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    inFlight.inc();
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      inFlight.dec();
+      // The route's pattern, never the raw URL: ids and unknown paths would make unbounded series.
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      duration.observe({ method: req.method, route, status_code: String(res.statusCode) }, seconds);
+    };
+    res.once('finish', end);
+    res.once('close', end);
+    next();
+  };
+}
+
+function mongoWatcher(registry: Registry): (client: MongoClient) => void {
   const commands = new Histogram({
     name: 'mongodb_command_duration_seconds',
     help: 'Round trip of a MongoDB command, from the driver command monitoring events',
@@ -58,26 +87,7 @@ export function createMetrics(): Metrics {
   });
   pool.set({ state: 'open' }, 0);
   pool.set({ state: 'in_use' }, 0);
-
-  const track: RequestHandler = (req, res, next) => {
-    const started = process.hrtime.bigint();
-    inFlight.inc();
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      inFlight.dec();
-      // The route's pattern, never the raw URL: ids and unknown paths would make unbounded series.
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      duration.observe({ method: req.method, route, status_code: String(res.statusCode) }, seconds);
-    };
-    res.once('finish', end);
-    res.once('close', end);
-    next();
-  };
-
-  const watchMongo = (client: MongoClient) => {
+  return (client) => {
     const observe = (outcome: string) => (event: { commandName: string; duration: number }) =>
       commands.observe({ command: event.commandName, outcome }, event.duration / 1000);
     client.on('commandSucceeded', observe('succeeded'));
@@ -91,13 +101,6 @@ export function createMetrics(): Metrics {
       pool.inc({ state: 'in_use' });
     });
     client.on('connectionCheckedIn', () => pool.dec({ state: 'in_use' }));
-  };
-
-  return {
-    registry,
-    track,
-    watchMongo,
-    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
 }
 

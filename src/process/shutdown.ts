@@ -53,37 +53,40 @@ export function createShutdown(options: {
     }
   }
 
-  return {
+  const shutdown: Shutdown = {
     signal: controller.signal,
     onShutdown: (name, close) => {
       closers.push({ name, close });
     },
     begin,
-    handleProcessEvents(process) {
-      // The second signal exits at once, not the first signal after another cause: a signal to
-      // `npm start`'s process group also ends npm, and the parent watch (launcher.ts) may begin
-      // the shutdown a moment before the app's own SIGTERM is handled. That SIGTERM asks for
-      // what is already going on; cutting it short would drop the in-flight requests.
-      let signals = 0;
-      const onSignal = (name: string) => () => {
-        signals += 1;
-        if (controller.signal.aborted && signals === 1) {
-          logger.info(`${name}: already shutting down (a second signal exits at once)`);
-          return;
-        }
-        void begin(name, 0);
-      };
-      process.on('SIGTERM', onSignal('SIGTERM'));
-      process.on('SIGINT', onSignal('SIGINT'));
-      const crash = (kind: string) => (error: unknown) => {
-        logger.fatal({ err: error }, kind);
-        // Mid-shutdown, a late rejection is logged but does not cut the shutdown short.
-        if (!controller.signal.aborted) void begin(kind, 1);
-      };
-      process.on('unhandledRejection', crash('unhandled rejection'));
-      process.on('uncaughtException', crash('uncaught exception'));
-    },
+    handleProcessEvents: (process) => handleProcessEvents(process, shutdown, logger),
   };
+  return shutdown;
+}
+
+// Ours, not close-with-grace's: the second signal exits at once, not the first signal after
+// another cause. A signal to `npm start`'s process group also ends npm, and the parent watch
+// (launcher.ts) may begin the shutdown a moment before the app's own SIGTERM is handled: that
+// SIGTERM asks for what is already going on, and cutting it short would drop in-flight requests.
+function handleProcessEvents(process: NodeJS.Process, shutdown: Shutdown, logger: Logger): void {
+  let signals = 0;
+  const onSignal = (name: string) => () => {
+    signals += 1;
+    if (shutdown.signal.aborted && signals === 1) {
+      logger.info(`${name}: already shutting down (a second signal exits at once)`);
+      return;
+    }
+    void shutdown.begin(name, 0);
+  };
+  process.on('SIGTERM', onSignal('SIGTERM'));
+  process.on('SIGINT', onSignal('SIGINT'));
+  const crash = (kind: string) => (error: unknown) => {
+    logger.fatal({ err: error }, kind);
+    // Mid-shutdown, a late rejection is logged but does not cut the shutdown short.
+    if (!shutdown.signal.aborted) void shutdown.begin(kind, 1);
+  };
+  process.on('unhandledRejection', crash('unhandled rejection'));
+  process.on('uncaughtException', crash('uncaught exception'));
 }
 
 /**
