@@ -17,6 +17,8 @@ const LAG_SAMPLE_MS = 100;
  * The event loop's recent lag: how late a 100 ms timer fires, kept as the worst sample and then
  * decayed by half each sample, so one long block sheds for a few hundred ms, not for ever.
  * One per process (there is one event loop); the timer does not keep the process alive.
+ * Not perf_hooks.monitorEventLoopDelay: tried, it records a block only after the poll phase that
+ * serves the next request, so the request right after an 800 ms block passed (load-shedding test).
  */
 let lagMs = 0;
 let sampler: NodeJS.Timeout | undefined;

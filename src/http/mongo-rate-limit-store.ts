@@ -51,6 +51,9 @@ export interface MongoStoreOptions {
  *
  * While the database is unreachable the counts live in memory (per instance), so limits still
  * hold and a rate-limit check never waits for server selection.
+ *
+ * Not rate-limiter-flexible's Mongo store: it counts with upserted `$inc`s through the driver,
+ * which a server that loses concurrent updates (FerretDB v1: `npm run doctor`) undercounts.
  */
 export class MongoRateLimitStore implements Store {
   readonly localKeys = false;
