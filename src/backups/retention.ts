@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileSystemError } from './errors.ts';
-import type { BackupEntry } from './manifest.ts';
+import { listBackups } from './manifest.ts';
 
 export interface RetentionPolicy {
   daily: number;
@@ -96,24 +97,53 @@ export function isoWeek(time: Date): string {
   return `${day.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 
-export function backupsAsDated(entries: BackupEntry[]): (Dated & { entry: BackupEntry })[] {
-  return entries.map((entry) => ({
+export interface PruneOptions {
+  dir: string;
+  database: string;
+  policy: RetentionPolicy;
+  /** List what would go, delete nothing. */
+  dryRun?: boolean;
+  /** An archive that is never deleted (the one this run just wrote, whatever the clocks say). */
+  protect?: string;
+  /** Plan as if one more backup finished at this time (what a run now would prune). */
+  pretendBackupAt?: Date;
+}
+
+export interface PruneResult {
+  kept: { archivePath: string; reasons: string[] }[];
+  pruned: string[];
+  /** Manifests that describe no usable archive; never deleted, reported for a human. */
+  skipped: { file: string; reason: string }[];
+}
+
+/** Applies the retention policy to one database's good backups in a folder. */
+export async function pruneBackups(options: PruneOptions): Promise<PruneResult> {
+  const listing = await listBackups(resolve(options.dir), options.database);
+  const items: (Dated & { manifestPath?: string })[] = listing.good.map((entry) => ({
     id: entry.archivePath,
     time: entry.startedAt,
     preMigration: entry.manifest.reason === 'pre-migration',
-    entry,
+    manifestPath: entry.manifestPath,
   }));
-}
-
-/**
- * Deletes a pruned backup, archive first: a run that dies in between leaves a small manifest that
- * listBackups reports as skipped, rather than an archive nothing lists any more filling the disk.
- */
-export async function deleteBackup(entry: BackupEntry): Promise<void> {
-  try {
-    await rm(entry.archivePath, { force: true });
-    await rm(entry.manifestPath, { force: true });
-  } catch (error) {
-    throw fileSystemError(`deleting ${entry.archivePath}`, error);
+  const pretend = options.pretendBackupAt;
+  if (pretend) items.push({ id: '(the backup a run now would make)', time: pretend });
+  const plan = planRetention(items, options.policy);
+  const kept = plan.keep.map(({ item, reasons }) => ({ archivePath: item.id, reasons }));
+  const result: PruneResult = { kept, pruned: [], skipped: listing.skipped };
+  for (const { id, manifestPath } of plan.prune) {
+    if (options.protect && id === resolve(options.protect)) {
+      result.kept.push({ archivePath: id, reasons: ['written by this run'] });
+    } else if (manifestPath) {
+      // Archive first: a run that dies in between leaves a small manifest that listBackups
+      // reports as skipped, rather than an archive nothing lists any more filling the disk.
+      try {
+        if (!options.dryRun) await rm(id, { force: true });
+        if (!options.dryRun) await rm(manifestPath, { force: true });
+      } catch (error) {
+        throw fileSystemError(`deleting ${id}`, error);
+      }
+      result.pruned.push(id);
+    }
   }
+  return result;
 }

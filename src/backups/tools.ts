@@ -3,7 +3,10 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { ConnectionString } from 'mongodb-connection-string-url';
+import { type DatabaseConnection, openConnection } from '../db/connection.ts';
 import { projectRoot } from '../process/project-root.ts';
+import { describeServer, redactSecrets } from '../shared/connection-string.ts';
 import { BackupError } from './errors.ts';
 
 export type ToolName = 'mongodump' | 'mongorestore';
@@ -55,7 +58,7 @@ function isExecutableFile(path: string): boolean {
 }
 
 /**
- * Runs fn with the path of a mongo-tools --config file holding the connection string, so that
+ * Runs fn with the path of a mongo-tools --config file holding the tools' connection string, so that
  * the URI (and its password) never shows on a command line (`ps` shows those to every user).
  * The file is 0600 in a fresh 0700 directory and removed afterwards, whatever fn does.
  */
@@ -67,7 +70,8 @@ export async function withToolConfig<T>(
   try {
     const configPath = join(dir, 'config.yaml');
     // A JSON string is a valid YAML double-quoted scalar: no escaping rules of our own.
-    await writeFile(configPath, `uri: ${JSON.stringify(uri)}\n`, { mode: 0o600, flag: 'wx' });
+    const yaml = `uri: ${JSON.stringify(toolConnectionString(uri))}\n`;
+    await writeFile(configPath, yaml, { mode: 0o600, flag: 'wx' });
     return await fn(configPath);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -108,4 +112,44 @@ export function lastFailure(log: string): string {
     .filter(Boolean);
   const failed = lines.filter((line) => /^Failed:|error/i.test(line)).at(-1);
   return (failed ?? lines.at(-1) ?? 'no output').replace(/^Failed:\s*/, '');
+}
+
+// mongo-tools 100.x reads these URI options as seconds although they are milliseconds
+// (common/db/db.go multiplies by time.Second): the tools' own defaults are kept instead, and the
+// driver reaches the server first (openServer), so an outage fails fast there.
+const MISREAD_BY_TOOLS = ['serverSelectionTimeoutMS', 'connectTimeoutMS', 'socketTimeoutMS'];
+
+/**
+ * The connection string handed to mongodump/mongorestore: without a database path (the tools
+ * refuse --db next to a different database in the URI; a path that named the authentication
+ * database moves to authSource) and without the options the tools misread.
+ */
+export function toolConnectionString(uri: string): string {
+  const cs = new ConnectionString(uri);
+  const pathDb = decodeURIComponent(cs.pathname.replace(/^\//, ''));
+  const params = cs.typedSearchParams<Record<string, unknown>>();
+  if (pathDb && cs.username && !params.has('authSource')) params.set('authSource', pathDb);
+  cs.pathname = '/';
+  for (const name of MISREAD_BY_TOOLS) params.delete(name);
+  return cs.toString();
+}
+
+/**
+ * Connects with the driver before any tool runs: an outage or a bad password fails here within
+ * the configured selection timeout, with a message that never carries the password.
+ */
+export async function openServer(
+  uri: string,
+  dbName: string,
+  serverSelectionTimeoutMS = 5000,
+): Promise<DatabaseConnection> {
+  try {
+    return await openConnection(uri, { dbName, serverSelectionTimeoutMS, poolSize: 4 });
+  } catch (error) {
+    const reason = redactSecrets((error as Error).message.split('\n')[0] ?? '', uri);
+    throw new BackupError(
+      'unreachable',
+      `cannot reach the database server at ${describeServer(uri)}: ${reason}`,
+    );
+  }
 }
