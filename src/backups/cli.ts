@@ -2,8 +2,6 @@ import { spawn } from 'node:child_process';
 import { defaultClassify, runScript, type ScriptContext } from '../cli/script.ts';
 import { BACKUP_EXIT_CODES, BackupError, type BackupErrorCode } from './errors.ts';
 
-export type CliContext = ScriptContext;
-
 /**
  * Runs a backup command the way cron needs it, on the script runner: exit 0 only on success;
  * otherwise exactly one line on stderr ("<command>: <why>"), the documented exit code, and
@@ -11,7 +9,7 @@ export type CliContext = ScriptContext;
  */
 export async function runCli(
   command: string,
-  main: (ctx: CliContext) => Promise<void>,
+  main: (ctx: ScriptContext) => Promise<void>,
   options: { failureHook: boolean; interruptible?: boolean },
 ): Promise<void> {
   await runScript(command, main, {

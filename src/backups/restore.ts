@@ -36,16 +36,6 @@ export interface RestoreOptions {
   holdWrites?: (db: Db) => Promise<() => Promise<void>>;
 }
 
-export interface RestoreResult {
-  database: string;
-  manifest: Manifest;
-  engine: Capabilities['engine'];
-  /** FerretDB v1: mongorestore ran with --noIndexRestore and the indexes were built from the archive. */
-  indexesBuiltSeparately: boolean;
-  /** Collections in the target that the archive does not have (left as they were). */
-  otherCollections: string[];
-}
-
 /**
  * Nothing in the target changes until the whole restore is known to be good: the archive is read
  * to its end and checked against the manifest (size, SHA-256, structure, counts) before any
@@ -55,7 +45,7 @@ export interface RestoreResult {
  * refuse writes for the whole run (holdWrites). Any failure drops the staging collections and
  * leaves the target as it was.
  */
-export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
+export async function runRestore(options: RestoreOptions) {
   const archivePath = resolve(options.archivePath);
   const manifest = await readManifest(manifestPathFor(archivePath));
   const target = options.toDb ?? manifest.database;
@@ -92,6 +82,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreResult
     const others = (await collectionNames(db)).filter(
       (name) => !archived.has(name) && !LOCK_COLLECTIONS.includes(name),
     );
+    // FerretDB v1: mongorestore ran with --noIndexRestore and the indexes came from the archive.
     const indexesBuiltSeparately = engine === 'ferretdb';
     return { database: target, manifest, engine, indexesBuiltSeparately, otherCollections: others };
   } finally {

@@ -11,12 +11,6 @@ export interface StatusOptions {
   now?: Date;
 }
 
-export interface StatusResult {
-  newest: BackupEntry;
-  ageHours: number;
-  skipped: { file: string; reason: string }[];
-}
-
 // The time stamp that ends an archive's name after "<database>-": archives sort by time.
 const STAMPED = /^\d{8}T\d{6}\.\d{3}Z\.archive\.gz$/;
 
@@ -27,7 +21,7 @@ const STAMPED = /^\d{8}T\d{6}\.\d{3}Z\.archive\.gz$/;
  * manifest: it is never passed over for an older one), checksum-mismatch (size or hash),
  * backup-too-old.
  */
-export async function backupStatus(options: StatusOptions): Promise<StatusResult> {
+export async function backupStatus(options: StatusOptions) {
   const { database } = options;
   const dir = resolve(options.dir);
   const { good, damaged, skipped } = await listBackups(dir, database);

@@ -1,4 +1,4 @@
-import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { type StdioOptions, spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,20 +9,14 @@ import { projectRoot } from '../process/project-root.ts';
 import { describeServer, redactSecrets } from '../shared/connection-string.ts';
 import { BackupError } from './errors.ts';
 
-export type ToolName = 'mongodump' | 'mongorestore';
-
-/** Where `npm run setup:offline-engine` puts the tools it builds. */
-export const PROJECT_TOOLS_DIR = join(projectRoot, '.tools/bin');
-
-export interface LocateOptions {
-  /** MONGODUMP_PATH / MONGORESTORE_PATH: used as given, never searched past. */
-  explicitPath?: string;
-  pathEnv?: string;
-  projectToolsDir?: string;
-}
-
-/** The tool to run: the configured path, else the first on PATH, else the offline build. */
-export function locateTool(name: ToolName, options: LocateOptions = {}): string {
+/**
+ * The tool to run: the configured path (MONGODUMP_PATH / MONGORESTORE_PATH: used as given, never
+ * searched past), else the first on PATH, else the one `npm run setup:offline-engine` built.
+ */
+export function locateTool(
+  name: 'mongodump' | 'mongorestore',
+  options: { explicitPath?: string; pathEnv?: string; projectToolsDir?: string } = {},
+): string {
   const variable = name === 'mongodump' ? 'MONGODUMP_PATH' : 'MONGORESTORE_PATH';
   if (options.explicitPath) {
     const path = resolve(options.explicitPath);
@@ -34,7 +28,7 @@ export function locateTool(name: ToolName, options: LocateOptions = {}): string 
   const pathEnv = options.pathEnv ?? process.env.PATH ?? '';
   const dirs = [
     ...pathEnv.split(delimiter).filter(Boolean),
-    options.projectToolsDir ?? PROJECT_TOOLS_DIR,
+    options.projectToolsDir ?? join(projectRoot, '.tools/bin'),
   ];
   for (const dir of dirs) {
     const candidate = join(dir, name);
@@ -78,16 +72,11 @@ export async function withToolConfig<T>(
   }
 }
 
-export interface RunningTool {
-  child: ChildProcess;
-  /** Resolves with the exit code (signals count as failures), never rejects. */
-  exited: Promise<number>;
-  /** The line that says why the tool failed, from the end of its log. */
-  failureLine(): string;
-}
-
-/** Spawns a tool, keeping the tail of its log (stderr) for the failure message. */
-export function startTool(path: string, args: string[], stdout: 'pipe' | 'ignore'): RunningTool {
+/**
+ * Spawns a tool: `exited` resolves with its exit code (signals count as failures), never
+ * rejects; `failureLine` is the line that says why it failed, from the tail of its log (stderr).
+ */
+export function startTool(path: string, args: string[], stdout: 'pipe' | 'ignore') {
   const stdio: StdioOptions = ['ignore', stdout, 'pipe'];
   const child = spawn(path, args, { stdio });
   let log = '';
@@ -105,7 +94,7 @@ export function startTool(path: string, args: string[], stdout: 'pipe' | 'ignore
 }
 
 /** mongo-tools log lines are "<timestamp>\t<message>"; the reason is on the "Failed:" line. */
-export function lastFailure(log: string): string {
+function lastFailure(log: string): string {
   const lines = log
     .split('\n')
     .map((line) => line.replace(/^\d{4}-\d\d-\d\dT[^\t]*\t/, '').trim())

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { BackupError } from './errors.ts';
-import { listBackups, type Manifest, manifestPathFor, readManifest } from './manifest.ts';
+import { listBackups, manifestPathFor, readManifest } from './manifest.ts';
 import { runRestore } from './restore.ts';
 import { openServer } from './tools.ts';
 
@@ -15,20 +15,12 @@ export interface VerifyOptions {
   serverSelectionTimeoutMS?: number;
 }
 
-export interface VerifyResult {
-  archivePath: string;
-  scratchDb: string;
-  manifest: Manifest;
-  documents: number;
-  durationMs: number;
-}
-
 /**
  * Restores an archive into a scratch database "<source>_verify_<random>", checks it against the
  * manifest (checksum, counts, indexes, migrations) and drops the scratch database, whether the
  * check passed or not.
  */
-export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
+export async function runVerify(options: VerifyOptions) {
   const started = Date.now();
   const dir = resolve(options.dir);
   const archivePath = options.archivePath
