@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { runBackup } from '../src/backups/backup.ts';
 import { intFlag, runCli, usageErrors } from '../src/backups/cli.ts';
 import { BackupError } from '../src/backups/errors.ts';
-import { pruneBackups } from '../src/backups/prune.ts';
+import { pruneBackups } from '../src/backups/retention.ts';
 
 const USAGE =
   'npm run backup -- [--dry-run] [--no-prune] [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]';

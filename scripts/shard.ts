@@ -3,7 +3,7 @@
 import { MongoClient } from 'mongodb';
 import { runScript } from '../src/cli/script.ts';
 import { ScriptError, UsageError } from '../src/process/script-error.ts';
-import { mongoshLine, shardSteps } from '../src/scaling/shard-commands.ts';
+import { mongoshLine, shardSteps } from '../src/scaling/shard-plan.ts';
 import { describeServer } from '../src/shared/connection-string.ts';
 
 await runScript('shard', async (ctx) => {

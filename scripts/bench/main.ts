@@ -13,7 +13,6 @@ import { connectDatabase } from '../../src/models.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
 import { ScriptError } from '../../src/process/script-error.ts';
 import { baselineListener } from './baseline.ts';
-import { type DepthSeries, measureDepth } from './depth.ts';
 import { type Counts, countReads, countWrite, measureEndpoints, workloads } from './endpoints.ts';
 import { expressFloor } from './express-floor.ts';
 import { measureOdm, type OdmResult } from './odm.ts';
@@ -121,11 +120,10 @@ function serverEnvironment(bench: Bench): NodeJS.ProcessEnv {
 
 interface HttpResults {
   endpoints: EndpointResult[];
-  depth?: DepthSeries;
   counts?: { api: Counts; baseline: Counts };
 }
 
-/** The servers of the http and depth phases, each in its own process, stopped on the way out. */
+/** The servers of the http phase, each in its own process, stopped on the way out. */
 async function startServers(serverEnv: NodeJS.ProcessEnv, floor: boolean) {
   log('starting the API and the baseline in processes of their own');
   const api = await startServer('api', serverEnv);
@@ -170,34 +168,24 @@ async function requestWork(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
 }
 
 /**
- * The http phase (commands per request, then each endpoint under load on the API, the baseline
- * and, with --floor, Express alone) and the depth phase, which share the servers.
+ * The http phase: commands per request, then each endpoint under load on the API, the baseline
+ * and, with --floor, Express alone.
  */
 async function measureRequests(bench: Bench): Promise<HttpResults> {
-  const { options, db, client, dbName, raw, data } = bench;
-  const phases = options.only;
-  if (!phases.has('http') && !phases.has('depth')) return { endpoints: [] };
+  const { options, db, client, dbName, raw } = bench;
+  if (!options.only.has('http')) return { endpoints: [] };
   const serverEnv = serverEnvironment(bench);
   const { tokens, app, reads, write } = await requestWork(bench, serverEnv);
-  let counts: HttpResults['counts'];
-  if (phases.has('http')) {
-    log('counting database commands per request');
-    const floor = options.floor ? expressFloor(db, tokens) : undefined;
-    const listeners = { api: app, baseline: baselineListener(raw, tokens), floor };
-    counts = await countReads(client, dbName, listeners, reads);
-  }
-  const servers = await startServers(serverEnv, options.floor && counts !== undefined);
+  log('counting database commands per request');
+  const floor = options.floor ? expressFloor(db, tokens) : undefined;
+  const listeners = { api: app, baseline: baselineListener(raw, tokens), floor };
+  const counts = await countReads(client, dbName, listeners, reads);
+  const servers = await startServers(serverEnv, options.floor);
   const load = loadOptions(bench);
   const result: HttpResults = { endpoints: [], counts };
-  if (counts) result.endpoints = await measureEndpoints(reads, servers, counts, load, log);
-  if (phases.has('depth')) {
-    log('measuring latency by page depth');
-    const urls = { api: servers.api.url, baseline: servers.baseline.url };
-    const depthRun = { warmup: options.warmup, duration: options.depthDuration };
-    result.depth = await measureDepth(raw, data.posts, urls, depthRun, log);
-  }
+  result.endpoints = await measureEndpoints(reads, servers, counts, load, log);
   // The write last, so that every read above saw exactly the seeded data.
-  if (counts && write) {
+  if (write) {
     for (const [name, c] of await countWrite(client, dbName, app, write)) counts.api.set(name, c);
     result.endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
   }
@@ -235,9 +223,9 @@ function report(
   measured: HttpResults & { odm?: OdmResult[]; migration?: MigrationResult; backup?: BackupResult },
 ): boolean {
   const caps = bench.db.capabilities;
-  const { endpoints, depth, counts, odm, migration, backup } = measured;
+  const { endpoints, counts, odm, migration, backup } = measured;
   const inMemoryEngine = caps.engineVersion.includes('mongo-java-server');
-  const targets = evaluateTargets({ inMemoryEngine, endpoints, depth, migration, backup, odm });
+  const targets = evaluateTargets({ inMemoryEngine, endpoints, migration, backup, odm });
   const written = writeResults(projectRoot, {
     engine: inMemoryEngine
       ? `mongo-java-server ${caps.engineVersion.split('mongo-java-server-')[1]} (in memory)`
@@ -245,7 +233,6 @@ function report(
     options: { ...bench.options, scale: bench.scale },
     data: bench.data,
     endpoints,
-    depth,
     compression: counts && measureCompression(counts.api.get('GET /api/posts')?.json),
     odm,
     migration,

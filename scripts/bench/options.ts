@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../src/process/script-error.ts';
 
-export const PHASES = ['http', 'odm', 'depth', 'migration', 'backup'] as const;
+export const PHASES = ['http', 'odm', 'migration', 'backup'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -13,8 +13,6 @@ export interface BenchOptions {
   connections: number;
   /** Requests each server gets per endpoint before its first measured run (0: none). */
   warmupRequests: number;
-  /** Seconds of each pagination-depth latency run (one connection). */
-  depthDuration: number;
   /** Documents for the migration measurement; 0: the posts collection as seeded. */
   migrationDocs: number;
   poolSize: number;
@@ -39,9 +37,9 @@ export interface BenchOptions {
 
 const USAGE =
   'usage: npm run bench -- [--scale N] [--duration S] [--warmup S] [--warmup-requests N] [--connections N] ' +
-  '[--depth-duration S] [--migration-docs N] [--pool-size N] [--rounds N] [--profile] [--floor] ' +
+  '[--migration-docs N] [--pool-size N] [--rounds N] [--profile] [--floor] ' +
   '[--odm-iterations N] [--odm-rounds N] [--odm-warmup N] ' +
-  '[--only http,odm,depth,migration,backup] [--keep] [--check]';
+  '[--only http,odm,migration,backup] [--keep] [--check]';
 
 export { UsageError };
 
@@ -66,7 +64,6 @@ export function parseOptions(argv: string[]): BenchOptions {
         warmup: { type: 'string' },
         'warmup-requests': { type: 'string' },
         connections: { type: 'string' },
-        'depth-duration': { type: 'string' },
         'migration-docs': { type: 'string' },
         'pool-size': { type: 'string' },
         rounds: { type: 'string' },
@@ -98,7 +95,6 @@ export function parseOptions(argv: string[]): BenchOptions {
       str('warmup-requests') === '0'
         ? 0
         : Math.round(positive('warmup-requests', str('warmup-requests'), 4000, 1_000_000)),
-    depthDuration: positive('depth-duration', str('depth-duration'), 5, 600),
     migrationDocs:
       str('migration-docs') === undefined
         ? 0

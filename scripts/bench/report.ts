@@ -1,4 +1,3 @@
-import type { DepthSeries } from './depth.ts';
 import type { OdmResult } from './odm.ts';
 import type { BackupResult, MigrationResult } from './operations.ts';
 import type { MemoryPeak } from './processes.ts';
@@ -181,24 +180,6 @@ export function odmTable(results: OdmResult[]): string {
   }`;
 }
 
-function depthTable(d: DepthSeries): string {
-  const head = ['page at depth', 'posts before it', 'API cursor p50 / p99 ms'];
-  head.push('raw cursor p50 / p99 ms', 'raw skip/limit p50 / p99 ms', 'requests (API, raw, skip)');
-  const rows = d.apiCursor.map((a, i) => {
-    const c = d.rawCursor[i];
-    const s = d.rawSkip[i];
-    return [
-      `${n0(a.depth * 100)}%`,
-      String(a.offset),
-      `${a.p50} / ${a.p99}`,
-      c ? `${c.p50} / ${c.p99}` : '–',
-      s ? `${s.p50} / ${s.p99}` : '–',
-      `${a.requests}, ${c?.requests ?? '–'}, ${s?.requests ?? '–'}`,
-    ];
-  });
-  return table(head, rows);
-}
-
 function operationsTable(m?: MigrationResult, b?: BackupResult): string {
   const rows: string[][] = [];
   if (m) {
@@ -226,7 +207,6 @@ function operationsTable(m?: MigrationResult, b?: BackupResult): string {
 export function renderReport(r: {
   environment: Environment;
   endpoints: EndpointResult[];
-  depth?: DepthSeries;
   compression?: Compression;
   odm?: OdmResult[];
   migration?: MigrationResult;
@@ -243,7 +223,6 @@ export function renderReport(r: {
   if (r.endpoints.some((x) => x.floor?.usage)) parts.push(layerTable(r.endpoints));
   if (r.endpoints.some((x) => x.profiles.api)) parts.push(profileTable(r.endpoints));
   if (r.odm?.length) parts.push(odmTable(r.odm));
-  if (r.depth) parts.push(depthTable(r.depth));
   const c = r.compression;
   if (c) {
     parts.push(

@@ -2,8 +2,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { depthChart } from './chart.ts';
-import type { DepthSeries } from './depth.ts';
 import type { OdmResult } from './odm.ts';
 import type { BackupResult, MigrationResult } from './operations.ts';
 import type { BenchOptions } from './options.ts';
@@ -27,8 +25,8 @@ export function measureCompression(page: unknown): Compression {
 }
 
 /**
- * Writes bench/results/<timestamp>.json (everything), .md (the report) and .svg (latency by
- * page depth), and returns the report for stdout.
+ * Writes bench/results/<timestamp>.json (everything) and .md (the report), and returns the
+ * report for stdout.
  */
 export function writeResults(
   root: string,
@@ -37,7 +35,6 @@ export function writeResults(
     options: BenchOptions & { scale: number };
     data: Dataset;
     endpoints: EndpointResult[];
-    depth?: DepthSeries;
     compression?: Compression;
     odm?: OdmResult[];
     migration?: MigrationResult;
@@ -61,9 +58,8 @@ export function writeResults(
     load:
       `autocannon, ${o.connections} connections; each server first gets ${o.warmupRequests} ` +
       `requests per read endpoint (at most 30 s), then ${o.warmup} s warm-up + ${o.duration} s per ` +
-      `run${o.rounds > 1 ? `, ${o.rounds} rounds taking turns` : ''}; depth: one request at a time, ${o.depthDuration} s per method and depth in 5 ` +
-      'interleaved rounds; the load generator, the servers and ' +
-      'the database share the machine',
+      `run${o.rounds > 1 ? `, ${o.rounds} rounds taking turns` : ''}; the load generator, the ` +
+      'servers and the database share the machine',
   };
   const report = renderReport({ environment, ...r });
   const dir = join(root, 'bench/results');
@@ -74,8 +70,5 @@ export function writeResults(
   const everything = { environment, dataset, ...measured, options: { ...o, only: [...o.only] } };
   writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(everything, null, 2)}\n`);
   writeFileSync(join(dir, `${stamp}.md`), report);
-  if (r.depth) {
-    writeFileSync(join(dir, `${stamp}.svg`), depthChart(r.depth, `${r.engine}, ${d.posts} posts`));
-  }
-  return { report, files: `bench/results/${stamp}.{json,md${r.depth ? ',svg' : ''}}` };
+  return { report, files: `bench/results/${stamp}.{json,md}` };
 }

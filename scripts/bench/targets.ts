@@ -1,4 +1,3 @@
-import type { DepthSeries } from './depth.ts';
 import type { LoadResult } from './load.ts';
 import type { OdmResult } from './odm.ts';
 import type { BackupResult, MigrationResult } from './operations.ts';
@@ -52,7 +51,6 @@ const verdict = (ok: boolean): Target['status'] => (ok ? 'PASS' : 'FAIL');
 
 // Below these, a ratio or a p99 says more about chance than about the code.
 const MIN_REQUESTS = 20;
-const MIN_LATENCY_SAMPLES = 10;
 const tooFew = (a: number, b: number | undefined) =>
   `only ${a} and ${b ?? 0} requests completed: lengthen --duration or lower --scale`;
 
@@ -67,7 +65,6 @@ export function evaluateTargets(input: {
   /** mongo-java-server: the engine answers fast enough for the API's own cost to show. */
   inMemoryEngine: boolean;
   endpoints: EndpointResult[];
-  depth?: DepthSeries;
   migration?: MigrationResult;
   backup?: BackupResult;
   /** The Mongoose-vs-driver micro-benchmark, when its phase ran. */
@@ -89,22 +86,6 @@ export function evaluateTargets(input: {
   }
   targets.push(...processTargets(input.endpoints, input.inMemoryEngine));
   targets.push(...layerTargets(input.endpoints, input.odm));
-  const first = input.depth?.apiCursor[0];
-  const deep = input.depth?.apiCursor.at(-1);
-  if (!input.depth) targets.push(notRun('cursor pagination p99 at 90% depth', 'depth'));
-  if (first && deep) {
-    const name = 'cursor pagination p99 at 90% depth <= 1.5x page 1';
-    const growth = deep.p99 / first.p99;
-    targets.push(
-      Math.min(first.requests, deep.requests) < MIN_LATENCY_SAMPLES
-        ? { name, status: 'SKIP', detail: tooFew(first.requests, deep.requests) }
-        : {
-            name,
-            status: verdict(growth <= 1.5),
-            detail: `${deep.p99} ms vs ${first.p99} ms (${growth.toFixed(2)}x)`,
-          },
-    );
-  }
   for (const e of input.endpoints) {
     const limit = e.name === 'GET /api/posts/:id' ? 2 : e.list ? 3 : undefined;
     if (limit === undefined) continue;

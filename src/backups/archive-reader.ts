@@ -4,16 +4,16 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BSON, type Document } from 'mongodb';
-import { ByteReader } from './byte-reader.ts';
 import { BackupError } from './errors.ts';
 
-// The mongodump archive format (mongo-tools common/archive/spec.md): a magic number, a header
-// document, one metadata document per collection, a terminator, then blocks of
-// "namespace header, documents, terminator" and one EOF header per collection.
+// mongodump's archive format (mongo-tools common/archive/spec.md; no maintained reader for Node):
+// a magic number, a header document, one metadata document per collection and a terminator, then
+// blocks of "namespace header, documents, terminator", each namespace closed by an EOF header.
 const MAGIC = 0x8199e26d;
 const TERMINATOR = -1;
 // 16 MiB documents plus the room the server allows for internal fields.
 const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 + 16 * 1024;
+const END = Symbol('end of the archive');
 
 export interface ArchiveCollection {
   name: string;
@@ -33,6 +33,9 @@ export interface ArchiveSummary {
   decoded: Record<string, Document[]>;
 }
 
+type Read = (n: number) => Promise<Buffer | undefined>;
+type Entry = ArchiveCollection & { ended: boolean; expectData: boolean };
+
 /**
  * Reads a gzip mongodump archive to its end in one pass: SHA-256 of the file, the gzip stream's
  * own checks, the archive structure, and the documents per collection. Any damage (truncation,
@@ -48,41 +51,21 @@ export async function inspectArchive(path: string, decode: string[] = []): Promi
       callback(null, chunk);
     },
   });
-  let parsed: ParsedArchive | undefined;
+  let parsed: Omit<ArchiveSummary, 'sha256' | 'sizeBytes'> | undefined;
   try {
-    await pipeline(
-      createReadStream(path),
-      tap,
-      createGunzip(),
-      async (source: AsyncIterable<Buffer>) => {
-        parsed = await parseArchive(
-          new ByteReader(source[Symbol.asyncIterator]()),
-          new Set(decode),
-          false,
-        );
-      },
-    );
+    await pipeline(createReadStream(path), tap, createGunzip(), async (source) => {
+      parsed = await parseArchive(byteReader(source[Symbol.asyncIterator]()), new Set(decode));
+    });
   } catch (error) {
-    throw readFailure(path, error);
+    if (error instanceof BackupError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = (error as Error).message;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+      throw new BackupError('io-error', `cannot read ${path}: ${reason}`);
+    throw new BackupError('corrupt-archive', `${path} is not a valid gzip stream: ${reason}`);
   }
   if (!parsed) throw corrupt('the parser did not finish');
   return { sha256: hash.digest('hex'), sizeBytes, ...parsed };
-}
-
-/** The header and collections (with index definitions) without reading the data: counts stay 0. */
-export async function readArchivePrelude(path: string): Promise<ParsedArchive> {
-  const file = createReadStream(path);
-  const gunzip = createGunzip();
-  file.on('error', (error) => gunzip.destroy(error));
-  file.pipe(gunzip);
-  try {
-    return await parseArchive(new ByteReader(gunzip[Symbol.asyncIterator]()), new Set(), true);
-  } catch (error) {
-    throw readFailure(path, error);
-  } finally {
-    file.destroy();
-    gunzip.destroy();
-  }
 }
 
 /** SHA-256 and size of a file, streamed. */
@@ -100,68 +83,65 @@ export async function hashFile(path: string): Promise<{ sha256: string; sizeByte
   return { sha256: hash.digest('hex'), sizeBytes };
 }
 
-type ParsedArchive = Omit<ArchiveSummary, 'sha256' | 'sizeBytes'>;
-
-function readFailure(path: string, error: unknown): BackupError {
-  if (error instanceof BackupError) return error;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-    return new BackupError('io-error', `cannot read ${path}: ${(error as Error).message}`);
-  }
-  return new BackupError(
-    'corrupt-archive',
-    `${path} is not a valid gzip stream: ${(error as Error).message}`,
-  );
+function corrupt(reason: string): BackupError {
+  return new BackupError('corrupt-archive', `corrupt archive: ${reason}`);
 }
 
-type CollectionEntry = ArchiveCollection & { ended: boolean; expectData: boolean };
-type Collections = Map<string, CollectionEntry>;
-
-/**
- * The archive's layout in order: magic number and header, one metadata document per collection,
- * then blocks of documents per namespace, each namespace closed by an EOF header.
- */
-async function parseArchive(
-  reader: ByteReader,
-  decode: Set<string>,
-  preludeOnly: boolean,
-): Promise<ParsedArchive> {
-  const header = await readHeader(reader);
-  const { collections, databases } = await readCollectionList(reader);
-  const decoded: Record<string, Document[]> = {};
-  if (!preludeOnly) {
-    while (await readNamespaceBlock(reader, collections, decode, decoded));
-    assertEveryCollectionEnded(collections);
-  }
-  return {
-    serverVersion: String(header.server_version ?? ''),
-    toolVersion: String(header.tool_version ?? ''),
-    databases: [...databases],
-    collections: [...collections.values()]
-      .filter((c) => c.expectData)
-      .map(({ name, documents, indexes }) => ({ name, documents, indexes })),
-    decoded,
+/** Exact-size reads over a stream of chunks: n bytes, or undefined at a clean end of stream. */
+function byteReader(source: AsyncIterator<Buffer>): Read {
+  let held: Buffer = Buffer.alloc(0);
+  return async (n) => {
+    const parts: Buffer[] = [held];
+    let size = held.length;
+    while (size < n) {
+      const next = await source.next();
+      if (next.done) break;
+      parts.push(next.value);
+      size += next.value.length;
+    }
+    if (size === 0) return undefined;
+    if (size < n) throw corrupt('it ends in the middle of a record');
+    const all = parts.length === 1 ? held : Buffer.concat(parts, size);
+    held = all.subarray(n);
+    return all.subarray(0, n);
   };
 }
 
-async function readHeader(reader: ByteReader): Promise<Document> {
-  const magic = await reader.read(4);
-  if (!magic || magic.readUInt32LE(0) !== MAGIC)
-    throw corrupt('not a mongodump archive (bad magic number)');
-  return readDocument(reader, 'archive header');
+/** The next document (raw BSON), undefined for a terminator, END where the stream ends. */
+async function record(read: Read, what: string): Promise<Buffer | undefined | typeof END> {
+  const prefix = await read(4);
+  if (!prefix) return END;
+  const length = prefix.readInt32LE(0);
+  if (length === TERMINATOR) return undefined;
+  if (length < 5 || length > MAX_DOCUMENT_BYTES)
+    throw corrupt(`bad document length ${length} in ${what}`);
+  const rest = await read(length - 4);
+  if (rest?.[rest.length - 1] !== 0) throw corrupt(`truncated document in ${what}`);
+  return Buffer.concat([prefix, rest]);
 }
 
-async function readCollectionList(
-  reader: ByteReader,
-): Promise<{ collections: Collections; databases: Set<string> }> {
-  const collections: Collections = new Map();
+/** A document or terminator that must come before the end of the stream. */
+async function expectRecord(read: Read, what: string): Promise<Buffer | undefined> {
+  const next = await record(read, what);
+  if (next === END) throw corrupt(`archive ends before the ${what}`);
+  return next;
+}
+
+async function parseArchive(read: Read, decode: Set<string>) {
+  const magic = await read(4);
+  if (magic?.readUInt32LE(0) !== MAGIC) throw corrupt('not a mongodump archive (bad magic number)');
+  const header = await expectRecord(read, 'archive header');
+  if (!header) throw corrupt('terminator where the archive header should be');
+  const { server_version, tool_version } = BSON.deserialize(header);
   const databases = new Set<string>();
+  const collections = new Map<string, Entry>();
   for (;;) {
-    const meta = await readDocumentOrTerminator(reader, 'collection metadata');
-    if (!meta) break;
+    const raw = await expectRecord(read, 'collection metadata');
+    if (!raw) break;
+    const meta = BSON.deserialize(raw);
     databases.add(String(meta.db));
     const metadata = meta.metadata
-      ? (BSON.EJSON.parse(String(meta.metadata), { relaxed: false }) as Document)
+      ? BSON.EJSON.parse(String(meta.metadata), { relaxed: false })
       : {};
     collections.set(`${meta.db}.${meta.collection}`, {
       name: String(meta.collection),
@@ -172,101 +152,48 @@ async function readCollectionList(
       expectData: meta.type !== 'view' && meta.type !== 'timeseries',
     });
   }
-  return { collections, databases };
+  const decoded = await readData(read, collections, decode);
+  return {
+    serverVersion: String(server_version ?? ''),
+    toolVersion: String(tool_version ?? ''),
+    databases: [...databases],
+    collections: [...collections.values()]
+      .filter((c) => c.expectData)
+      .map(({ name, documents, indexes }) => ({ name, documents, indexes })),
+    decoded,
+  };
 }
 
-/**
- * One namespace header and what follows it: the documents up to a terminator, or (an EOF
- * header) the end of that namespace. False at the end of the archive.
- */
-async function readNamespaceBlock(
-  reader: ByteReader,
-  collections: Collections,
-  decode: Set<string>,
-  decoded: Record<string, Document[]>,
-): Promise<boolean> {
-  const lengthBytes = await reader.read(4);
-  if (!lengthBytes) return false;
-  const head = await readDocumentAfterLength(reader, lengthBytes, 'namespace header');
-  if (!head) throw corrupt('two terminators in a row');
-  const ns = `${head.db}.${head.collection}`;
-  const entry = collections.get(ns) ?? addUnlisted(collections, ns, String(head.collection));
-  if (entry.ended) throw corrupt(`data for ${ns} after its end marker`);
-  if (head.EOF === true) {
-    entry.ended = true;
-    if (await readDocumentOrTerminator(reader, 'terminator'))
-      throw corrupt(`no terminator after the end of ${ns}`);
-    return true;
-  }
+/** The namespace blocks to the end of the archive: counts, and the documents asked for. */
+async function readData(read: Read, collections: Map<string, Entry>, decode: Set<string>) {
+  const decoded: Record<string, Document[]> = {};
   for (;;) {
-    const doc = await readRawOrTerminator(reader, ns);
-    if (!doc) return true;
-    entry.documents += 1;
-    if (decode.has(entry.name)) {
-      const list = decoded[entry.name] ?? [];
-      list.push(BSON.deserialize(doc));
-      decoded[entry.name] = list;
+    const raw = await record(read, 'namespace header');
+    if (raw === END) break;
+    if (!raw) throw corrupt('two terminators in a row');
+    const head = BSON.deserialize(raw);
+    const ns = `${head.db}.${head.collection}`;
+    const entry = collections.get(ns) ?? {
+      name: String(head.collection),
+      documents: 0,
+      indexes: [],
+      ended: false,
+      expectData: true,
+    };
+    collections.set(ns, entry);
+    if (entry.ended) throw corrupt(`data for ${ns} after its end marker`);
+    entry.ended = head.EOF === true;
+    for (let doc = await expectRecord(read, ns); doc; doc = await expectRecord(read, ns)) {
+      if (entry.ended) throw corrupt(`no terminator after the end of ${ns}`);
+      entry.documents += 1;
+      if (!decode.has(entry.name)) continue;
+      decoded[entry.name] ??= [];
+      decoded[entry.name]?.push(BSON.deserialize(doc));
     }
   }
-}
-
-function assertEveryCollectionEnded(collections: Collections): void {
   for (const [ns, entry] of collections) {
     if (entry.expectData && !entry.ended)
       throw corrupt(`archive truncated: ${ns} has no end marker`);
   }
-}
-
-function addUnlisted(collections: Collections, ns: string, name: string): CollectionEntry {
-  const entry = { name, documents: 0, indexes: [], ended: false, expectData: true };
-  collections.set(ns, entry);
-  return entry;
-}
-
-function corrupt(reason: string): BackupError {
-  return new BackupError('corrupt-archive', `corrupt archive: ${reason}`);
-}
-
-async function readDocument(reader: ByteReader, what: string): Promise<Document> {
-  const doc = await readDocumentOrTerminator(reader, what);
-  if (!doc) throw corrupt(`terminator where the ${what} should be`);
-  return doc;
-}
-
-async function readDocumentOrTerminator(
-  reader: ByteReader,
-  what: string,
-): Promise<Document | undefined> {
-  const lengthBytes = await reader.read(4);
-  if (!lengthBytes) throw corrupt(`archive ends before the ${what}`);
-  return readDocumentAfterLength(reader, lengthBytes, what);
-}
-
-async function readDocumentAfterLength(
-  reader: ByteReader,
-  lengthBytes: Buffer,
-  what: string,
-): Promise<Document | undefined> {
-  const raw = await readRawAfterLength(reader, lengthBytes, what);
-  return raw ? BSON.deserialize(raw) : undefined;
-}
-
-async function readRawOrTerminator(reader: ByteReader, what: string): Promise<Buffer | undefined> {
-  const lengthBytes = await reader.read(4);
-  if (!lengthBytes) throw corrupt(`archive ends inside ${what}`);
-  return readRawAfterLength(reader, lengthBytes, what);
-}
-
-async function readRawAfterLength(
-  reader: ByteReader,
-  lengthBytes: Buffer,
-  what: string,
-): Promise<Buffer | undefined> {
-  const length = lengthBytes.readInt32LE(0);
-  if (length === TERMINATOR) return undefined;
-  if (length < 5 || length > MAX_DOCUMENT_BYTES)
-    throw corrupt(`bad document length ${length} in ${what}`);
-  const rest = await reader.read(length - 4);
-  if (rest?.[rest.length - 1] !== 0) throw corrupt(`truncated document in ${what}`);
-  return Buffer.concat([lengthBytes, rest]);
+  return decoded;
 }

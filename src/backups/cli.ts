@@ -1,8 +1,6 @@
+import { spawn } from 'node:child_process';
 import { defaultClassify, runScript, type ScriptContext } from '../cli/script.ts';
 import { BACKUP_EXIT_CODES, BackupError, type BackupErrorCode } from './errors.ts';
-import { runFailureHook } from './failure-hook.ts';
-
-export type CliContext = ScriptContext;
 
 /**
  * Runs a backup command the way cron needs it, on the script runner: exit 0 only on success;
@@ -11,29 +9,66 @@ export type CliContext = ScriptContext;
  */
 export async function runCli(
   command: string,
-  main: (ctx: CliContext) => Promise<void>,
+  main: (ctx: ScriptContext) => Promise<void>,
   options: { failureHook: boolean; interruptible?: boolean },
 ): Promise<void> {
   await runScript(command, main, {
     interruptible: options.interruptible,
     logOutput: true,
     interruptedExitCode: BACKUP_EXIT_CODES.interrupted,
-    classify: asBackupError,
+    classify: (error) => {
+      if (error instanceof BackupError) return error;
+      const failure = defaultClassify(error);
+      const known = failure.code in BACKUP_EXIT_CODES;
+      return new BackupError(
+        known ? (failure.code as BackupErrorCode) : 'internal',
+        failure.message,
+      );
+    },
     onFailure: async (failure, line) => {
       // Even a broken configuration should alert, so the hook is read from the raw environment.
       const hook = options.failureHook ? process.env.BACKUP_ON_FAILURE?.trim() : undefined;
-      if (!hook) return undefined;
-      return runFailureHook(hook, { command, exitCode: failure.exitCode, message: line });
+      return hook ? runFailureHook(hook, command, failure.exitCode, line) : undefined;
     },
   });
 }
 
-/** Every failure as one of the documented backup codes. */
-function asBackupError(error: unknown): BackupError {
-  if (error instanceof BackupError) return error;
-  const failure = defaultClassify(error);
-  const code = failure.code in BACKUP_EXIT_CODES ? (failure.code as BackupErrorCode) : 'internal';
-  return new BackupError(code, failure.message);
+/**
+ * Runs BACKUP_ON_FAILURE through the shell so cron setups can alert (mail, chat webhook, pager).
+ * Its output goes to our stdout, keeping stderr to the one failure line. The connection string
+ * is not passed on: the hook has no use for the database password. Returns why the hook itself
+ * failed, if it did; that never changes the exit code of the failed run.
+ */
+function runFailureHook(
+  hook: string,
+  command: string,
+  exitCode: number,
+  message: string,
+): Promise<string | undefined> {
+  const timeoutMs = 60_000;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BACKUP_COMMAND: command,
+    BACKUP_EXIT_CODE: String(exitCode),
+    BACKUP_ERROR: message,
+  };
+  delete env.MONGODB_URI;
+  return new Promise((resolveHook) => {
+    const child = spawn(hook, { shell: true, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(process.stdout, { end: false });
+    child.stderr?.pipe(process.stdout, { end: false });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      resolveHook(`failure hook could not start: ${error.message}`);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') resolveHook(`failure hook killed after ${timeoutMs / 1000} s`);
+      else if (code !== 0) resolveHook(`failure hook exited with ${code ?? signal}`);
+      else resolveHook(undefined);
+    });
+  });
 }
 
 /** Runs node:util parseArgs (or any argument check), turning its errors into usage errors. */

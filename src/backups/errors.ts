@@ -46,3 +46,10 @@ export function fileSystemError(action: string, error: unknown): BackupError {
   }
   return new BackupError('io-error', `${action} failed: ${reason}`);
 }
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const { reason } = signal;
+  const message = reason instanceof Error ? reason.message : `interrupted (${reason})`;
+  throw new BackupError('interrupted', message);
+}

@@ -8,7 +8,6 @@ import {
 import { BackupError } from './errors.ts';
 
 export type { LockMechanism };
-export type HeldLock = FileLock;
 
 export interface LockOptions {
   /** auto: flock(1) when it runs here, else the socket. */
@@ -23,7 +22,7 @@ export const LOCK_FILE = '.backup.lock';
  * (src/process/file-lock.ts), so a crashed or killed run never blocks the next one the way a
  * stale PID file does. A second run fails at once: cron starts the next one later anyway.
  */
-export async function acquireLock(dir: string, options: LockOptions = {}): Promise<HeldLock> {
+export async function acquireLock(dir: string, options: LockOptions = {}): Promise<FileLock> {
   try {
     return await acquireFileLock(join(dir, LOCK_FILE), { name: 'the backup lock', ...options });
   } catch (error) {
@@ -36,7 +35,7 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
 }
 
 /** Throws `lock-held` if the lock was lost while the run held it (its flock process was killed). */
-export function assertLockHeld(lock: HeldLock): void {
+export function assertLockHeld(lock: FileLock): void {
   try {
     lock.assertHeld();
   } catch (error) {

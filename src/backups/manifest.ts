@@ -1,5 +1,5 @@
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { BackupError } from './errors.ts';
 
@@ -56,13 +56,9 @@ export interface BackupEntry {
   startedAt: Date;
 }
 
-/** "20260123T021500.123Z": sortable, UTC, no characters that need quoting in a shell. */
-export function formatStamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '');
-}
-
+/** "<db>-20260123T021500.123Z.archive.gz": sortable, UTC, nothing that needs quoting in a shell. */
 export function archiveFileName(database: string, startedAt: Date): string {
-  return `${database}-${formatStamp(startedAt)}${ARCHIVE_SUFFIX}`;
+  return `${database}-${startedAt.toISOString().replace(/[-:]/g, '')}${ARCHIVE_SUFFIX}`;
 }
 
 export function manifestPathFor(archivePath: string): string {
@@ -85,95 +81,64 @@ export async function writeManifest(manifestPath: string, manifest: Manifest): P
 }
 
 export async function readManifest(manifestPath: string): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(manifestPath, 'utf8');
-  } catch (error) {
-    throw new BackupError(
-      'manifest-missing',
-      `no readable manifest ${manifestPath}: ${(error as Error).message}`,
-    );
-  }
+  const missing = (why: string) => new BackupError('manifest-missing', why);
+  const text = await readFile(manifestPath, 'utf8').catch((error: Error) => {
+    throw missing(`no readable manifest ${manifestPath}: ${error.message}`);
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new BackupError('manifest-missing', `${manifestPath} is not valid JSON`);
+    throw missing(`${manifestPath} is not valid JSON`);
   }
   const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BackupError(
-      'manifest-missing',
-      `${manifestPath}: ${issue?.path.join('.') || 'manifest'} ${issue?.message}`,
-    );
-  }
-  if (
-    parsed.data.archive !==
-    basename(manifestPath).slice(0, -MANIFEST_SUFFIX.length) + ARCHIVE_SUFFIX
-  ) {
-    throw new BackupError(
-      'manifest-missing',
-      `${manifestPath} describes another archive (${parsed.data.archive})`,
-    );
+  const issue = parsed.error?.issues[0];
+  if (!parsed.success)
+    throw missing(`${manifestPath}: ${issue?.path.join('.') || 'manifest'} ${issue?.message}`);
+  const ownArchive = basename(manifestPath).slice(0, -MANIFEST_SUFFIX.length) + ARCHIVE_SUFFIX;
+  if (parsed.data.archive !== ownArchive) {
+    throw missing(`${manifestPath} describes another archive (${parsed.data.archive})`);
   }
   return parsed.data;
 }
 
-export interface BackupListing {
-  /** Complete backups (valid manifest, archive of the recorded size), newest first. */
-  good: BackupEntry[];
-  /** Manifests that do not describe a usable archive, with the reason. */
-  skipped: { file: string; reason: string }[];
-  /** Valid manifests whose archive is missing or of another size (also listed in skipped). */
-  damaged: (BackupEntry & { reason: string })[];
-}
-
-/** The backups in a folder, optionally of one database. Checks sizes, not checksums (cheap). */
-export async function listBackups(dir: string, database?: string): Promise<BackupListing> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { good: [], skipped: [], damaged: [] };
-    }
-    throw new BackupError('io-error', `cannot list ${dir}: ${(error as Error).message}`);
-  }
-  const listing: BackupListing = { good: [], skipped: [], damaged: [] };
+/**
+ * The backups in a folder, optionally of one database, checked by size, not checksum (cheap):
+ * `good` (newest first), `skipped` (manifests that describe no usable archive, with the reason)
+ * and `damaged` (valid manifests whose archive is missing or of another size; also skipped).
+ */
+export async function listBackups(dir: string, database?: string) {
+  const listing = {
+    good: [] as BackupEntry[],
+    skipped: [] as { file: string; reason: string }[],
+    damaged: [] as (BackupEntry & { reason: string })[],
+  };
+  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw new BackupError('io-error', `cannot list ${dir}: ${error.message}`);
+  });
   for (const name of names.filter((n) => n.endsWith(MANIFEST_SUFFIX)).sort()) {
     const manifestPath = join(dir, name);
-    let manifest: Manifest;
-    try {
-      manifest = await readManifest(manifestPath);
-    } catch (error) {
-      listing.skipped.push({ file: manifestPath, reason: (error as Error).message });
-      continue;
-    }
-    if (database !== undefined && manifest.database !== database) continue;
-    const archivePath = join(dirname(manifestPath), manifest.archive);
+    const manifest = await readManifest(manifestPath).catch((error: Error) => {
+      listing.skipped.push({ file: manifestPath, reason: error.message });
+    });
+    if (!manifest || (database !== undefined && manifest.database !== database)) continue;
+    const archivePath = join(dir, manifest.archive);
     const entry = { archivePath, manifestPath, manifest, startedAt: new Date(manifest.startedAt) };
-    const reason = await archiveSizeProblem(archivePath, manifest);
-    if (reason === undefined) {
-      listing.good.push(entry);
-    } else {
+    const size = await stat(archivePath).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    const reason =
+      size === undefined
+        ? `archive ${manifest.archive} is missing`
+        : `archive is ${size} bytes, the manifest says ${manifest.sizeBytes}`;
+    if (size === manifest.sizeBytes) listing.good.push(entry);
+    else {
       listing.skipped.push({ file: manifestPath, reason });
       listing.damaged.push({ ...entry, reason });
     }
   }
   listing.good.sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
   return listing;
-}
-
-/** Why the archive cannot be the one the manifest describes, judged by its size (cheap). */
-async function archiveSizeProblem(path: string, manifest: Manifest): Promise<string | undefined> {
-  const size = await stat(path).then(
-    (s) => s.size,
-    () => undefined,
-  );
-  if (size === undefined) return `archive ${manifest.archive} is missing`;
-  if (size !== manifest.sizeBytes) {
-    return `archive is ${size} bytes, the manifest says ${manifest.sizeBytes}`;
-  }
-  return undefined;
 }

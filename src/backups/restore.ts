@@ -1,30 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import {
-  type Collection,
-  type Db,
-  type Document,
-  type IndexDescription,
-  MongoServerError,
-} from 'mongodb';
+import { type Db, type Document, type IndexDescription, MongoServerError } from 'mongodb';
 import { isSystemDatabase } from '../config.ts';
+import { LOCK_COLLECTIONS } from '../db/bookkeeping-collections.ts';
 import type { Capabilities } from '../db/capabilities.ts';
 import { redactSecrets } from '../shared/connection-string.ts';
-import { hashFile, inspectArchive, readArchivePrelude } from './archive-reader.ts';
-import { LOCK_COLLECTIONS } from './bookkeeping.ts';
+import { type ArchiveSummary, hashFile, inspectArchive } from './archive-reader.ts';
 import { BackupError } from './errors.ts';
 import { type Manifest, manifestPathFor, readManifest } from './manifest.ts';
-import { openServer } from './server.ts';
 import { dropPrefixed, swapIn } from './swap-in.ts';
-import { toolConnectionString } from './tool-uri.ts';
-import { locateTool, startTool, withToolConfig } from './tools.ts';
+import { locateTool, openServer, startTool, withToolConfig } from './tools.ts';
 
-export const DATABASE_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+const DATABASE_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 /**
  * Collections a restore writes before it swaps them in (`restoring_<hex>_<name>`), and the
  * target's it keeps aside until the swapped-in ones passed their checks (`replaced_<hex>_…`).
  */
 const STAGING = /^(restoring|replaced)_[0-9a-f]{8}_/;
+const UNCHANGED = '; the target was not changed';
 
 export interface RestoreOptions {
   uri: string;
@@ -43,16 +36,6 @@ export interface RestoreOptions {
   holdWrites?: (db: Db) => Promise<() => Promise<void>>;
 }
 
-export interface RestoreResult {
-  database: string;
-  manifest: Manifest;
-  engine: Capabilities['engine'];
-  /** FerretDB v1: mongorestore ran with --noIndexRestore and the indexes were built from the archive. */
-  indexesBuiltSeparately: boolean;
-  /** Collections in the target that the archive does not have (left as they were). */
-  otherCollections: string[];
-}
-
 /**
  * Nothing in the target changes until the whole restore is known to be good: the archive is read
  * to its end and checked against the manifest (size, SHA-256, structure, counts) before any
@@ -62,70 +45,63 @@ export interface RestoreResult {
  * refuse writes for the whole run (holdWrites). Any failure drops the staging collections and
  * leaves the target as it was.
  */
-export async function runRestore(options: RestoreOptions): Promise<RestoreResult> {
+export async function runRestore(options: RestoreOptions) {
   const archivePath = resolve(options.archivePath);
   const manifest = await readManifest(manifestPathFor(archivePath));
   const target = options.toDb ?? manifest.database;
   assertTargetName(target);
-  await assertArchiveMatches(archivePath, manifest);
+  const archive = await assertArchiveMatches(archivePath, manifest);
   const mongorestore = locateTool('mongorestore', { explicitPath: options.mongorestorePath });
   const server = await openServer(options.uri, target, options.serverSelectionTimeoutMS);
   try {
     const db = server.connection.getClient().db(target);
-    const populated = await populatedCollections(db);
+    const names = await collectionNames(db);
+    const populated: string[] = [];
+    for (const name of names.filter((n) => !LOCK_COLLECTIONS.includes(n))) {
+      if (await db.collection(name).findOne({}, { projection: { _id: 1 } })) populated.push(name);
+    }
     if (populated.length > 0 && !options.drop) {
       throw new BackupError(
         'target-not-empty',
-        `database ${target} already holds data (${populated.slice(0, 5).join(', ')}): pass --drop to replace the archive's collections`,
+        `database ${target} already holds data (${populated.sort().slice(0, 5).join(', ')}): pass --drop to replace the archive's collections`,
       );
     }
     const { engine } = server.capabilities;
-    const release = options.drop ? await holdWrites(db, options) : undefined;
+    // Nothing restored yet: a failure to hold the writes leaves the target as it was.
+    const hold = options.drop ? options.holdWrites?.(db) : undefined;
+    const release = await hold?.catch((error: Error) => {
+      const reason = error.message.replace(/; nothing was changed$/, '');
+      throw new BackupError('restore-failed', reason + UNCHANGED);
+    });
     try {
-      await restoreThroughStaging(db, { ...options, archivePath, manifest, mongorestore, engine });
+      await restoreThroughStaging(db, { ...options, archive, manifest, mongorestore, engine });
     } finally {
       await release?.();
     }
     const archived = new Set(manifest.collections.map((c) => c.name));
-    return {
-      database: target,
-      manifest,
-      engine,
-      indexesBuiltSeparately: engine === 'ferretdb',
-      otherCollections: (await collectionNames(db)).filter(
-        (name) => !archived.has(name) && !LOCK_COLLECTIONS.includes(name),
-      ),
-    };
+    const others = (await collectionNames(db)).filter(
+      (name) => !archived.has(name) && !LOCK_COLLECTIONS.includes(name),
+    );
+    // FerretDB v1: mongorestore ran with --noIndexRestore and the indexes came from the archive.
+    const indexesBuiltSeparately = engine === 'ferretdb';
+    return { database: target, manifest, engine, indexesBuiltSeparately, otherCollections: others };
   } finally {
     await server.close();
   }
 }
 
-/** Nothing restored yet: a failure to hold the writes leaves the target as it was. */
-async function holdWrites(db: Db, options: RestoreOptions) {
-  try {
-    return await options.holdWrites?.(db);
-  } catch (error) {
-    throw new BackupError(
-      'restore-failed',
-      `${(error as Error).message.replace(/; nothing was changed$/, '')}; the target was not changed`,
-    );
-  }
+interface StagedRun extends RestoreOptions {
+  archive: ArchiveSummary;
+  manifest: Manifest;
+  mongorestore: string;
+  engine: Capabilities['engine'];
 }
 
 /**
  * mongorestore into staging collections, their checks, then the swap (which checks the target
  * again and puts the originals back on any failure). The staging collections go in every case.
  */
-async function restoreThroughStaging(
-  db: Db,
-  run: RestoreOptions & {
-    archivePath: string;
-    manifest: Manifest;
-    mongorestore: string;
-    engine: Capabilities['engine'];
-  },
-): Promise<void> {
+async function restoreThroughStaging(db: Db, run: StagedRun): Promise<void> {
   const { manifest } = run;
   const id = randomBytes(4).toString('hex');
   const staging = `restoring_${id}_`;
@@ -133,13 +109,8 @@ async function restoreThroughStaging(
   // built from the archive's own definitions after the data is in.
   const separateIndexes = run.engine === 'ferretdb';
   try {
-    await mongorestoreArchive(run.mongorestore, run.uri, run.archivePath, {
-      from: manifest.database,
-      to: db.databaseName,
-      prefix: staging,
-      noIndexRestore: separateIndexes,
-    });
-    if (separateIndexes) await buildIndexesFromArchive(db, run.archivePath, staging);
+    await mongorestoreArchive(run, db.databaseName, staging, separateIndexes);
+    if (separateIndexes) await buildIndexes(db, run.archive, staging);
     await assertMatchesManifest(db, manifest, staging);
     const names = manifest.collections
       .map((c) => c.name)
@@ -169,13 +140,19 @@ function assertTargetName(target: string): void {
 }
 
 /**
- * The whole archive against its manifest, read once: size and SHA-256 (a damaged or replaced
- * file), then gzip, structure and documents per collection (an archive cut short whose manifest
- * was rewritten to match it).
+ * The whole archive against its manifest: size and SHA-256 (a damaged or replaced file), then
+ * gzip, structure and documents per collection (an archive cut short whose manifest was
+ * rewritten to match it).
  */
-export async function assertArchiveMatches(archivePath: string, manifest: Manifest): Promise<void> {
-  await assertChecksum(archivePath, manifest);
-  const summary = await inspectArchive(archivePath);
+async function assertArchiveMatches(path: string, manifest: Manifest): Promise<ArchiveSummary> {
+  const { sha256, sizeBytes } = await hashFile(path);
+  if (sha256 !== manifest.sha256 || sizeBytes !== manifest.sizeBytes) {
+    throw new BackupError(
+      'checksum-mismatch',
+      `checksum mismatch: ${path} has SHA-256 ${sha256} (${sizeBytes} bytes), the manifest says ${manifest.sha256} (${manifest.sizeBytes} bytes); nothing was restored`,
+    );
+  }
+  const summary = await inspectArchive(path);
   const inArchive = new Map(summary.collections.map((c) => [c.name, c.documents]));
   const problems = manifest.collections
     .filter((c) => inArchive.get(c.name) !== c.documents)
@@ -185,19 +162,10 @@ export async function assertArchiveMatches(archivePath: string, manifest: Manife
   if (problems.length > 0) {
     throw new BackupError(
       'corrupt-archive',
-      `${archivePath} does not hold what its manifest says (${problems.join('; ')}); nothing was restored`,
+      `${path} does not hold what its manifest says (${problems.join('; ')}); nothing was restored`,
     );
   }
-}
-
-export async function assertChecksum(archivePath: string, manifest: Manifest): Promise<void> {
-  const { sha256, sizeBytes } = await hashFile(archivePath);
-  if (sha256 !== manifest.sha256 || sizeBytes !== manifest.sizeBytes) {
-    throw new BackupError(
-      'checksum-mismatch',
-      `checksum mismatch: ${archivePath} has SHA-256 ${sha256} (${sizeBytes} bytes), the manifest says ${manifest.sha256} (${manifest.sizeBytes} bytes); nothing was restored`,
-    );
-  }
+  return summary;
 }
 
 async function collectionNames(db: Db): Promise<string[]> {
@@ -207,63 +175,50 @@ async function collectionNames(db: Db): Promise<string[]> {
     .filter((name) => !name.startsWith('system.') && !STAGING.test(name));
 }
 
-/** Collections holding data; the locks and the live APIs' registrations are not data. */
-async function populatedCollections(db: Db): Promise<string[]> {
-  const names = (await collectionNames(db)).filter((name) => !LOCK_COLLECTIONS.includes(name));
-  const populated: string[] = [];
-  for (const name of names) {
-    if (await db.collection(name).findOne({}, { projection: { _id: 1 } })) populated.push(name);
-  }
-  return populated.sort();
-}
-
 async function mongorestoreArchive(
-  tool: string,
-  uri: string,
-  archivePath: string,
-  ns: { from: string; to: string; prefix: string; noIndexRestore: boolean },
+  run: StagedRun,
+  to: string,
+  prefix: string,
+  noIndexRestore: boolean,
 ): Promise<void> {
+  const from = run.manifest.database;
   const args = [
-    `--archive=${archivePath}`,
+    `--archive=${run.archivePath}`,
     '--gzip',
-    `--nsInclude=${ns.from}.*`,
+    `--nsInclude=${from}.*`,
     // Archives written before locks were left out may hold one: it is never brought back.
-    ...LOCK_COLLECTIONS.map((name) => `--nsExclude=${ns.from}.${name}`),
-    `--nsFrom=${ns.from}.$coll$`,
-    `--nsTo=${ns.to}.${ns.prefix}$coll$`,
+    ...LOCK_COLLECTIONS.map((name) => `--nsExclude=${from}.${name}`),
+    `--nsFrom=${from}.$coll$`,
+    `--nsTo=${to}.${prefix}$coll$`,
     '--stopOnError',
+    ...(noIndexRestore ? ['--noIndexRestore'] : []),
   ];
-  if (ns.noIndexRestore) args.push('--noIndexRestore');
-  await withToolConfig(toolConnectionString(uri), async (configPath) => {
-    const run = startTool(tool, ['--config', configPath, ...args], 'ignore');
-    const code = await run.exited;
+  await withToolConfig(run.uri, async (configPath) => {
+    const tool = startTool(run.mongorestore, ['--config', configPath, ...args], 'ignore');
+    const code = await tool.exited;
     if (code !== 0) {
+      const reason = redactSecrets(tool.failureLine(), run.uri);
       throw new BackupError(
         'restore-failed',
-        `mongorestore exited with ${code}: ${redactSecrets(run.failureLine(), uri)}; the target was not changed`,
+        `mongorestore exited with ${code}: ${reason}${UNCHANGED}`,
       );
     }
   });
 }
 
-async function buildIndexesFromArchive(db: Db, archivePath: string, prefix: string): Promise<void> {
-  const prelude = await readArchivePrelude(archivePath);
-  for (const collection of prelude.collections) {
+async function buildIndexes(db: Db, archive: ArchiveSummary, prefix: string): Promise<void> {
+  for (const collection of archive.collections) {
     const specs = collection.indexes
       .filter((index) => index.name !== '_id_')
-      .map(
-        ({ v: _v, ns: _ns, background: _background, ...spec }: Document) =>
-          spec as IndexDescription,
-      );
+      .map(({ v: _v, ns: _ns, background: _b, ...spec }: Document) => spec as IndexDescription);
     if (specs.length === 0) continue;
-    try {
-      await db.collection(prefix + collection.name).createIndexes(specs);
-    } catch (error) {
-      throw new BackupError(
-        'restore-failed',
-        `indexes of ${collection.name} could not be built: ${(error as Error).message}; the target was not changed`,
-      );
-    }
+    await db
+      .collection(prefix + collection.name)
+      .createIndexes(specs)
+      .catch((error: Error) => {
+        const why = `indexes of ${collection.name} could not be built: ${error.message}`;
+        throw new BackupError('restore-failed', why + UNCHANGED);
+      });
   }
 }
 
@@ -278,8 +233,16 @@ async function assertMatchesManifest(db: Db, manifest: Manifest, prefix: string)
         `${expected.name}: ${documents} documents, manifest says ${expected.documents}`,
       );
     }
-    const present = new Set((await indexNames(collection)) ?? []);
-    // _id_ exists wherever the collection does; an empty collection may not have been created.
+    // An empty collection may not have been created (NamespaceNotFound, 26); _id_ exists wherever
+    // the collection does.
+    const indexes = await collection
+      .listIndexes()
+      .toArray()
+      .catch((error) => {
+        if (error instanceof MongoServerError && error.code === 26) return [];
+        throw error;
+      });
+    const present = new Set(indexes.map((i) => String(i.name)));
     const missing = expected.indexes.filter((name) => name !== '_id_' && !present.has(name));
     if (missing.length > 0)
       problems.push(`${expected.name}: missing indexes ${missing.join(', ')}`);
@@ -287,17 +250,7 @@ async function assertMatchesManifest(db: Db, manifest: Manifest, prefix: string)
   if (problems.length > 0) {
     throw new BackupError(
       'restore-mismatch',
-      `restored data differs from the manifest: ${problems.join('; ')}${prefix ? '; the target was not changed' : ''}`,
+      `restored data differs from the manifest: ${problems.join('; ')}${prefix ? UNCHANGED : ''}`,
     );
-  }
-}
-
-/** Index names, or undefined when the collection does not exist (an empty one may not). */
-async function indexNames(collection: Collection): Promise<string[] | undefined> {
-  try {
-    return (await collection.listIndexes().toArray()).map((i) => String(i.name));
-  } catch (error) {
-    if (error instanceof MongoServerError && error.code === 26) return undefined; // NamespaceNotFound
-    throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileSystemError } from './errors.ts';
-import type { BackupEntry } from './manifest.ts';
+import { listBackups } from './manifest.ts';
 
 export interface RetentionPolicy {
   daily: number;
@@ -19,13 +20,6 @@ export interface Dated {
   preMigration?: boolean;
 }
 
-export interface RetentionPlan<T extends Dated> {
-  keep: { item: T; reasons: string[] }[];
-  prune: T[];
-}
-
-type Period = 'daily' | 'weekly' | 'monthly';
-
 /**
  * Grandfather-father-son, the way restic's `forget --keep-daily/weekly/monthly` counts: walking
  * from newest to oldest, the newest backup of each UTC day is kept for the last `daily` days
@@ -41,49 +35,42 @@ export function planRetention<T extends Dated>(
   items: T[],
   policy: RetentionPolicy,
   now = new Date(),
-): RetentionPlan<T> {
+) {
   const last = Math.max(1, policy.last ?? 1);
   const preMigrationMs = (policy.preMigrationDays ?? 0) * 86_400_000;
   const newestFirst = [...items].sort((a, b) => b.time.getTime() - a.time.getTime());
   const ownTrack = (item: T) =>
     item.preMigration === true && now.getTime() - item.time.getTime() < preMigrationMs;
-  const sorted = newestFirst.filter((item) => !ownTrack(item));
-  const used: Record<Period, number> = { daily: 0, weekly: 0, monthly: 0 };
-  const lastKey: Record<Period, string | undefined> = {
-    daily: undefined,
-    weekly: undefined,
-    monthly: undefined,
+  const periods = {
+    daily: (time: Date) => time.toISOString().slice(0, 10),
+    weekly: isoWeek,
+    monthly: (time: Date) => time.toISOString().slice(0, 7),
   };
-  const plan: RetentionPlan<T> = { keep: [], prune: [] };
-  sorted.forEach((item, index) => {
-    const reasons = index === 0 ? ['newest'] : index < last ? [`among the newest ${last}`] : [];
-    for (const period of ['daily', 'weekly', 'monthly'] as const) {
-      const key = periodKey(period, item.time);
-      if (key !== lastKey[period] && used[period] < policy[period]) {
-        used[period] += 1;
-        reasons.push(`${period} ${key}`);
+  const seen = { daily: new Set<string>(), weekly: new Set<string>(), monthly: new Set<string>() };
+  const plan = { keep: [] as { item: T; reasons: string[] }[], prune: [] as T[] };
+  newestFirst
+    .filter((item) => !ownTrack(item))
+    .forEach((item, index) => {
+      const reasons = index === 0 ? ['newest'] : index < last ? [`among the newest ${last}`] : [];
+      for (const [period, keyOf] of Object.entries(periods) as [
+        keyof typeof periods,
+        typeof isoWeek,
+      ][]) {
+        const key = keyOf(item.time);
+        // Newest first: the first backup of a period is its newest, until the count is used up.
+        if (!seen[period].has(key) && seen[period].size < policy[period])
+          reasons.push(`${period} ${key}`);
+        seen[period].add(key);
       }
-      lastKey[period] = key;
-    }
-    if (reasons.length > 0) plan.keep.push({ item, reasons });
-    else plan.prune.push(item);
-  });
-  for (const item of newestFirst.filter(ownTrack)) {
-    plan.keep.push({
-      item,
-      reasons: [`taken before a migration (kept ${policy.preMigrationDays} days)`],
+      if (reasons.length > 0) plan.keep.push({ item, reasons });
+      else plan.prune.push(item);
     });
+  for (const item of newestFirst.filter(ownTrack)) {
+    const reasons = [`taken before a migration (kept ${policy.preMigrationDays} days)`];
+    plan.keep.push({ item, reasons });
   }
-  const order = (entry: T) => newestFirst.indexOf(entry);
-  plan.keep.sort((a, b) => order(a.item) - order(b.item));
+  plan.keep.sort((a, b) => newestFirst.indexOf(a.item) - newestFirst.indexOf(b.item));
   return plan;
-}
-
-function periodKey(period: Period, time: Date): string {
-  const iso = time.toISOString();
-  if (period === 'daily') return iso.slice(0, 10);
-  if (period === 'monthly') return iso.slice(0, 7);
-  return isoWeek(time);
 }
 
 /** ISO 8601 week ("2026-W04") of a UTC date: weeks start on Monday, week 1 holds a Thursday. */
@@ -96,24 +83,47 @@ export function isoWeek(time: Date): string {
   return `${day.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 
-export function backupsAsDated(entries: BackupEntry[]): (Dated & { entry: BackupEntry })[] {
-  return entries.map((entry) => ({
+export interface PruneOptions {
+  dir: string;
+  database: string;
+  policy: RetentionPolicy;
+  /** List what would go, delete nothing. */
+  dryRun?: boolean;
+  /** An archive that is never deleted (the one this run just wrote, whatever the clocks say). */
+  protect?: string;
+  /** Plan as if one more backup finished at this time (what a run now would prune). */
+  pretendBackupAt?: Date;
+}
+
+/** Applies the retention policy to one database's good backups in a folder. */
+export async function pruneBackups(options: PruneOptions) {
+  const listing = await listBackups(resolve(options.dir), options.database);
+  const items: (Dated & { manifestPath?: string })[] = listing.good.map((entry) => ({
     id: entry.archivePath,
     time: entry.startedAt,
     preMigration: entry.manifest.reason === 'pre-migration',
-    entry,
+    manifestPath: entry.manifestPath,
   }));
-}
-
-/**
- * Deletes a pruned backup, archive first: a run that dies in between leaves a small manifest that
- * listBackups reports as skipped, rather than an archive nothing lists any more filling the disk.
- */
-export async function deleteBackup(entry: BackupEntry): Promise<void> {
-  try {
-    await rm(entry.archivePath, { force: true });
-    await rm(entry.manifestPath, { force: true });
-  } catch (error) {
-    throw fileSystemError(`deleting ${entry.archivePath}`, error);
+  const pretend = options.pretendBackupAt;
+  if (pretend) items.push({ id: '(the backup a run now would make)', time: pretend });
+  const plan = planRetention(items, options.policy);
+  const kept = plan.keep.map(({ item, reasons }) => ({ archivePath: item.id, reasons }));
+  // skipped: manifests that describe no usable archive; never deleted, reported for a human.
+  const result = { kept, pruned: [] as string[], skipped: listing.skipped };
+  for (const { id, manifestPath } of plan.prune) {
+    if (options.protect && id === resolve(options.protect)) {
+      result.kept.push({ archivePath: id, reasons: ['written by this run'] });
+    } else if (manifestPath) {
+      // Archive first: a run that dies in between leaves a small manifest that listBackups
+      // reports as skipped, rather than an archive nothing lists any more filling the disk.
+      try {
+        if (!options.dryRun) await rm(id, { force: true });
+        if (!options.dryRun) await rm(manifestPath, { force: true });
+      } catch (error) {
+        throw fileSystemError(`deleting ${id}`, error);
+      }
+      result.pruned.push(id);
+    }
   }
+  return result;
 }

@@ -1,6 +1,5 @@
 import type { Db } from 'mongodb';
-import { runBackup } from '../backups/backup.ts';
-import { isBookkeeping } from '../backups/bookkeeping.ts';
+import { isBookkeeping, runBackup } from '../backups/backup.ts';
 import type { Config } from '../config.ts';
 import { ScriptError } from '../process/script-error.ts';
 import { redactSecrets } from '../shared/connection-string.ts';

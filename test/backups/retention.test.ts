@@ -1,8 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pruneBackups } from '../../src/backups/prune.ts';
-import { isoWeek, planRetention } from '../../src/backups/retention.ts';
+import { isoWeek, planRetention, pruneBackups } from '../../src/backups/retention.ts';
 import { fakeBackup, runScript, tempDir } from './helpers.ts';
 
 const at = (iso: string) => ({ id: iso, time: new Date(iso) });

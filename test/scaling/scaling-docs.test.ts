@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/process/project-root.ts';
-import { collectionRows, queryRows, uniqueRows } from '../../src/scaling/plan-tables.ts';
-import { mongoshLine, shardSteps } from '../../src/scaling/shard-commands.ts';
+import { docRows, mongoshLine, shardSteps } from '../../src/scaling/shard-plan.ts';
 
 // docs/scaling.md shows the shard plan; src/scaling/shard-plan.ts is the plan. They stay equal.
 const doc = readFileSync(resolve(projectRoot, 'docs/scaling.md'), 'utf8').split('\n');
@@ -22,17 +21,17 @@ function tableRows(header: string): string[] {
 
 describe('docs/scaling.md', () => {
   it('shows the shard key of every collection of the plan, and no other', () => {
-    expect(tableRows('| collection | shard key | why |')).toEqual(collectionRows());
+    expect(tableRows('| collection | shard key | why |')).toEqual(docRows().collections);
   });
 
   it('shows how every unique constraint survives', () => {
-    expect(tableRows('| collection | unique index | how it survives |')).toEqual(uniqueRows());
+    expect(tableRows('| collection | unique index | how it survives |')).toEqual(docRows().unique);
   });
 
   it("lists every command of the plan's query table with its routing", () => {
     expect(
       tableRows('| endpoint | collection | command | routing | why it may fan out, and its cost |'),
-    ).toEqual(queryRows());
+    ).toEqual(docRows().queries);
   });
 
   it('shows what npm run shard -- --plan prints for the database microblog', () => {

@@ -13,7 +13,7 @@ import { type EndpointCommand, recordCommandsByEndpoint } from './endpoint-comma
 
 // The shard plan checked against the code: every command each endpoint sends (recorded from the
 // driver while tourTheApi calls every endpoint, error paths included) is routed the way mongos
-// would route it under src/scaling/shard-plan.ts, and must be in the plan's QUERIES with that
+// would route it under src/scaling/shard-plan.ts, and must be in the plan's QUERY_TABLE with that
 // routing. A new query that would fan out to every shard fails here until the plan says why.
 
 const PLAN_FILE = 'src/scaling/shard-plan.ts';
@@ -48,16 +48,16 @@ function route(recorded: EndpointCommand[], plan = COLLECTIONS): Map<string, See
 
 /** What the next engineer must change, in words and as the line to paste. */
 function advice(row: Seen, plan = COLLECTIONS): string {
-  const entry = `{ endpoint: '${row.endpoint}', collection: '${row.collection}', command: '${row.command}', routing: '${row.routing}'`;
+  const entry = queryKey(row);
   if (row.routing === 'scatter-gather' || row.routing === 'multi-shard') {
     const key = JSON.stringify(plan.find((c) => c.name === row.collection)?.shardKey);
     return (
       `${row.endpoint} sends ${row.command} on ${row.collection} with ${row.example}, which does not pin the shard key ${key} ` +
       `to one value: on a sharded cluster it goes to ${row.routing === 'multi-shard' ? 'one shard per value' : 'every shard'}. ` +
-      `Put the shard key's first field in the filter, or add to QUERIES in ${PLAN_FILE}: ${entry}, why: '<why it may fan out, and what that costs as shards are added>' }`
+      `Put the shard key's first field in the filter, or add to QUERY_TABLE in ${PLAN_FILE}: ${entry} |  | <why it may fan out, and what that costs as shards are added>`
     );
   }
-  return `${row.endpoint} sends ${row.command} on ${row.collection} (${row.routing}; ${row.example}): add to QUERIES in ${PLAN_FILE}: ${entry} }`;
+  return `${row.endpoint} sends ${row.command} on ${row.collection} (${row.routing}; ${row.example}): add to QUERY_TABLE in ${PLAN_FILE}: ${entry}`;
 }
 
 const t = useTestApp('targeting');
@@ -76,7 +76,7 @@ describe('the shard plan against the commands the API sends', () => {
     expect(
       [...new Set(unknown)].map(
         (name) =>
-          `collection ${name} is not in COLLECTIONS of ${PLAN_FILE}: add { name: '${name}', why: '<why unsharded>', unique: [] }, or a shardKey and why`,
+          `collection ${name} is not in COLLECTION_TABLE of ${PLAN_FILE}: add ${name} |  |  | <why unsharded>, or a shard key and why`,
       ),
     ).toEqual([]);
   });
@@ -103,7 +103,7 @@ describe('the shard plan against the commands the API sends', () => {
       (q) => !seen.has(queryKey(q)) && (q.onlyOn ?? engine) === engine,
     ).map(
       (q) =>
-        `${queryKey(q)}: no longer sent by the tour (test/bench/api-tour.ts); remove it from QUERIES in ${PLAN_FILE}`,
+        `${queryKey(q)}: no longer sent by the tour (test/bench/api-tour.ts); remove it from QUERY_TABLE in ${PLAN_FILE}`,
     );
     expect(stale).toEqual([]);
   });
@@ -130,7 +130,7 @@ describe('the shard plan against the commands the API sends', () => {
       m.startsWith('GET /api/users/:id/profile sends find on users'),
     );
     expect(byId).toMatch(
-      /^GET \/api\/users\/:id\/profile sends find on users with \{"_id":"[0-9a-f]{24}"\}, which does not pin the shard key \{"email":1\} to one value: on a sharded cluster it goes to every shard\. Put the shard key's first field in the filter, or add to QUERIES in src\/scaling\/shard-plan\.ts: \{ endpoint: 'GET \/api\/users\/:id\/profile', collection: 'users', command: 'find', routing: 'scatter-gather', why: '<why it may fan out, and what that costs as shards are added>' \}$/,
+      /^GET \/api\/users\/:id\/profile sends find on users with \{"_id":"[0-9a-f]{24}"\}, which does not pin the shard key \{"email":1\} to one value: on a sharded cluster it goes to every shard\. Put the shard key's first field in the filter, or add to QUERY_TABLE in src\/scaling\/shard-plan\.ts: GET \/api\/users\/:id\/profile \| users \| find \| scatter-gather \| {2}\| <why it may fan out, and what that costs as shards are added>$/,
     );
   });
 });
