@@ -4,7 +4,7 @@ import { findTools, runScript } from './helpers.ts';
 
 // A BACKUP_DIR the kernel will not create (under /proc): every command that uses the folder
 // ends non-zero with one line, in bounded time. Node 24's recursive mkdir loops for ever on
-// such a path, at full CPU (src/backups/folder.ts).
+// such a path, at full CPU (src/backups/backup.ts).
 const tools = findTools();
 const FOLDER = '/proc/self/no-such-backups';
 
