@@ -6,7 +6,7 @@ import type { Config } from '../config.ts';
 import { ScriptError, UsageError } from '../process/script-error.ts';
 import { redactSecrets } from '../shared/connection-string.ts';
 import { type Change, describeChange, diffStates } from './diff.ts';
-import { probeValidators } from './migration-kit.js';
+import { probeValidators } from './migration-kit.ts';
 import {
   appModels,
   extractModelState,
@@ -33,7 +33,7 @@ export interface GenerateOptions {
   now?: Date;
 }
 
-const KIT = join(projectRoot, 'src/migrations/migration-kit.js');
+const KIT = join(projectRoot, 'src/migrations/migration-kit.ts');
 const VALIDATORS = ['error', 'warn', 'off'];
 const shown = (path: string) => relative(projectRoot, path);
 

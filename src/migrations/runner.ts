@@ -8,7 +8,7 @@ import { projectRoot } from '../process/project-root.ts';
 import { ScriptError } from '../process/script-error.ts';
 import { backupBeforeMigrating } from './backup.ts';
 import { acquireMigrationLock, type MigrationLock } from './lock.ts';
-import { type BatchSettings, throttledStderrReporter, withBatchSettings } from './migration-kit.js';
+import { type BatchSettings, throttledStderrReporter, withBatchSettings } from './migration-kit.ts';
 import { holdWrites } from './write-hold.ts';
 
 export { CHANGELOG_COLLECTION, projectRoot };

@@ -114,51 +114,60 @@ export interface HeartbeatOptions {
   heartbeatMs?: number;
 }
 
-/**
- * This API instance's half: each beat first bumps its counter (a run that reads the registry
- * afterwards waits for it) and then reads the lock. An announced change is honoured at once in
- * memory; the acknowledgement follows with the next beat once no write is in flight. Writes stay
- * refused after the lock is gone until a reading started after its release says the schema matches.
- */
-export function startHeartbeat(options: HeartbeatOptions): InstanceHeartbeat {
-  const { db } = options;
-  const instances = db.collection<InstanceDocument>(LOCK_COLLECTION);
-  const _id = `${INSTANCE_PREFIX}${randomUUID()}`;
-  const identity = { host: hostname(), pid: process.pid, startedAt: new Date() };
-  const period = options.heartbeatMs ?? HEARTBEAT_MS;
-  let held: string | undefined;
-  let acked: string | null = null;
-  let lastBeat: number | undefined;
-  let releasing: Promise<void> | undefined;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let beating: Promise<void> | undefined;
+interface BeatState {
+  /** The token of the announcement honoured in memory (writes refused). */
+  held?: string;
+  /** The token the registry says this instance acknowledged. */
+  acked: string | null;
+  lastBeat?: number;
+  releasing?: Promise<void>;
+}
 
-  const release = () =>
-    options
+/**
+ * One beat: bumps this instance's counter first (a run that reads the registry afterwards waits
+ * for it), acknowledging a held token once no write is in flight, then reads the lock.
+ */
+async function beat(id: string, state: BeatState, options: HeartbeatOptions, identity: object) {
+  const started = Date.now();
+  const ack = state.held !== undefined && options.inFlight() === 0 ? state.held : null;
+  await options.db
+    .collection<InstanceDocument>(LOCK_COLLECTION)
+    .updateOne({ _id: id }, { $set: { ...identity, ack }, $inc: { beat: 1 } }, { upsert: true });
+  state.acked = ack;
+  const lock = await readMigrationLock(options.db);
+  if (lock?.holdWrites && state.held !== lock.token) {
+    state.held = lock.token;
+    options.log.warn('writes refused: a schema change was announced (migrate or restore)');
+  } else if (!lock?.holdWrites && state.held !== undefined && !state.releasing) {
+    // Writes stay refused until a reading started after the release says the schema matches.
+    state.releasing = options
       .confirmRelease()
       .then(() => {
-        held = undefined;
+        state.held = undefined;
         options.log.info('the schema change is over: writes follow the schema again');
       })
       .catch(() => {}) // the next beat tries again
       .finally(() => {
-        releasing = undefined;
+        state.releasing = undefined;
       });
-  const beat = async () => {
-    const started = Date.now();
-    const ack = held !== undefined && options.inFlight() === 0 ? held : null;
-    const update = { $set: { ...identity, ack }, $inc: { beat: 1 } };
-    await instances.updateOne({ _id }, update, { upsert: true });
-    acked = ack;
-    const lock = await readMigrationLock(db);
-    if (lock?.holdWrites && held !== lock.token) {
-      held = lock.token;
-      options.log.warn('writes refused: a schema change was announced (migrate or restore)');
-    } else if (!lock?.holdWrites && held !== undefined) releasing ??= release();
-    lastBeat = started;
-  };
-  const awaitingAck = () => held !== undefined && held !== acked && options.inFlight() === 0;
+  }
+  state.lastBeat = started;
+}
+
+/**
+ * This API instance's half: beats every heartbeatMs; an announced change is honoured at once in
+ * memory, and acknowledged with the next beat once no write is in flight.
+ */
+export function startHeartbeat(options: HeartbeatOptions): InstanceHeartbeat {
+  const id = `${INSTANCE_PREFIX}${randomUUID()}`;
+  const identity = { host: hostname(), pid: process.pid, startedAt: new Date() };
+  const period = options.heartbeatMs ?? HEARTBEAT_MS;
+  const state: BeatState = { acked: null };
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let beating: Promise<void> | undefined;
+  const awaitingAck = () =>
+    state.held !== undefined && state.held !== state.acked && options.inFlight() === 0;
   const schedule = (ms: number) => {
     if (stopped) return;
     clearTimeout(timer);
@@ -167,7 +176,7 @@ export function startHeartbeat(options: HeartbeatOptions): InstanceHeartbeat {
   };
   function run(): Promise<void> {
     // Bounded: a beat the server never answers must not stop the later ones.
-    beating ??= withinMs(beat(), period * 4, () => undefined)
+    beating ??= withinMs(beat(id, state, options, identity), period * 4, () => undefined)
       .catch((error: Error) => options.log.warn(`heartbeat failed: ${error.message}`))
       .finally(() => {
         beating = undefined;
@@ -183,10 +192,10 @@ export function startHeartbeat(options: HeartbeatOptions): InstanceHeartbeat {
       await beating;
       clearTimeout(timer);
       await run();
-      await releasing;
+      await state.releasing;
     },
-    held: () => held,
-    fresh: () => lastBeat !== undefined && Date.now() - lastBeat < STALE_AFTER_MS,
+    held: () => state.held,
+    fresh: () => state.lastBeat !== undefined && Date.now() - state.lastBeat < STALE_AFTER_MS,
     nudge() {
       if (awaitingAck() && !beating) schedule(0);
     },
@@ -194,7 +203,10 @@ export function startHeartbeat(options: HeartbeatOptions): InstanceHeartbeat {
       stopped = true;
       clearTimeout(timer);
       await beating;
-      await instances.deleteOne({ _id }).catch(() => {});
+      await options.db
+        .collection<InstanceDocument>(LOCK_COLLECTION)
+        .deleteOne({ _id: id })
+        .catch(() => {});
     },
   };
 }
