@@ -6,7 +6,7 @@ import {
   type MigrateMongoConfig,
   config as migrateMongoConfig,
 } from 'migrate-mongo';
-import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import { type Db, MongoClient } from 'mongodb';
 import { runScript, type ScriptContext } from '../cli/script.ts';
 import type { Config } from '../config.ts';
 import { MIGRATE_MONGO_LOCK_COLLECTION } from '../db/bookkeeping-collections.ts';
@@ -108,10 +108,10 @@ interface Command<C> {
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 /** The settings migrate-mongo reads (`create`, and the plain CLI through migrate-mongo-config.js). */
-export function migrateMongoSettings(options: MongoClientOptions = {}): MigrateMongoConfig {
+export function migrateMongoSettings(): MigrateMongoConfig {
   return {
     // Only `create` and `init` reach migrate-mongo's own code, and neither connects.
-    mongodb: { url: 'mongodb://127.0.0.1/', databaseName: 'unused', options },
+    mongodb: { url: 'mongodb://127.0.0.1/', databaseName: 'unused' },
     migrationsDir: MIGRATIONS_DIR,
     changelogCollectionName: CHANGELOG_COLLECTION,
     // Its own lock off (lockTtl 0): ours is atomic (lock.ts), migrate-mongo's checks-then-inserts.
