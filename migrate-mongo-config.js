@@ -2,18 +2,14 @@
 // connects, so `up`, `down` and `status` are handed to `npm run migrate`'s runner here and never
 // reach migrate-mongo's own code: one lock for every way of running migrations (migrate-mongo's
 // own lock checks, then inserts, so two runs can pass it together), the backup, the ordering and
-// changelog checks. `create` stays migrate-mongo's. The settings come from the app's own
-// configuration (.env, MONGODB_URI, MONGODB_DB; the embedded engine when MONGODB_URI is unset),
-// which is TypeScript: Node (22.18+) strips its types when importing it.
-const ROUTED = ['up', 'down', 'status'];
+// changelog checks. `create` stays migrate-mongo's (Node 22.18+ strips the types of cli.ts).
+const { migrateMongoSettings, runMigrateCommand } = await import('./src/migrations/cli.ts');
 const command = process.argv[2];
-if (ROUTED.includes(command ?? '')) {
-  const { runMigrateCommand } = await import('./src/migrations/cli.ts');
+if (['up', 'down', 'status'].includes(command ?? '')) {
   // migrate-mongo's `down -b` (the newest run's migrations) is the runner's --block.
   const args = process.argv.slice(2).map((arg) => (arg === '-b' ? '--block' : arg));
   await runMigrateCommand(args, 'migrate-mongo');
   process.exit(process.exitCode ?? 0);
 }
-const { migrateMongoCliConfig } = await import('./src/migrations/cli-config.ts');
 
-export default await migrateMongoCliConfig();
+export default migrateMongoSettings();

@@ -5,7 +5,7 @@ import {
   dropIndexIfExists,
   ensureIndexes,
   updateInBatches,
-} from '../src/migrations/migration-kit.js';
+} from '../src/migrations/migration-kit.ts';
 
 const NICKNAME_INDEX = { key: { nickname: 1 }, name: 'nickname_1', unique: true, sparse: true };
 const USERNAME_INDEX = { key: { username: 1 }, name: 'username_1', unique: true };

@@ -1,7 +1,7 @@
 // Users get createdAt/updatedAt (Mongoose `timestamps`). Existing users are backfilled from the
 // creation time inside their ObjectId; updatedAt falls back to createdAt. Down restores the earlier
 // shape by removing both fields, from every user (the earlier code never wrote them).
-import { transformInBatches, updateInBatches } from '../src/migrations/migration-kit.js';
+import { transformInBatches, updateInBatches } from '../src/migrations/migration-kit.ts';
 
 /** @param {import('mongodb').Db} db */
 export const up = async (db) => {

@@ -4,7 +4,7 @@ import {
   dropCollectionIfExists,
   ensureCollection,
   ensureIndexes,
-} from '../src/migrations/migration-kit.js';
+} from '../src/migrations/migration-kit.ts';
 
 /** @param {import('mongodb').Db} db */
 export const up = async (db) => {

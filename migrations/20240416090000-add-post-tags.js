@@ -7,7 +7,7 @@ import {
   ensureCollection,
   ensureIndexes,
   updateInBatches,
-} from '../src/migrations/migration-kit.js';
+} from '../src/migrations/migration-kit.ts';
 
 const TAG_INDEX = 'tags_1_timestamp_-1__id_-1';
 

@@ -9,7 +9,7 @@ import {
   ensureIndexes,
   transformInBatches,
   updateInBatches,
-} from '../src/migrations/migration-kit.js';
+} from '../src/migrations/migration-kit.ts';
 
 const KEY_INDEX = { key: { usernameKey: 1 }, name: 'usernameKey_1', unique: true };
 const LISTED = 20;

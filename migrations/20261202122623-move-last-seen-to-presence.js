@@ -15,7 +15,7 @@ import {
   ensureCollection,
   transformInBatches,
   updateInBatches,
-} from '../src/migrations/migration-kit.js';
+} from '../src/migrations/migration-kit.ts';
 
 /** @param {import('mongodb').Db} db */
 export const up = async (db) => {

@@ -4,7 +4,7 @@
 // A model change is usually better left to `npm run migrate -- generate <name>`; when this file
 // changes the models' shape by hand, run `npm run migrate -- snapshot` after writing it.
 //
-// The kit (../src/migrations/migration-kit.js), beside updateInBatches below:
+// The kit (../src/migrations/migration-kit.ts), beside updateInBatches below:
 //   transformInBatches(db, coll, { filter, projection, toWrite })  a different write per document
 //   ensureCollection(db, 'bookmarks') / dropCollectionIfExists(db, 'bookmarks')
 //   ensureIndexes(db, 'bookmarks', [{ key: { user: 1, post: 1 }, name: 'user_1_post_1', unique: true }])
@@ -12,7 +12,7 @@
 // Name indexes as MongoDB would (`field_1_other_-1`). Indexes come from migrations only
 // (MONGODB_AUTO_INDEX is off): a schema.index() without a migration fails
 // test/migrations/history.test.ts.
-import { updateInBatches } from '../src/migrations/migration-kit.js';
+import { updateInBatches } from '../src/migrations/migration-kit.ts';
 
 /** @param {import('mongodb').Db} db */
 export const up = async (db) => {

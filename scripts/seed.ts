@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { runScript } from '../src/cli/script.ts';
-import { enforceMigrationPolicy } from '../src/migrations/startup.ts';
+import { enforceMigrationPolicy } from '../src/migrations/runner.ts';
 import { connectDatabase } from '../src/models.ts';
 import { ScriptError, UsageError } from '../src/process/script-error.ts';
 import { logLine } from '../src/process/script-log.ts';

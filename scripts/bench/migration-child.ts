@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { transformInBatches, withBatchSettings } from '../../src/migrations/migration-kit.js';
+import { transformInBatches, withBatchSettings } from '../../src/migrations/migration-kit.ts';
 
 /**
  * A data migration over a whole collection, through the kit every migration file uses

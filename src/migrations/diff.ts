@@ -1,5 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { CollectionState, FieldState, IndexState, ModelState } from './model-state.ts';
+import {
+  type CollectionState,
+  describeIndex,
+  type FieldState,
+  type IndexState,
+  type ModelState,
+} from './model-state.ts';
 
 export type FieldAspect = 'type' | 'required' | 'default' | 'enum';
 
@@ -135,17 +141,6 @@ export function describeChange(change: Change): string {
       if (!change.to) return `${c}: $jsonSchema validator removed`;
       return `${c}: $jsonSchema validator ${change.from ? 'updated' : 'added'} (validationAction ${change.to.validator?.validationAction})`;
   }
-}
-
-export function describeIndex(index: IndexState): string {
-  const options = [
-    index.unique && 'unique',
-    index.sparse && 'sparse',
-    index.partialFilterExpression && `partial ${JSON.stringify(index.partialFilterExpression)}`,
-    index.expireAfterSeconds !== undefined && `ttl ${index.expireAfterSeconds}s`,
-    index.collation && `collation ${JSON.stringify(index.collation)}`,
-  ].filter(Boolean);
-  return `${index.name} ${JSON.stringify(index.key)}${options.length ? ` ${options.join(' ')}` : ''}`;
 }
 
 export function describeField(field: FieldState): string {

@@ -1,20 +1,25 @@
-import { readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { Db } from 'mongodb';
+import { type Db, MongoClient } from 'mongodb';
 import type { Model } from 'mongoose';
+import type { Config } from '../config.ts';
+import { ScriptError, UsageError } from '../process/script-error.ts';
+import { redactSecrets } from '../shared/connection-string.ts';
 import { type Change, describeChange, diffStates } from './diff.ts';
-import { formatLikeTheRepository } from './format.ts';
-import { liveIndexReport } from './live-indexes.ts';
-import { probeValidators } from './migration-kit.js';
+import { probeValidators } from './migration-kit.ts';
 import {
+  appModels,
   extractModelState,
+  formatLikeTheRepository,
+  liveIndexReport,
   type ModelState,
+  modelStatePath,
   readModelState,
   type ValidationAction,
   writeModelState,
 } from './model-state.ts';
 import { renderMigration } from './render.ts';
-import { MIGRATIONS_DIR, projectRoot } from './settings.ts';
+import { MIGRATIONS_DIR, migrationFiles, projectRoot } from './runner.ts';
 
 export interface GenerateOptions {
   name: string;
@@ -28,23 +33,17 @@ export interface GenerateOptions {
   now?: Date;
 }
 
-export interface GenerateResult {
-  /** The migration written, or undefined when nothing changed. */
-  file?: string;
-  changes: Change[];
-  /** Steps the author must write before the migration can run. */
-  manual: string[];
-}
-
-const KIT = join(projectRoot, 'src/migrations/migration-kit.js');
+const KIT = join(projectRoot, 'src/migrations/migration-kit.ts');
+const VALIDATORS = ['error', 'warn', 'off'];
+const shown = (path: string) => relative(projectRoot, path);
 
 /** Diffs the models against the recorded state and writes the migration and the new state. */
-export async function generateMigration(options: GenerateOptions): Promise<GenerateResult> {
+export async function generateMigration(
+  options: GenerateOptions,
+): Promise<{ file?: string; changes: Change[]; manual: string[] }> {
   const dir = options.migrationsDir ?? MIGRATIONS_DIR;
   const { log } = options;
-  const recorded = readModelState(dir);
-  const target = targetState(options.models, recorded, options.validators);
-  const changes = diffStates(recorded, target);
+  const { target, changes } = modelChanges(options.models, dir, options.validators);
   if (options.db) await reportDatabase(options.db, target, log);
   if (changes.length === 0) {
     log('no changes: the models match migrations/model-state.json; nothing written');
@@ -52,19 +51,17 @@ export async function generateMigration(options: GenerateOptions): Promise<Gener
   }
   const fileName = `${timestamp(options.now ?? new Date(), dir)}-${options.name}.js`;
   const file = join(dir, fileName);
+  const kitImport = relative(dir, KIT).split(sep).join('/');
   const rendered = renderMigration(changes, {
-    name: options.name,
     command: `npm run migrate -- generate ${options.name}`,
-    kitImport: kitImport(dir),
+    kitImport: kitImport.startsWith('.') ? kitImport : `./${kitImport}`,
   });
   writeFileSync(file, formatLikeTheRepository(rendered.source, file), { flag: 'wx' });
   writeModelState({ ...target, recordedBy: fileName }, dir);
   log(`${changes.length} changes:`);
   for (const change of changes) log(`  ${describeChange(change)}`);
   for (const note of rendered.notes) log(`note: ${note}`);
-  log(
-    `wrote ${relative(projectRoot, file)} and ${relative(projectRoot, join(dir, 'model-state.json'))}`,
-  );
+  log(`wrote ${shown(file)} and ${shown(modelStatePath(dir))}`);
   if (rendered.manual.length > 0) {
     log(`${rendered.manual.length} steps to write by hand before it runs (marked TODO(generate)):`);
     for (const step of rendered.manual) log(`  ${step}`);
@@ -83,66 +80,114 @@ export function recordModelState(options: {
   log: (line: string) => void;
 }): Change[] {
   const dir = options.migrationsDir ?? MIGRATIONS_DIR;
-  const recorded = readModelState(dir);
-  const target = targetState(options.models, recorded, undefined);
-  const changes = diffStates(recorded, target);
+  const { target, changes } = modelChanges(options.models, dir);
   const newest = migrationFiles(dir).at(-1);
   writeModelState(newest ? { ...target, recordedBy: newest } : target, dir);
   for (const change of changes) options.log(`recorded: ${describeChange(change)}`);
   if (newest) options.log(`recorded as the state ${newest} leaves`);
   options.log(
     changes.length > 0
-      ? `recorded ${changes.length} changes in ${relative(projectRoot, join(dir, 'model-state.json'))}`
+      ? `recorded ${changes.length} changes in ${shown(modelStatePath(dir))}`
       : 'the recorded state already matches the models',
   );
   return changes;
 }
 
-/** The migration files in order (what migrate-mongo runs). */
-export function migrationFiles(dir = MIGRATIONS_DIR): string[] {
-  return readdirSync(dir)
-    .filter((name) => /^\d{14}-.*\.js$/.test(name))
-    .sort();
+/** What differs between the models and the recorded state (what `check` fails on). */
+export function modelDrift(models: Model<unknown>[], dir = MIGRATIONS_DIR): Change[] {
+  return modelChanges(models, dir).changes;
+}
+
+/** The models' state (validators as asked, else as recorded) and how it differs from the record. */
+function modelChanges(
+  models: Model<unknown>[],
+  dir: string,
+  validators?: ValidationAction | 'off',
+) {
+  const recorded = readModelState(dir);
+  const target = extractModelState(models);
+  for (const [name, collection] of Object.entries(target.collections)) {
+    const asked = validators === 'off' ? undefined : validators && { validationAction: validators };
+    const validator = validators === undefined ? recorded.collections[name]?.validator : asked;
+    if (validator) collection.validator = validator;
+  }
+  return { target, changes: diffStates(recorded, target) };
 }
 
 /**
- * Why the recorded state cannot be trusted, or undefined: it names a migration that is not in
- * migrations/ (deleted to be written by hand, say), so no migration builds what it records.
+ * Prints what differs between the models and the recorded state; returns the error `check` must
+ * fail with, or undefined when they match (or the state is recorded by a migration that is gone).
  */
-export function unrecordedState(migrationsDir = MIGRATIONS_DIR): string | undefined {
-  const { recordedBy } = readModelState(migrationsDir);
-  if (!recordedBy || migrationFiles(migrationsDir).includes(recordedBy)) return undefined;
-  return (
-    `migrations/model-state.json was recorded by ${recordedBy}, which is not in migrations/: ` +
-    'no migration builds what it records. Generate it again (`npm run migrate -- generate <name>` ' +
-    'after restoring the previous model-state.json), or after a hand-written migration run ' +
-    '`npm run migrate -- snapshot`'
+export function checkModelDrift(
+  out: (line: string) => void,
+  models = appModels(),
+  dir = MIGRATIONS_DIR,
+): Error | undefined {
+  const drift = modelDrift(models, dir);
+  const { recordedBy } = readModelState(dir);
+  if (drift.length === 0 && recordedBy && !migrationFiles(dir).includes(recordedBy)) {
+    const orphaned =
+      `migrations/model-state.json was recorded by ${recordedBy}, which is not in migrations/: ` +
+      'no migration builds what it records. Generate it again (`npm run migrate -- generate <name>` ' +
+      'after restoring the previous model-state.json), or after a hand-written migration run ' +
+      '`npm run migrate -- snapshot`';
+    out(`model state recorded by no migration: ${orphaned}`);
+    return new ScriptError('model-state-unrecorded', orphaned);
+  }
+  if (drift.length === 0) return undefined;
+  for (const change of drift) out(`model changed without a migration: ${describeChange(change)}`);
+  return new ScriptError(
+    'models-changed-without-migration',
+    `the models differ from migrations/model-state.json in ${drift.length} places: ` +
+      'run `npm run migrate -- generate <name>`, or after a hand-written migration ' +
+      '`npm run migrate -- snapshot`',
   );
 }
 
-/** What differs between the models and the recorded state (what `check` fails on). */
-export function modelDrift(models: Model<unknown>[], migrationsDir = MIGRATIONS_DIR): Change[] {
-  const recorded = readModelState(migrationsDir);
-  return diffStates(recorded, targetState(models, recorded, undefined));
+/** generate <name> [--validators error|warn|off] [--no-db] */
+export async function generateCommand(
+  args: string[],
+  flags: { validators?: string; 'no-db'?: boolean },
+  c: { out: (line: string) => void; config: () => Config; serverUri: () => Promise<string> },
+): Promise<number> {
+  const [name, ...extra] = args;
+  if (!name || extra.length > 0)
+    throw new UsageError('generate takes one name, e.g. generate add-bio');
+  assertKebabCase(name);
+  const validators = flags.validators as ValidationAction | 'off' | undefined;
+  if (validators !== undefined && !VALIDATORS.includes(validators)) {
+    throw new UsageError(`--validators takes error, warn or off, not ${validators}`);
+  }
+  // None reachable is not an error: the models are still diffed against the record.
+  let client: MongoClient | undefined;
+  try {
+    if (!flags['no-db']) {
+      const timeout = Math.min(c.config().mongo.serverSelectionTimeoutMS, 5000);
+      client = new MongoClient(await c.serverUri(), { serverSelectionTimeoutMS: timeout });
+      await client.connect();
+    }
+  } catch (error) {
+    await client?.close().catch(() => {});
+    client = undefined;
+    const reason = redactSecrets(
+      (error as Error).message.split('\n')[0] ?? '',
+      process.env.MONGODB_URI,
+    );
+    c.out(`no database reachable (${reason}): the live indexes are not compared`);
+  }
+  try {
+    const db = client?.db(c.config().mongo.dbName);
+    await generateMigration({ name, models: appModels(), validators, db, log: c.out });
+    return 0;
+  } finally {
+    await client?.close();
+  }
 }
 
-/** The models' state, with validators as asked or else as recorded. */
-function targetState(
-  models: Model<unknown>[],
-  recorded: ModelState,
-  validators: ValidationAction | 'off' | undefined,
-): ModelState {
-  const state = extractModelState(models);
-  for (const [name, collection] of Object.entries(state.collections)) {
-    const validator =
-      validators === undefined
-        ? recorded.collections[name]?.validator
-        : validators === 'off'
-          ? undefined
-          : { validationAction: validators };
-    if (validator) collection.validator = validator;
+export function assertKebabCase(name: string): void {
+  if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name)) {
+    throw new UsageError(`migration names are kebab-case (add-user-bio), not ${name}`);
   }
-  return state;
 }
 
 async function reportDatabase(db: Db, target: ModelState, log: (line: string) => void) {
@@ -161,17 +206,7 @@ async function reportDatabase(db: Db, target: ModelState, log: (line: string) =>
 
 /** yyyyMMddHHmmss in UTC (as migrate-mongo names files), after every existing migration. */
 function timestamp(now: Date, dir: string): string {
-  let stamp = now.toISOString().replace(/\D/g, '').slice(0, 14);
-  const latest = readdirSync(dir)
-    .filter((name) => /^\d{14}-.*\.js$/.test(name))
-    .map((name) => name.slice(0, 14))
-    .sort()
-    .at(-1);
-  if (latest && stamp <= latest) stamp = String(BigInt(latest) + 1n);
-  return stamp;
-}
-
-function kitImport(dir: string): string {
-  const path = relative(dir, KIT).split(sep).join('/');
-  return path.startsWith('.') ? path : `./${path}`;
+  const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14);
+  const latest = migrationFiles(dir).at(-1)?.slice(0, 14);
+  return latest && stamp <= latest ? String(BigInt(latest) + 1n) : stamp;
 }

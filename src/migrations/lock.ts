@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
+import { MIGRATION_LOCK_COLLECTION as LOCK_COLLECTION } from '../db/bookkeeping-collections.ts';
 import { processAlive, processStartTime } from '../process/pid.ts';
 import { ScriptError } from '../process/script-error.ts';
-import { LOCK_COLLECTION } from './settings.ts';
-import { awaitAcknowledgements, type HoldOptions } from './write-hold.ts';
 
-// One document with a fixed _id: inserting it is atomic on every server (the _id index is unique
-// everywhere, FerretDB included), so of two runs exactly one gets the lock. No TTL index: a lock
-// is never expired under a run that is merely slow. A holder that is a dead process on this host
-// is known to be gone, so its lock is taken over at once; one on another host waits for unlock.
+export { LOCK_COLLECTION };
+
+// Ours because migrate-mongo's lock checks, then inserts (two runs pass it together) and needs a
+// TTL index. One document with a fixed _id: inserting it is atomic on every server (FerretDB
+// included), so of two runs exactly one gets the lock. No TTL: a slow run keeps it. A holder that
+// is a dead process on this host is taken over at once; one on another host waits for unlock.
 const LOCK_ID = 'migrate';
 
 export interface LockHolder {
@@ -20,8 +22,9 @@ export interface LockHolder {
   command: string;
 }
 
-interface LockDocument {
+export interface LockState {
   _id: string;
+  /** The token of the run, which API instances acknowledge when it holds writes. */
   token: string;
   holder: LockHolder;
   /** Announced by a run that changes the schema: live APIs refuse writes until it matches again. */
@@ -39,13 +42,10 @@ export class MigrationLockError extends ScriptError {
 }
 
 export interface MigrationLock {
+  /** Announced to the live APIs by holdWrites (write-hold.ts). */
+  token: string;
   /** Throws when the lock was cleared under this run (someone ran unlock --force). */
   assertHeld(): void;
-  /**
-   * Announces a schema change and waits until every live API instance refuses writes (see
-   * write-hold.ts); they go on refusing until the schema matches the code again.
-   */
-  holdWrites(options: HoldOptions): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -58,35 +58,30 @@ export interface AcquireOptions {
   log?: (line: string) => void;
 }
 
-const DUPLICATE_KEY = 11000;
+const locksOf = (db: Db) => db.collection<LockState>(LOCK_COLLECTION);
 
 /** Takes the migration lock, waiting up to waitMs for a running migration to finish. */
 export async function acquireMigrationLock(
   db: Db,
   options: AcquireOptions,
 ): Promise<MigrationLock> {
-  const locks = db.collection<LockDocument>(LOCK_COLLECTION);
+  const locks = locksOf(db);
   const token = randomUUID();
   const deadline = Date.now() + options.waitMs;
-  let announced = false;
-  for (;;) {
+  const pid = process.pid;
+  const holder = {
+    host: hostname(),
+    pid,
+    startTime: processStartTime(pid),
+    command: options.command,
+  };
+  for (let announced = false; ; ) {
     const now = new Date();
     try {
-      await locks.insertOne({
-        _id: LOCK_ID,
-        token,
-        holder: {
-          host: hostname(),
-          pid: process.pid,
-          startTime: processStartTime(process.pid),
-          command: options.command,
-        },
-        acquiredAt: now,
-        heartbeatAt: now,
-      });
+      await locks.insertOne({ _id: LOCK_ID, token, holder, acquiredAt: now, heartbeatAt: now });
       return heldLock(db, token, options.heartbeatMs ?? 5000);
     } catch (error) {
-      if ((error as { code?: number }).code !== DUPLICATE_KEY) throw error;
+      if ((error as { code?: number }).code !== 11000) throw error; // duplicate key: held
     }
     const current = await locks.findOne({ _id: LOCK_ID });
     if (!current) continue; // released between our insert and our read
@@ -106,10 +101,8 @@ export async function acquireMigrationLock(
           'or if it crashed clear the lock with `npm run migrate -- unlock`',
       );
     }
-    if (!announced) {
-      options.log?.(`waiting for the migration lock (${describeLock(current)})`);
-      announced = true;
-    }
+    if (!announced) options.log?.(`waiting for the migration lock (${describeLock(current)})`);
+    announced = true;
     await sleep(Math.min(options.pollMs ?? 250, Math.max(0, deadline - Date.now())));
   }
 }
@@ -123,11 +116,11 @@ export async function releaseHeldLocks(): Promise<void> {
 }
 
 function heldLock(db: Db, token: string, heartbeatMs: number): MigrationLock {
-  const locks = db.collection<LockDocument>(LOCK_COLLECTION);
+  const locks = locksOf(db);
   let lost: string | undefined;
   let failures = 0;
-  // The heartbeat tells `unlock` whether the holder is alive. A run that cannot refresh it three
-  // times in a row may be taken for dead, so it stops before its next migration.
+  // The heartbeat tells `unlock` the holder is alive. A run that cannot refresh it three times in
+  // a row may be taken for dead, so it stops before its next migration.
   const timer = setInterval(() => {
     locks
       .updateOne({ _id: LOCK_ID, token }, { $set: { heartbeatAt: new Date() } })
@@ -149,37 +142,16 @@ function heldLock(db: Db, token: string, heartbeatMs: number): MigrationLock {
   };
   held.add(release);
   return {
+    token,
     assertHeld() {
       if (lost) throw new MigrationLockError(`${lost}; stopping before the next migration`);
-    },
-    async holdWrites(hold) {
-      await locks.updateOne({ _id: LOCK_ID, token }, { $set: { holdWrites: true } });
-      await awaitAcknowledgements(db, token, hold);
     },
     release,
   };
 }
 
-export interface LockState {
-  holder: LockHolder;
-  /** The token of the run, which API instances acknowledge when it holds writes. */
-  token: string;
-  holdWrites?: boolean;
-  acquiredAt: Date;
-  heartbeatAt: Date;
-}
-
 export async function readMigrationLock(db: Db): Promise<LockState | undefined> {
-  const doc = await db.collection<LockDocument>(LOCK_COLLECTION).findOne({ _id: LOCK_ID });
-  return doc
-    ? {
-        holder: doc.holder,
-        token: doc.token,
-        holdWrites: doc.holdWrites,
-        acquiredAt: doc.acquiredAt,
-        heartbeatAt: doc.heartbeatAt,
-      }
-    : undefined;
+  return (await locksOf(db).findOne({ _id: LOCK_ID })) ?? undefined;
 }
 
 /**
@@ -190,8 +162,7 @@ export async function clearMigrationLock(
   db: Db,
   options: { force: boolean; staleAfterMs?: number },
 ): Promise<LockState | undefined> {
-  const locks = db.collection<LockDocument>(LOCK_COLLECTION);
-  const current = await locks.findOne({ _id: LOCK_ID });
+  const current = await readMigrationLock(db);
   if (!current) return undefined;
   const ageMs = Date.now() - current.heartbeatAt.getTime();
   const stale = ageMs >= (options.staleAfterMs ?? 30_000) || holderIsDead(current.holder);
@@ -201,13 +172,8 @@ export async function clearMigrationLock(
         'if that run is really gone, clear it with `npm run migrate -- unlock --force`',
     );
   }
-  await locks.deleteOne({ _id: LOCK_ID, token: current.token });
-  return {
-    holder: current.holder,
-    token: current.token,
-    acquiredAt: current.acquiredAt,
-    heartbeatAt: current.heartbeatAt,
-  };
+  await locksOf(db).deleteOne({ _id: LOCK_ID, token: current.token });
+  return current;
 }
 
 /** The holder ran on this host and that process is gone (a reused pid counts as gone). */
@@ -221,8 +187,4 @@ export function describeLock(lock: LockState): string {
     `held by "${lock.holder.command}", pid ${lock.holder.pid} on ${lock.holder.host}, ` +
     `since ${lock.acquiredAt.toISOString()}, last heartbeat ${age}s ago`
   );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,8 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Model, Schema, SchemaType } from 'mongoose';
-import { formatLikeTheRepository } from './format.ts';
-import { MIGRATIONS_DIR } from './settings.ts';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { CreateIndexesOptions, Db, Document, IndexSpecification } from 'mongodb';
+import mongoose, { type Model, type Schema, type SchemaType } from 'mongoose';
+import { registerModels } from '../models.ts';
+import { ScriptError } from '../process/script-error.ts';
+import { MIGRATIONS_DIR, projectRoot } from './runner.ts';
 
 /**
  * What the models looked like when the last migration was written: the "structure" that a
@@ -13,14 +16,12 @@ export interface ModelState {
   version: 1;
   /**
    * The migration that brought the data to this state (written by `generate`, or by `snapshot`
-   * after a hand-written one). `check` fails when that file is gone: the state would then be
-   * recorded by no migration, and nothing would build it.
+   * after a hand-written one). `check` fails when that file is gone.
    */
   recordedBy?: string;
   /** Keyed by collection name: a migration changes collections, whatever the model is called. */
   collections: Record<string, CollectionState>;
 }
-
 export interface CollectionState {
   model: string;
   /** Dotted paths (`profile.aboutMe`; `items[].name` inside arrays of subdocuments). */
@@ -51,37 +52,51 @@ export interface IndexState {
   collation?: Record<string, unknown>;
 }
 
-/** Beside the migrations; migrate-mongo lists only `.js` files there, so it is never run. */
-export const MODEL_STATE_FILE = 'model-state.json';
+/** Beside the migrations (a `.json`, so never taken for a migration). */
+export const modelStatePath = (dir = MIGRATIONS_DIR) => join(dir, 'model-state.json');
 
-export function modelStatePath(migrationsDir = MIGRATIONS_DIR): string {
-  return join(migrationsDir, MODEL_STATE_FILE);
-}
-
-export function emptyModelState(): ModelState {
-  return { version: 1, collections: {} };
+/** The app's models on a connection that never connects: only their schemas are read. */
+export function appModels(): Model<unknown>[] {
+  return Object.values(registerModels(mongoose.createConnection())) as unknown as Model<unknown>[];
 }
 
 /** The recorded state, or an empty one when nothing was recorded yet (a new project). */
-export function readModelState(migrationsDir = MIGRATIONS_DIR): ModelState {
+export function readModelState(dir = MIGRATIONS_DIR): ModelState {
   let text: string;
   try {
-    text = readFileSync(modelStatePath(migrationsDir), 'utf8');
+    text = readFileSync(modelStatePath(dir), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyModelState();
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, collections: {} };
     throw error;
   }
   const state = JSON.parse(text) as ModelState;
   if (state.version !== 1 || typeof state.collections !== 'object') {
-    throw new Error(`${modelStatePath(migrationsDir)} is not a model state this code can read`);
+    throw new Error(`${modelStatePath(dir)} is not a model state this code can read`);
   }
   return state;
 }
 
-export function writeModelState(state: ModelState, migrationsDir = MIGRATIONS_DIR): void {
-  const path = modelStatePath(migrationsDir);
-  const text = `${JSON.stringify(sortedState(state), null, 2)}\n`;
-  writeFileSync(path, formatLikeTheRepository(text, path));
+export function writeModelState(state: ModelState, dir = MIGRATIONS_DIR): void {
+  const path = modelStatePath(dir);
+  writeFileSync(
+    path,
+    formatLikeTheRepository(`${JSON.stringify(sortedState(state), null, 2)}\n`, path),
+  );
+}
+
+/**
+ * Formats generated text the way `biome check` wants it, so that a generated migration and the
+ * model state pass the linter unedited. Without biome (no dev dependencies) it stays as it is.
+ */
+export function formatLikeTheRepository(text: string, file: string): string {
+  const biome = join(projectRoot, 'node_modules/.bin/biome');
+  if (!existsSync(biome)) return text;
+  const result = spawnSync(biome, ['format', `--stdin-file-path=${relative(projectRoot, file)}`], {
+    cwd: projectRoot,
+    input: text,
+    encoding: 'utf8',
+  });
+  return result.status === 0 && result.stdout ? result.stdout : text;
 }
 
 /** Keys in a stable order, so that the file diffs cleanly in review. */
@@ -89,26 +104,23 @@ function sortedState(state: ModelState): ModelState {
   const collections: Record<string, CollectionState> = {};
   for (const name of Object.keys(state.collections).sort()) {
     const c = state.collections[name] as CollectionState;
-    const fields: Record<string, FieldState> = {};
-    for (const path of Object.keys(c.fields).sort()) fields[path] = c.fields[path] as FieldState;
+    const fields = Object.fromEntries(
+      Object.entries(c.fields).sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
     const indexes = [...c.indexes].sort((a, b) => a.name.localeCompare(b.name));
     collections[name] = { ...c, fields, indexes };
   }
-  return state.recordedBy
-    ? { version: 1, recordedBy: state.recordedBy, collections }
-    : { version: 1, collections };
+  const { recordedBy } = state;
+  return recordedBy ? { version: 1, recordedBy, collections } : { version: 1, collections };
 }
 
 /** The state the given models declare. */
 export function extractModelState(models: Model<unknown>[]): ModelState {
-  const state = emptyModelState();
+  const state: ModelState = { version: 1, collections: {} };
   for (const model of models) {
     const collection = model.collection.collectionName;
-    if (state.collections[collection]) {
-      throw new Error(
-        `models ${state.collections[collection].model} and ${model.modelName} share ${collection}`,
-      );
-    }
+    const taken = state.collections[collection];
+    if (taken) throw new Error(`models ${taken.model} and ${model.modelName} share ${collection}`);
     state.collections[collection] = {
       model: model.modelName,
       fields: extractFields(model.schema),
@@ -118,33 +130,35 @@ export function extractModelState(models: Model<unknown>[]): ModelState {
   return sortedState(state);
 }
 
+type AnySchemaType = SchemaType & {
+  schema?: Schema;
+  embeddedSchemaType?: SchemaType;
+  $isMongooseDocumentArray?: boolean;
+  defaultValue?: unknown;
+};
+
 function extractFields(schema: Schema, prefix = ''): Record<string, FieldState> {
   const fields: Record<string, FieldState> = {};
   const versionKey = schema.get('versionKey');
-  schema.eachPath((path, schemaType) => {
+  schema.eachPath((path, schemaType: AnySchemaType) => {
     // _id and the version key are Mongoose's own; Map values (`m.$*`) have no fixed path.
     if (path === '_id' || path === versionKey || path.includes('$*')) return;
     const full = `${prefix}${path}`;
     fields[full] = fieldState(schemaType);
-    const sub = (schemaType as SchemaType & { schema?: Schema }).schema;
-    if (!sub) return;
-    const isArray = (schemaType as { $isMongooseDocumentArray?: boolean }).$isMongooseDocumentArray;
-    Object.assign(fields, extractFields(sub, isArray ? `${full}[].` : `${full}.`));
+    if (!schemaType.schema) return;
+    const inner = schemaType.$isMongooseDocumentArray ? `${full}[].` : `${full}.`;
+    Object.assign(fields, extractFields(schemaType.schema, inner));
   });
   return fields;
 }
 
-function fieldState(schemaType: SchemaType): FieldState {
-  const st = schemaType as SchemaType & {
-    embeddedSchemaType?: SchemaType;
-    $isMongooseDocumentArray?: boolean;
-    defaultValue?: unknown;
-  };
+function fieldState(st: AnySchemaType): FieldState {
   let type = st.instance;
   if (type === 'Array') {
-    type = st.$isMongooseDocumentArray
-      ? 'Array<Embedded>'
-      : `Array<${st.embeddedSchemaType?.instance ?? 'Mixed'}>`;
+    const item = st.$isMongooseDocumentArray
+      ? 'Embedded'
+      : (st.embeddedSchemaType?.instance ?? 'Mixed');
+    type = `Array<${item}>`;
   }
   const field: FieldState = { type };
   if (st.isRequired === true && typeof st.options.required !== 'function') field.required = true;
@@ -161,15 +175,12 @@ function fieldState(schemaType: SchemaType): FieldState {
  */
 function defaultOf(value: unknown): FieldState['default'] {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') {
-    return isPlainJson(value) ? { value } : { computed: true };
-  }
-  const call = value as () => unknown;
+  if (typeof value !== 'function') return isPlainJson(value) ? { value } : { computed: true };
   let first: unknown;
   let second: unknown;
   try {
-    first = call.call(undefined);
-    second = call.call(undefined);
+    first = value.call(undefined);
+    second = value.call(undefined);
   } catch {
     return { computed: true };
   }
@@ -181,9 +192,8 @@ function defaultOf(value: unknown): FieldState['default'] {
 }
 
 function isPlainJson(value: unknown): boolean {
-  if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) {
-    return typeof value !== 'number' || Number.isFinite(value);
-  }
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
   if (Array.isArray(value)) return value.every(isPlainJson);
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.values(value as object).every(isPlainJson);
@@ -204,25 +214,141 @@ function enumValues(option: unknown): unknown[] | undefined {
 /** The indexes as createIndexes would get them, named as MongoDB names them by default. */
 function extractIndexes(schema: Schema): IndexState[] {
   return schema.indexes().map(([key, options]) => {
-    const o = options as Record<string, unknown>;
+    const o = options as Record<string, unknown> & Partial<IndexState>;
+    const defaultName = Object.entries(key).map(([field, way]) => `${field}_${String(way)}`);
     const index: IndexState = {
-      name: typeof o.name === 'string' ? o.name : defaultIndexName(key as Record<string, unknown>),
+      name: o.name ?? defaultName.join('_'),
       key: key as IndexState['key'],
     };
     if (o.unique) index.unique = true;
     if (o.sparse) index.sparse = true;
-    if (o.partialFilterExpression) {
-      index.partialFilterExpression = o.partialFilterExpression as Record<string, unknown>;
-    }
+    if (o.partialFilterExpression) index.partialFilterExpression = o.partialFilterExpression;
     const ttl = o.expireAfterSeconds ?? o.expires;
     if (typeof ttl === 'number') index.expireAfterSeconds = ttl;
-    if (o.collation) index.collation = o.collation as Record<string, unknown>;
+    if (o.collation) index.collation = o.collation;
     return index;
   });
 }
 
-export function defaultIndexName(key: Record<string, unknown>): string {
-  return Object.entries(key)
-    .map(([field, direction]) => `${field}_${String(direction)}`)
-    .join('_');
+export function describeIndex(index: IndexState): string {
+  const options = [
+    index.unique && 'unique',
+    index.sparse && 'sparse',
+    index.partialFilterExpression && `partial ${JSON.stringify(index.partialFilterExpression)}`,
+    index.expireAfterSeconds !== undefined && `ttl ${index.expireAfterSeconds}s`,
+    index.collation && `collation ${JSON.stringify(index.collation)}`,
+  ].filter(Boolean);
+  return `${index.name} ${JSON.stringify(index.key)}${options.length ? ` ${options.join(' ')}` : ''}`;
+}
+
+export interface IndexProblem {
+  collection: string;
+  index: IndexState;
+  kind: 'missing' | 'different';
+  /** One line for an operator: what is declared and what the database has. */
+  line: string;
+}
+
+/** The collection's indexes, or undefined when it does not exist. */
+async function liveIndexes(db: Db, collection: string): Promise<Document[] | undefined> {
+  try {
+    return await db.collection(collection).listIndexes().toArray();
+  } catch (error) {
+    if ((error as { code?: number }).code === 26) return undefined; // NamespaceNotFound
+    throw error;
+  }
+}
+
+const shape = (live: Document) => `${JSON.stringify(live.key)}${live.unique ? ' unique' : ''}`;
+
+/** The declared indexes the database lacks (`missing` ends the line) or has in another shape. */
+function indexProblems(
+  collection: string,
+  declared: IndexState[],
+  live: Document[],
+  missing: string,
+) {
+  return declared.flatMap((index): IndexProblem[] => {
+    const found = live.find((i) => i.name === index.name);
+    const sameShape =
+      JSON.stringify(found?.key) === JSON.stringify(index.key) &&
+      Boolean(found?.unique) === Boolean(index.unique);
+    if (found && sameShape) return [];
+    const line = found
+      ? `${collection}: index ${index.name} is ${shape(found)} in the database, ${describeIndex(index)} in the models`
+      : `${collection}: index ${describeIndex(index)} ${missing}`;
+    return [{ collection, index, kind: found ? 'different' : 'missing', line }];
+  });
+}
+
+/**
+ * The indexes the models declare that the database lacks or has in another shape (other keys or
+ * uniqueness), unique ones first: a missing unique index lets duplicates in.
+ */
+export async function compareDeclaredIndexes(db: Db, state: ModelState): Promise<IndexProblem[]> {
+  const problems: IndexProblem[] = [];
+  for (const [collection, { indexes }] of Object.entries(state.collections)) {
+    const live = (await liveIndexes(db, collection)) ?? [];
+    problems.push(...indexProblems(collection, indexes, live, 'is missing'));
+  }
+  return problems.sort((a, b) => Number(Boolean(b.index.unique)) - Number(Boolean(a.index.unique)));
+}
+
+/**
+ * The indexes on one side only, the models' or the database's (what `generate` reports). Not an
+ * error: pending migrations, or this one, may be what closes it.
+ */
+export async function liveIndexReport(db: Db, state: ModelState): Promise<string[]> {
+  const lines: string[] = [];
+  for (const [collection, { indexes }] of Object.entries(state.collections)) {
+    const live = await liveIndexes(db, collection);
+    if (!live) lines.push(`${collection}: no such collection in the database`);
+    if (!live) continue;
+    const problems = indexProblems(collection, indexes, live, 'only in the models');
+    lines.push(...problems.map((p) => p.line));
+    for (const index of live.filter((i) => !indexes.some((d) => d.name === i.name))) {
+      if (index.name !== '_id_')
+        lines.push(
+          `${collection}: index ${String(index.name)} ${shape(index)} only in the database`,
+        );
+    }
+  }
+  return lines;
+}
+
+/**
+ * Builds the declared indexes the database lacks (after a restore without indexes). An index of
+ * the same name in another shape is left alone and returned: changing it is a migration's job.
+ */
+export async function buildDeclaredIndexes(db: Db, state: ModelState, log: (line: string) => void) {
+  const problems = await compareDeclaredIndexes(db, state);
+  const missing = problems.filter((p) => p.kind === 'missing');
+  for (const problem of missing) await assertDataHasKey(db, problem);
+  for (const { collection, index } of missing) {
+    const { name, key, ...options } = index;
+    log(`building ${collection}: ${describeIndex(index)}`);
+    // Sequential, unique ones first: a duplicate in the data fails here with the server's
+    // message naming the key, before the others take time.
+    await db
+      .collection(collection)
+      .createIndex(key as IndexSpecification, { name, ...options } as CreateIndexesOptions);
+  }
+  return problems.filter((p) => p.kind === 'different');
+}
+
+/**
+ * A unique index (not partial, not sparse) needs its fields in every document: one that lacks
+ * them is indexed as null and can no longer be found by the field (a user by usernameKey).
+ */
+async function assertDataHasKey(db: Db, { collection, index }: IndexProblem): Promise<void> {
+  if (!index.unique || index.sparse || index.partialFilterExpression) return;
+  const fields = Object.keys(index.key);
+  const lacking = await db
+    .collection(collection)
+    .countDocuments({ $or: fields.map((field) => ({ [field]: { $exists: false } })) });
+  if (lacking === 0) return;
+  throw new ScriptError(
+    'data-behind-schema',
+    `${collection}: ${lacking} documents lack ${fields.join(', ')}, which the unique index ${index.name} needs: the data is behind the schema (stamped past the migration that fills it?); run that migration (down, then up) rather than stamp; nothing was built`,
+  );
 }

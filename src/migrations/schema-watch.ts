@@ -2,11 +2,9 @@ import type { Db } from 'mongodb';
 import type { SchemaGate } from '../http/write-gate.ts';
 import { withinMs } from '../shared/deadline.ts';
 import { AppError } from '../shared/errors.ts';
-import { compareDeclaredIndexes } from './declared-indexes.ts';
-import { startHeartbeat } from './instance-heartbeat.ts';
-import type { ModelState } from './model-state.ts';
-import { MIGRATIONS_DIR } from './settings.ts';
-import { readMigrationStatus } from './status.ts';
+import { compareDeclaredIndexes, type ModelState } from './model-state.ts';
+import { readMigrationStatus } from './runner.ts';
+import { startHeartbeat } from './write-hold.ts';
 
 export interface SchemaState {
   /** Migration files this code has and the database has not applied. */
@@ -41,19 +39,71 @@ export interface SchemaWatchOptions {
 /**
  * Follows whether the database is behind the code. A schema change made by our commands (up,
  * down, stamp, restore --drop) is announced on the migration lock and honoured through the
- * instance heartbeat before anything changes (instance-heartbeat.ts): writes are refused from
- * then until a reading taken after the lock's release says the schema matches. The polls (every
- * intervalMs) only find what changed without an announcement: code deployed before its `up`, an
- * index dropped by hand, a plain mongorestore. Until the first reading and the first beat,
+ * instance heartbeat (write-hold.ts): writes are refused from then until a reading taken after
+ * the lock's release says the schema matches. The polls only find what changed unannounced
+ * (code deployed before its `up`, an index dropped by hand). Until the first reading and beat,
  * writes wait.
- *
- * One reading at a time, shared by the poll and /readyz (each /readyz used to start its own),
- * and bounded (readTimeoutMs): a read the server never answers (the driver does not bound it)
- * no longer stops the polls for good with the state left as it was. /readyz waits readyWaitMs
- * for the reading and otherwise answers from the last one, so it answers within its bound.
  */
 export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
-  const { db } = options;
+  const reader = schemaReader(options);
+  let inFlight = 0;
+  const heartbeat = startHeartbeat({
+    db: options.db,
+    inFlight: () => inFlight,
+    confirmRelease: reader.readingFromNow,
+    log: options.log,
+    heartbeatMs: options.heartbeatMs,
+  });
+  const timer = setInterval(() => {
+    // A failed poll keeps the last state: the database guard answers for an outage.
+    reader.refresh().catch(() => {});
+  }, options.intervalMs);
+  timer.unref();
+  const blocked = (current: SchemaState | undefined) => {
+    if (heartbeat.held() !== undefined) {
+      return new AppError(
+        'migrations-pending',
+        'The schema is being changed (migrate or restore); writes wait until it matches the code',
+      );
+    }
+    if (!current || !heartbeat.fresh())
+      return new AppError('migrations-pending', 'The schema is being checked; try again shortly');
+    return gateError(current);
+  };
+  return {
+    refresh: reader.refresh,
+    started: async () => void (await Promise.all([reader.refresh(), heartbeat.firstBeat])),
+    async stop() {
+      clearInterval(timer);
+      await heartbeat.stop();
+    },
+    writesBlocked: () => blocked(reader.state()),
+    writeStarted() {
+      inFlight += 1;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        inFlight -= 1;
+        heartbeat.nudge();
+      };
+    },
+    async notReady() {
+      const readyWaitMs = options.readyWaitMs ?? 2000;
+      const [current] = await Promise.all([
+        withinMs(reader.refresh(), readyWaitMs, () => undefined),
+        withinMs(heartbeat.settle(), readyWaitMs, () => undefined),
+      ]);
+      return blocked(current ?? reader.state());
+    },
+  };
+}
+
+/**
+ * One reading at a time, shared by the poll and /readyz, and bounded (readTimeoutMs): a read the
+ * server never answers (the driver does not bound it) must not stop the polls for good.
+ */
+function schemaReader(options: SchemaWatchOptions) {
   const readTimeoutMs = options.readTimeoutMs ?? 5000;
   let state: SchemaState | undefined;
   let reported = '';
@@ -62,8 +112,8 @@ export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
   const read = async () => {
     const mine = ++readings;
     const [status, indexes] = await Promise.all([
-      readMigrationStatus(db, options.migrationsDir ?? MIGRATIONS_DIR),
-      compareDeclaredIndexes(db, options.models),
+      readMigrationStatus(options.db, options.migrationsDir),
+      compareDeclaredIndexes(options.db, options.models),
     ]);
     const fresh: SchemaState = {
       pending: status.pending,
@@ -71,14 +121,14 @@ export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
     };
     if (mine !== readings) return fresh;
     state = fresh;
-    const problem = describe(state);
-    if (problem !== reported) {
-      if (problem) {
-        options.log.warn(`writes refused: ${problem}`);
-        for (const line of state.missingUnique) options.log.warn(line);
-      } else if (reported) options.log.info('the database matches the code again: writes accepted');
-      reported = problem;
+    const problem = gateError(state)?.message ?? '';
+    if (problem && problem !== reported) {
+      options.log.warn(`writes refused: ${problem}`);
+      for (const line of state.missingUnique) options.log.warn(line);
+    } else if (!problem && reported) {
+      options.log.info('the database matches the code again: writes accepted');
     }
+    reported = problem;
     return state;
   };
   let reading: Promise<SchemaState> | undefined;
@@ -95,86 +145,31 @@ export function watchSchema(options: SchemaWatchOptions): SchemaWatch {
     });
     return reading;
   };
-  /** A reading that started after now: one already under way may predate a lock's release. */
-  const readingFromNow = async () => {
-    const since = Date.now();
-    const first = refresh();
-    const started = readingStarted;
-    await first;
-    if (started < since) await refresh();
-  };
-  let inFlight = 0;
-  const heartbeat = startHeartbeat({
-    db,
-    inFlight: () => inFlight,
-    confirmRelease: readingFromNow,
-    log: options.log,
-    heartbeatMs: options.heartbeatMs,
-  });
-  const timer = setInterval(() => {
-    // A failed poll keeps the last state: the database guard answers for an outage.
-    refresh().catch(() => {});
-  }, options.intervalMs);
-  timer.unref();
-  const blocked = (current: SchemaState | undefined) => {
-    if (heartbeat.held() !== undefined) {
-      return new AppError(
-        'migrations-pending',
-        'The schema is being changed (migrate or restore); writes wait until it matches the code',
-      );
-    }
-    if (!current || !heartbeat.fresh())
-      return new AppError('migrations-pending', 'The schema is being checked; try again shortly');
-    return gateError(current);
-  };
   return {
     refresh,
-    async started() {
-      await Promise.all([refresh(), heartbeat.firstBeat]);
-    },
-    async stop() {
-      clearInterval(timer);
-      await heartbeat.stop();
-    },
-    writesBlocked: () => blocked(state),
-    writeStarted() {
-      inFlight += 1;
-      let ended = false;
-      return () => {
-        if (ended) return;
-        ended = true;
-        inFlight -= 1;
-        heartbeat.nudge();
-      };
-    },
-    async notReady() {
-      const readyWaitMs = options.readyWaitMs ?? 2000;
-      const [current] = await Promise.all([
-        withinMs(refresh(), readyWaitMs, () => undefined),
-        withinMs(heartbeat.settle(), readyWaitMs, () => undefined),
-      ]);
-      return blocked(current ?? state);
+    state: () => state,
+    /** A reading that started after now: one already under way may predate a lock's release. */
+    async readingFromNow() {
+      const since = Date.now();
+      const first = refresh();
+      const started = readingStarted;
+      await first;
+      if (started < since) await refresh();
     },
   };
-}
-
-function describe(state: SchemaState): string {
-  return gateError(state)?.message ?? '';
 }
 
 function gateError(state: SchemaState): AppError | undefined {
+  const count = (n: number, one: string, many: string) =>
+    n === 1 ? `1 ${one} is` : `${n} ${many} are`;
   if (state.pending.length > 0) {
-    const count =
-      state.pending.length === 1 ? '1 migration is' : `${state.pending.length} migrations are`;
-    return new AppError('migrations-pending', `${count} pending: npm run migrate -- up`);
+    const what = count(state.pending.length, 'migration', 'migrations');
+    return new AppError('migrations-pending', `${what} pending: npm run migrate -- up`);
   }
   if (state.missingUnique.length > 0) {
     // Which ones goes to the log, not to clients.
-    const count =
-      state.missingUnique.length === 1
-        ? '1 unique index is'
-        : `${state.missingUnique.length} unique indexes are`;
-    return new AppError('indexes-missing', `${count} missing: npm run migrate -- indexes`);
+    const what = count(state.missingUnique.length, 'unique index', 'unique indexes');
+    return new AppError('indexes-missing', `${what} missing: npm run migrate -- indexes`);
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/migrations/settings.ts';
+import { projectRoot } from '../../src/migrations/runner.ts';
 import { ALL_MIGRATIONS } from './helpers.ts';
 
 const guide = readFileSync(join(projectRoot, 'docs/migrations.md'), 'utf8');

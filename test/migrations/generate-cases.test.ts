@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Schema } from 'mongoose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateMigration, recordModelState } from '../../src/migrations/generate.ts';
-import { probeValidators } from '../../src/migrations/migration-kit.js';
+import { probeValidators } from '../../src/migrations/migration-kit.ts';
 import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import { modelsOf } from './fixtures/generate-models.ts';
 import { checkFailures, scratchMigrationsDir, typeErrors } from './generate-helpers.ts';

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { migrateUp } from '../../src/migrations/runner.ts';
-import { MIGRATIONS_DIR, projectRoot } from '../../src/migrations/settings.ts';
+import { MIGRATIONS_DIR, migrateUp, projectRoot } from '../../src/migrations/runner.ts';
 import { runTs } from '../helpers/process.ts';
 import {
   ALL_MIGRATIONS,

@@ -3,9 +3,8 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Model } from 'mongoose';
 import ts from 'typescript';
-import { checkModelDrift } from '../../src/migrations/generate-command.ts';
-import { projectRoot } from '../../src/migrations/settings.ts';
-import { readMigrationStatus } from '../../src/migrations/status.ts';
+import { checkModelDrift } from '../../src/migrations/generate.ts';
+import { projectRoot, readMigrationStatus } from '../../src/migrations/runner.ts';
 import type { MigrationTestDb } from './helpers.ts';
 
 /**

@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMigration } from '../../src/migrations/generate.ts';
-import { liveIndexReport } from '../../src/migrations/live-indexes.ts';
-import { type ModelState, readModelState } from '../../src/migrations/model-state.ts';
+import {
+  liveIndexReport,
+  type ModelState,
+  readModelState,
+} from '../../src/migrations/model-state.ts';
 import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
 import { type FixtureStep, fixtureModels } from './fixtures/generate-models.ts';
 import { checkFailures, scratchMigrationsDir, typeErrors } from './generate-helpers.ts';

@@ -1,8 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
-import { type DownOptions, migrateUp, type UpOptions } from '../../src/migrations/runner.ts';
-import { MIGRATIONS_DIR } from '../../src/migrations/settings.ts';
+import {
+  type DownOptions,
+  MIGRATIONS_DIR,
+  migrateUp,
+  type UpOptions,
+} from '../../src/migrations/runner.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
 import { type RunningProcess, startTs, unstamped } from '../helpers/process.ts';
 import { type SpawnedApp, spawnApp } from '../helpers/spawn-app.ts';

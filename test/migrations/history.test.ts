@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readModelState } from '../../src/migrations/model-state.ts';
-import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
-import { readMigrationStatus } from '../../src/migrations/status.ts';
+import { migrateDown, migrateUp, readMigrationStatus } from '../../src/migrations/runner.ts';
 import { connectDatabase } from '../../src/models.ts';
 import {
   ALL_MIGRATIONS,

@@ -8,7 +8,7 @@ import {
   transformInBatches,
   updateInBatches,
   withBatchSettings,
-} from '../../src/migrations/migration-kit.js';
+} from '../../src/migrations/migration-kit.ts';
 import { indexNames, useMigrationDb } from './helpers.ts';
 
 const DOCS = 450;

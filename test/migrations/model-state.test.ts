@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { appModels } from '../../src/migrations/app-models.ts';
 import { modelDrift } from '../../src/migrations/generate.ts';
-import { liveIndexReport } from '../../src/migrations/live-indexes.ts';
-import { extractModelState, readModelState } from '../../src/migrations/model-state.ts';
+import {
+  appModels,
+  extractModelState,
+  liveIndexReport,
+  readModelState,
+} from '../../src/migrations/model-state.ts';
+import { jsonSchemaFor } from '../../src/migrations/render.ts';
 import { migrateUp } from '../../src/migrations/runner.ts';
-import { jsonSchemaFor } from '../../src/migrations/validator.ts';
 import { ALL_MIGRATIONS, quietRun, useMigrationDb } from './helpers.ts';
 
 describe('the recorded model state (migrations/model-state.json)', { timeout: 120_000 }, () => {

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireMigrationLock, readMigrationLock } from '../../src/migrations/lock.ts';
-import { migrateUp } from '../../src/migrations/runner.ts';
-import { projectRoot } from '../../src/migrations/settings.ts';
+import { migrateUp, projectRoot } from '../../src/migrations/runner.ts';
 import { archivePathFrom, findTools, runScript, tempDir } from '../backups/helpers.ts';
 import { dropTestDb, testDbName } from '../helpers/db.ts';
 import { startProcess } from '../helpers/process.ts';

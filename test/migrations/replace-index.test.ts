@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { replaceIndex } from '../../src/migrations/migration-kit.js';
+import { replaceIndex } from '../../src/migrations/migration-kit.ts';
 import { indexNames, useMigrationDb } from './helpers.ts';
 
 const DUPLICATES = /duplicate key|E11000|UNIQUE constraint failed/i;

@@ -5,10 +5,14 @@ import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { extractModelState } from '../../src/migrations/model-state.ts';
-import { migrateDown, migrateUp } from '../../src/migrations/runner.ts';
+import {
+  enforceMigrationPolicy,
+  migrateDown,
+  migrateUp,
+  PendingMigrationsError,
+  pendingMigrations,
+} from '../../src/migrations/runner.ts';
 import { watchSchema } from '../../src/migrations/schema-watch.ts';
-import { enforceMigrationPolicy, PendingMigrationsError } from '../../src/migrations/startup.ts';
-import { pendingMigrations } from '../../src/migrations/status.ts';
 import { connectDatabase } from '../../src/models.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { startTs } from '../helpers/process.ts';
