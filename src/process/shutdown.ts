@@ -93,6 +93,7 @@ function handleProcessEvents(process: NodeJS.Process, shutdown: Shutdown, logger
  * Stops accepting connections and resolves once every in-flight request has been answered.
  * Idle keep-alive connections are closed at once and busy ones as soon as their response is
  * done; a request that still arrives on one is answered with `Connection: close`.
+ * Node's own close() and closeIdleConnections() (Node 19+) do what http-terminator added.
  */
 export function closeServer(server: Server): Promise<void> {
   server.on('request', (_req, res) => {
