@@ -1,7 +1,7 @@
 import { deepStrictEqual } from 'node:assert';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Document, MongoClient } from 'mongodb';
+import type { Document, MongoClient } from 'mongodb';
 
 export interface Probe {
   name: string;
@@ -22,7 +22,7 @@ export interface CommandCount {
 
 const HOUSEKEEPING = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessions', 'buildInfo']);
 
-function describe(event: { commandName: string; command: Document }): string {
+export function commandLabel(event: { commandName: string; command: Document }): string {
   const collection = event.command[event.commandName];
   return typeof collection === 'string' ? `${event.commandName} ${collection}` : event.commandName;
 }
@@ -59,16 +59,11 @@ export async function countCommands(
   probes: Probe[],
 ): Promise<Map<string, CommandCount & { firstCommands: string[] }>> {
   const { server, url } = await listen(listener);
-  const events: { commandName: string; command: Document }[] = [];
-  const onCommand = (event: { commandName: string; command: Document; databaseName: string }) => {
-    if (!HOUSEKEEPING.has(event.commandName) && event.databaseName === dbName) events.push(event);
-  };
-  client.on('commandStarted', onCommand);
   const counts = new Map<string, CommandCount & { firstCommands: string[] }>();
   try {
     for (const probe of probes) {
       const send = async () => {
-        events.length = 0;
+        const recording = recordCommands(client, dbName);
         const res = await fetch(`${url}${probe.path}`, {
           method: probe.method ?? 'GET',
           headers: {
@@ -76,27 +71,38 @@ export async function countCommands(
             ...(probe.body ? { 'content-type': 'application/json' } : {}),
           },
           body: probe.body,
-        });
+        }).finally(() => recording.stop());
         const json = await res.json();
         if (res.status >= 300)
           throw new Error(`${probe.name} answered ${res.status}: ${JSON.stringify(json)}`);
-        return { json, seen: [...events] };
+        return { json, seen: recording.events };
       };
       const first = await send();
       const second = await send();
       counts.set(probe.name, {
-        commands: second.seen.map(describe),
+        commands: second.seen.map(commandLabel),
         tokenCheck: second.seen.filter(isTokenCheck).length,
         json: second.json,
-        firstCommands: first.seen.map(describe),
+        firstCommands: first.seen.map(commandLabel),
       });
     }
   } finally {
-    client.off('commandStarted', onCommand);
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
   return counts;
+}
+
+type CommandEvent = { commandName: string; command: Document; databaseName: string };
+
+/** Records the commands the client sends to `dbName` (but housekeeping) until stopped. */
+export function recordCommands(client: MongoClient, dbName: string) {
+  const events: CommandEvent[] = [];
+  const listener = (event: CommandEvent) => {
+    if (!HOUSEKEEPING.has(event.commandName) && event.databaseName === dbName) events.push(event);
+  };
+  client.on('commandStarted', listener);
+  return { events, stop: () => client.off('commandStarted', listener) };
 }
 
 /** Fails the run when the baseline does not return the API's JSON: it would measure other work. */
@@ -106,8 +112,4 @@ export function assertSameJson(api: unknown, baseline: unknown, name: string): v
   } catch {
     throw new Error(`the baseline's answer to ${name} differs from the API's`);
   }
-}
-
-export function monitoredClient(uri: string): Promise<MongoClient> {
-  return MongoClient.connect(uri, { monitorCommands: true });
 }

@@ -12,9 +12,8 @@ import { createLogger } from '../../src/logger.ts';
 import { connectDatabase } from '../../src/models.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
 import { ScriptError } from '../../src/process/script-error.ts';
-import { baselineListener } from './baseline.ts';
+import { baselineListener, expressFloor } from './baseline.ts';
 import { type Counts, countReads, countWrite, measureEndpoints, workloads } from './endpoints.ts';
-import { expressFloor } from './express-floor.ts';
 import { measureOdm, type OdmResult } from './odm.ts';
 import {
   type BackupResult,

@@ -1,4 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+
+/**
+ * Starts V8's CPU profiler in this process, sampling every 100 µs (V8's default is 1 ms: too few
+ * samples in a few seconds); the function returned stops it and writes the profile to `file`.
+ */
+export async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  return async (file) => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    writeFileSync(file, JSON.stringify(profile));
+  };
+}
 
 /** A V8 CPU profile (.cpuprofile), as the inspector's Profiler.stop returns it. */
 interface CpuProfile {

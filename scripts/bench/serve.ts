@@ -6,8 +6,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectDatabase } from '../../src/models.ts';
 import { applyHeapPolicy } from '../../src/process/heap.ts';
-import { baselineListener } from './baseline.ts';
-import { expressFloor } from './express-floor.ts';
+import { baselineListener, expressFloor } from './baseline.ts';
 import { installUsageProbe } from './usage.ts';
 
 /**
