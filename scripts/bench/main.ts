@@ -13,7 +13,7 @@ import { connectDatabase } from '../../src/models.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
 import { ScriptError } from '../../src/process/script-error.ts';
 import { baselineListener, expressFloor } from './baseline.ts';
-import { type Counts, countReads, countWrite, measureEndpoints, workloads } from './endpoints.ts';
+import { countReads, measureEndpoints, workloads } from './endpoints.ts';
 import { measureOdm, type OdmResult } from './odm.ts';
 import {
   type BackupResult,
@@ -24,9 +24,9 @@ import {
 } from './operations.ts';
 import { type BenchOptions, parseOptions } from './options.ts';
 import { type ServerProcess, startServer } from './processes.ts';
-import { measureCompression, writeResults } from './results.ts';
+import { type Measured, measureCompression, writeResults } from './report.ts';
 import { type Dataset, seedDataset } from './seed.ts';
-import { type EndpointResult, evaluateTargets } from './targets.ts';
+import { evaluateTargets } from './targets.ts';
 
 // FerretDB v1 on SQLite filters and sorts every query in Go over the whole collection, and a
 // migration's write costs a scan per document: at the issue's default (10k users, 200k posts) a
@@ -117,41 +117,31 @@ function serverEnvironment(bench: Bench): NodeJS.ProcessEnv {
   };
 }
 
-interface HttpResults {
-  endpoints: EndpointResult[];
-  counts?: { api: Counts; baseline: Counts };
-}
-
-/** The servers of the http phase, each in its own process, stopped on the way out. */
-async function startServers(serverEnv: NodeJS.ProcessEnv, floor: boolean) {
+/** The http phase's servers, each in its own process (stopped on the way out), and their load. */
+async function startServers(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
   log('starting the API and the baseline in processes of their own');
-  const api = await startServer('api', serverEnv);
-  cleanups.push(() => api.stop());
-  const baseline = await startServer('baseline', serverEnv);
-  cleanups.push(() => baseline.stop());
-  let express: ServerProcess | undefined;
-  if (floor) {
-    express = await startServer('express', serverEnv);
-    cleanups.push(() => (express as ServerProcess).stop());
+  const kinds = bench.options.floor
+    ? (['api', 'baseline', 'express'] as const)
+    : (['api', 'baseline'] as const);
+  const started: ServerProcess[] = [];
+  for (const kind of kinds) {
+    const server = await startServer(kind, serverEnv);
+    cleanups.push(() => server.stop());
+    started.push(server);
   }
-  return { api, baseline, floor: express };
+  const [api, baseline, floor] = started as [ServerProcess, ServerProcess, ServerProcess?];
+  return {
+    servers: { api, baseline, floor },
+    stop: () => Promise.all(started.map((s) => s.stop())),
+  };
 }
 
-function loadOptions(bench: Bench) {
-  const { options } = bench;
-  let profileDir: string | undefined;
-  if (options.profile) {
-    profileDir = join(projectRoot, 'bench/results', `profiles-${bench.dbName.slice(6)}`);
-    mkdirSync(profileDir, { recursive: true });
-  }
-  return {
-    connections: options.connections,
-    warmup: options.warmup,
-    warmupRequests: options.warmupRequests,
-    duration: options.duration,
-    rounds: options.rounds,
-    profileDir,
-  };
+/** Where --profile writes its profiles (made on first use), or nothing without it. */
+function profileDir(bench: Bench): string | undefined {
+  if (!bench.options.profile) return undefined;
+  const dir = join(projectRoot, 'bench/results', `profiles-${bench.dbName.slice(6)}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /** The workloads, with tokens from the servers' own key, and the app as the servers run it. */
@@ -160,43 +150,44 @@ async function requestWork(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
   const tokens = createTokenService(config.auth);
   const tokenFor = async (id: unknown) =>
     (await tokens.issue({ userId: String(id), tokenVersion: 0 })).token;
-  const { data } = bench;
+  const { data, db, raw } = bench;
   const work = workloads(data, await tokenFor(data.feedUserId), await tokenFor(data.userIds[1]));
-  const app = createApp({ config, db: bench.db, logger: createLogger('silent') });
-  return { tokens, app, reads: work.filter((w) => !w.write), write: work.find((w) => w.write) };
+  const listeners = {
+    api: createApp({ config, db, logger: createLogger('silent') }),
+    baseline: baselineListener(raw, tokens),
+    floor: bench.options.floor ? expressFloor(db, tokens) : undefined,
+  };
+  return { listeners, reads: work.filter((w) => !w.write), write: work.find((w) => w.write) };
 }
 
 /**
  * The http phase: commands per request, then each endpoint under load on the API, the baseline
  * and, with --floor, Express alone.
  */
-async function measureRequests(bench: Bench): Promise<HttpResults> {
-  const { options, db, client, dbName, raw } = bench;
-  if (!options.only.has('http')) return { endpoints: [] };
+async function measureRequests(bench: Bench) {
+  const { options, client, dbName } = bench;
   const serverEnv = serverEnvironment(bench);
-  const { tokens, app, reads, write } = await requestWork(bench, serverEnv);
+  const { listeners, reads, write } = await requestWork(bench, serverEnv);
   log('counting database commands per request');
-  const floor = options.floor ? expressFloor(db, tokens) : undefined;
-  const listeners = { api: app, baseline: baselineListener(raw, tokens), floor };
   const counts = await countReads(client, dbName, listeners, reads);
-  const servers = await startServers(serverEnv, options.floor);
-  const load = loadOptions(bench);
-  const result: HttpResults = { endpoints: [], counts };
-  result.endpoints = await measureEndpoints(reads, servers, counts, load, log);
+  const { servers, stop } = await startServers(bench, serverEnv);
+  const load = { ...options, profileDir: profileDir(bench) };
+  const endpoints = await measureEndpoints(reads, servers, counts, load, log);
   // The write last, so that every read above saw exactly the seeded data.
   if (write) {
-    for (const [name, c] of await countWrite(client, dbName, app, write)) counts.api.set(name, c);
-    result.endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
+    const { api } = await countReads(client, dbName, { api: listeners.api }, [write]);
+    for (const [name, c] of api ?? []) counts.api?.set(name, c);
+    endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
   }
-  await Promise.all([servers.api.stop(), servers.baseline.stop(), servers.floor?.stop()]);
-  return result;
+  await stop();
+  return { endpoints, compression: measureCompression(counts.api?.get('GET /api/posts')?.json) };
 }
 
 /** The odm phase: Mongoose's reads against the driver's for the same commands (odm.ts). */
 function measureOdmPhase(bench: Bench): Promise<OdmResult[]> {
   log('measuring the Mongoose reads against driver reads sending the same commands');
-  const profileDir = loadOptions(bench).profileDir;
-  return measureOdm(bench.uri, bench.dbName, bench.data, { ...bench.options.odm, profileDir }, log);
+  const options = { ...bench.options.odm, profileDir: profileDir(bench) };
+  return measureOdm(bench.uri, bench.dbName, bench.data, options, log);
 }
 
 async function measureMigrationPhase(bench: Bench): Promise<MigrationResult> {
@@ -217,25 +208,16 @@ function jobEnvironment(bench: Bench): NodeJS.ProcessEnv {
 }
 
 /** Evaluates the targets, writes the results and prints the report; true when none failed. */
-function report(
-  bench: Bench,
-  measured: HttpResults & { odm?: OdmResult[]; migration?: MigrationResult; backup?: BackupResult },
-): boolean {
+function report(bench: Bench, measured: Omit<Measured, 'engine' | 'options' | 'data' | 'targets'>) {
   const caps = bench.db.capabilities;
-  const { endpoints, counts, odm, migration, backup } = measured;
-  const inMemoryEngine = caps.engineVersion.includes('mongo-java-server');
-  const targets = evaluateTargets({ inMemoryEngine, endpoints, migration, backup, odm });
+  const targets = evaluateTargets(measured);
   const written = writeResults(projectRoot, {
-    engine: inMemoryEngine
+    engine: caps.engineVersion.includes('mongo-java-server')
       ? `mongo-java-server ${caps.engineVersion.split('mongo-java-server-')[1]} (in memory)`
       : `${caps.engine} ${caps.engineVersion}${caps.engine === 'ferretdb' ? ' (SQLite)' : ''}`,
     options: { ...bench.options, scale: bench.scale },
     data: bench.data,
-    endpoints,
-    compression: counts && measureCompression(counts.api.get('GET /api/posts')?.json),
-    odm,
-    migration,
-    backup,
+    ...measured,
     targets,
   });
   process.stdout.write(written.report);
@@ -246,7 +228,7 @@ function report(
 async function run(options: BenchOptions): Promise<boolean> {
   const bench = await openBench(options);
   const phases = options.only;
-  const requests = await measureRequests(bench);
+  const requests = phases.has('http') ? await measureRequests(bench) : { endpoints: [] };
   const odm = phases.has('odm') ? await measureOdmPhase(bench) : undefined;
   const migration = phases.has('migration') ? await measureMigrationPhase(bench) : undefined;
   let backup: BackupResult | undefined;

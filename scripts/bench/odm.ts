@@ -8,7 +8,7 @@ import { findPostPage, findPostView, findUserPostPage } from '../../src/posts/qu
 import { postLists } from '../../src/posts/schemas.ts';
 import type { PageRequest } from '../../src/shared/page.ts';
 import { driverFeed, driverPostPage, driverPostView, driverUserPostPage } from './baseline.ts';
-import { commandLabel, recordCommands } from './commands.ts';
+import { commandLabel, recordCommands } from './endpoints.ts';
 import { type CostShare, startProfile, summarizeProfile } from './profile.ts';
 import type { Dataset } from './seed.ts';
 

@@ -56,7 +56,6 @@ const PACKAGES: [RegExp, string][] = [
     /node_modules\/(mongodb|bson|@mongodb-js|mongodb-connection-string-url)\//,
     'MongoDB driver and BSON',
   ],
-  [/node_modules\/(tsx|esbuild)\//, 'tsx loader'],
   [
     /node_modules\/(express|router|path-to-regexp|finalhandler|on-finished|ee-first|parseurl|proxy-addr|forwarded|ipaddr\.js|accepts|negotiator|mime-types|mime-db|statuses|http-errors|depd|debug|ms|encodeurl|escape-html|merge-descriptors|setprototypeof|send|serve-static|cookie|range-parser|qs|content-disposition|is-promise|safe-buffer)\//,
     'Express (routing, request and response)',
@@ -115,7 +114,7 @@ function categoryOf(
   if (frame.functionName === '(program)') return 'V8 and native code outside JS (program)';
   if (frame.functionName === '(idle)') return 'idle';
   // The bench's own probe (starting and stopping the profiler) is not the server's work.
-  if (frame.url.endsWith('/scripts/bench/usage.ts')) return 'excluded';
+  if (/\/scripts\/bench\/(serve|profile)\.ts$/.test(frame.url)) return 'excluded';
   if (frame.url === '' && BUILTINS[frame.functionName]) return BUILTINS[frame.functionName];
   for (const [pattern, name] of PACKAGES) {
     const match = pattern.exec(frame.url);
