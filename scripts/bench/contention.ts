@@ -13,12 +13,11 @@ import { createApp } from '../../src/app.ts';
 import { runScript, type ScriptContext } from '../../src/cli/script.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/connection.ts';
-import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { createLogger } from '../../src/logger.ts';
-import { connectDatabase } from '../../src/models.ts';
 import { UsageError } from '../../src/process/script-error.ts';
 import { counterStateOf } from '../../src/tags/counters.ts';
 import { startTagReconciler } from '../../src/tags/reconciler.ts';
+import { openScratchDatabase } from './seed.ts';
 
 interface PhaseResult {
   phase: string;
@@ -57,19 +56,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 
 /** The real API, its tag reconciler included, on a fresh database, served in this process. */
 async function startApi(onCleanup: ScriptContext['onCleanup']) {
-  let uri = process.env.MONGODB_URI;
-  if (!uri) {
-    const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
-    const engine = await startEmbeddedEngine({ engine: kind });
-    onCleanup(() => engine.stop());
-    uri = engine.uri;
-  }
-  const dbName = `bench_contention_${randomBytes(3).toString('hex')}`;
-  const db = await connectDatabase(uri, { dbName, autoIndex: true });
-  onCleanup(() => db.close());
-  onCleanup(async () => {
-    await db.connection.dropDatabase();
-  });
+  const { db } = await openScratchDatabase('bench_contention', onCleanup, {});
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',

@@ -1,17 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Db, MongoClient } from 'mongodb';
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
-import { runScript } from '../../src/cli/script.ts';
+import { runScript, type ScriptContext } from '../../src/cli/script.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { Database } from '../../src/db/connection.ts';
-import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { createLogger } from '../../src/logger.ts';
-import { connectDatabase } from '../../src/models.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
-import { ScriptError } from '../../src/process/script-error.ts';
 import { baselineListener, expressFloor } from './baseline.ts';
 import { countReads, measureEndpoints, workloads } from './endpoints.ts';
 import { measureOdm, type OdmResult } from './odm.ts';
@@ -25,7 +20,7 @@ import {
 import { type BenchOptions, parseOptions } from './options.ts';
 import { type ServerProcess, startServer } from './processes.ts';
 import { type Measured, measureCompression, writeResults } from './report.ts';
-import { type Dataset, seedDataset } from './seed.ts';
+import { openScratchDatabase, seedDataset } from './seed.ts';
 import { evaluateTargets } from './targets.ts';
 
 // FerretDB v1 on SQLite filters and sorts every query in Go over the whole collection, and a
@@ -37,60 +32,25 @@ const started = Date.now();
 const log = (m: string) =>
   console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
 
-/**
- * Undone in reverse order on the way out, also on Ctrl-C: servers, the database, the engine.
- * Every step runs even when one fails; the first failure is returned.
- */
-const cleanups: (() => Promise<unknown>)[] = [];
-async function cleanUp(): Promise<Error | undefined> {
-  let failure: Error | undefined;
-  for (const undo of cleanups.splice(0).reverse()) {
-    await undo().catch((error: Error) => {
-      failure ??= error;
-    });
-  }
-  return failure;
-}
-
 /** The bench's database, seeded, and what the phases below share. */
-interface Bench {
-  options: BenchOptions;
-  uri: string;
-  dbName: string;
-  db: Database;
-  client: MongoClient;
-  raw: Db;
-  scale: number;
-  data: Dataset;
-}
+type Bench = Awaited<ReturnType<typeof openBench>>;
 
 /** The engine (embedded unless MONGODB_URI is set), a fresh bench database, the dataset. */
-async function openBench(options: BenchOptions): Promise<Bench> {
-  let uri = process.env.MONGODB_URI;
-  if (!uri) {
-    const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
-    const engine = await startEmbeddedEngine({ engine: kind, log });
-    cleanups.push(() => engine.stop());
-    uri = engine.uri;
-  }
-  const dbName = `bench_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
-  const db = await connectDatabase(uri, {
-    dbName,
-    autoIndex: true,
-    poolSize: options.poolSize,
+async function openBench(options: BenchOptions, onCleanup: ScriptContext['onCleanup']) {
+  const { poolSize, keep } = options;
+  const opened = await openScratchDatabase('bench', onCleanup, {
+    poolSize,
+    keep,
+    log,
     monitorCommands: true,
   });
-  cleanups.push(() => db.close());
-  if (!options.keep) cleanups.push(() => db.connection.dropDatabase());
-  const engine = db.capabilities.engine;
+  const engine = opened.db.capabilities.engine;
   const scale = options.scale ?? (engine === 'ferretdb' ? FERRETDB_DEFAULT_SCALE : 1);
   if (options.scale === undefined && engine === 'ferretdb') {
     log(`FerretDB scans a collection for every query: default --scale ${scale} here, not 1`);
   }
-  const client = db.connection.getClient();
-  const raw = client.db(dbName);
-  const data = await seedDataset(raw, scale, log);
-  return { options, uri, dbName, db, client, raw, scale, data };
+  const data = await seedDataset(opened.raw, scale, log);
+  return { ...opened, options, scale, data, client: opened.db.connection.getClient(), onCleanup };
 }
 
 /** The environment of the servers under load: the bench database, limits no run reaches. */
@@ -126,7 +86,7 @@ async function startServers(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
   const started: ServerProcess[] = [];
   for (const kind of kinds) {
     const server = await startServer(kind, serverEnv);
-    cleanups.push(() => server.stop());
+    bench.onCleanup(() => server.stop());
     started.push(server);
   }
   const [api, baseline, floor] = started as [ServerProcess, ServerProcess, ServerProcess?];
@@ -225,8 +185,11 @@ function report(bench: Bench, measured: Omit<Measured, 'engine' | 'options' | 'd
   return targets.every((t) => t.status !== 'FAIL');
 }
 
-async function run(options: BenchOptions): Promise<boolean> {
-  const bench = await openBench(options);
+// The script runner reads .env, turns the first signal into a clean-up (newest first: servers,
+// the database, the engine) and exit 130, and any failure into one line.
+await runScript('bench', async (ctx) => {
+  const options = parseOptions(process.argv.slice(2));
+  const bench = await openBench(options, ctx.onCleanup);
   const phases = options.only;
   const requests = phases.has('http') ? await measureRequests(bench) : { endpoints: [] };
   const odm = phases.has('odm') ? await measureOdmPhase(bench) : undefined;
@@ -236,19 +199,6 @@ async function run(options: BenchOptions): Promise<boolean> {
     log('npm run backup, then npm run backup:verify');
     backup = await measureBackup(bench.raw, jobEnvironment(bench));
   }
-  return report(bench, { ...requests, odm, migration, backup });
-}
-
-// The script runner reads .env, turns the first signal into a clean-up and exit 130, and any
-// failure into one line; the first failure is the one reported, cleaning up after it is best
-// effort, and a failed clean-up after a good run fails the run.
-await runScript('bench', async (ctx) => {
-  ctx.onCleanup(async () => {
-    await cleanUp();
-  });
-  const options = parseOptions(process.argv.slice(2));
-  const allPassed = await run(options);
-  const failure = await cleanUp();
-  if (failure) throw new ScriptError('cleanup-failed', `cleaning up: ${failure.message}`);
+  const allPassed = report(bench, { ...requests, odm, migration, backup });
   return options.check && !allPassed ? 1 : 0;
 });
