@@ -191,26 +191,22 @@ export type Servers = { api: ServerProcess; baseline: ServerProcess; floor?: Ser
 
 /** Several runs of one side as one: medians of throughput and latency, totals of what it spent. */
 function combine(runs: LoadResult[]): LoadResult {
-  const middle = [...runs].sort((a, b) => a.rps - b.rps)[
-    Math.floor((runs.length - 1) / 2)
-  ] as LoadResult;
-  const sum = (f: (r: LoadResult) => number) => runs.reduce((total, r) => total + f(r), 0);
-  const usages = runs.map((r) => r.usage).filter((u): u is ProcessUsage => u !== undefined);
-  const requests = sum((r) => r.usage?.requests ?? 0);
-  const usage =
-    usages.length === runs.length && usages.length > 0
-      ? {
-          requests,
-          cpuMicros: sum((r) => r.usage?.cpuMicros ?? 0),
-          cpuMicrosPerRequest: requests > 0 ? sum((r) => r.usage?.cpuMicros ?? 0) / requests : 0,
-          eventLoopUtilization:
-            sum((r) => (r.usage?.eventLoopUtilization ?? 0) * (r.usage?.seconds ?? 0)) /
-            (sum((r) => r.usage?.seconds ?? 0) || 1),
-          maxRssBytes: Math.max(...usages.map((u) => u.maxRssBytes)),
-          seconds: sum((r) => r.usage?.seconds ?? 0),
-        }
-      : undefined;
-  return { ...middle, requests: sum((r) => r.requests), seconds: sum((r) => r.seconds), usage };
+  const middle = [...runs].sort((a, b) => a.rps - b.rps)[(runs.length - 1) >> 1] as LoadResult;
+  const sum = (f: (u: ProcessUsage) => number) => runs.reduce((total, r) => total + f(r.usage), 0);
+  const [requests, cpuMicros, seconds] = [
+    sum((u) => u.requests),
+    sum((u) => u.cpuMicros),
+    sum((u) => u.seconds),
+  ];
+  const usage = {
+    requests,
+    cpuMicros,
+    cpuMicrosPerRequest: requests > 0 ? cpuMicros / requests : 0,
+    eventLoopUtilization: sum((u) => u.eventLoopUtilization * u.seconds) / (seconds || 1),
+    maxRssBytes: Math.max(...runs.map((r) => r.usage.maxRssBytes)),
+    seconds,
+  };
+  return { ...middle, usage };
 }
 
 /**
@@ -261,8 +257,7 @@ async function profileSides(
       window,
       `${w.name} (${side}, profiled)`,
     );
-    const usage = r.usage as ProcessUsage;
-    profiles[side] = { usage, costs: summarizeProfile(file, usage.cpuMicrosPerRequest) };
+    profiles[side] = { usage: r.usage, costs: summarizeProfile(file, r.usage.cpuMicrosPerRequest) };
   }
   return profiles;
 }
@@ -305,18 +300,9 @@ export async function measureEndpoints(
       tokenCheck: apiCounts?.tokenCheck ?? 0,
       baselineCommands: counts.baseline?.get(w.name)?.commands,
     });
-    const figures = (label: string, r?: LoadResult) =>
-      r
-        ? `${label}${r.rps.toFixed(1)} req/s, ${r.usage?.cpuMicrosPerRequest.toFixed(0)} µs CPU/req`
-        : '';
+    const cpu = (r?: LoadResult) => (r ? `${r.usage.cpuMicrosPerRequest.toFixed(0)} µs` : '–');
     log(
-      [
-        figures(`${w.name}: `, api),
-        figures('baseline ', baseline),
-        figures('Express alone ', floor),
-      ]
-        .filter(Boolean)
-        .join('; '),
+      `${w.name}: CPU per request API ${cpu(api)}, baseline ${cpu(baseline)}, Express alone ${cpu(floor)}`,
     );
   }
   return results;

@@ -13,13 +13,11 @@ export interface Workload {
 }
 
 export interface LoadResult {
-  requests: number;
-  seconds: number;
   /** Completed requests per second over the measured run. */
   rps: number;
   latencyMs: { p50: number; p99: number };
   /** What the server process spent over the measured run, by its own counters. */
-  usage?: ProcessUsage;
+  usage: ProcessUsage;
 }
 
 /** The server's own accounting of a measured run: opened before it, closed after its backlog. */
@@ -113,13 +111,6 @@ export async function measure(
   if (result.errors || result.non2xx) {
     throw new Error(`${label}: ${result.errors + result.non2xx} failed requests`);
   }
-  const requests = result.requests.total;
   const { p50, p99 } = result.latency;
-  return {
-    requests,
-    seconds: result.duration,
-    rps: requests / result.duration,
-    latencyMs: { p50, p99 },
-    usage,
-  };
+  return { rps: result.requests.total / result.duration, latencyMs: { p50, p99 }, usage };
 }

@@ -146,8 +146,7 @@ async function measureRequests(bench: Bench) {
 /** The odm phase: Mongoose's reads against the driver's for the same commands (odm.ts). */
 function measureOdmPhase(bench: Bench): Promise<OdmResult[]> {
   log('measuring the Mongoose reads against driver reads sending the same commands');
-  const options = { ...bench.options.odm, profileDir: profileDir(bench) };
-  return measureOdm(bench.uri, bench.dbName, bench.data, options, log);
+  return measureOdm(bench.uri, bench.dbName, bench.data, bench.options.odm, log);
 }
 
 async function measureMigrationPhase(bench: Bench): Promise<MigrationResult> {

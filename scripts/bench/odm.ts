@@ -1,5 +1,4 @@
 import { deepStrictEqual } from 'node:assert';
-import { join } from 'node:path';
 import { BSON, type Db, type Document } from 'mongodb';
 import type { Database } from '../../src/db/connection.ts';
 import { getFeed } from '../../src/feed/service.ts';
@@ -9,7 +8,6 @@ import { postLists } from '../../src/posts/schemas.ts';
 import type { PageRequest } from '../../src/shared/page.ts';
 import { driverFeed, driverPostPage, driverPostView, driverUserPostPage } from './baseline.ts';
 import { commandLabel, recordCommands } from './endpoints.ts';
-import { type CostShare, startProfile, summarizeProfile } from './profile.ts';
 import type { Dataset } from './seed.ts';
 
 /**
@@ -30,8 +28,6 @@ export interface OdmOptions {
   rounds: number;
   /** Operations per side before the first round (V8 compiles the hot code meanwhile). */
   warmup: number;
-  /** Folder for one CPU profile per read and side, from an extra run after the measured ones. */
-  profileDir?: string;
 }
 
 export interface OdmResult {
@@ -45,7 +41,6 @@ export interface OdmResult {
   driverMicros: number;
   /** Each round's figures, in the order measured. */
   perRound: { mongoose: number[]; driver: number[] };
-  profiles?: { mongoose: CostShare[]; driver: CostShare[] };
 }
 
 // --- The pairs ----------------------------------------------------------------------------------
@@ -156,10 +151,9 @@ async function cpuPerOperation(run: (i: number) => Promise<unknown>, n: number) 
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
-const fileName = (name: string) => name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
 type Side = (i: number) => Promise<unknown>;
 
-/** One pair after its warm-up: the two sides taking turns, round by round, then profiled. */
+/** One pair after its warm-up: the two sides taking turns, round by round. */
 async function measurePair(
   name: string,
   sides: { mongoose: Side; driver: Side },
@@ -175,27 +169,9 @@ async function measurePair(
       perRound[side].push(await cpuPerOperation(sides[side], options.iterations));
     }
   }
-  const { iterations, rounds, profileDir } = options;
-  const result: OdmResult = {
-    name,
-    commands,
-    iterations,
-    rounds,
-    perRound,
-    mongooseMicros: mean(perRound.mongoose),
-    driverMicros: mean(perRound.driver),
-  };
-  if (profileDir) {
-    const costs = async (side: 'mongoose' | 'driver') => {
-      const file = join(profileDir, `odm-${fileName(name)}.${side}.cpuprofile`);
-      const stop = await startProfile();
-      const micros = await cpuPerOperation(sides[side], iterations);
-      await stop(file);
-      return summarizeProfile(file, micros, 30, { mongooseParts: true });
-    };
-    result.profiles = { mongoose: await costs('mongoose'), driver: await costs('driver') };
-  }
-  return result;
+  const { iterations, rounds } = options;
+  const [mongooseMicros, driverMicros] = [mean(perRound.mongoose), mean(perRound.driver)];
+  return { name, commands, iterations, rounds, perRound, mongooseMicros, driverMicros };
 }
 
 /**

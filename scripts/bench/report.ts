@@ -10,6 +10,7 @@ import type { BenchOptions } from './options.ts';
 import type { MemoryPeak } from './processes.ts';
 import type { CostShare } from './profile.ts';
 import type { Dataset } from './seed.ts';
+import type { ProcessUsage } from './serve.ts';
 import type { Target } from './targets.ts';
 
 export interface Compression {
@@ -76,54 +77,39 @@ function endpointTable(endpoints: EndpointResult[]): string {
 function usageTable(endpoints: EndpointResult[], rounds: number): string {
   const head = ['endpoint', 'CPU µs/req: raw driver (a) / Express alone (b) / API (c)'];
   head.push('c / a', 'c / b', 'event loop busy API / baseline', 'peak RSS MB API / baseline');
-  const rows = endpoints.flatMap((x) => {
+  const rows = endpoints.map((x) => {
     const [a, b, c] = [x.baseline?.usage, x.floor?.usage, x.api.usage];
-    if (!c) return [];
-    const cpu = (u?: { cpuMicrosPerRequest: number }) => (u ? n0(u.cpuMicrosPerRequest) : '–');
-    const ratio = (u?: { cpuMicrosPerRequest: number }) =>
+    const cpu = (u?: ProcessUsage) => (u ? n0(u.cpuMicrosPerRequest) : '–');
+    const ratio = (u?: ProcessUsage) =>
       u ? `${(c.cpuMicrosPerRequest / u.cpuMicrosPerRequest).toFixed(2)}x` : '–';
-    const busy = (u?: { eventLoopUtilization: number }) =>
-      u && `${n0(u.eventLoopUtilization * 100)}%`;
-    const rss = (u?: { maxRssBytes: number }) => u && n0(u.maxRssBytes / MB);
-    return [
-      [
-        x.name,
-        `${cpu(a)} / ${cpu(b)} / ${cpu(c)}`,
-        ratio(a),
-        ratio(b),
-        both(busy(c) as string, busy(a)),
-        both(rss(c) as string, rss(a)),
-      ],
+    const busy = (u: ProcessUsage) => `${n0(u.eventLoopUtilization * 100)}%`;
+    const rss = (u: ProcessUsage) => n0(u.maxRssBytes / MB);
+    const [cpus, busyBoth, rssBoth] = [
+      `${cpu(a)} / ${cpu(b)} / ${cpu(c)}`,
+      both(busy(c), a && busy(a)),
+      both(rss(c), a && rss(a)),
     ];
+    return [x.name, cpus, ratio(a), ratio(b), busyBoth, rssBoth];
   });
   return `${table(head, rows)}\n\nCPU is user + system time of the whole server process (process.cpuUsage) over the measured runs${
     rounds > 1 ? ` (${rounds} rounds each, the servers taking turns)` : ''
   }, divided by the requests it received; Express alone (--floor) is the same read on bare Express routes calling the same service code; event loop busy is performance.eventLoopUtilization over the same window; peak RSS is the process's high-water mark (resourceUsage().maxRSS).`;
 }
 
-/** The profiled run's top costs per request: the API beside Express alone (with --floor); the baseline's. */
-function profileTable(x: EndpointResult): string {
-  const { api, baseline, floor } = x.profiles;
-  if (!api) return '';
-  const floorCosts = new Map(floor?.costs.map((c) => [c.category, c.micros]));
-  const shown = (m: number | undefined) => (m === undefined ? '–' : m.toFixed(1));
-  const rows = api.costs.map((c) => [
-    c.category,
-    c.micros.toFixed(1),
-    ...(floor ? [shown(floorCosts.get(c.category))] : []),
-  ]);
-  const head = [`${x.name}: API, profiled`, 'µs/req', ...(floor ? ['Express alone µs/req'] : [])];
-  let text = table(head, rows);
-  if (floor) text += `\n\nExpress alone, profiled: ${costLine(floor.costs)}.`;
-  if (baseline) text += `\n\nBaseline, profiled: ${costLine(baseline.costs)}.`;
-  const cpu = (label: string, u?: { cpuMicrosPerRequest: number }) =>
-    u ? [`${label} ${n0(u.cpuMicrosPerRequest)} µs`] : [];
-  const cpus = [
-    ...cpu('API', api.usage),
-    ...cpu('Express alone', floor?.usage),
-    ...cpu('baseline', baseline?.usage),
-  ];
-  return `${text} CPU per request while profiled: ${cpus.join(', ')}; profiles in ${api.usage.profile?.replace(/[^/]*$/, '')}.`;
+/** The profiled run's top costs per request of each side, and its CPU per request. */
+function profileLines(x: EndpointResult): string[] {
+  const sides = [
+    ['API', x.profiles.api],
+    ['Express alone', x.profiles.floor],
+    ['baseline', x.profiles.baseline],
+  ] as const;
+  return sides.flatMap(([label, p]) =>
+    p
+      ? [
+          `- ${x.name}, ${label} profiled (${n0(p.usage.cpuMicrosPerRequest)} µs CPU/req, ${p.usage.profile}): ${costLine(p.costs)}.`,
+        ]
+      : [],
+  );
 }
 
 /** Client CPU per read through Mongoose and through the driver, for the same commands. */
@@ -142,14 +128,7 @@ function odmTable(results: OdmResult[]): string {
   ]);
   const first = results[0] as OdmResult;
   const how = `${first.rounds} rounds of ${first.iterations} reads per side, taking turns, after a warm-up; both sides checked to send the same commands and return the same views`;
-  const profiles = results.flatMap((o) =>
-    o.profiles
-      ? [
-          `- ${o.name}, profiled: Mongoose side: ${costLine(o.profiles.mongoose)}.\n  Driver side: ${costLine(o.profiles.driver)}.`,
-        ]
-      : [],
-  );
-  return `${table(head, rows)}\n\nClient CPU (process.cpuUsage) per read (${how}).${profiles.length ? `\n\n${profiles.join('\n')}` : ''}`;
+  return `${table(head, rows)}\n\nClient CPU (process.cpuUsage) per read (${how}).`;
 }
 
 function operationsTable(m?: MigrationResult, b?: BackupResult): string {
@@ -210,8 +189,10 @@ function renderReport(r: Measured, e: ReturnType<typeof environmentOf>): string 
     `Run ${e.date} on ${e.cpu}, ${e.os}, Node ${e.node}; engine ${e.engine}; dataset ${e.dataset}; load ${e.load}.`,
   ];
   if (r.endpoints.length) parts.push(endpointTable(r.endpoints));
-  if (r.endpoints.some((x) => x.api.usage)) parts.push(usageTable(r.endpoints, r.options.rounds));
-  parts.push(...r.endpoints.map(profileTable).filter(Boolean));
+  if (r.endpoints.length) parts.push(usageTable(r.endpoints, r.options.rounds));
+  const profiles = r.endpoints.flatMap(profileLines);
+  if (profiles.length)
+    parts.push(`CPU µs per request by part of the stack:\n\n${profiles.join('\n')}`);
   if (r.odm?.length) parts.push(odmTable(r.odm));
   const c = r.compression;
   if (c) {

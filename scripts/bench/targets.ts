@@ -47,8 +47,8 @@ function cpuTargets(reads: EndpointResult[], other: 'baseline' | 'floor', limit:
     const a = e.api.usage;
     const b = e[other]?.usage;
     if (!b) return skip(name, missing);
-    if (!a || Math.min(a.requests, b.requests) < MIN_REQUESTS) {
-      const counts = `${a?.requests ?? 0} and ${b.requests}`;
+    if (Math.min(a.requests, b.requests) < MIN_REQUESTS) {
+      const counts = `${a.requests} and ${b.requests}`;
       return skip(name, `only ${counts} requests completed: lengthen --duration or lower --scale`);
     }
     const ratio = a.cpuMicrosPerRequest / b.cpuMicrosPerRequest;
@@ -97,9 +97,8 @@ function commandTargets(endpoints: EndpointResult[]): Target[] {
 /** The API's peak RSS under load, the migration's and the backup's. */
 function memoryTargets(input: Parameters<typeof evaluateTargets>[0]): Target[] {
   const targets: Target[] = [];
-  const measured = input.endpoints.filter((e) => e.api.usage);
-  if (measured.length > 0) {
-    const peak = Math.max(...measured.map((e) => e.api.usage?.maxRssBytes ?? 0));
+  if (input.endpoints.length > 0) {
+    const peak = Math.max(...input.endpoints.map((e) => e.api.usage.maxRssBytes));
     const detail = `${mb(peak)} (the process's high-water mark after the last measured run)`;
     targets.push(
       verdict(

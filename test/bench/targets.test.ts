@@ -10,8 +10,6 @@ import { evaluateTargets, type Target } from '../../scripts/bench/targets.ts';
 
 function load(cpuMicrosPerRequest: number, requests = 1000): LoadResult {
   return {
-    requests,
-    seconds: 10,
     rps: requests / 10,
     latencyMs: { p50: 1, p99: 3 },
     usage: {
