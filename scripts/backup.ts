@@ -3,37 +3,45 @@ import { runBackup } from '../src/backups/backup.ts';
 import { intFlag, runCli, usageErrors } from '../src/backups/cli.ts';
 import { BackupError } from '../src/backups/errors.ts';
 import { pruneBackups } from '../src/backups/retention.ts';
+import type { Config } from '../src/config.ts';
 
 const USAGE =
   'npm run backup -- [--dry-run] [--no-prune] [--keep-last N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]';
 
+/** The flags (checked before the configuration is read), and the retention policy they make. */
+function parseFlags(loadConfig: () => Config) {
+  const { values, positionals } = usageErrors(USAGE, () =>
+    parseArgs({
+      options: {
+        'dry-run': { type: 'boolean' },
+        'no-prune': { type: 'boolean' },
+        'keep-last': { type: 'string' },
+        'keep-daily': { type: 'string' },
+        'keep-weekly': { type: 'string' },
+        'keep-monthly': { type: 'string' },
+      },
+      allowPositionals: true,
+    }),
+  );
+  if (positionals.length > 0)
+    throw new BackupError('usage', `unexpected ${positionals[0]}; usage: ${USAGE}`);
+  const config = loadConfig();
+  const policy = {
+    ...config.backup.keep,
+    last: intFlag('keep-last', values['keep-last'], config.backup.keep.last),
+    daily: intFlag('keep-daily', values['keep-daily'], config.backup.keep.daily),
+    weekly: intFlag('keep-weekly', values['keep-weekly'], config.backup.keep.weekly),
+    monthly: intFlag('keep-monthly', values['keep-monthly'], config.backup.keep.monthly),
+  };
+  return { dryRun: values['dry-run'] === true, prune: !values['no-prune'], policy };
+}
+
 await runCli(
   'backup',
   async (ctx) => {
-    const { values, positionals } = usageErrors(USAGE, () =>
-      parseArgs({
-        options: {
-          'dry-run': { type: 'boolean' },
-          'no-prune': { type: 'boolean' },
-          'keep-last': { type: 'string' },
-          'keep-daily': { type: 'string' },
-          'keep-weekly': { type: 'string' },
-          'keep-monthly': { type: 'string' },
-        },
-        allowPositionals: true,
-      }),
-    );
-    if (positionals.length > 0)
-      throw new BackupError('usage', `unexpected ${positionals[0]}; usage: ${USAGE}`);
+    const { dryRun, prune, policy } = parseFlags(() => ctx.config());
     const config = ctx.config();
-    const policy = {
-      ...config.backup.keep,
-      last: intFlag('keep-last', values['keep-last'], config.backup.keep.last),
-      daily: intFlag('keep-daily', values['keep-daily'], config.backup.keep.daily),
-      weekly: intFlag('keep-weekly', values['keep-weekly'], config.backup.keep.weekly),
-      monthly: intFlag('keep-monthly', values['keep-monthly'], config.backup.keep.monthly),
-    };
-    if (values['dry-run']) {
+    if (dryRun) {
       const plan = await pruneBackups({
         dir: config.backup.dir,
         database: config.mongo.dbName,
@@ -52,7 +60,7 @@ await runCli(
       uri: await ctx.serverUri(),
       dbName: config.mongo.dbName,
       dir: config.backup.dir,
-      retention: values['no-prune'] ? undefined : policy,
+      retention: prune ? policy : undefined,
       mongodumpPath: config.backup.mongodumpPath,
       serverSelectionTimeoutMS: config.mongo.serverSelectionTimeoutMS,
       signal: ctx.signal,

@@ -1,5 +1,5 @@
-// The frame shared by the SVG line charts of the bench (docs/benchmarks-depth.svg) and of
-// npm run compare:sql: no chart library, a few lines of SVG that render in any browser or viewer.
+// The frame of the SVG line charts of npm run compare:sql: no chart library, a few lines of SVG
+// that render in any browser or viewer.
 
 export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 

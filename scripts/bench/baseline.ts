@@ -1,7 +1,13 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import { type Db, type Document, ObjectId } from 'mongodb';
+import { authenticateLater } from '../../src/auth/service.ts';
 import type { TokenService } from '../../src/auth/tokens.ts';
-import { postLists } from '../../src/posts/schemas.ts';
+import type { Database } from '../../src/db/connection.ts';
+import { getFeed } from '../../src/feed/service.ts';
+import { findPostView, findUserPostPage } from '../../src/posts/queries.ts';
+import { type PostView, postLists } from '../../src/posts/schemas.ts';
+import { listPosts } from '../../src/posts/service.ts';
 import type { Keyset } from '../../src/shared/cursor.ts';
 import { AppError } from '../../src/shared/errors.ts';
 import {
@@ -10,19 +16,25 @@ import {
   keysetQuery,
   MAX_PAGE_SIZE,
   PAGE_SIZE_DIGITS,
+  type PageRequest,
 } from '../../src/shared/page.ts';
 
 /**
- * The practical limit of this stack: node:http and the raw driver, issuing the fewest commands
- * that return the same JSON as the API (two finds for a page of posts with authors: $lookup
- * would make it one on MongoDB, but FerretDB v1 lacks it, and one plan must serve both engines).
- * No validation library, no middleware, no logging. Not part of the app.
+ * What the API is compared with. The driver reads send exactly the commands the app's Mongoose
+ * reads send (the `odm` phase checks it, odm.ts) and return the same views; the baseline serves
+ * them from node:http, with the same JWT check and no middleware, validation library or logging
+ * (two finds for a page of posts with authors: $lookup would make it one on MongoDB, but
+ * FerretDB v1 lacks it, and one plan must serve both engines). Express alone (--floor) is bare
+ * Express routes calling the API's own service functions. Not part of the app.
  */
 
 const POST_FIELDS = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
+const AUTHOR_FIELDS = { username: 1 } as const;
 const HEX_ID = /^[0-9a-f]{24}$/;
 
-export interface PostDoc {
+type Author = { _id: ObjectId; username: string };
+
+interface PostDoc {
   _id: ObjectId;
   body: string;
   timestamp: Date;
@@ -41,94 +53,128 @@ class HttpError extends Error {
   }
 }
 
-function objectId(raw: string | undefined): ObjectId {
-  if (!raw || !HEX_ID.test(raw)) throw new HttpError(400, 'validation-failed');
-  return new ObjectId(raw);
-}
+// --- The driver reads: Mongoose's commands, the API's views --------------------------------------
 
-/** The API's page-size rule: decimal digits, 1-100, given once. */
-function pageLimit(params: URLSearchParams): number {
-  const given = params.getAll('limit');
-  if (given.length === 0) return DEFAULT_PAGE_SIZE;
-  const limit = given.length === 1 && PAGE_SIZE_DIGITS.test(given[0] ?? '') ? Number(given[0]) : 0;
-  if (limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpError(400, 'validation-failed');
-  return limit;
-}
-
-function view(post: PostDoc, authors: Map<string, string>) {
-  const name = authors.get(post.author.toHexString());
+function postView(post: PostDoc, author: Author | undefined): PostView {
   return {
     id: post._id.toHexString(),
     body: post.body,
     timestamp: post.timestamp.toISOString(),
     tags: post.tags ?? [],
-    author: name === undefined ? null : { id: post.author.toHexString(), username: name },
+    author: author ? { id: author._id.toHexString(), username: author.username } : null,
   };
 }
 
-async function authorsOf(db: Db, posts: PostDoc[]): Promise<Map<string, string>> {
-  if (posts.length === 0) return new Map();
-  const ids = [...new Map(posts.map((p) => [p.author.toHexString(), p.author])).values()];
-  const users = await db
+/** The users of `ids` by hex id, read as populate reads them (distinct ids, first seen first). */
+async function usersById<U extends Author>(raw: Db, ids: ObjectId[], fields: Document) {
+  const distinct = [...new Map(ids.map((id) => [id.toHexString(), id])).values()];
+  const users = (await raw
     .collection('users')
-    .find({ _id: { $in: ids } }, { projection: { username: 1 } })
-    .toArray();
-  return new Map(users.map((u) => [u._id.toHexString(), u.username as string]));
+    .find({ _id: { $in: distinct } }, { projection: fields })
+    .toArray()) as U[];
+  return new Map(users.map((u) => [u._id.toHexString(), u]));
 }
 
-async function postPage(
-  db: Db,
+async function postsOf(raw: Db, filter: Document, sort: Document, limit: number) {
+  return (await raw
+    .collection('posts')
+    .find(filter, { projection: POST_FIELDS })
+    .sort(sort)
+    .limit(limit)
+    .toArray()) as PostDoc[];
+}
+
+/** findPostPage's commands: the page (one extra post), then the authors of all it fetched. */
+export async function driverPostPage(
+  raw: Db,
   list: Keyset,
   filter: Document,
-  params: URLSearchParams,
-  knownAuthor?: { id: ObjectId; username: string },
-  skip = 0,
+  options: PageRequest,
 ) {
-  const limit = pageLimit(params);
-  const page = keysetQuery(list, { limit, cursor: params.get('cursor') ?? undefined });
-  const posts = (await db
+  const page = keysetQuery(list, options);
+  const posts = await postsOf(raw, { $and: [filter, page.filter] }, page.sort, page.limit);
+  const authors =
+    posts.length === 0
+      ? new Map<string, Author>()
+      : await usersById(
+          raw,
+          posts.map((p) => p.author),
+          AUTHOR_FIELDS,
+        );
+  return keysetPage(list, posts, options.limit, (p) =>
+    postView(p, authors.get(p.author.toHexString())),
+  );
+}
+
+/** findPostView's commands: the post, then its author. */
+export async function driverPostView(raw: Db, id: ObjectId): Promise<PostView> {
+  const post = (await raw
     .collection('posts')
-    .find({ $and: [filter, page.filter] }, { projection: POST_FIELDS })
-    .sort(page.sort)
-    .skip(skip)
-    .limit(page.limit)
-    .toArray()) as PostDoc[];
-  const items = posts.slice(0, limit);
-  const authors = knownAuthor
-    ? new Map([[knownAuthor.id.toHexString(), knownAuthor.username]])
-    : await authorsOf(db, items);
-  return keysetPage(list, posts, limit, (p) => view(p, authors));
+    .findOne({ _id: id }, { projection: POST_FIELDS })) as PostDoc | null;
+  if (!post) throw new HttpError(404, 'post-not-found');
+  const authors = await usersById(raw, [post.author], AUTHOR_FIELDS);
+  return postView(post, authors.get(post.author.toHexString()));
+}
+
+/** findUserPostPage's commands: the user (populate adds its virtual's name to the projection). */
+export async function driverUserPostPage(raw: Db, id: ObjectId, options: PageRequest) {
+  const list = postLists.byAuthor(id.toHexString());
+  const page = keysetQuery(list, options);
+  const user = (await raw
+    .collection('users')
+    .findOne({ _id: id }, { projection: { ...AUTHOR_FIELDS, posts: 1 } })) as Author | null;
+  if (!user) throw new HttpError(404, 'user-not-found');
+  const filter = { author: { $in: [user._id] }, ...page.filter };
+  const posts = await postsOf(raw, filter, page.sort, page.limit);
+  return keysetPage(list, posts, options.limit, (p) => postView(p, user));
+}
+
+/** getFeed's commands: the followees, the page, its authors read with the reader's record. */
+export async function driverFeed(raw: Db, me: ObjectId, options: PageRequest) {
+  const list = postLists.feed(me.toHexString());
+  const followees = (await raw
+    .collection('follows')
+    .distinct('followee', { follower: me })) as ObjectId[];
+  const page = keysetQuery(list, options);
+  const filter = { $and: [{ author: { $in: [...followees, me] } }, page.filter] };
+  const posts = await postsOf(raw, filter, page.sort, page.limit);
+  const shown = posts.slice(0, options.limit).map((p) => p.author);
+  const authors = await usersById(raw, [me, ...shown], { username: 1, tokenVersion: 1 });
+  if (!authors.has(me.toHexString())) throw new HttpError(401, 'invalid-token');
+  return keysetPage(list, posts, options.limit, (p) =>
+    postView(p, authors.get(p.author.toHexString())),
+  );
+}
+
+// --- The baseline: node:http and the driver reads --------------------------------------------------
+
+function objectId(raw: string | undefined): ObjectId {
+  if (!raw || !HEX_ID.test(raw)) throw new HttpError(400, 'validation-failed');
+  return new ObjectId(raw);
+}
+
+/** The API's paging rules: a page size of decimal digits, 1-100, given once; the cursor as given. */
+function pageRequest(params: URLSearchParams): PageRequest {
+  const given = params.getAll('limit');
+  const cursor = params.get('cursor') ?? undefined;
+  if (given.length === 0) return { limit: DEFAULT_PAGE_SIZE, cursor };
+  const limit = given.length === 1 && PAGE_SIZE_DIGITS.test(given[0] ?? '') ? Number(given[0]) : 0;
+  if (limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpError(400, 'validation-failed');
+  return { limit, cursor };
 }
 
 async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promise<unknown> {
   const url = new URL(req.url ?? '/', 'http://baseline');
   const parts = url.pathname.split('/').filter(Boolean);
-  const params = url.searchParams;
   if (req.method !== 'GET') throw new HttpError(405, 'method-not-allowed');
-  if (url.pathname === '/api/posts') return postPage(db, postLists.all({}), {}, params);
-  if (url.pathname === '/skip/posts') {
-    const skip = Number(params.get('skip') ?? 0);
-    if (!Number.isInteger(skip) || skip < 0) throw new HttpError(400, 'skip');
-    return postPage(db, postLists.all({}), {}, params, undefined, skip);
+  if (url.pathname === '/api/posts') {
+    return driverPostPage(db, postLists.all({}), {}, pageRequest(url.searchParams));
   }
   if (parts[0] === 'api' && parts[1] === 'posts' && parts.length === 3) {
-    const post = (await db
-      .collection('posts')
-      .findOne({ _id: objectId(parts[2]) }, { projection: POST_FIELDS })) as PostDoc | null;
-    if (!post) throw new HttpError(404, 'post-not-found');
-    const author = await db
-      .collection('users')
-      .findOne({ _id: post.author }, { projection: { username: 1 } });
-    return view(post, new Map(author ? [[post.author.toHexString(), author.username]] : []));
+    return driverPostView(db, objectId(parts[2]));
   }
   if (parts[0] === 'api' && parts[1] === 'users' && parts[3] === 'posts' && parts.length === 4) {
-    const id = objectId(parts[2]);
-    const user = await db.collection('users').findOne({ _id: id }, { projection: { username: 1 } });
-    if (!user) throw new HttpError(404, 'user-not-found');
-    return postPage(db, postLists.byAuthor(id.toHexString()), { author: id }, params, {
-      id,
-      username: user.username,
-    });
+    return driverUserPostPage(db, objectId(parts[2]), pageRequest(url.searchParams));
   }
   if (url.pathname === '/api/feed') {
     const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
@@ -136,9 +182,7 @@ async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promis
     const { userId } = await tokens.verify(match[1]).catch(() => {
       throw new HttpError(401, 'invalid-token');
     });
-    const me = objectId(userId);
-    const followees = await db.collection('follows').distinct('followee', { follower: me });
-    return postPage(db, postLists.feed(userId), { author: { $in: [...followees, me] } }, params);
+    return driverFeed(db, objectId(userId), pageRequest(url.searchParams));
   }
   throw new HttpError(404, 'not-found');
 }
@@ -166,4 +210,44 @@ export function baselineListener(db: Db, tokens: TokenService): RequestListener 
       },
     );
   };
+}
+
+// --- Express alone (--floor) ------------------------------------------------------------------------
+
+/**
+ * What Express 5 itself costs: the API's four measured reads as bare Express routes calling the
+ * API's own service functions and answering with res.json(), with no middleware, validation,
+ * rate limit, security headers or request log. Its CPU per request minus the baseline's is
+ * Express's share of the API's cost, the part no change inside the app can remove.
+ */
+export function expressFloor(db: Database, tokens: TokenService): Express {
+  const app = express();
+  app.set('query parser', 'simple');
+  const limit = (req: Request) => ({ limit: Number(req.query.limit ?? DEFAULT_PAGE_SIZE) });
+  const reply =
+    (answer: (req: Request) => Promise<unknown>): RequestHandler =>
+    async (req, res) => {
+      res.json(await answer(req));
+    };
+  app.get(
+    '/api/posts',
+    reply((req) => listPosts(db, limit(req))),
+  );
+  app.get(
+    '/api/posts/:id',
+    reply((req) => findPostView(db, req.params.id as string)),
+  );
+  app.get(
+    '/api/users/:id/posts',
+    reply((req) => findUserPostPage(db, req.params.id as string, limit(req))),
+  );
+  app.get(
+    '/api/feed',
+    reply(async (req) => {
+      const reader = await authenticateLater(db, tokens, req.get('authorization'));
+      if (!reader) throw new Error('the feed needs a token');
+      return getFeed(db, reader, limit(req));
+    }),
+  );
+  return app;
 }

@@ -10,14 +10,14 @@ import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { trusted } from 'mongoose';
 import { createApp } from '../../src/app.ts';
-import { runScript } from '../../src/cli/script.ts';
+import { runScript, type ScriptContext } from '../../src/cli/script.ts';
 import { loadConfig } from '../../src/config.ts';
-import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
+import type { Database } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logger.ts';
-import { connectDatabase } from '../../src/models.ts';
 import { UsageError } from '../../src/process/script-error.ts';
 import { counterStateOf } from '../../src/tags/counters.ts';
 import { startTagReconciler } from '../../src/tags/reconciler.ts';
+import { openScratchDatabase } from './seed.ts';
 
 interface PhaseResult {
   phase: string;
@@ -52,149 +52,151 @@ function parse(argv: string[]) {
   return options;
 }
 
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+/** The real API, its tag reconciler included, on a fresh database, served in this process. */
+async function startApi(onCleanup: ScriptContext['onCleanup']) {
+  const { db } = await openScratchDatabase('bench_contention', onCleanup, {});
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_MAX: '1000000',
+    MAX_IN_FLIGHT_PER_CLIENT: '10000',
+    MAX_IN_FLIGHT: '100000',
+    MAX_EVENT_LOOP_LAG_MS: '0',
+  });
+  const logger = createLogger('silent');
+  const intervalMs = config.tags.reconcileIntervalMs;
+  const reconciler = startTagReconciler({ db, logger, intervalMs, fullCheckIntervalMs: 0 });
+  onCleanup(() => reconciler.stop());
+  const server = createApp({ config, db, logger }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  onCleanup(() => new Promise((resolve) => server.close(() => resolve())));
+  return { db, reconciler, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** A new user's token. */
+async function tokenOfNewUser(url: string): Promise<string> {
+  const username = `bench_${randomBytes(3).toString('hex')}`;
+  const password = 'bench password 1';
+  const post = (path: string, body: unknown) =>
+    fetch(`${url}${path}`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify(body) });
+  const registered = await post('/api/users', {
+    username,
+    email: `${username}@example.com`,
+    password,
+  });
+  if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
+  return ((await (await post('/api/tokens', { username, password })).json()) as { token: string })
+    .token;
+}
+
+/**
+ * Requests autocannon abandoned at the end are still being served (some not yet past
+ * authentication on a loaded machine): waits until no counter move is under way and the posts
+ * have stopped changing for 2 s (bounded).
+ */
+async function settle(db: Database): Promise<void> {
+  const settleBy = Date.now() + 120_000;
+  let seen = -1;
+  for (;;) {
+    const now = await db.Post.estimatedDocumentCount();
+    if ((now === seen && counterStateOf(db).underWay.size === 0) || Date.now() > settleBy) return;
+    seen = now;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+/** Tags whose stored postCount differs from their posts, and the most any is off by. */
+async function drift(db: Database, names: string[]) {
+  let off = 0;
+  let maxOff = 0;
+  for (const name of names) {
+    const actual = await db.Post.countDocuments({ tags: name });
+    const stored = (await db.Tag.findOne({ name }).lean())?.postCount ?? 0;
+    if (actual !== stored) off += 1;
+    if (actual !== stored && process.env.BENCH_DEBUG) console.error(name, { actual, stored });
+    maxOff = Math.max(maxOff, Math.abs(actual - stored));
+  }
+  return { off, maxOff };
+}
+
+/** One phase: posts for `seconds` to one tag or spread over many, then counts checked. */
+async function runPhase(
+  api: Awaited<ReturnType<typeof startApi>>,
+  token: string,
+  phase: string,
+  options: ReturnType<typeof parse>,
+): Promise<PhaseResult> {
+  const prefix = phase === 'one tag' ? 'hot' : 'spread';
+  let next = 0;
+  const tagOf = () => {
+    next += 1;
+    return prefix === 'hot' ? 'hot' : `spread${next % options.spread}`;
+  };
+  const result = await autocannon({
+    url: api.url,
+    connections: options.connections,
+    duration: options.seconds,
+    timeout: 120,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/posts',
+        headers: { ...JSON_TYPE, authorization: `Bearer ${token}` },
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ body: 'contention', tags: [tagOf()] }),
+        }),
+      },
+    ],
+  });
+  await settle(api.db);
+  const ours = { tags: trusted({ $regex: `^${prefix}` }) };
+  const names = (await api.db.Post.distinct('tags', ours)).map(String);
+  const before = await drift(api.db, names);
+  await api.reconciler.runOnce({ full: true });
+  const after = await drift(api.db, names);
+  return {
+    phase,
+    posts: await api.db.Post.countDocuments(ours),
+    postsPerSecond: result['2xx'] / result.duration,
+    errors: result.errors + result.non2xx + result.timeouts,
+    tags: names.length,
+    driftBefore: before.off,
+    driftAfter: after.off,
+    maxOffBefore: before.maxOff,
+  };
+}
+
 await runScript('bench:contention', async (ctx) => {
   const options = parse(process.argv.slice(2));
-  let uri = process.env.MONGODB_URI;
-  const cleanups: (() => Promise<unknown>)[] = [];
-  try {
-    if (!uri) {
-      const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
-      const engine = await startEmbeddedEngine({ engine: kind });
-      cleanups.push(() => engine.stop());
-      uri = engine.uri;
-    }
-    const dbName = `bench_contention_${randomBytes(3).toString('hex')}`;
-    const db = await connectDatabase(uri, { dbName, autoIndex: true });
-    cleanups.push(() => db.close());
-    cleanups.push(() => db.connection.dropDatabase());
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      RATE_LIMIT_MAX: '1000000',
-      MAX_IN_FLIGHT_PER_CLIENT: '10000',
-      MAX_IN_FLIGHT: '100000',
-      MAX_EVENT_LOOP_LAG_MS: '0',
-    });
-    const logger = createLogger('silent');
-    const app = createApp({ config, db, logger });
-    const reconciler = startTagReconciler({
-      db,
-      logger,
-      intervalMs: config.tags.reconcileIntervalMs,
-      fullCheckIntervalMs: 0,
-    });
-    cleanups.push(() => reconciler.stop());
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-    const username = `bench_${randomBytes(3).toString('hex')}`;
-    const password = 'bench password 1';
-    const json = { 'content-type': 'application/json' };
-    const registered = await fetch(`${url}/api/users`, {
-      method: 'POST',
-      headers: json,
-      body: JSON.stringify({ username, email: `${username}@example.com`, password }),
-    });
-    if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
-    const login = await fetch(`${url}/api/tokens`, {
-      method: 'POST',
-      headers: json,
-      body: JSON.stringify({ username, password }),
-    });
-    const { token } = (await login.json()) as { token: string };
-
-    const phases: PhaseResult[] = [];
-    for (const phase of ['one tag', `${options.spread} tags`]) {
-      const prefix = phase === 'one tag' ? 'hot' : 'spread';
-      let next = 0;
-      const tagOf = () => {
-        next += 1;
-        return prefix === 'hot' ? 'hot' : `spread${next % options.spread}`;
-      };
-      const result = await autocannon({
-        url,
-        connections: options.connections,
-        duration: options.seconds,
-        timeout: 120,
-        requests: [
-          {
-            method: 'POST',
-            path: '/api/posts',
-            headers: { ...json, authorization: `Bearer ${token}` },
-            setupRequest: (request) => ({
-              ...request,
-              body: JSON.stringify({ body: 'contention', tags: [tagOf()] }),
-            }),
-          },
-        ],
-      });
-      // Requests autocannon abandoned at the end are still being served (some not yet past
-      // authentication on a loaded machine): wait until no counter move is under way and the
-      // posts have stopped changing for 2 s (bounded), then compare.
-      const settleBy = Date.now() + 120_000;
-      let seen = -1;
-      for (;;) {
-        const now = await db.Post.estimatedDocumentCount();
-        if ((now === seen && counterStateOf(db).underWay.size === 0) || Date.now() > settleBy)
-          break;
-        seen = now;
-        await new Promise((resolve) => setTimeout(resolve, 2000));
-      }
-      const names = (
-        await db.Post.distinct('tags', { tags: trusted({ $regex: `^${prefix}` }) })
-      ).map(String);
-      const drift = async () => {
-        let off = 0;
-        let maxOff = 0;
-        for (const name of names) {
-          const actual = await db.Post.countDocuments({ tags: name });
-          const stored = (await db.Tag.findOne({ name }).lean())?.postCount ?? 0;
-          if (actual !== stored) off += 1;
-          if (actual !== stored && process.env.BENCH_DEBUG) console.error(name, { actual, stored });
-          maxOff = Math.max(maxOff, Math.abs(actual - stored));
-        }
-        return { off, maxOff };
-      };
-      const before = await drift();
-      await reconciler.runOnce({ full: true });
-      const after = await drift();
-      const created = await db.Post.countDocuments({ tags: trusted({ $regex: `^${prefix}` }) });
-      phases.push({
-        phase,
-        posts: created,
-        postsPerSecond: result['2xx'] / result.duration,
-        errors: result.errors + result.non2xx + result.timeouts,
-        tags: names.length,
-        driftBefore: before.off,
-        driftAfter: after.off,
-        maxOffBefore: before.maxOff,
-      });
-    }
-    const load = loadavg()
-      .map((n) => n.toFixed(2))
-      .join(', ');
-    ctx.out(
-      `engine ${db.capabilities.engine} ${db.capabilities.engineVersion}, ${options.connections} connections, ${options.seconds} s per phase, load average ${load}`,
-    );
-    ctx.out(
-      '| phase | posts | posts/s | errors | tags | tags off before reconciliation (most off by) | tags off after |',
-    );
-    ctx.out('| --- | --- | --- | --- | --- | --- | --- |');
-    for (const p of phases) {
-      ctx.out(
-        `| ${p.phase} | ${p.posts} | ${p.postsPerSecond.toFixed(1)} | ${p.errors} | ${p.tags} | ${p.driftBefore} (${p.maxOffBefore}) | ${p.driftAfter} |`,
-      );
-    }
-    if (!options.check) return 0;
-    const failed = phases.filter((p) => p.errors > 0 || p.driftAfter > 0);
-    if (failed.length === 0) return 0;
-    process.stderr.write(
-      `bench:contention --check: ${failed.map((p) => `${p.phase}: ${p.errors} error(s), ${p.driftAfter} tag(s) off`).join('; ')}\n`,
-    );
-    return 1;
-  } finally {
-    for (const undo of cleanups.reverse()) await undo().catch(() => {});
+  const api = await startApi(ctx.onCleanup);
+  const token = await tokenOfNewUser(api.url);
+  const phases: PhaseResult[] = [];
+  for (const phase of ['one tag', `${options.spread} tags`]) {
+    phases.push(await runPhase(api, token, phase, options));
   }
+  const load = loadavg()
+    .map((n) => n.toFixed(2))
+    .join(', ');
+  const { engine, engineVersion } = api.db.capabilities;
+  ctx.out(
+    `engine ${engine} ${engineVersion}, ${options.connections} connections, ${options.seconds} s per phase, load average ${load}`,
+  );
+  ctx.out(
+    '| phase | posts | posts/s | errors | tags | tags off before reconciliation (most off by) | tags off after |',
+  );
+  ctx.out('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const p of phases) {
+    ctx.out(
+      `| ${p.phase} | ${p.posts} | ${p.postsPerSecond.toFixed(1)} | ${p.errors} | ${p.tags} | ${p.driftBefore} (${p.maxOffBefore}) | ${p.driftAfter} |`,
+    );
+  }
+  const failed = phases.filter((p) => p.errors > 0 || p.driftAfter > 0);
+  if (!options.check || failed.length === 0) return 0;
+  process.stderr.write(
+    `bench:contention --check: ${failed.map((p) => `${p.phase}: ${p.errors} error(s), ${p.driftAfter} tag(s) off`).join('; ')}\n`,
+  );
+  return 1;
 });

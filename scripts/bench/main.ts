@@ -1,20 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Db, MongoClient } from 'mongodb';
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
-import { runScript } from '../../src/cli/script.ts';
+import { runScript, type ScriptContext } from '../../src/cli/script.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { Database } from '../../src/db/connection.ts';
-import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { createLogger } from '../../src/logger.ts';
-import { connectDatabase } from '../../src/models.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
-import { ScriptError } from '../../src/process/script-error.ts';
-import { baselineListener } from './baseline.ts';
-import { type Counts, countReads, countWrite, measureEndpoints, workloads } from './endpoints.ts';
-import { expressFloor } from './express-floor.ts';
+import { baselineListener, expressFloor } from './baseline.ts';
+import { countReads, measureEndpoints, workloads } from './endpoints.ts';
 import { measureOdm, type OdmResult } from './odm.ts';
 import {
   type BackupResult,
@@ -25,9 +19,9 @@ import {
 } from './operations.ts';
 import { type BenchOptions, parseOptions } from './options.ts';
 import { type ServerProcess, startServer } from './processes.ts';
-import { measureCompression, writeResults } from './results.ts';
-import { type Dataset, seedDataset } from './seed.ts';
-import { type EndpointResult, evaluateTargets } from './targets.ts';
+import { type Measured, measureCompression, writeResults } from './report.ts';
+import { openScratchDatabase, seedDataset } from './seed.ts';
+import { evaluateTargets } from './targets.ts';
 
 // FerretDB v1 on SQLite filters and sorts every query in Go over the whole collection, and a
 // migration's write costs a scan per document: at the issue's default (10k users, 200k posts) a
@@ -38,60 +32,25 @@ const started = Date.now();
 const log = (m: string) =>
   console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
 
-/**
- * Undone in reverse order on the way out, also on Ctrl-C: servers, the database, the engine.
- * Every step runs even when one fails; the first failure is returned.
- */
-const cleanups: (() => Promise<unknown>)[] = [];
-async function cleanUp(): Promise<Error | undefined> {
-  let failure: Error | undefined;
-  for (const undo of cleanups.splice(0).reverse()) {
-    await undo().catch((error: Error) => {
-      failure ??= error;
-    });
-  }
-  return failure;
-}
-
 /** The bench's database, seeded, and what the phases below share. */
-interface Bench {
-  options: BenchOptions;
-  uri: string;
-  dbName: string;
-  db: Database;
-  client: MongoClient;
-  raw: Db;
-  scale: number;
-  data: Dataset;
-}
+type Bench = Awaited<ReturnType<typeof openBench>>;
 
 /** The engine (embedded unless MONGODB_URI is set), a fresh bench database, the dataset. */
-async function openBench(options: BenchOptions): Promise<Bench> {
-  let uri = process.env.MONGODB_URI;
-  if (!uri) {
-    const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
-    const engine = await startEmbeddedEngine({ engine: kind, log });
-    cleanups.push(() => engine.stop());
-    uri = engine.uri;
-  }
-  const dbName = `bench_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
-  const db = await connectDatabase(uri, {
-    dbName,
-    autoIndex: true,
-    poolSize: options.poolSize,
+async function openBench(options: BenchOptions, onCleanup: ScriptContext['onCleanup']) {
+  const { poolSize, keep } = options;
+  const opened = await openScratchDatabase('bench', onCleanup, {
+    poolSize,
+    keep,
+    log,
     monitorCommands: true,
   });
-  cleanups.push(() => db.close());
-  if (!options.keep) cleanups.push(() => db.connection.dropDatabase());
-  const engine = db.capabilities.engine;
+  const engine = opened.db.capabilities.engine;
   const scale = options.scale ?? (engine === 'ferretdb' ? FERRETDB_DEFAULT_SCALE : 1);
   if (options.scale === undefined && engine === 'ferretdb') {
     log(`FerretDB scans a collection for every query: default --scale ${scale} here, not 1`);
   }
-  const client = db.connection.getClient();
-  const raw = client.db(dbName);
-  const data = await seedDataset(raw, scale, log);
-  return { options, uri, dbName, db, client, raw, scale, data };
+  const data = await seedDataset(opened.raw, scale, log);
+  return { ...opened, options, scale, data, client: opened.db.connection.getClient(), onCleanup };
 }
 
 /** The environment of the servers under load: the bench database, limits no run reaches. */
@@ -118,41 +77,31 @@ function serverEnvironment(bench: Bench): NodeJS.ProcessEnv {
   };
 }
 
-interface HttpResults {
-  endpoints: EndpointResult[];
-  counts?: { api: Counts; baseline: Counts };
-}
-
-/** The servers of the http phase, each in its own process, stopped on the way out. */
-async function startServers(serverEnv: NodeJS.ProcessEnv, floor: boolean) {
+/** The http phase's servers, each in its own process (stopped on the way out), and their load. */
+async function startServers(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
   log('starting the API and the baseline in processes of their own');
-  const api = await startServer('api', serverEnv);
-  cleanups.push(() => api.stop());
-  const baseline = await startServer('baseline', serverEnv);
-  cleanups.push(() => baseline.stop());
-  let express: ServerProcess | undefined;
-  if (floor) {
-    express = await startServer('express', serverEnv);
-    cleanups.push(() => (express as ServerProcess).stop());
+  const kinds = bench.options.floor
+    ? (['api', 'baseline', 'express'] as const)
+    : (['api', 'baseline'] as const);
+  const started: ServerProcess[] = [];
+  for (const kind of kinds) {
+    const server = await startServer(kind, serverEnv);
+    bench.onCleanup(() => server.stop());
+    started.push(server);
   }
-  return { api, baseline, floor: express };
+  const [api, baseline, floor] = started as [ServerProcess, ServerProcess, ServerProcess?];
+  return {
+    servers: { api, baseline, floor },
+    stop: () => Promise.all(started.map((s) => s.stop())),
+  };
 }
 
-function loadOptions(bench: Bench) {
-  const { options } = bench;
-  let profileDir: string | undefined;
-  if (options.profile) {
-    profileDir = join(projectRoot, 'bench/results', `profiles-${bench.dbName.slice(6)}`);
-    mkdirSync(profileDir, { recursive: true });
-  }
-  return {
-    connections: options.connections,
-    warmup: options.warmup,
-    warmupRequests: options.warmupRequests,
-    duration: options.duration,
-    rounds: options.rounds,
-    profileDir,
-  };
+/** Where --profile writes its profiles (made on first use), or nothing without it. */
+function profileDir(bench: Bench): string | undefined {
+  if (!bench.options.profile) return undefined;
+  const dir = join(projectRoot, 'bench/results', `profiles-${bench.dbName.slice(6)}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /** The workloads, with tokens from the servers' own key, and the app as the servers run it. */
@@ -161,43 +110,43 @@ async function requestWork(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
   const tokens = createTokenService(config.auth);
   const tokenFor = async (id: unknown) =>
     (await tokens.issue({ userId: String(id), tokenVersion: 0 })).token;
-  const { data } = bench;
+  const { data, db, raw } = bench;
   const work = workloads(data, await tokenFor(data.feedUserId), await tokenFor(data.userIds[1]));
-  const app = createApp({ config, db: bench.db, logger: createLogger('silent') });
-  return { tokens, app, reads: work.filter((w) => !w.write), write: work.find((w) => w.write) };
+  const listeners = {
+    api: createApp({ config, db, logger: createLogger('silent') }),
+    baseline: baselineListener(raw, tokens),
+    floor: bench.options.floor ? expressFloor(db, tokens) : undefined,
+  };
+  return { listeners, reads: work.filter((w) => !w.write), write: work.find((w) => w.write) };
 }
 
 /**
  * The http phase: commands per request, then each endpoint under load on the API, the baseline
  * and, with --floor, Express alone.
  */
-async function measureRequests(bench: Bench): Promise<HttpResults> {
-  const { options, db, client, dbName, raw } = bench;
-  if (!options.only.has('http')) return { endpoints: [] };
+async function measureRequests(bench: Bench) {
+  const { options, client, dbName } = bench;
   const serverEnv = serverEnvironment(bench);
-  const { tokens, app, reads, write } = await requestWork(bench, serverEnv);
+  const { listeners, reads, write } = await requestWork(bench, serverEnv);
   log('counting database commands per request');
-  const floor = options.floor ? expressFloor(db, tokens) : undefined;
-  const listeners = { api: app, baseline: baselineListener(raw, tokens), floor };
   const counts = await countReads(client, dbName, listeners, reads);
-  const servers = await startServers(serverEnv, options.floor);
-  const load = loadOptions(bench);
-  const result: HttpResults = { endpoints: [], counts };
-  result.endpoints = await measureEndpoints(reads, servers, counts, load, log);
+  const { servers, stop } = await startServers(bench, serverEnv);
+  const load = { ...options, profileDir: profileDir(bench) };
+  const endpoints = await measureEndpoints(reads, servers, counts, load, log);
   // The write last, so that every read above saw exactly the seeded data.
   if (write) {
-    for (const [name, c] of await countWrite(client, dbName, app, write)) counts.api.set(name, c);
-    result.endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
+    const { api } = await countReads(client, dbName, { api: listeners.api }, [write]);
+    for (const [name, c] of api ?? []) counts.api?.set(name, c);
+    endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
   }
-  await Promise.all([servers.api.stop(), servers.baseline.stop(), servers.floor?.stop()]);
-  return result;
+  await stop();
+  return { endpoints, compression: measureCompression(counts.api?.get('GET /api/posts')?.json) };
 }
 
 /** The odm phase: Mongoose's reads against the driver's for the same commands (odm.ts). */
 function measureOdmPhase(bench: Bench): Promise<OdmResult[]> {
   log('measuring the Mongoose reads against driver reads sending the same commands');
-  const profileDir = loadOptions(bench).profileDir;
-  return measureOdm(bench.uri, bench.dbName, bench.data, { ...bench.options.odm, profileDir }, log);
+  return measureOdm(bench.uri, bench.dbName, bench.data, bench.options.odm, log);
 }
 
 async function measureMigrationPhase(bench: Bench): Promise<MigrationResult> {
@@ -218,25 +167,16 @@ function jobEnvironment(bench: Bench): NodeJS.ProcessEnv {
 }
 
 /** Evaluates the targets, writes the results and prints the report; true when none failed. */
-function report(
-  bench: Bench,
-  measured: HttpResults & { odm?: OdmResult[]; migration?: MigrationResult; backup?: BackupResult },
-): boolean {
+function report(bench: Bench, measured: Omit<Measured, 'engine' | 'options' | 'data' | 'targets'>) {
   const caps = bench.db.capabilities;
-  const { endpoints, counts, odm, migration, backup } = measured;
-  const inMemoryEngine = caps.engineVersion.includes('mongo-java-server');
-  const targets = evaluateTargets({ inMemoryEngine, endpoints, migration, backup, odm });
+  const targets = evaluateTargets(measured);
   const written = writeResults(projectRoot, {
-    engine: inMemoryEngine
+    engine: caps.engineVersion.includes('mongo-java-server')
       ? `mongo-java-server ${caps.engineVersion.split('mongo-java-server-')[1]} (in memory)`
       : `${caps.engine} ${caps.engineVersion}${caps.engine === 'ferretdb' ? ' (SQLite)' : ''}`,
     options: { ...bench.options, scale: bench.scale },
     data: bench.data,
-    endpoints,
-    compression: counts && measureCompression(counts.api.get('GET /api/posts')?.json),
-    odm,
-    migration,
-    backup,
+    ...measured,
     targets,
   });
   process.stdout.write(written.report);
@@ -244,10 +184,13 @@ function report(
   return targets.every((t) => t.status !== 'FAIL');
 }
 
-async function run(options: BenchOptions): Promise<boolean> {
-  const bench = await openBench(options);
+// The script runner reads .env, turns the first signal into a clean-up (newest first: servers,
+// the database, the engine) and exit 130, and any failure into one line.
+await runScript('bench', async (ctx) => {
+  const options = parseOptions(process.argv.slice(2));
+  const bench = await openBench(options, ctx.onCleanup);
   const phases = options.only;
-  const requests = await measureRequests(bench);
+  const requests = phases.has('http') ? await measureRequests(bench) : { endpoints: [] };
   const odm = phases.has('odm') ? await measureOdmPhase(bench) : undefined;
   const migration = phases.has('migration') ? await measureMigrationPhase(bench) : undefined;
   let backup: BackupResult | undefined;
@@ -255,19 +198,6 @@ async function run(options: BenchOptions): Promise<boolean> {
     log('npm run backup, then npm run backup:verify');
     backup = await measureBackup(bench.raw, jobEnvironment(bench));
   }
-  return report(bench, { ...requests, odm, migration, backup });
-}
-
-// The script runner reads .env, turns the first signal into a clean-up and exit 130, and any
-// failure into one line; the first failure is the one reported, cleaning up after it is best
-// effort, and a failed clean-up after a good run fails the run.
-await runScript('bench', async (ctx) => {
-  ctx.onCleanup(async () => {
-    await cleanUp();
-  });
-  const options = parseOptions(process.argv.slice(2));
-  const allPassed = await run(options);
-  const failure = await cleanUp();
-  if (failure) throw new ScriptError('cleanup-failed', `cleaning up: ${failure.message}`);
+  const allPassed = report(bench, { ...requests, odm, migration, backup });
   return options.check && !allPassed ? 1 : 0;
 });

@@ -1,17 +1,13 @@
 import { deepStrictEqual } from 'node:assert';
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
-import { BSON, type Db, type Document, type MongoClient, type ObjectId } from 'mongodb';
+import { BSON, type Db, type Document } from 'mongodb';
 import type { Database } from '../../src/db/connection.ts';
 import { getFeed } from '../../src/feed/service.ts';
 import { connectDatabase } from '../../src/models.ts';
 import { findPostPage, findPostView, findUserPostPage } from '../../src/posts/queries.ts';
-import { type PostView, postLists } from '../../src/posts/schemas.ts';
-import type { Keyset } from '../../src/shared/cursor.ts';
-import { keysetPage, keysetQuery, type PageRequest } from '../../src/shared/page.ts';
-import type { PostDoc } from './baseline.ts';
-import { type CostShare, summarizeProfile } from './profile.ts';
+import { postLists } from '../../src/posts/schemas.ts';
+import type { PageRequest } from '../../src/shared/page.ts';
+import { driverFeed, driverPostPage, driverPostView, driverUserPostPage } from './baseline.ts';
+import { commandLabel, recordCommands } from './endpoints.ts';
 import type { Dataset } from './seed.ts';
 
 /**
@@ -23,11 +19,7 @@ import type { Dataset } from './seed.ts';
  * the commands or the answers differ, since then it would measure other work. Not part of the app.
  */
 
-const POST_FIELDS = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
-const AUTHOR_FIELDS = { username: 1 } as const;
 const PAGE: PageRequest = { limit: 20 };
-
-type Author = { _id: ObjectId; username: string };
 
 export interface OdmOptions {
   /** Operations per side in each measured round. */
@@ -36,8 +28,6 @@ export interface OdmOptions {
   rounds: number;
   /** Operations per side before the first round (V8 compiles the hot code meanwhile). */
   warmup: number;
-  /** Folder for one CPU profile per read and side, from an extra run after the measured ones. */
-  profileDir?: string;
 }
 
 export interface OdmResult {
@@ -51,104 +41,6 @@ export interface OdmResult {
   driverMicros: number;
   /** Each round's figures, in the order measured. */
   perRound: { mongoose: number[]; driver: number[] };
-  profiles?: { mongoose: CostShare[]; driver: CostShare[] };
-}
-
-// --- The driver side: the same commands, the same views --------------------------------------
-
-function postView(post: PostDoc, author: Author | undefined): PostView {
-  return {
-    id: post._id.toHexString(),
-    body: post.body,
-    timestamp: post.timestamp.toISOString(),
-    tags: post.tags ?? [],
-    author: author ? { id: author._id.toHexString(), username: author.username } : null,
-  };
-}
-
-/** The distinct ids in order of first appearance, as populate collects them. */
-function distinctIds(ids: ObjectId[]): ObjectId[] {
-  const seen = new Map<string, ObjectId>();
-  for (const id of ids) if (!seen.has(id.toHexString())) seen.set(id.toHexString(), id);
-  return [...seen.values()];
-}
-
-async function usersById<U extends Author>(raw: Db, ids: ObjectId[], fields: Document) {
-  const users = (await raw
-    .collection('users')
-    .find({ _id: { $in: ids } }, { projection: fields })
-    .toArray()) as U[];
-  return new Map(users.map((u) => [u._id.toHexString(), u]));
-}
-
-async function postsOf(raw: Db, filter: Document, sort: Document, limit: number) {
-  return (await raw
-    .collection('posts')
-    .find(filter, { projection: POST_FIELDS })
-    .sort(sort)
-    .limit(limit)
-    .toArray()) as PostDoc[];
-}
-
-/** findPostPage's commands: the page (one extra post), then the authors of all it fetched. */
-async function driverPostPage(raw: Db, list: Keyset, filter: Document, options: PageRequest) {
-  const page = keysetQuery(list, options);
-  const posts = await postsOf(raw, { $and: [filter, page.filter] }, page.sort, page.limit);
-  const authors =
-    posts.length === 0
-      ? new Map<string, Author>()
-      : await usersById(raw, distinctIds(posts.map((p) => p.author)), AUTHOR_FIELDS);
-  return keysetPage(list, posts, options.limit, (p) =>
-    postView(p, authors.get(p.author.toHexString())),
-  );
-}
-
-async function driverPostView(raw: Db, id: ObjectId): Promise<PostView> {
-  const post = (await raw
-    .collection('posts')
-    .findOne({ _id: id }, { projection: POST_FIELDS })) as PostDoc | null;
-  if (!post) throw new Error(`post ${id} not found`);
-  const authors = await usersById(raw, [post.author], AUTHOR_FIELDS);
-  return postView(post, authors.get(post.author.toHexString()));
-}
-
-/** findUserPostPage's commands: the user (populate adds its virtual's name to the projection). */
-async function driverUserPostPage(raw: Db, id: ObjectId, options: PageRequest) {
-  const list = postLists.byAuthor(id.toHexString());
-  const page = keysetQuery(list, options);
-  const user = (await raw
-    .collection('users')
-    .findOne({ _id: id }, { projection: { ...AUTHOR_FIELDS, posts: 1 } })) as Author | null;
-  if (!user) throw new Error(`user ${id} not found`);
-  const posts = await postsOf(
-    raw,
-    { author: { $in: [user._id] }, ...page.filter },
-    page.sort,
-    page.limit,
-  );
-  return keysetPage(list, posts, options.limit, (p) => postView(p, user));
-}
-
-/** getFeed's commands: the followees, the page, its authors read with the reader's record. */
-async function driverFeed(raw: Db, me: ObjectId, options: PageRequest) {
-  const list = postLists.feed(me.toHexString());
-  const followees = (await raw
-    .collection('follows')
-    .distinct('followee', { follower: me })) as ObjectId[];
-  const page = keysetQuery(list, options);
-  const posts = await postsOf(
-    raw,
-    { $and: [{ author: { $in: [...followees, me] } }, page.filter] },
-    page.sort,
-    page.limit,
-  );
-  const shown = posts.slice(0, options.limit);
-  const ids = distinctIds([me, ...shown.map((p) => p.author)]);
-  const authors = await usersById(raw, ids, { username: 1, tokenVersion: 1 });
-  if (!authors.has(me.toHexString())) throw new Error('the reader is gone');
-  return keysetPage(list, posts, options.limit, (p) =>
-    postView(p, authors.get(p.author.toHexString())),
-  );
 }
 
 // --- The pairs ----------------------------------------------------------------------------------
@@ -197,7 +89,6 @@ export function readPairs(data: Dataset): Pair[] {
 // --- Checking that both sides do the same work ------------------------------------------------
 
 const SESSION_FIELDS = new Set(['lsid', '$clusterTime', 'txnNumber', '$db']);
-const HOUSEKEEPING = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessions', 'buildInfo']);
 
 /** A command as sent, without what differs between any two sends (session, cluster time). */
 function normalized(command: Document): string {
@@ -205,17 +96,12 @@ function normalized(command: Document): string {
   return BSON.EJSON.stringify(kept, { relaxed: false });
 }
 
-async function recorded(client: MongoClient, dbName: string, run: () => Promise<unknown>) {
-  const commands: Document[] = [];
-  const listener = (e: { commandName: string; command: Document; databaseName: string }) => {
-    if (e.databaseName === dbName && !HOUSEKEEPING.has(e.commandName)) commands.push(e.command);
-  };
-  client.on('commandStarted', listener);
+async function recorded(monitored: Database, dbName: string, run: () => Promise<unknown>) {
+  const recording = recordCommands(monitored.connection.getClient(), dbName);
   try {
-    const result = await run();
-    return { result, commands };
+    return { result: await run(), events: recording.events };
   } finally {
-    client.off('commandStarted', listener);
+    recording.stop();
   }
 }
 
@@ -230,14 +116,13 @@ export async function assertSameWork(
   pair: Pair,
   inputs = 3,
 ): Promise<string[]> {
-  const client = monitored.connection.getClient();
-  const raw = client.db(dbName);
+  const raw = monitored.connection.getClient().db(dbName);
   let names: string[] = [];
   for (let i = 0; i < inputs; i += 1) {
-    const m = await recorded(client, dbName, () => pair.mongoose(monitored, i));
-    const d = await recorded(client, dbName, () => pair.driver(raw, i));
-    const mongooseCommands = m.commands.map(normalized);
-    const driverCommands = d.commands.map(normalized);
+    const m = await recorded(monitored, dbName, () => pair.mongoose(monitored, i));
+    const d = await recorded(monitored, dbName, () => pair.driver(raw, i));
+    const mongooseCommands = m.events.map((e) => normalized(e.command));
+    const driverCommands = d.events.map((e) => normalized(e.command));
     if (mongooseCommands.join('\n') !== driverCommands.join('\n')) {
       throw new Error(
         `${pair.name}: the driver side does not send Mongoose's commands\n` +
@@ -250,10 +135,7 @@ export async function assertSameWork(
     } catch {
       throw new Error(`${pair.name}: the driver side does not return Mongoose's answer`);
     }
-    names = m.commands.map((c) => {
-      const name = Object.keys(c)[0] as string;
-      return typeof c[name] === 'string' ? `${name} ${c[name]}` : name;
-    });
+    names = m.events.map(commandLabel);
   }
   if (names.length === 0) throw new Error(`${pair.name}: no command was recorded`);
   return names;
@@ -261,28 +143,36 @@ export async function assertSameWork(
 
 // --- Measuring ----------------------------------------------------------------------------------
 
-async function cpuPerOperation(run: (i: number) => Promise<unknown>, n: number, offset = 0) {
+async function cpuPerOperation(run: (i: number) => Promise<unknown>, n: number) {
   const start = process.cpuUsage();
-  for (let i = 0; i < n; i += 1) await run(offset + i);
+  for (let i = 0; i < n; i += 1) await run(i);
   const used = process.cpuUsage(start);
   return (used.user + used.system) / n;
 }
 
-async function profiled(file: string, run: () => Promise<number>): Promise<number> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
-  await session.post('Profiler.start');
-  const micros = await run();
-  const { profile } = await session.post('Profiler.stop');
-  session.disconnect();
-  writeFileSync(file, JSON.stringify(profile));
-  return micros;
-}
-
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
-const fileName = (name: string) => name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+type Side = (i: number) => Promise<unknown>;
+
+/** One pair after its warm-up: the two sides taking turns, round by round. */
+async function measurePair(
+  name: string,
+  sides: { mongoose: Side; driver: Side },
+  commands: string[],
+  options: OdmOptions,
+): Promise<OdmResult> {
+  for (const run of Object.values(sides)) await cpuPerOperation(run, options.warmup);
+  const perRound = { mongoose: [] as number[], driver: [] as number[] };
+  for (let round = 0; round < options.rounds; round += 1) {
+    const order =
+      round % 2 === 0 ? (['mongoose', 'driver'] as const) : (['driver', 'mongoose'] as const);
+    for (const side of order) {
+      perRound[side].push(await cpuPerOperation(sides[side], options.iterations));
+    }
+  }
+  const { iterations, rounds } = options;
+  const [mongooseMicros, driverMicros] = [mean(perRound.mongoose), mean(perRound.driver)];
+  return { name, commands, iterations, rounds, perRound, mongooseMicros, driverMicros };
+}
 
 /**
  * The micro-benchmark over the seeded bench database: a connection without command monitoring
@@ -306,43 +196,13 @@ export async function measureOdm(
         mongoose: (i: number) => pair.mongoose(timed, i),
         driver: (i: number) => pair.driver(raw, i),
       };
-      for (const run of Object.values(sides)) await cpuPerOperation(run, options.warmup);
-      const perRound = { mongoose: [] as number[], driver: [] as number[] };
-      for (let round = 0; round < options.rounds; round += 1) {
-        const order =
-          round % 2 === 0 ? (['mongoose', 'driver'] as const) : (['driver', 'mongoose'] as const);
-        for (const side of order) {
-          perRound[side].push(await cpuPerOperation(sides[side], options.iterations));
-        }
-      }
-      const result: OdmResult = {
-        name: pair.name,
-        commands,
-        iterations: options.iterations,
-        rounds: options.rounds,
-        mongooseMicros: mean(perRound.mongoose),
-        driverMicros: mean(perRound.driver),
-        perRound,
-      };
-      if (options.profileDir) {
-        const costs = async (side: 'mongoose' | 'driver') => {
-          const file = join(
-            options.profileDir as string,
-            `odm-${fileName(pair.name)}.${side}.cpuprofile`,
-          );
-          const micros = await profiled(file, () =>
-            cpuPerOperation(sides[side], options.iterations),
-          );
-          return summarizeProfile(file, micros, 30, { mongooseParts: true });
-        };
-        result.profiles = { mongoose: await costs('mongoose'), driver: await costs('driver') };
-      }
+      const r = await measurePair(pair.name, sides, commands, options);
+      const ratio = (r.mongooseMicros / r.driverMicros).toFixed(2);
       log(
-        `${pair.name}: Mongoose ${result.mongooseMicros.toFixed(0)} µs, driver ` +
-          `${result.driverMicros.toFixed(0)} µs of client CPU per read ` +
-          `(${(result.mongooseMicros / result.driverMicros).toFixed(2)}x)`,
+        `${pair.name}: Mongoose ${r.mongooseMicros.toFixed(0)} µs, driver ` +
+          `${r.driverMicros.toFixed(0)} µs of client CPU per read (${ratio}x)`,
       );
-      results.push(result);
+      results.push(r);
     }
   } finally {
     await Promise.all([monitored.close(), timed.close()]);

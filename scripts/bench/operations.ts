@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
@@ -23,13 +23,9 @@ export interface CommandResult {
 }
 
 export interface BackupResult {
-  /** Set when a command does not exist yet; nothing else is then measured. */
-  missing?: string;
-  backup?: CommandResult & { archiveBytes: number; dataBytes: number; mbPerSecond: number };
-  verify?: CommandResult;
+  backup: CommandResult & { archiveBytes: number; dataBytes: number; mbPerSecond: number };
+  verify: CommandResult;
 }
-
-const root = projectRoot;
 
 /** Fills `collection` with `count` post-shaped documents for a migration bigger than the posts. */
 export async function seedMigrationProbe(db: Db, collection: string, count: number): Promise<void> {
@@ -62,13 +58,9 @@ export async function measureMigration(
   return { collection, docs, seconds, docsPerSecond: docs / seconds, batchSize, memory };
 }
 
-function npmScripts(): Record<string, string> {
-  return JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts ?? {};
-}
-
 function runNpm(script: string, env: NodeJS.ProcessEnv) {
   const child = spawn('npm', ['run', '--silent', script], {
-    cwd: root,
+    cwd: projectRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -81,11 +73,6 @@ function runNpm(script: string, env: NodeJS.ProcessEnv) {
  * whole process tree (npm, the script, mongodump/mongorestore).
  */
 export async function measureBackup(db: Db, env: NodeJS.ProcessEnv): Promise<BackupResult> {
-  const scripts = npmScripts();
-  const absent = ['backup', 'backup:verify'].filter((s) => !scripts[s]);
-  if (absent.length) {
-    return { missing: `${absent.map((s) => `npm run ${s}`).join(' and ')} not defined yet` };
-  }
   const dir = mkdtempSync(join(tmpdir(), 'bench-backup-'));
   try {
     const backupEnv = { ...env, BACKUP_DIR: dir, MONGODB_DB: db.databaseName };

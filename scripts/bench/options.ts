@@ -41,73 +41,64 @@ const USAGE =
   '[--odm-iterations N] [--odm-rounds N] [--odm-warmup N] ' +
   '[--only http,odm,migration,backup] [--keep] [--check]';
 
-export { UsageError };
-
-function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > max) {
-    throw new UsageError(`--${name} must be a number above 0 and at most ${max} (${USAGE})`);
-  }
-  return value;
-}
+/** The numeric flags: default and maximum (each must be above 0; --warmup-requests may be 0). */
+const NUMERIC: Record<string, [fallback: number, max: number]> = {
+  scale: [Number.NaN, 50],
+  duration: [10, 600],
+  warmup: [3, 120],
+  connections: [10, 1000],
+  'warmup-requests': [4000, 1_000_000],
+  'migration-docs': [0, 20_000_000],
+  'pool-size': [20, 500],
+  rounds: [1, 20],
+  'odm-iterations': [200, 100_000],
+  'odm-rounds': [6, 50],
+  'odm-warmup': [1000, 1_000_000],
+};
+/** Flags that may be fractions; the others are counts, rounded. */
+const FRACTIONS = new Set(['scale', 'duration', 'warmup']);
 
 export function parseOptions(argv: string[]): BenchOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        scale: { type: 'string' },
-        duration: { type: 'string' },
-        warmup: { type: 'string' },
-        'warmup-requests': { type: 'string' },
-        connections: { type: 'string' },
-        'migration-docs': { type: 'string' },
-        'pool-size': { type: 'string' },
-        rounds: { type: 'string' },
-        profile: { type: 'boolean' },
-        floor: { type: 'boolean' },
-        'odm-iterations': { type: 'string' },
-        'odm-rounds': { type: 'string' },
-        'odm-warmup': { type: 'string' },
-        only: { type: 'string' },
-        keep: { type: 'boolean' },
-        check: { type: 'boolean' },
-      },
-    }));
+    const numeric = Object.fromEntries(Object.keys(NUMERIC).map((k) => [k, { type: 'string' }]));
+    const flags = Object.fromEntries(
+      ['profile', 'floor', 'keep', 'check'].map((k) => [k, { type: 'boolean' }]),
+    );
+    const options = { ...numeric, ...flags, only: { type: 'string' } } as const;
+    ({ values } = parseArgs({ args: argv, strict: true, options }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message} (${USAGE})`);
   }
-  const str = (k: string) => values[k] as string | undefined;
-  const only = (str('only') ?? PHASES.join(',')).split(',').map((p) => p.trim());
-  const unknown = only.filter((p) => !(PHASES as readonly string[]).includes(p));
-  if (unknown.length || only.length === 0) {
+  const n = (name: string): number => {
+    const raw = values[name] as string | undefined;
+    const [fallback, max] = NUMERIC[name] as [number, number];
+    if (raw === undefined) return fallback;
+    if (raw === '0' && name === 'warmup-requests') return 0;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0 || value > max) {
+      throw new UsageError(`--${name} must be a number above 0 and at most ${max} (${USAGE})`);
+    }
+    return FRACTIONS.has(name) ? value : Math.round(value);
+  };
+  const only = ((values.only as string | undefined) ?? PHASES.join(','))
+    .split(',')
+    .map((p) => p.trim());
+  if (only.some((p) => !(PHASES as readonly string[]).includes(p))) {
     throw new UsageError(`--only takes ${PHASES.join(', ')} (${USAGE})`);
   }
   return {
-    scale: str('scale') === undefined ? undefined : positive('scale', str('scale'), 1, 50),
-    duration: positive('duration', str('duration'), 10, 600),
-    warmup: positive('warmup', str('warmup'), 3, 120),
-    connections: Math.round(positive('connections', str('connections'), 10, 1000)),
-    warmupRequests:
-      str('warmup-requests') === '0'
-        ? 0
-        : Math.round(positive('warmup-requests', str('warmup-requests'), 4000, 1_000_000)),
-    migrationDocs:
-      str('migration-docs') === undefined
-        ? 0
-        : Math.round(positive('migration-docs', str('migration-docs'), 0, 20_000_000)),
-    poolSize: Math.round(positive('pool-size', str('pool-size'), 20, 500)),
-    rounds: Math.round(positive('rounds', str('rounds'), 1, 20)),
+    scale: values.scale === undefined ? undefined : n('scale'),
+    duration: n('duration'),
+    warmup: n('warmup'),
+    connections: n('connections'),
+    warmupRequests: n('warmup-requests'),
+    migrationDocs: n('migration-docs'),
+    poolSize: n('pool-size'),
+    rounds: n('rounds'),
     profile: values.profile === true,
     floor: values.floor === true || values.check === true,
-    odm: {
-      iterations: Math.round(positive('odm-iterations', str('odm-iterations'), 200, 100_000)),
-      rounds: Math.round(positive('odm-rounds', str('odm-rounds'), 6, 50)),
-      warmup: Math.round(positive('odm-warmup', str('odm-warmup'), 1000, 1_000_000)),
-    },
+    odm: { iterations: n('odm-iterations'), rounds: n('odm-rounds'), warmup: n('odm-warmup') },
     keep: values.keep === true,
     check: values.check === true,
     only: new Set(only as Phase[]),

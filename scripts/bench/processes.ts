@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { API_NODE_FLAGS } from '../../src/process/node-flags.ts';
-import type { ProcessUsage, UsageMessage } from './usage.ts';
+import type { ProcessUsage, UsageMessage } from './serve.ts';
 
 export interface ServerProcess {
   url: string;
@@ -118,6 +118,11 @@ function descendants(root: number): number[] {
     pending.push(...(parents.get(pid) ?? []));
   }
   return found;
+}
+
+/** Resident memory of a process and every descendant now, in bytes. */
+export function treeRssBytes(root: number): number {
+  return descendants(root).reduce((sum, pid) => sum + (status(pid)?.rss ?? 0), 0);
 }
 
 export interface MemoryPeak {

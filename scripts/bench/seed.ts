@@ -1,4 +1,6 @@
 import { type Db, ObjectId } from 'mongodb';
+import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
+import { connectDatabase } from '../../src/models.ts';
 import { usernameKey } from '../../src/users/model.ts';
 import { hashPassword } from '../../src/users/password.ts';
 
@@ -196,4 +198,38 @@ async function seedFollows(
     createdAt: new Date(start + i * 1000),
   }));
   return edgeList.length;
+}
+
+/**
+ * The bench commands' database: a fresh `<prefix>_<time>` on MONGODB_URI, or else on the
+ * embedded engine (EMBEDDED_ENGINE) started for it; closed, dropped (unless `keep`) and the
+ * engine stopped through `onCleanup` (run newest first).
+ */
+export async function openScratchDatabase(
+  prefix: string,
+  onCleanup: (undo: () => Promise<void>) => void,
+  options: {
+    poolSize?: number;
+    monitorCommands?: boolean;
+    keep?: boolean;
+    log?: (m: string) => void;
+  },
+) {
+  let uri = process.env.MONGODB_URI;
+  if (!uri) {
+    const kind = (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb';
+    const engine = await startEmbeddedEngine({ engine: kind, log: options.log });
+    onCleanup(() => engine.stop());
+    uri = engine.uri;
+  }
+  const dbName = `${prefix}_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+  const { poolSize, monitorCommands } = options;
+  const db = await connectDatabase(uri, { dbName, autoIndex: true, poolSize, monitorCommands });
+  onCleanup(() => db.close());
+  if (!options.keep) {
+    onCleanup(async () => {
+      await db.connection.dropDatabase();
+    });
+  }
+  return { uri, dbName, db, raw: db.connection.getClient().db(dbName) };
 }

@@ -6,10 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BSON, type Document, type ObjectId } from 'mongodb';
 import { runScript } from '../../src/cli/script.ts';
-import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
-import { connectDatabase } from '../../src/models.ts';
 import { UsageError } from '../../src/process/script-error.ts';
-import { seedDataset } from './seed.ts';
+import { openScratchDatabase, seedDataset } from './seed.ts';
 
 /** The scale docs/scaling.md is about; tags grow slower than posts (an assumption, said there). */
 const TARGET: Record<string, number> = {
@@ -99,23 +97,9 @@ await runScript('bench:sizes', async (ctx) => {
   });
   const scale = Number(values.scale);
   if (!(scale > 0 && scale <= 10)) throw new UsageError('--scale must be a number in (0, 10]');
-  let uri = process.env.MONGODB_URI;
-  if (!uri) {
-    const engine = await startEmbeddedEngine({
-      engine: (process.env.EMBEDDED_ENGINE ?? 'auto') as 'auto' | 'mongod' | 'ferretdb',
-      log: (m) => process.stderr.write(`${m}\n`),
-    });
-    ctx.onCleanup(() => engine.stop());
-    uri = engine.uri;
-  }
-  const dbName = `sizes_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
-  const db = await connectDatabase(uri, { dbName, autoIndex: true });
-  ctx.onCleanup(async () => {
-    await db.connection.dropDatabase();
-    await db.close();
-  });
-  const raw = db.connection.getClient().db(dbName);
-  await seedDataset(raw, scale, (m) => process.stderr.write(`${m}\n`));
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  const { db, raw } = await openScratchDatabase('sizes', ctx.onCleanup, { log });
+  await seedDataset(raw, scale, log);
   const results: Measured[] = [];
   for (const collection of ['users', 'posts', 'follows', 'tags']) {
     results.push(await measure(raw, collection));

@@ -4,11 +4,12 @@
 // memory of the process and its children after 10 s idle, and the highest resident memory of
 // that tree while autocannon sends GET /api/posts for 15 s over 10 connections. `--cwd` and the
 // command let the same measurement run on another checkout (default: `node src/main.ts` here).
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { treeRssBytes } from './processes.ts';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -28,40 +29,7 @@ if (!values.uri) {
 const command = positionals.length > 0 ? positionals : [process.execPath, 'src/main.ts'];
 const base = `http://127.0.0.1:${values.port}`;
 
-/** Resident memory (kB) of a process and every descendant. */
-function treeRssKb(root: number): number {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const tree = new Set([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, parent] of parents) {
-      if (tree.has(parent) && !tree.has(pid)) {
-        tree.add(pid);
-        grew = true;
-      }
-    }
-  }
-  let total = 0;
-  for (const pid of tree) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return total;
-}
-
+/** A user and 20 posts, so that GET /api/posts has a page to answer. */
 async function seed() {
   const post = (path: string, body: unknown, token?: string) =>
     fetch(`${base}${path}`, {
@@ -81,7 +49,8 @@ async function seed() {
   for (let i = 0; i < 20; i += 1) await post('/api/posts', { body: `post ${i}` }, login.token);
 }
 
-async function once(run: number) {
+/** Spawns the command against the database and waits for its first 200 from /healthz. */
+async function start(): Promise<{ child: ChildProcess; startupMs: number }> {
   const [file = '', ...args] = command;
   const started = performance.now();
   const child = spawn(file, args, {
@@ -101,42 +70,43 @@ async function once(run: number) {
       LOGIN_RATE_LIMIT_PER_ADDRESS: '100000',
     },
   });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before /healthz`);
+    const ok = await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { child, startupMs: performance.now() - started };
+    await sleep(20);
+  }
+}
+
+async function once(run: number) {
+  const { child, startupMs } = await start();
   const pid = child.pid ?? 0;
   try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before /healthz`);
-      const ok = await fetch(`${base}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      await sleep(20);
-    }
-    const startupMs = performance.now() - started;
     if (run === 0) await seed();
     await sleep(10_000);
-    const idleKb = treeRssKb(pid);
-    let peakKb = idleKb;
+    const idle = treeRssBytes(pid);
+    let peak = idle;
     const sampler = setInterval(() => {
-      peakKb = Math.max(peakKb, treeRssKb(pid));
+      peak = Math.max(peak, treeRssBytes(pid));
     }, 100);
-    const result = await autocannon({
-      url: `${base}/api/posts?limit=20`,
-      connections: 10,
-      duration: 15,
-    });
+    const url = `${base}/api/posts?limit=20`;
+    const result = await autocannon({ url, connections: 10, duration: 15 });
     clearInterval(sampler);
-    const mb = (kb: number) => (kb / 1024).toFixed(0);
+    const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(
       [
         values.label,
         `run ${run + 1}`,
         `start-up ${(startupMs / 1000).toFixed(2)} s`,
-        `idle RSS ${mb(idleKb)} MB`,
-        `peak RSS under load ${mb(peakKb)} MB`,
+        `idle RSS ${mb(idle)} MB`,
+        `peak RSS under load ${mb(peak)} MB`,
         `${Math.round(result.requests.average)} req/s`,
         `non-2xx ${result.non2xx}`,
-        `load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+        `load average ${load}`,
       ].join(' | '),
     );
   } finally {

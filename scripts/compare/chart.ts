@@ -17,7 +17,7 @@ const SIDES = [
   { key: 'doc', label: 'documents', dash: '6 4' },
 ] as const;
 
-/** p50 latency by scale (evenly spaced), like docs/benchmarks-depth.svg. */
+/** p50 latency by scale (evenly spaced). */
 export function latencyChart(r: CompareResult, subtitle: string): string {
   const scales = r.scales.map((s) => s.scale);
   const point = (name: string, side: 'sql' | 'doc') =>

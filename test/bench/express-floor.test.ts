@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expressFloor } from '../../scripts/bench/express-floor.ts';
+import { baselineListener, expressFloor } from '../../scripts/bench/baseline.ts';
 import { parseOptions } from '../../scripts/bench/options.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -14,7 +15,9 @@ const t = useTestApp('bench_floor');
 let alice: TestUser;
 let bob: TestUser;
 let server: Server;
+let baselineServer: Server;
 let base: string;
+let baselineBase: string;
 beforeAll(async () => {
   alice = await aUser(t.api);
   bob = await aUser(t.api);
@@ -25,12 +28,16 @@ beforeAll(async () => {
   server = createServer(expressFloor(t.db, tokens));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baselineServer = createServer(baselineListener(t.db.connection.db as unknown as Db, tokens));
+  await new Promise<void>((resolve) => baselineServer.listen(0, '127.0.0.1', resolve));
+  baselineBase = `http://127.0.0.1:${(baselineServer.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => baselineServer.close(resolve));
 });
 
-describe('the bench: Express alone (--floor)', () => {
+describe('the bench: Express alone (--floor) and the baseline', () => {
   it("answers each measured read with the API's status and JSON", async () => {
     const post = (await t.api.get('/api/posts?limit=1')).body.items[0].id as string;
     const reads: [string, Record<string, string>][] = [
@@ -45,6 +52,10 @@ describe('the bench: Express alone (--floor)', () => {
       expect([path, floor.status]).toEqual([path, api.status]);
       expect(api.status).toBe(200);
       expect(await floor.json()).toEqual(api.body);
+      // The baseline (node:http and the driver reads) answers alike too.
+      const raw = await fetch(`${baselineBase}${path}`, { headers });
+      expect([path, raw.status]).toEqual([path, 200]);
+      expect(await raw.json()).toEqual(api.body);
     }
     // The feed holds bob's own post and alice's: the token reached the service.
     const feed = (await t.api.get('/api/feed').set(bob.auth)).body.items as unknown[];

@@ -1,25 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import type { EndpointResult } from '../../scripts/bench/endpoints.ts';
 import type { LoadResult } from '../../scripts/bench/load.ts';
 import type { OdmResult } from '../../scripts/bench/odm.ts';
 import { parseOptions } from '../../scripts/bench/options.ts';
-import { type EndpointResult, evaluateTargets, type Target } from '../../scripts/bench/targets.ts';
+import { evaluateTargets, type Target } from '../../scripts/bench/targets.ts';
 
 // `npm run bench -- --check` exits 1 when a target fails: these hold the evaluation of the
 // layer targets (API over Express alone, Mongoose over the driver) to what they promise.
 
 function load(cpuMicrosPerRequest: number, requests = 1000): LoadResult {
   return {
-    requests,
-    seconds: 10,
     rps: requests / 10,
-    latencyMs: { p50: 1, p90: 2, p99: 3, mean: 1, max: 4 },
-    errors: 0,
-    non2xx: 0,
+    latencyMs: { p50: 1, p99: 3 },
     usage: {
       requests,
       cpuMicros: cpuMicrosPerRequest * requests,
-      userMicros: cpuMicrosPerRequest * requests,
-      systemMicros: 0,
       cpuMicrosPerRequest,
       eventLoopUtilization: 0.5,
       maxRssBytes: 100 * 1024 * 1024,
@@ -38,8 +33,6 @@ function read(
     api: load(cpu.api),
     baseline: load(cpu.baseline ?? cpu.api),
     floor: cpu.floor === undefined ? undefined : load(cpu.floor),
-    ratio: 1,
-    rounds: { api: [100], baseline: [100] },
     profiles: {},
     apiCommands: ['find posts', 'find users'],
     apiFirstCommands: [],
@@ -68,7 +61,6 @@ const find = (targets: Target[], part: string, endpoint: string) => {
 describe('bench targets: each layer over the one below', () => {
   it('the API within 1.10x of Express alone: FAIL above, PASS at or below, per read', () => {
     const targets = evaluateTargets({
-      inMemoryEngine: true,
       endpoints: [
         read('GET /api/posts', { api: 1200, floor: 1000 }),
         read('GET /api/posts/:id', { api: 1100, floor: 1000 }),
@@ -83,7 +75,6 @@ describe('bench targets: each layer over the one below', () => {
 
   it('the API-over-Express target is SKIP with the reason when Express alone was not measured', () => {
     const targets = evaluateTargets({
-      inMemoryEngine: true,
       endpoints: [read('GET /api/feed', { api: 5000 })],
     });
     expect(find(targets, 'Express alone', 'GET /api/feed')).toMatchObject({
@@ -95,13 +86,12 @@ describe('bench targets: each layer over the one below', () => {
   it('the API-over-Express target is SKIP when too few requests were measured', () => {
     const endpoint = read('GET /api/feed', { api: 5000, floor: 1000 });
     endpoint.floor = load(1000, 5);
-    const targets = evaluateTargets({ inMemoryEngine: true, endpoints: [endpoint] });
+    const targets = evaluateTargets({ endpoints: [endpoint] });
     expect(find(targets, 'Express alone', 'GET /api/feed').status).toBe('SKIP');
   });
 
   it('Mongoose within 1.25x of the driver: FAIL above, PASS at or below, SKIP when not run', () => {
     const targets = evaluateTargets({
-      inMemoryEngine: true,
       endpoints: [],
       odm: [odm('GET /api/posts', 1300, 1000), odm('GET /api/feed', 1250, 1000)],
     });
@@ -110,7 +100,7 @@ describe('bench targets: each layer over the one below', () => {
       detail: expect.stringContaining('1300 µs vs 1000 µs (1.30x'),
     });
     expect(find(targets, 'Mongoose read', 'GET /api/feed').status).toBe('PASS');
-    const none = evaluateTargets({ inMemoryEngine: true, endpoints: [] });
+    const none = evaluateTargets({ endpoints: [] });
     expect(find(none, 'Mongoose read', 'every read').status).toBe('SKIP');
     expect(find(none, 'Express alone', 'every read').status).toBe('SKIP');
   });
