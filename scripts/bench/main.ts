@@ -18,9 +18,9 @@ import {
   seedMigrationProbe,
 } from './operations.ts';
 import { type BenchOptions, parseOptions } from './options.ts';
-import { type ServerProcess, startServer } from './processes.ts';
 import { type Measured, measureCompression, writeResults } from './report.ts';
 import { openScratchDatabase, seedDataset } from './seed.ts';
+import { type ServerProcess, startServer } from './serve.ts';
 import { evaluateTargets } from './targets.ts';
 
 // FerretDB v1 on SQLite filters and sorts every query in Go over the whole collection, and a

@@ -2,12 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { EndpointResult } from './endpoints.ts';
-import type { LoadResult } from './load.ts';
+import type { EndpointResult, LoadResult } from './endpoints.ts';
+
 import type { OdmResult } from './odm.ts';
-import type { BackupResult, MigrationResult } from './operations.ts';
+import type { BackupResult, MemoryPeak, MigrationResult } from './operations.ts';
 import type { BenchOptions } from './options.ts';
-import type { MemoryPeak } from './processes.ts';
 import type { CostShare } from './profile.ts';
 import type { Dataset } from './seed.ts';
 import type { ProcessUsage } from './serve.ts';

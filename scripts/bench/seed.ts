@@ -66,7 +66,7 @@ function random(seed: number): () => number {
   };
 }
 
-async function insertInBatches<T extends object>(
+export async function insertInBatches<T extends object>(
   db: Db,
   collection: string,
   count: number,

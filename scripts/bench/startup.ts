@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { treeRssBytes } from './processes.ts';
+import { sampleMemory } from './operations.ts';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -87,14 +87,11 @@ async function once(run: number) {
   try {
     if (run === 0) await seed();
     await sleep(10_000);
-    const idle = treeRssBytes(pid);
-    let peak = idle;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, treeRssBytes(pid));
-    }, 100);
+    const idle = sampleMemory(pid).stop().treePeakBytes;
+    const sampler = sampleMemory(pid);
     const url = `${base}/api/posts?limit=20`;
     const result = await autocannon({ url, connections: 10, duration: 15 });
-    clearInterval(sampler);
+    const peak = sampler.stop().treePeakBytes;
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(
