@@ -14,9 +14,9 @@ import { runScript, type ScriptContext } from '../../src/cli/script.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logger.ts';
-import { UsageError } from '../../src/process/script-error.ts';
 import { counterStateOf } from '../../src/tags/counters.ts';
 import { startTagReconciler } from '../../src/tags/reconciler.ts';
+import { parseFlags } from './options.ts';
 import { openScratchDatabase } from './seed.ts';
 
 interface PhaseResult {
@@ -31,25 +31,21 @@ interface PhaseResult {
 }
 
 function parse(argv: string[]) {
-  const options = { connections: 50, seconds: 10, spread: 100, check: false };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    const value = () => {
-      i += 1;
-      const n = Number(argv[i]);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${arg} takes a positive integer`);
-      return n;
-    };
-    if (arg === '--connections') options.connections = value();
-    else if (arg === '--seconds') options.seconds = value();
-    else if (arg === '--spread') options.spread = value();
-    else if (arg === '--check') options.check = true;
-    else
-      throw new UsageError(
-        `unknown argument ${arg}; usage: bench:contention [--connections N] [--seconds S] [--spread TAGS] [--check]`,
-      );
-  }
-  return options;
+  const usage = 'usage: bench:contention [--connections N] [--seconds S] [--spread TAGS] [--check]';
+  const number = { type: 'string' } as const;
+  const options = {
+    connections: number,
+    seconds: number,
+    spread: number,
+    check: { type: 'boolean' },
+  } as const;
+  const flags = parseFlags(argv, options, usage);
+  return {
+    connections: flags.number('connections', 50, 10_000),
+    seconds: flags.number('seconds', 10, 3600),
+    spread: flags.number('spread', 100, 100_000),
+    check: flags.values.check === true,
+  };
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
