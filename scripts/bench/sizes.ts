@@ -1,7 +1,5 @@
-// npm run bench:sizes [-- --scale 0.1 --json out.json]: seeds the bench's dataset (scripts/bench/seed.ts)
-// on a throw-away database, measures every collection (the engine's collStats, and the BSON
-// bytes of each document and index entry computed from the documents themselves), and
-// extrapolates to 10M users, 1B posts and 100M follow edges. docs/scaling.md has the results.
+// npm run bench:sizes: the bench's dataset measured per collection and extrapolated to the scale
+// of docs/scaling.md (flags: docs/benchmarks.md).
 import { writeFileSync } from 'node:fs';
 import { BSON, type Document, type ObjectId } from 'mongodb';
 import { runScript } from '../../src/cli/script.ts';
