@@ -1,15 +1,16 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express, { type Express, type Request, type RequestHandler } from 'express';
+import express, { type Express, type Request } from 'express';
 import { type Db, type Document, ObjectId } from 'mongodb';
 import { authenticateLater } from '../../src/auth/service.ts';
 import type { TokenService } from '../../src/auth/tokens.ts';
 import type { Database } from '../../src/db/connection.ts';
 import { getFeed } from '../../src/feed/service.ts';
+import { statusByCode } from '../../src/http/error-handler.ts';
 import { findPostView, findUserPostPage } from '../../src/posts/queries.ts';
 import { type PostView, postLists } from '../../src/posts/schemas.ts';
 import { listPosts } from '../../src/posts/service.ts';
 import type { Keyset } from '../../src/shared/cursor.ts';
-import { AppError } from '../../src/shared/errors.ts';
+import { AppError, type ErrorCode } from '../../src/shared/errors.ts';
 import {
   DEFAULT_PAGE_SIZE,
   keysetPage,
@@ -19,20 +20,16 @@ import {
   type PageRequest,
 } from '../../src/shared/page.ts';
 
-/**
- * What the API is compared with. The driver reads send exactly the commands the app's Mongoose
- * reads send (the `odm` phase checks it, odm.ts) and return the same views; the baseline serves
- * them from node:http, with the same JWT check and no middleware, validation library or logging
- * (two finds for a page of posts with authors: $lookup would make it one on MongoDB, but
- * FerretDB v1 lacks it, and one plan must serve both engines). Express alone (--floor) is bare
- * Express routes calling the API's own service functions. Not part of the app.
- */
+// What the API is compared with (docs/benchmarks.md): driver reads sending exactly the commands
+// of the app's Mongoose reads (odm.ts checks it), served from node:http (the baseline) or Express
+// alone (--floor). Two finds for a page with authors: FerretDB v1 has no $lookup.
 
 const POST_FIELDS = { body: 1, timestamp: 1, author: 1, tags: 1 } as const;
 const AUTHOR_FIELDS = { username: 1 } as const;
 const HEX_ID = /^[0-9a-f]{24}$/;
 
 type Author = { _id: ObjectId; username: string };
+const fail = (code: ErrorCode) => new AppError(code, code);
 
 interface PostDoc {
   _id: ObjectId;
@@ -40,17 +37,6 @@ interface PostDoc {
   timestamp: Date;
   tags?: string[];
   author: ObjectId;
-}
-
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-
-  constructor(status: number, code: string) {
-    super(code);
-    this.status = status;
-    this.code = code;
-  }
 }
 
 // --- The driver reads: Mongoose's commands, the API's views --------------------------------------
@@ -111,7 +97,7 @@ export async function driverPostView(raw: Db, id: ObjectId): Promise<PostView> {
   const post = (await raw
     .collection('posts')
     .findOne({ _id: id }, { projection: POST_FIELDS })) as PostDoc | null;
-  if (!post) throw new HttpError(404, 'post-not-found');
+  if (!post) throw fail('post-not-found');
   const authors = await usersById(raw, [post.author], AUTHOR_FIELDS);
   return postView(post, authors.get(post.author.toHexString()));
 }
@@ -123,7 +109,7 @@ export async function driverUserPostPage(raw: Db, id: ObjectId, options: PageReq
   const user = (await raw
     .collection('users')
     .findOne({ _id: id }, { projection: { ...AUTHOR_FIELDS, posts: 1 } })) as Author | null;
-  if (!user) throw new HttpError(404, 'user-not-found');
+  if (!user) throw fail('user-not-found');
   const filter = { author: { $in: [user._id] }, ...page.filter };
   const posts = await postsOf(raw, filter, page.sort, page.limit);
   return keysetPage(list, posts, options.limit, (p) => postView(p, user));
@@ -140,7 +126,7 @@ export async function driverFeed(raw: Db, me: ObjectId, options: PageRequest) {
   const posts = await postsOf(raw, filter, page.sort, page.limit);
   const shown = posts.slice(0, options.limit).map((p) => p.author);
   const authors = await usersById(raw, [me, ...shown], { username: 1, tokenVersion: 1 });
-  if (!authors.has(me.toHexString())) throw new HttpError(401, 'invalid-token');
+  if (!authors.has(me.toHexString())) throw fail('invalid-token');
   return keysetPage(list, posts, options.limit, (p) =>
     postView(p, authors.get(p.author.toHexString())),
   );
@@ -149,7 +135,7 @@ export async function driverFeed(raw: Db, me: ObjectId, options: PageRequest) {
 // --- The baseline: node:http and the driver reads --------------------------------------------------
 
 function objectId(raw: string | undefined): ObjectId {
-  if (!raw || !HEX_ID.test(raw)) throw new HttpError(400, 'validation-failed');
+  if (!raw || !HEX_ID.test(raw)) throw fail('validation-failed');
   return new ObjectId(raw);
 }
 
@@ -159,14 +145,14 @@ function pageRequest(params: URLSearchParams): PageRequest {
   const cursor = params.get('cursor') ?? undefined;
   if (given.length === 0) return { limit: DEFAULT_PAGE_SIZE, cursor };
   const limit = given.length === 1 && PAGE_SIZE_DIGITS.test(given[0] ?? '') ? Number(given[0]) : 0;
-  if (limit < 1 || limit > MAX_PAGE_SIZE) throw new HttpError(400, 'validation-failed');
+  if (limit < 1 || limit > MAX_PAGE_SIZE) throw fail('validation-failed');
   return { limit, cursor };
 }
 
 async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promise<unknown> {
   const url = new URL(req.url ?? '/', 'http://baseline');
   const parts = url.pathname.split('/').filter(Boolean);
-  if (req.method !== 'GET') throw new HttpError(405, 'method-not-allowed');
+  if (req.method !== 'GET') throw fail('method-not-allowed');
   if (url.pathname === '/api/posts') {
     return driverPostPage(db, postLists.all({}), {}, pageRequest(url.searchParams));
   }
@@ -178,13 +164,13 @@ async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promis
   }
   if (url.pathname === '/api/feed') {
     const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
-    if (!match?.[1]) throw new HttpError(401, 'unauthenticated');
+    if (!match?.[1]) throw fail('unauthenticated');
     const { userId } = await tokens.verify(match[1]).catch(() => {
-      throw new HttpError(401, 'invalid-token');
+      throw fail('invalid-token');
     });
     return driverFeed(db, objectId(userId), pageRequest(url.searchParams));
   }
-  throw new HttpError(404, 'not-found');
+  throw fail('not-found');
 }
 
 /** The baseline's request listener over an open driver database. */
@@ -200,12 +186,8 @@ export function baselineListener(db: Db, tokens: TokenService): RequestListener 
         res.end(body);
       },
       (error: unknown) => {
-        // The shared paging helpers throw the API's error type (invalid-cursor).
-        const known =
-          error instanceof AppError ? new HttpError(400, error.code) : (error as HttpError);
-        const status = known instanceof HttpError ? known.status : 500;
-        const code = known instanceof HttpError ? known.code : 'internal';
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+        const code = error instanceof AppError ? error.code : 'internal';
+        res.writeHead(statusByCode[code], { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify({ error: { code } }));
       },
     );
@@ -216,38 +198,30 @@ export function baselineListener(db: Db, tokens: TokenService): RequestListener 
 
 /**
  * What Express 5 itself costs: the API's four measured reads as bare Express routes calling the
- * API's own service functions and answering with res.json(), with no middleware, validation,
- * rate limit, security headers or request log. Its CPU per request minus the baseline's is
- * Express's share of the API's cost, the part no change inside the app can remove.
+ * API's own service functions, without middleware, validation, rate limit, helmet or log.
  */
 export function expressFloor(db: Database, tokens: TokenService): Express {
   const app = express();
   app.set('query parser', 'simple');
   const limit = (req: Request) => ({ limit: Number(req.query.limit ?? DEFAULT_PAGE_SIZE) });
-  const reply =
-    (answer: (req: Request) => Promise<unknown>): RequestHandler =>
-    async (req, res) => {
+  const id = (req: Request) => req.params.id as string;
+  const routes: [string, (req: Request) => Promise<unknown>][] = [
+    ['/api/posts', (req) => listPosts(db, limit(req))],
+    ['/api/posts/:id', (req) => findPostView(db, id(req))],
+    ['/api/users/:id/posts', (req) => findUserPostPage(db, id(req), limit(req))],
+    [
+      '/api/feed',
+      async (req) => {
+        const reader = await authenticateLater(db, tokens, req.get('authorization'));
+        if (!reader) throw new Error('the feed needs a token');
+        return getFeed(db, reader, limit(req));
+      },
+    ],
+  ];
+  for (const [path, answer] of routes) {
+    app.get(path, async (req, res) => {
       res.json(await answer(req));
-    };
-  app.get(
-    '/api/posts',
-    reply((req) => listPosts(db, limit(req))),
-  );
-  app.get(
-    '/api/posts/:id',
-    reply((req) => findPostView(db, req.params.id as string)),
-  );
-  app.get(
-    '/api/users/:id/posts',
-    reply((req) => findUserPostPage(db, req.params.id as string, limit(req))),
-  );
-  app.get(
-    '/api/feed',
-    reply(async (req) => {
-      const reader = await authenticateLater(db, tokens, req.get('authorization'));
-      if (!reader) throw new Error('the feed needs a token');
-      return getFeed(db, reader, limit(req));
-    }),
-  );
+    });
+  }
   return app;
 }

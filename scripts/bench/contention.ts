@@ -1,9 +1,5 @@
-// npm run bench:contention [-- --connections 50 --seconds 10 --check]: posts concurrently to ONE
-// tag (a hot counter document), then spread over many tags, through the real API in this process
-// (its tag reconciler included). Reports posts/s, error rate and each tag's final count against
-// the posts that carry it, before and after one reconciler pass. --check exits 1 unless every
-// request answered 201 and every count is exact after reconciliation. Without MONGODB_URI it runs
-// on the embedded engine (EMBEDDED_ENGINE); results in docs/benchmarks.md.
+// npm run bench:contention: posts to one hot tag, then to many, through the real API in this
+// process; tag counts checked before and after a reconciler pass (flags: docs/benchmarks.md).
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
@@ -14,42 +10,27 @@ import { runScript, type ScriptContext } from '../../src/cli/script.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/connection.ts';
 import { createLogger } from '../../src/logger.ts';
-import { UsageError } from '../../src/process/script-error.ts';
 import { counterStateOf } from '../../src/tags/counters.ts';
 import { startTagReconciler } from '../../src/tags/reconciler.ts';
-import { openScratchDatabase } from './seed.ts';
-
-interface PhaseResult {
-  phase: string;
-  posts: number;
-  postsPerSecond: number;
-  errors: number;
-  tags: number;
-  driftBefore: number;
-  driftAfter: number;
-  maxOffBefore: number;
-}
+import { parseFlags } from './options.ts';
+import { newUserToken, openScratchDatabase } from './seed.ts';
 
 function parse(argv: string[]) {
-  const options = { connections: 50, seconds: 10, spread: 100, check: false };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    const value = () => {
-      i += 1;
-      const n = Number(argv[i]);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${arg} takes a positive integer`);
-      return n;
-    };
-    if (arg === '--connections') options.connections = value();
-    else if (arg === '--seconds') options.seconds = value();
-    else if (arg === '--spread') options.spread = value();
-    else if (arg === '--check') options.check = true;
-    else
-      throw new UsageError(
-        `unknown argument ${arg}; usage: bench:contention [--connections N] [--seconds S] [--spread TAGS] [--check]`,
-      );
-  }
-  return options;
+  const usage = 'usage: bench:contention [--connections N] [--seconds S] [--spread TAGS] [--check]';
+  const number = { type: 'string' } as const;
+  const options = {
+    connections: number,
+    seconds: number,
+    spread: number,
+    check: { type: 'boolean' },
+  } as const;
+  const flags = parseFlags(argv, options, usage);
+  return {
+    connections: flags.number('connections', 50, 10_000),
+    seconds: flags.number('seconds', 10, 3600),
+    spread: flags.number('spread', 100, 100_000),
+    check: flags.values.check === true,
+  };
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -75,27 +56,7 @@ async function startApi(onCleanup: ScriptContext['onCleanup']) {
   return { db, reconciler, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** A new user's token. */
-async function tokenOfNewUser(url: string): Promise<string> {
-  const username = `bench_${randomBytes(3).toString('hex')}`;
-  const password = 'bench password 1';
-  const post = (path: string, body: unknown) =>
-    fetch(`${url}${path}`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify(body) });
-  const registered = await post('/api/users', {
-    username,
-    email: `${username}@example.com`,
-    password,
-  });
-  if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
-  return ((await (await post('/api/tokens', { username, password })).json()) as { token: string })
-    .token;
-}
-
-/**
- * Requests autocannon abandoned at the end are still being served (some not yet past
- * authentication on a loaded machine): waits until no counter move is under way and the posts
- * have stopped changing for 2 s (bounded).
- */
+/** Until the requests autocannon abandoned are served: no counter move, no new post for 2 s. */
 async function settle(db: Database): Promise<void> {
   const settleBy = Date.now() + 120_000;
   let seen = -1;
@@ -127,7 +88,7 @@ async function runPhase(
   token: string,
   phase: string,
   options: ReturnType<typeof parse>,
-): Promise<PhaseResult> {
+) {
   const prefix = phase === 'one tag' ? 'hot' : 'spread';
   let next = 0;
   const tagOf = () => {
@@ -172,8 +133,8 @@ async function runPhase(
 await runScript('bench:contention', async (ctx) => {
   const options = parse(process.argv.slice(2));
   const api = await startApi(ctx.onCleanup);
-  const token = await tokenOfNewUser(api.url);
-  const phases: PhaseResult[] = [];
+  const token = await newUserToken(api.url, `bench_${randomBytes(3).toString('hex')}`);
+  const phases: Awaited<ReturnType<typeof runPhase>>[] = [];
   for (const phase of ['one tag', `${options.spread} tags`]) {
     phases.push(await runPhase(api, token, phase, options));
   }

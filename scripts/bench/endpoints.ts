@@ -2,14 +2,23 @@ import { deepStrictEqual } from 'node:assert';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import autocannon from 'autocannon';
 import type { Document, MongoClient } from 'mongodb';
-import { type LoadResult, measure, requestInit, type Workload, warmUp } from './load.ts';
-import type { ServerProcess } from './processes.ts';
 import { type CostShare, summarizeProfile } from './profile.ts';
 import type { Dataset } from './seed.ts';
-import type { ProcessUsage } from './serve.ts';
+import type { ProcessUsage, ServerProcess } from './serve.ts';
 
-/** What each endpoint is asked: the reads also go to the baseline; the write only to the API. */
+/** What an endpoint is asked: the reads also go to the baseline; the write only to the API. */
+export interface Workload {
+  name: string;
+  list: boolean;
+  write?: boolean;
+  /** Requested in turn, so that reads do not all hit one document. */
+  paths: string[];
+  headers: Record<string, string>;
+  body?: string;
+}
+
 export function workloads(data: Dataset, feedToken: string, posterToken: string): Workload[] {
   const authors = data.userIds.slice(0, 20).map((id) => `/api/users/${id}/posts?limit=20`);
   return [
@@ -42,14 +51,20 @@ export function workloads(data: Dataset, feedToken: string, posterToken: string)
 
 export type Side = 'api' | 'baseline' | 'floor';
 
+export interface LoadResult {
+  /** Completed requests per second over the measured run. */
+  rps: number;
+  latencyMs: { p50: number; p99: number };
+  usage: ProcessUsage;
+}
+
 export interface EndpointResult {
   name: string;
   list: boolean;
   api: LoadResult;
   baseline?: LoadResult;
-  /** The same read on bare Express routes (Express alone), with --floor. */
   floor?: LoadResult;
-  /** The profiled extra run of each side (its usage, its costs), with --profile. */
+  /** The profiled extra run of each side, with --profile. */
   profiles: Partial<Record<Side, { usage: ProcessUsage; costs: CostShare[] }>>;
   apiCommands: string[];
   /** Commands of the first request of a minute (the lastSeen write of authenticated ones). */
@@ -63,7 +78,6 @@ export interface EndpointResult {
 export interface CommandCount {
   /** Commands of one request in steady state, as "command collection". */
   commands: string[];
-  /** Commands of the first request (which may pay once-a-minute work: the lastSeen write). */
   firstCommands: string[];
   /** Of `commands`, the token check of an authenticated request (a find of the user by _id). */
   tokenCheck: number;
@@ -91,20 +105,21 @@ export function commandLabel(event: { commandName: string; command: Document }):
   return typeof collection === 'string' ? `${event.commandName} ${collection}` : event.commandName;
 }
 
-/**
- * A read of users that includes tokenVersion is a token check: authenticate()'s own, or the
- * feed's read of its authors, which confirms the reader's token in the same command.
- */
+/** A read of users with tokenVersion: authenticate()'s own, or the feed's read of its authors. */
 function isTokenCheck(event: { commandName: string; command: Document }): boolean {
   const projection = event.command.projection ?? {};
   const fields = projection instanceof Map ? [...projection.keys()] : Object.keys(projection);
   return event.command.find === 'users' && fields.includes('tokenVersion');
 }
 
-/**
- * Serves `listener` in this process and sends each workload's first request twice, recording
- * the commands of each on the monitored client: the second is the steady state.
- */
+/** The method, headers and body of a workload's requests. */
+function requestInit(w: Workload) {
+  const headers: Record<string, string> = { ...w.headers };
+  if (w.body) headers['content-type'] = 'application/json';
+  return { method: w.write ? ('POST' as const) : ('GET' as const), headers, body: w.body };
+}
+
+/** Serves `listener` here and sends each workload's first request twice: the second is counted. */
 async function countCommands(
   client: MongoClient,
   dbName: string,
@@ -127,12 +142,10 @@ async function countCommands(
       };
       const first = await send();
       const { json, seen } = await send();
-      const commands = seen.map(commandLabel);
-      const tokenCheck = seen.filter(isTokenCheck).length;
       counts.set(w.name, {
-        commands,
+        commands: seen.map(commandLabel),
         firstCommands: first.seen.map(commandLabel),
-        tokenCheck,
+        tokenCheck: seen.filter(isTokenCheck).length,
         json,
       });
     }
@@ -144,9 +157,8 @@ async function countCommands(
 }
 
 /**
- * Commands per request of the API and the baseline (and Express alone), served in this process
- * on a monitored client. Each must answer every read with the API's JSON, or it measures other
- * work. The write is counted on the API only.
+ * Commands per request of the API and the baseline (and Express alone), each of which must
+ * answer every read with the API's JSON, or it measures other work.
  */
 export async function countReads(
   client: MongoClient,
@@ -179,15 +191,77 @@ export interface MeasureOptions {
   connections: number;
   warmup: number;
   duration: number;
-  /** API and baseline (and Express alone) take turns this many times per endpoint. */
   rounds: number;
-  /** Requests each server gets on each endpoint before its first measured run (load.ts warmUp). */
   warmupRequests: number;
-  /** Folder for one CPU profile per endpoint and process, from an extra run after the measured ones. */
+  /** Folder for one CPU profile per endpoint and process, with --profile. */
   profileDir?: string;
 }
 
 export type Servers = { api: ServerProcess; baseline: ServerProcess; floor?: ServerProcess };
+
+// Far above any healthy answer; on a slow engine a full collection scan can take seconds.
+const TIMEOUT_SECONDS = 120;
+
+/** `seconds` of load, or exactly `amount` requests when given. */
+function run(w: Workload, url: string, connections: number, seconds: number, amount?: number) {
+  let next = 0;
+  const setupRequest = (request: object) => {
+    next += 1;
+    return { ...request, path: w.paths[(next - 1) % w.paths.length] as string };
+  };
+  return autocannon({
+    url,
+    connections,
+    ...(amount ? { amount } : { duration: seconds }),
+    timeout: TIMEOUT_SECONDS,
+    ...requestInit(w),
+    requests: [{ setupRequest }],
+  });
+}
+
+/** One request answered after those a run abandoned keeps their backlog out of the next run. */
+async function drain(w: Workload, url: string): Promise<void> {
+  await (await fetch(`${url}${w.paths[0]}`, requestInit(w))).arrayBuffer();
+}
+
+/**
+ * At least `requests` requests before a server's first measured run on an endpoint (V8 keeps
+ * compiling hot code for thousands), or at most 30 s of load, from the rate of a 2-second probe.
+ */
+async function warmUp(w: Workload, url: string, connections: number, requests: number) {
+  if (requests <= 0) return;
+  const probe = await run(w, url, connections, 2);
+  const rate = probe.requests.total / Math.max(probe.duration, 1);
+  const left = Math.min(requests - probe.requests.total, Math.ceil(rate * 30));
+  if (left > 0) await run(w, url, connections, 0, left);
+  await drain(w, url);
+}
+
+/**
+ * `warmup` seconds of discarded load, then `duration` seconds measured; the server's own usage
+ * window closes once the requests abandoned at the end were answered too.
+ */
+async function measure(
+  w: Workload,
+  server: ServerProcess,
+  options: { connections: number; warmup: number; duration: number },
+  label: string,
+  profile?: string,
+): Promise<LoadResult> {
+  if (options.warmup > 0) {
+    await run(w, server.url, options.connections, options.warmup);
+    await drain(w, server.url);
+  }
+  await server.startWindow(profile);
+  const result = await run(w, server.url, options.connections, options.duration);
+  await drain(w, server.url);
+  const usage = await server.stopWindow();
+  if (result.errors || result.non2xx) {
+    throw new Error(`${label}: ${result.errors + result.non2xx} failed requests`);
+  }
+  const { p50, p99 } = result.latency;
+  return { rps: result.requests.total / result.duration, latencyMs: { p50, p99 }, usage };
+}
 
 /** Several runs of one side as one: medians of throughput and latency, totals of what it spent. */
 function combine(runs: LoadResult[]): LoadResult {
@@ -209,27 +283,17 @@ function combine(runs: LoadResult[]): LoadResult {
   return { ...middle, usage };
 }
 
-/**
- * Warms each side up on `w`, then runs the sides in turns (in order in even rounds, reversed in
- * odd ones), so that load elsewhere on the machine falls on all alike.
- */
+/** Each side warmed up on `w`, then the sides in turns (reversed in odd rounds). */
 async function runRounds(w: Workload, sides: Side[], servers: Servers, load: MeasureOptions) {
   const runs: Record<Side, LoadResult[]> = { api: [], baseline: [], floor: [] };
-  // Not the write: its warm-up would add thousands of posts, which the migration measured
-  // after it would then have to transform (quadratic on FerretDB).
+  // Not the write: its warm-up would add thousands of posts for the migration to transform.
   for (const side of w.write ? [] : sides) {
-    const options = {
-      connections: load.connections,
-      requests: load.warmupRequests,
-      maxSeconds: 30,
-    };
-    await warmUp(w, (servers[side] as ServerProcess).url, options);
+    await warmUp(w, (servers[side] as ServerProcess).url, load.connections, load.warmupRequests);
   }
   for (let round = 0; round < load.rounds; round += 1) {
     for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
       const server = servers[side] as ServerProcess;
-      const window = { start: () => server.startWindow(), stop: () => server.stopWindow() };
-      runs[side].push(await measure(w, server.url, load, window, `${w.name} (${side})`));
+      runs[side].push(await measure(w, server, load, `${w.name} (${side})`));
     }
   }
   return runs;
@@ -238,34 +302,19 @@ async function runRounds(w: Workload, sides: Side[], servers: Servers, load: Mea
 const fileName = (name: string) => name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
 /** One more run of each side under V8's profiler, summarised per request. */
-async function profileSides(
-  w: Workload,
-  sides: Side[],
-  servers: Servers,
-  profileDir: string,
-  load: MeasureOptions,
-) {
+async function profileSides(w: Workload, sides: Side[], servers: Servers, load: MeasureOptions) {
   const profiles: EndpointResult['profiles'] = {};
   for (const side of sides) {
-    const server = servers[side] as ServerProcess;
-    const file = join(profileDir, `${fileName(w.name)}.${side}.cpuprofile`);
-    const window = { start: () => server.startWindow(file), stop: () => server.stopWindow() };
-    const r = await measure(
-      w,
-      server.url,
-      { ...load, warmup: 0 },
-      window,
-      `${w.name} (${side}, profiled)`,
-    );
+    const file = join(load.profileDir as string, `${fileName(w.name)}.${side}.cpuprofile`);
+    const options = { ...load, warmup: 0 };
+    const label = `${w.name} (${side}, profiled)`;
+    const r = await measure(w, servers[side] as ServerProcess, options, label, file);
     profiles[side] = { usage: r.usage, costs: summarizeProfile(file, r.usage.cpuMicrosPerRequest) };
   }
   return profiles;
 }
 
-/**
- * Throughput of each workload on the API, and of each read on the baseline (and Express alone),
- * with what each server process spent per request.
- */
+/** Each workload on the API, each read also on the baseline (and Express alone). */
 export async function measureEndpoints(
   work: Workload[],
   servers: Servers,
@@ -275,15 +324,10 @@ export async function measureEndpoints(
 ): Promise<EndpointResult[]> {
   const results: EndpointResult[] = [];
   for (const w of work) {
-    const sides: Side[] = w.write
-      ? ['api']
-      : servers.floor
-        ? ['api', 'baseline', 'floor']
-        : ['api', 'baseline'];
+    const sides: Side[] = w.write ? ['api'] : ['api', 'baseline'];
+    if (!w.write && servers.floor) sides.push('floor');
     const runs = await runRounds(w, sides, servers, load);
-    const profiles = load.profileDir
-      ? await profileSides(w, sides, servers, load.profileDir, load)
-      : {};
+    const profiles = load.profileDir ? await profileSides(w, sides, servers, load) : {};
     const [api, baseline, floor] = [runs.api, runs.baseline, runs.floor].map((r) =>
       r.length > 0 ? combine(r) : undefined,
     );

@@ -1,12 +1,6 @@
 #!/usr/bin/env bash
-# Runs mongo-java-server (an in-memory MongoDB wire-protocol server written in Java) on
-# 127.0.0.1:<port> in the foreground, for benchmark runs that FerretDB/SQLite cannot finish
-# (a migration over 1M documents: see docs/benchmarks.md). It is not a MongoDB: its figures say
-# how our processes behave with the data's size, not what MongoDB's throughput would be.
-#   scripts/bench/java-engine.sh <port>     then   MONGODB_URI=mongodb://127.0.0.1:<port>/
-# Fetches the jars from Maven Central into .tools/java/ on first use (idempotent; needs mvn and
-# a JDK 17+). Heap: JAVA_ENGINE_XMX (default 6g); the data lives in that heap. Stop it with
-# Ctrl-C or SIGTERM; the data is gone then.
+# scripts/bench/java-engine.sh <port>: mongo-java-server in memory on 127.0.0.1:<port>, in the
+# foreground (what it is for, what it needs and its settings: docs/benchmarks.md).
 set -euo pipefail
 
 MJS_VERSION=1.47.0
@@ -47,18 +41,11 @@ POM
   touch "$dir/.complete"
 fi
 
-# InMemoryMongoServer.main binds localhost:27017 whatever its arguments; this launcher binds the
-# address and port given, and nothing else. Two departures from the stock server, both printed
-# at start-up:
-# - mongo-java-server announces wire version 8 at most (it calls it 5.0), below the 9 (MongoDB
-#   4.4) that the Node driver 7 requires; the launcher announces 9. That number is only what
-#   hello reports (the server checks it nowhere), and buildInfo's version names the real server.
-# - The stock server uses its _id index only for a filter that is exactly {_id: value}; any other
-#   key makes it a full scan, so a migration whose writes repeat their selecting condition
-#   ({_id, field: {$exists: false}}, as the migration kit's do) is quadratic. The launcher looks
-#   such a filter's _id up in the _id index and applies the whole filter to what it finds, as
-#   MongoDB does. JAVA_ENGINE_STOCK=1 runs without it.
-# Rebuilt whenever this source changes.
+# A launcher of our own binds the address and port given (InMemoryMongoServer.main binds
+# localhost:27017), announces wire version 9 (the Node driver 7's minimum; the stock server says
+# 8, and checks it nowhere) and, unless JAVA_ENGINE_STOCK=1, looks {_id: value, ...} filters up
+# in the _id index (the stock server scans for any filter but {_id: value}, which makes a
+# migration quadratic). Rebuilt whenever this source changes.
 launcher=$(
   cat <<JAVA
 import de.bwaldvogel.mongo.MongoServer;

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/logger.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
 import { baselineListener, expressFloor } from './baseline.ts';
 import { countReads, measureEndpoints, workloads } from './endpoints.ts';
-import { measureOdm, type OdmResult } from './odm.ts';
+import { measureOdm } from './odm.ts';
 import {
   type BackupResult,
   type MigrationResult,
@@ -18,21 +18,18 @@ import {
   seedMigrationProbe,
 } from './operations.ts';
 import { type BenchOptions, parseOptions } from './options.ts';
-import { type ServerProcess, startServer } from './processes.ts';
 import { type Measured, measureCompression, writeResults } from './report.ts';
 import { openScratchDatabase, seedDataset } from './seed.ts';
+import { startServer } from './serve.ts';
 import { evaluateTargets } from './targets.ts';
 
-// FerretDB v1 on SQLite filters and sorts every query in Go over the whole collection, and a
-// migration's write costs a scan per document: at the issue's default (10k users, 200k posts) a
-// run would take hours here. Measured on the reference machine; see docs/benchmarks.md.
+// FerretDB v1 scans the whole collection for every query: at scale 1 a run would take hours.
 const FERRETDB_DEFAULT_SCALE = 0.005;
 
 const started = Date.now();
 const log = (m: string) =>
   console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
 
-/** The bench's database, seeded, and what the phases below share. */
 type Bench = Awaited<ReturnType<typeof openBench>>;
 
 /** The engine (embedded unless MONGODB_URI is set), a fresh bench database, the dataset. */
@@ -64,36 +61,28 @@ function serverEnvironment(bench: Bench): NodeJS.ProcessEnv {
     MONGODB_AUTO_INDEX: 'false',
     JWT_SECRET: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'warn',
-    // There is no switch to turn the global rate limit off; a limit no run can reach keeps the
-    // limiter's per-request cost in the measurement without refusing anything.
+    // Limits no run reaches: the checks are paid for, nothing is refused or shed.
     RATE_LIMIT_STORE: 'memory',
     RATE_LIMIT_MAX: '1000000',
     RATE_LIMIT_WINDOW_MS: '60000',
-    // Every connection of the load generator comes from one address: no per-client cap, and
-    // nothing shed, so that the figures are the work's (the checks themselves still run).
     MAX_IN_FLIGHT_PER_CLIENT: '10000',
     MAX_IN_FLIGHT: '100000',
     MAX_EVENT_LOOP_LAG_MS: '60000',
   };
 }
 
-/** The http phase's servers, each in its own process (stopped on the way out), and their load. */
+/** The http phase's servers, each in its own process (stopped on the way out too). */
 async function startServers(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
   log('starting the API and the baseline in processes of their own');
-  const kinds = bench.options.floor
-    ? (['api', 'baseline', 'express'] as const)
-    : (['api', 'baseline'] as const);
-  const started: ServerProcess[] = [];
-  for (const kind of kinds) {
+  const start = async (kind: 'api' | 'baseline' | 'express') => {
     const server = await startServer(kind, serverEnv);
     bench.onCleanup(() => server.stop());
-    started.push(server);
-  }
-  const [api, baseline, floor] = started as [ServerProcess, ServerProcess, ServerProcess?];
-  return {
-    servers: { api, baseline, floor },
-    stop: () => Promise.all(started.map((s) => s.stop())),
+    return server;
   };
+  const [api, baseline] = [await start('api'), await start('baseline')];
+  const floor = bench.options.floor ? await start('express') : undefined;
+  const stop = () => Promise.all([api, baseline, floor].map((s) => s?.stop()));
+  return { servers: { api, baseline, floor }, stop };
 }
 
 /** Where --profile writes its profiles (made on first use), or nothing without it. */
@@ -120,10 +109,7 @@ async function requestWork(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
   return { listeners, reads: work.filter((w) => !w.write), write: work.find((w) => w.write) };
 }
 
-/**
- * The http phase: commands per request, then each endpoint under load on the API, the baseline
- * and, with --floor, Express alone.
- */
+/** The http phase: commands per request, then each endpoint under load. */
 async function measureRequests(bench: Bench) {
   const { options, client, dbName } = bench;
   const serverEnv = serverEnvironment(bench);
@@ -141,12 +127,6 @@ async function measureRequests(bench: Bench) {
   }
   await stop();
   return { endpoints, compression: measureCompression(counts.api?.get('GET /api/posts')?.json) };
-}
-
-/** The odm phase: Mongoose's reads against the driver's for the same commands (odm.ts). */
-function measureOdmPhase(bench: Bench): Promise<OdmResult[]> {
-  log('measuring the Mongoose reads against driver reads sending the same commands');
-  return measureOdm(bench.uri, bench.dbName, bench.data, bench.options.odm, log);
 }
 
 async function measureMigrationPhase(bench: Bench): Promise<MigrationResult> {
@@ -184,14 +164,15 @@ function report(bench: Bench, measured: Omit<Measured, 'engine' | 'options' | 'd
   return targets.every((t) => t.status !== 'FAIL');
 }
 
-// The script runner reads .env, turns the first signal into a clean-up (newest first: servers,
-// the database, the engine) and exit 130, and any failure into one line.
+// The script runner cleans up (servers, the database, the engine) on a signal or a failure.
 await runScript('bench', async (ctx) => {
   const options = parseOptions(process.argv.slice(2));
   const bench = await openBench(options, ctx.onCleanup);
   const phases = options.only;
   const requests = phases.has('http') ? await measureRequests(bench) : { endpoints: [] };
-  const odm = phases.has('odm') ? await measureOdmPhase(bench) : undefined;
+  const odm = phases.has('odm')
+    ? await measureOdm(bench.uri, bench.dbName, bench.data, options.odm, log)
+    : undefined;
   const migration = phases.has('migration') ? await measureMigrationPhase(bench) : undefined;
   let backup: BackupResult | undefined;
   if (phases.has('backup')) {

@@ -8,27 +8,15 @@ import { postLists } from '../../src/posts/schemas.ts';
 import type { PageRequest } from '../../src/shared/page.ts';
 import { driverFeed, driverPostPage, driverPostView, driverUserPostPage } from './baseline.ts';
 import { commandLabel, recordCommands } from './endpoints.ts';
+import type { BenchOptions } from './options.ts';
 import type { Dataset } from './seed.ts';
 
-/**
- * The ODM's price, measured in this process (`npm run bench -- --only odm`): each read endpoint's
- * query as the app runs it through Mongoose (src/posts/queries.ts, the feed's service) against
- * driver calls that send exactly the same commands and return the same views, in client CPU per
- * operation (process.cpuUsage over many operations, the two sides taking turns in rounds after
- * a warm-up). Before measuring, each pair is run on a monitored connection: the run fails when
- * the commands or the answers differ, since then it would measure other work. Not part of the app.
- */
+// The ODM's price (`npm run bench -- --only odm`, docs/benchmarks.md): each read as the app runs
+// it through Mongoose against driver calls checked to send the same commands and return the same
+// views, in client CPU per read, in this process.
 
 const PAGE: PageRequest = { limit: 20 };
-
-export interface OdmOptions {
-  /** Operations per side in each measured round. */
-  iterations: number;
-  /** Rounds, the two sides taking turns (Mongoose first in even rounds). */
-  rounds: number;
-  /** Operations per side before the first round (V8 compiles the hot code meanwhile). */
-  warmup: number;
-}
+type OdmOptions = BenchOptions['odm'];
 
 export interface OdmResult {
   name: string;
@@ -36,14 +24,11 @@ export interface OdmResult {
   commands: string[];
   iterations: number;
   rounds: number;
-  /** Client CPU per operation (user + system, µs) over all rounds. */
+  /** Client CPU per read (user + system, µs) over all rounds. */
   mongooseMicros: number;
   driverMicros: number;
-  /** Each round's figures, in the order measured. */
   perRound: { mongoose: number[]; driver: number[] };
 }
-
-// --- The pairs ----------------------------------------------------------------------------------
 
 /** One read, as the app runs it through Mongoose and as the same commands through the driver. */
 export interface Pair {
@@ -86,8 +71,6 @@ export function readPairs(data: Dataset): Pair[] {
   ];
 }
 
-// --- Checking that both sides do the same work ------------------------------------------------
-
 const SESSION_FIELDS = new Set(['lsid', '$clusterTime', 'txnNumber', '$db']);
 
 /** A command as sent, without what differs between any two sends (session, cluster time). */
@@ -107,8 +90,7 @@ async function recorded(monitored: Database, dbName: string, run: () => Promise<
 
 /**
  * Runs each side of `pair` for several inputs on a monitored connection; throws, naming the
- * first difference, unless both sent the same commands (same filters, projections, sorts,
- * limits, read concern) and returned the same data. Returns the commands as "name collection".
+ * first difference, unless both sent the same commands and returned the same data.
  */
 export async function assertSameWork(
   monitored: Database,
@@ -141,8 +123,6 @@ export async function assertSameWork(
   return names;
 }
 
-// --- Measuring ----------------------------------------------------------------------------------
-
 async function cpuPerOperation(run: (i: number) => Promise<unknown>, n: number) {
   const start = process.cpuUsage();
   for (let i = 0; i < n; i += 1) await run(i);
@@ -174,10 +154,7 @@ async function measurePair(
   return { name, commands, iterations, rounds, perRound, mongooseMicros, driverMicros };
 }
 
-/**
- * The micro-benchmark over the seeded bench database: a connection without command monitoring
- * for the timed runs (both sides use its client), a monitored one for the check before them.
- */
+/** A monitored connection for the check, an unmonitored one for the timed runs (both sides). */
 export async function measureOdm(
   uri: string,
   dbName: string,
@@ -189,6 +166,7 @@ export async function measureOdm(
   const timed = await connectDatabase(uri, { dbName, poolSize: 1 });
   const raw = timed.connection.getClient().db(dbName);
   const results: OdmResult[] = [];
+  log('measuring the Mongoose reads against driver reads sending the same commands');
   try {
     for (const pair of readPairs(data)) {
       const commands = await assertSameWork(monitored, dbName, pair);

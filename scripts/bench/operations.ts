@@ -1,19 +1,18 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Db } from 'mongodb';
+import { type Db, MongoClient } from 'mongodb';
+import { transformInBatches, withBatchSettings } from '../../src/migrations/migration-kit.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
-import { type MemoryPeak, runMeasured, spawnTs } from './processes.ts';
+import { insertInBatches } from './seed.ts';
 
-export interface MigrationResult {
-  collection: string;
-  docs: number;
-  seconds: number;
-  docsPerSecond: number;
-  /** Documents per cursor batch (bulkWrite commands are capped at 25 statements on FerretDB). */
-  batchSize: number;
-  memory: MemoryPeak;
+export interface MemoryPeak {
+  /** Highest sum of resident memory over the whole process tree at one sample (bytes). */
+  treePeakBytes: number;
+  /** Highest peak (VmHWM) of any single process of the tree, and its name. */
+  largestBytes: number;
+  largestName: string;
 }
 
 export interface CommandResult {
@@ -22,41 +21,167 @@ export interface CommandResult {
   memory: MemoryPeak;
 }
 
+export interface MigrationResult {
+  collection: string;
+  docs: number;
+  seconds: number;
+  docsPerSecond: number;
+  batchSize: number;
+  memory: MemoryPeak;
+}
+
 export interface BackupResult {
   backup: CommandResult & { archiveBytes: number; dataBytes: number; mbPerSecond: number };
   verify: CommandResult;
 }
 
-/** Fills `collection` with `count` post-shaped documents for a migration bigger than the posts. */
-export async function seedMigrationProbe(db: Db, collection: string, count: number): Promise<void> {
-  const target = db.collection(collection);
-  for (let start = 0; start < count; start += 10_000) {
-    const n = Math.min(10_000, count - start);
-    await target.insertMany(
-      Array.from({ length: n }, (_, j) => ({
-        body: `migration probe ${start + j}: the quick brown fox jumps over the lazy dog`,
-        timestamp: new Date(),
-        tags: ['probe'],
-      })),
-      { ordered: false },
-    );
+// --- Memory of a process tree, from /proc (Linux only) ------------------------------------------
+
+function status(pid: number): { rss: number; hwm: number; name: string } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    const name = /^Name:\s+(.*)$/m.exec(text)?.[1] ?? '?';
+    return { rss: kb('VmRSS') * 1024, hwm: kb('VmHWM') * 1024, name };
+  } catch {
+    return undefined;
   }
 }
 
+function descendants(root: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name is in parentheses and may hold spaces: the ppid follows the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const found: number[] = [];
+  const pending = [root];
+  while (pending.length) {
+    const pid = pending.pop() as number;
+    found.push(pid);
+    pending.push(...(parents.get(pid) ?? []));
+  }
+  return found;
+}
+
+/** Samples a process tree every 50 ms until stopped; VmHWM catches a peak between samples. */
+export function sampleMemory(root: number): { stop(): MemoryPeak } {
+  const peak: MemoryPeak = { treePeakBytes: 0, largestBytes: 0, largestName: '' };
+  const sample = () => {
+    let sum = 0;
+    for (const pid of descendants(root)) {
+      const s = status(pid);
+      if (!s) continue;
+      sum += s.rss;
+      if (s.hwm > peak.largestBytes) {
+        peak.largestBytes = s.hwm;
+        peak.largestName = s.name;
+      }
+    }
+    peak.treePeakBytes = Math.max(peak.treePeakBytes, sum);
+  };
+  sample();
+  const timer = setInterval(sample, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+/** Runs a command to completion while sampling its memory; rejects with its last stderr line. */
+function runMeasured(child: ChildProcess, label: string) {
+  const started = performance.now();
+  const memory = sampleMemory(child.pid as number);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  return new Promise<{ seconds: number; stdout: string; memory: MemoryPeak }>((resolve, reject) => {
+    child.once('error', (error) => {
+      memory.stop();
+      reject(new Error(`${label}: ${error.message}`));
+    });
+    child.once('exit', (code) => {
+      const peak = memory.stop();
+      const seconds = (performance.now() - started) / 1000;
+      if (code === 0) resolve({ seconds, stdout, memory: peak });
+      else reject(new Error(`${label} exited with ${code}: ${stderr.trim().split('\n').at(-1)}`));
+    });
+  });
+}
+
+// --- The migration ----------------------------------------------------------------------------
+
+/** Fills `collection` with `count` post-shaped documents for a migration bigger than the posts. */
+export async function seedMigrationProbe(db: Db, collection: string, count: number): Promise<void> {
+  await insertInBatches(db, collection, count, (i) => ({
+    body: `migration probe ${i}: the quick brown fox jumps over the lazy dog`,
+    timestamp: new Date(),
+    tags: ['probe'],
+  }));
+}
+
+/**
+ * The migration itself, in the child process (`node operations.ts migrate`): the kit's
+ * transformInBatches derives `bodyLength` from every document's body, repeating its selecting
+ * condition in each write as migrations must.
+ */
+async function migrate(env: NodeJS.ProcessEnv): Promise<{ docs: number; seconds: number }> {
+  const { MONGODB_URI: uri, BENCH_DB: dbName, BENCH_COLLECTION: collection = 'posts' } = env;
+  if (!uri || !dbName) throw new Error('MONGODB_URI and BENCH_DB must be set');
+  const started = performance.now();
+  const client = await MongoClient.connect(uri);
+  try {
+    const settings = { batchSize: Number(env.BENCH_BATCH ?? 1000), onProgress: () => {} };
+    const { seen, written } = await withBatchSettings(settings, () =>
+      transformInBatches(client.db(dbName), collection, {
+        label: `${collection}.bodyLength`,
+        filter: { bodyLength: { $exists: false } },
+        projection: { body: 1 },
+        toWrite: (doc) => ({
+          updateOne: {
+            filter: { _id: doc._id, bodyLength: { $exists: false } },
+            update: { $set: { bodyLength: String(doc.body).length } },
+          },
+        }),
+      }),
+    );
+    if (written !== seen) throw new Error(`wrote ${written} of ${seen} documents`);
+    return { docs: seen, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await client.close();
+  }
+}
+
+/** The migration in a process of its own, so that its memory can be measured. */
 export async function measureMigration(
   env: NodeJS.ProcessEnv,
   collection: string,
   batchSize: number,
 ): Promise<MigrationResult> {
-  const child = spawnTs('migration-child.ts', [], {
-    ...env,
-    BENCH_COLLECTION: collection,
-    BENCH_BATCH: String(batchSize),
+  const child = spawn(process.execPath, [import.meta.filename, 'migrate'], {
+    env: { ...env, BENCH_COLLECTION: collection, BENCH_BATCH: String(batchSize) },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const { stdout, memory } = await runMeasured(child, 'migration');
   const { docs, seconds } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
   return { collection, docs, seconds, docsPerSecond: docs / seconds, batchSize, memory };
 }
+
+// --- The backup -------------------------------------------------------------------------------
 
 function runNpm(script: string, env: NodeJS.ProcessEnv) {
   const child = spawn('npm', ['run', '--silent', script], {
@@ -67,11 +192,7 @@ function runNpm(script: string, env: NodeJS.ProcessEnv) {
   return runMeasured(child, `npm run ${script}`);
 }
 
-/**
- * `npm run backup` then `npm run backup:verify` on the bench database, into a scratch backup
- * folder. The connection string travels in the environment only. Memory is sampled over the
- * whole process tree (npm, the script, mongodump/mongorestore).
- */
+/** `npm run backup` then `npm run backup:verify` on the bench database, into a scratch folder. */
 export async function measureBackup(db: Db, env: NodeJS.ProcessEnv): Promise<BackupResult> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-backup-'));
   try {
@@ -80,8 +201,7 @@ export async function measureBackup(db: Db, env: NodeJS.ProcessEnv): Promise<Bac
     const archives = readdirSync(dir).filter((f) => f.endsWith('.gz'));
     if (archives.length !== 1) throw new Error(`npm run backup left ${archives.length} archives`);
     const archiveBytes = statSync(join(dir, archives[0] as string)).size;
-    const stats = await db.stats();
-    const dataBytes = Number(stats.dataSize ?? 0);
+    const dataBytes = Number((await db.stats()).dataSize ?? 0);
     const verify = await runNpm('backup:verify', backupEnv);
     return {
       backup: {
@@ -97,4 +217,14 @@ export async function measureBackup(db: Db, env: NodeJS.ProcessEnv): Promise<Bac
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+if (import.meta.filename === process.argv[1] && process.argv[2] === 'migrate') {
+  await migrate(process.env).then(
+    (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
+    (error: Error) => {
+      console.error(`migration failed: ${error.message.split('\n')[0]}`);
+      process.exit(1);
+    },
+  );
 }

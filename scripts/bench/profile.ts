@@ -1,10 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 
-/**
- * Starts V8's CPU profiler in this process, sampling every 100 µs (V8's default is 1 ms: too few
- * samples in a few seconds); the function returned stops it and writes the profile to `file`.
- */
+/** V8's CPU profiler in this process at 100 µs (its default 1 ms gives too few samples). */
 export async function startProfile(): Promise<(file: string) => Promise<void>> {
   const session = new Session();
   session.connect();
@@ -20,58 +17,49 @@ export async function startProfile(): Promise<(file: string) => Promise<void>> {
 
 /** A V8 CPU profile (.cpuprofile), as the inspector's Profiler.stop returns it. */
 interface CpuProfile {
-  nodes: {
-    id: number;
-    callFrame: { functionName: string; url: string };
-    children?: number[];
-  }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
   samples: number[];
-  timeDeltas: number[];
 }
 
-export interface CostShare {
-  category: string;
-  /** CPU time per request attributed to the category, in microseconds. */
-  micros: number;
-}
+/** CPU time per request attributed to a category, in microseconds. */
+export type CostShare = { category: string; micros: number };
 
-// Which part of the request's way each package is; the first match on the frame's URL wins.
-const PACKAGES: [RegExp, string][] = [
+// Which part of the request's way each package is (a scoped package by its scope).
+const CATEGORIES: [string, string][] = [
   [
-    /node_modules\/(pino|pino-http|pino-std-serializers|sonic-boom|@pinojs|fast-redact|quick-format-unescaped|safe-stable-stringify|thread-stream|atomic-sleep|on-exit-leak-free)\//,
     'logging (pino)',
+    `pino pino-http pino-std-serializers sonic-boom @pinojs fast-redact quick-format-unescaped
+    safe-stable-stringify thread-stream atomic-sleep on-exit-leak-free`,
   ],
-  [/node_modules\/helmet\//, 'security headers (helmet)'],
-  [/node_modules\/(cors|vary)\//, 'CORS'],
-  [/node_modules\/express-rate-limit\//, 'rate limiting'],
+  ['security headers (helmet)', 'helmet'],
+  ['CORS', 'cors vary'],
+  ['rate limiting', 'express-rate-limit'],
+  ['body parsing', 'body-parser raw-body type-is content-type media-typer iconv-lite'],
+  ['ETag and freshness (express res.send)', 'etag fresh'],
+  ['validation (zod)', 'zod @asteasolutions'],
+  ['token check (jose)', 'jose'],
+  ['Mongoose', 'mongoose mquery mpath sift kareem'],
+  ['MongoDB driver and BSON', 'mongodb bson @mongodb-js mongodb-connection-string-url'],
   [
-    /node_modules\/(body-parser|raw-body|type-is|content-type|media-typer|iconv-lite)\//,
-    'body parsing',
-  ],
-  [/node_modules\/(etag|fresh)\//, 'ETag and freshness (express res.send)'],
-  [/node_modules\/(zod|@asteasolutions)\//, 'validation (zod)'],
-  [/node_modules\/jose\//, 'token check (jose)'],
-  [/node_modules\/(mongoose|mquery|mpath|sift|kareem)\//, 'Mongoose'],
-  [
-    /node_modules\/(mongodb|bson|@mongodb-js|mongodb-connection-string-url)\//,
-    'MongoDB driver and BSON',
-  ],
-  [
-    /node_modules\/(express|router|path-to-regexp|finalhandler|on-finished|ee-first|parseurl|proxy-addr|forwarded|ipaddr\.js|accepts|negotiator|mime-types|mime-db|statuses|http-errors|depd|debug|ms|encodeurl|escape-html|merge-descriptors|setprototypeof|send|serve-static|cookie|range-parser|qs|content-disposition|is-promise|safe-buffer)\//,
     'Express (routing, request and response)',
+    `express router path-to-regexp finalhandler on-finished ee-first parseurl proxy-addr forwarded
+    ipaddr.js accepts negotiator mime-types mime-db statuses http-errors depd debug ms encodeurl
+    escape-html merge-descriptors setprototypeof send serve-static cookie range-parser qs
+    content-disposition is-promise safe-buffer`,
   ],
-  [/node_modules\/([^/]+)\//, 'other package: $1'],
+];
+const CATEGORY_OF_PACKAGE = new Map(
+  CATEGORIES.flatMap(([category, names]) => names.split(/\s+/).map((n) => [n, category])),
+);
+const OURS: [RegExp, string][] = [
   [/\/src\/http\/route\.ts/, 'app: route helper (src/http/route.ts)'],
   [/\/src\/([a-z-]+)\//, 'app: src/$1'],
   [/\/src\/([a-z-]+\.ts)/, 'app: src/$1'],
   [/\/scripts\/bench\//, 'baseline server code'],
 ];
 
-// Native functions without a URL that are worth their own line wherever they are called from.
-const BUILTINS: Record<string, string> = {
-  stringify: 'JSON.stringify',
-  parse: 'JSON.parse',
-};
+// Native functions without a URL worth their own line wherever they are called from.
+const BUILTINS: Record<string, string> = { stringify: 'JSON.stringify', parse: 'JSON.parse' };
 
 // With `mongooseParts`, Mongoose's own frames by what they do, to see which of its steps a read
 // pays for; the first match on "url:function" wins, checked from the innermost frame outwards.
@@ -116,7 +104,13 @@ function categoryOf(
   // The bench's own probe (starting and stopping the profiler) is not the server's work.
   if (/\/scripts\/bench\/(serve|profile)\.ts$/.test(frame.url)) return 'excluded';
   if (frame.url === '' && BUILTINS[frame.functionName]) return BUILTINS[frame.functionName];
-  for (const [pattern, name] of PACKAGES) {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(frame.url)?.[1];
+  if (pkg)
+    return (
+      CATEGORY_OF_PACKAGE.get(pkg.startsWith('@') ? (pkg.split('/')[0] as string) : pkg) ??
+      `other package: ${pkg}`
+    );
+  for (const [pattern, name] of OURS) {
     const match = pattern.exec(frame.url);
     if (match) return name.replace('$1', match[1] ?? '');
   }
@@ -124,15 +118,10 @@ function categoryOf(
 }
 
 /**
- * CPU per request by part of the stack: each sample goes to the innermost frame that belongs to
- * a package or to our code; Node's own internals (http parser, sockets, streams) and unnamed
- * natives count for the nearest such caller, or as "node: http, net, streams" when none is on
- * the stack (reading and writing sockets). Idle time and the bench's own probe are left out.
- *
- * Samples are counted, not weighed by their wall-clock gaps: on a machine shared with other
- * work a descheduled thread yields one sample with a long gap, which says nothing about where
- * its CPU went. The shares are then scaled to `cpuMicrosPerRequest`, the CPU time per request
- * the process measured for itself over the profiled run.
+ * CPU per request by part of the stack: each sample to the innermost frame of a package or of our
+ * code (Node's internals count for their caller, else as "node: http, net, streams"). Samples
+ * are counted, not weighed by their gaps (a descheduled thread's long gap is no CPU), and
+ * scaled to the CPU per request the process measured for itself.
  */
 export function summarizeProfile(
   file: string,
@@ -174,9 +163,7 @@ export function summarizeProfile(
     .slice(0, top);
 }
 
-// `node scripts/bench/profile.ts <file.cpuprofile> <CPU µs per request> [--mongoose-parts]`: the
-// same summary for any profile (the bench's results JSON holds each profiled run's CPU per
-// request); --mongoose-parts splits Mongoose's share by what it does (casting, populate, hooks...).
+// `node scripts/bench/profile.ts <file> <CPU µs per request> [--mongoose-parts]` (docs/benchmarks.md).
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [file, cpu, flag] = process.argv.slice(2);
   if (!file || !Number(cpu) || (flag !== undefined && flag !== '--mongoose-parts')) {

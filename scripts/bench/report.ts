@@ -2,12 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { EndpointResult } from './endpoints.ts';
-import type { LoadResult } from './load.ts';
+import type { EndpointResult, LoadResult } from './endpoints.ts';
+
 import type { OdmResult } from './odm.ts';
-import type { BackupResult, MigrationResult } from './operations.ts';
+import type { BackupResult, MemoryPeak, MigrationResult } from './operations.ts';
 import type { BenchOptions } from './options.ts';
-import type { MemoryPeak } from './processes.ts';
 import type { CostShare } from './profile.ts';
 import type { Dataset } from './seed.ts';
 import type { ProcessUsage } from './serve.ts';
@@ -19,7 +18,7 @@ export interface Compression {
   microsecondsPerResponse: number;
 }
 
-/** What gzip would cost and save on a page of 20 posts (the app does not compress; see docs). */
+/** What gzip would cost and save on a page of 20 posts (the app does not compress). */
 export function measureCompression(page: unknown): Compression {
   const json = JSON.stringify(page);
   let gzipBytes = 0;
@@ -91,25 +90,19 @@ function usageTable(endpoints: EndpointResult[], rounds: number): string {
     ];
     return [x.name, cpus, ratio(a), ratio(b), busyBoth, rssBoth];
   });
-  return `${table(head, rows)}\n\nCPU is user + system time of the whole server process (process.cpuUsage) over the measured runs${
-    rounds > 1 ? ` (${rounds} rounds each, the servers taking turns)` : ''
-  }, divided by the requests it received; Express alone (--floor) is the same read on bare Express routes calling the same service code; event loop busy is performance.eventLoopUtilization over the same window; peak RSS is the process's high-water mark (resourceUsage().maxRSS).`;
+  const over = rounds > 1 ? ` (${rounds} rounds each, the servers taking turns)` : '';
+  return `${table(head, rows)}\n\nEach server process's own counters over the measured runs${over}: docs/benchmarks.md says how.`;
 }
+
+const SIDE_LABELS = { api: 'API', floor: 'Express alone', baseline: 'baseline' } as const;
 
 /** The profiled run's top costs per request of each side, and its CPU per request. */
 function profileLines(x: EndpointResult): string[] {
-  const sides = [
-    ['API', x.profiles.api],
-    ['Express alone', x.profiles.floor],
-    ['baseline', x.profiles.baseline],
-  ] as const;
-  return sides.flatMap(([label, p]) =>
-    p
-      ? [
-          `- ${x.name}, ${label} profiled (${n0(p.usage.cpuMicrosPerRequest)} µs CPU/req, ${p.usage.profile}): ${costLine(p.costs)}.`,
-        ]
-      : [],
-  );
+  return Object.entries(SIDE_LABELS).flatMap(([side, label]) => {
+    const p = x.profiles[side as keyof typeof SIDE_LABELS];
+    const cpu = `${n0(p?.usage.cpuMicrosPerRequest ?? 0)} µs CPU/req, ${p?.usage.profile}`;
+    return p ? [`- ${x.name}, ${label} profiled (${cpu}): ${costLine(p.costs)}.`] : [];
+  });
 }
 
 /** Client CPU per read through Mongoose and through the driver, for the same commands. */
@@ -188,8 +181,9 @@ function renderReport(r: Measured, e: ReturnType<typeof environmentOf>): string 
   const parts = [
     `Run ${e.date} on ${e.cpu}, ${e.os}, Node ${e.node}; engine ${e.engine}; dataset ${e.dataset}; load ${e.load}.`,
   ];
-  if (r.endpoints.length) parts.push(endpointTable(r.endpoints));
-  if (r.endpoints.length) parts.push(usageTable(r.endpoints, r.options.rounds));
+  if (r.endpoints.length) {
+    parts.push(endpointTable(r.endpoints), usageTable(r.endpoints, r.options.rounds));
+  }
   const profiles = r.endpoints.flatMap(profileLines);
   if (profiles.length)
     parts.push(`CPU µs per request by part of the stack:\n\n${profiles.join('\n')}`);
@@ -208,10 +202,7 @@ function renderReport(r: Measured, e: ReturnType<typeof environmentOf>): string 
   return `${parts.join('\n\n')}\n`;
 }
 
-/**
- * Writes bench/results/<timestamp>.json (everything) and .md (the report), and returns the
- * report for stdout.
- */
+/** Writes bench/results/<timestamp>.json (everything) and .md (the report); returns the report. */
 export function writeResults(root: string, r: Measured): { report: string; files: string } {
   const environment = environmentOf(r);
   const report = renderReport(r, environment);

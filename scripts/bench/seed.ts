@@ -26,10 +26,7 @@ const FEED_FOLLOWEES = 150;
 const BATCH = 5000;
 export const BENCH_PASSWORD = 'bench password 1';
 
-/**
- * What the documents say; the shapes (counts by scale, skewed authorship, tags per post,
- * follows) stay the generator's. The bench's content is plain; npm run seed's reads like people.
- */
+/** What the documents say (npm run seed's reads like people); the shapes are the generator's. */
 export interface SeedContent {
   /** The PRNG's seed: one seed, one dataset. */
   seed: number;
@@ -38,7 +35,6 @@ export interface SeedContent {
   /** Tag ranks 0..tagVocabulary-1 (the low ranks most used), named by tagName. */
   tagVocabulary: number;
   tagName(rank: number): string;
-  /** Every user's password (one argon2 hash for all: hashing is deliberately slow). */
   password: string;
   user(i: number, rand: () => number): { username: string; email: string; aboutMe?: string };
   body(i: number, rand: () => number): string;
@@ -66,7 +62,7 @@ function random(seed: number): () => number {
   };
 }
 
-async function insertInBatches<T extends object>(
+export async function insertInBatches<T extends object>(
   db: Db,
   collection: string,
   count: number,
@@ -79,11 +75,9 @@ async function insertInBatches<T extends object>(
 }
 
 /**
- * Seeds users, posts with tags, follows and tag counters with the raw driver (insertMany in
- * batches). Post authorship is skewed (a few users write most posts) so that one author's
- * listing and the feed have deep pages; timestamps spread over content.spanDays. Each tag's
- * postCount is the number of posts carrying it, as the API keeps it; the documents must pass
- * the models' validation (test/seed.test.ts checks the sample content's).
+ * Users, posts with tags, follows and tag counters with the raw driver (docs/benchmarks.md).
+ * Authorship is skewed so that one author's listing and the feed have deep pages; the documents
+ * must pass the models' validation (test/seed.test.ts checks the sample content's).
  */
 export async function seedDataset(
   db: Db,
@@ -198,6 +192,19 @@ async function seedFollows(
     createdAt: new Date(start + i * 1000),
   }));
   return edgeList.length;
+}
+
+/** A new user's token, registered and logged in through the API at `url`. */
+export async function newUserToken(url: string, username: string): Promise<string> {
+  const post = (path: string, body: object) =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: BENCH_PASSWORD, ...body }),
+    });
+  const registered = await post('/api/users', { email: `${username}@example.com` });
+  if (registered.status !== 201) throw new Error(`register answered ${registered.status}`);
+  return ((await (await post('/api/tokens', {})).json()) as { token: string }).token;
 }
 
 /**

@@ -1,5 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { MongoClient } from 'mongodb';
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
@@ -7,45 +9,98 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectDatabase } from '../../src/models.ts';
 import { applyHeapPolicy } from '../../src/process/heap.ts';
+import { API_NODE_FLAGS } from '../../src/process/node-flags.ts';
 import { baselineListener, expressFloor } from './baseline.ts';
 import { startProfile } from './profile.ts';
 
 /**
- * A server under load, in its own process so it does not share an event loop with the load
- * generator: `api` is the real app (createApp, as src/main.ts builds it, minus the embedded
- * engine), `baseline` the raw-driver server, `express` the bare Express routes of --floor. Each
- * reads the environment (MONGODB_URI is passed there, never on a command line) and prints
- * {"port": n} once listening. Over the IPC channel the bench opens, each reports what it spent
- * during a measured window, by its own counters (not from `ps`).
+ * A server under load, in its own process (`node serve.ts api|baseline|express`, the URI in its
+ * environment): it prints {"port": n} once listening, and over IPC reports what it spent in each
+ * measured window by its own counters.
  */
 
 /** What a server process spent over one measured window. */
 export interface ProcessUsage {
   requests: number;
-  /** User + system CPU time of the whole process over the window, in microseconds. */
+  /** User + system CPU time of the whole process, in microseconds. */
   cpuMicros: number;
-  /** CPU time per request received in the window, in microseconds. */
   cpuMicrosPerRequest: number;
   /** Share of the window the event loop was busy (0..1). */
   eventLoopUtilization: number;
-  /**
-   * The process's resident-memory high-water mark (getrusage's maxrss) when the window closed.
-   * Not sampled: reading /proc every few milliseconds costs more CPU than a request on a loaded
-   * machine, and would be counted against it.
-   */
+  /** getrusage's maxrss when the window closed (sampling /proc would cost more than a request). */
   maxRssBytes: number;
   seconds: number;
-  /** Where the CPU profile of the window was written, when one was asked for. */
+  /** Where the window's CPU profile was written, when one was asked for. */
   profile?: string;
 }
 
-/** Messages the bench sends a server process over its IPC channel. */
-export type UsageMessage = { type: 'start'; profile?: string } | { type: 'stop' };
+type UsageMessage = { type: 'start'; profile?: string } | { type: 'stop' };
 
-/**
- * Answers the bench's start/stop messages with the process's own counters over the window in
- * between; `profile` (a file name) also records a V8 CPU profile of the window.
- */
+export interface ServerProcess {
+  url: string;
+  /** Opens a measured window in the server (with a CPU profile written to `profile`). */
+  startWindow(profile?: string): Promise<void>;
+  stopWindow(): Promise<ProcessUsage>;
+  stop(): Promise<void>;
+}
+
+/** Sends one message over the child's IPC channel and waits for the reply of type `reply`. */
+function ask<T>(child: ChildProcess, message: UsageMessage, reply: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type: string; usage?: T }) => {
+      if (m.type !== reply) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(m.usage as T);
+    };
+    const onExit = () => {
+      child.off('message', onMessage);
+      reject(new Error(`server process exited while the bench waited for "${reply}"`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.send(message);
+  });
+}
+
+/** Starts this file as `kind`, with the API's node flags (as npm start), and waits for its port. */
+export function startServer(
+  kind: 'api' | 'baseline' | 'express',
+  env: NodeJS.ProcessEnv,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...API_NODE_FLAGS, import.meta.filename, kind], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) =>
+      reject(new Error(`${kind} server exited (${code}): ${stderr.trim().split('\n').at(-1)}`)),
+    );
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => {
+      const { port } = JSON.parse(line) as { port: number };
+      // The app's own log lines (warnings) are not ours to parse; keep the pipe drained.
+      child.stdout?.resume();
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        startWindow: (profile) => ask<void>(child, { type: 'start', profile }, 'started'),
+        stopWindow: () => ask<ProcessUsage>(child, { type: 'stop' }, 'usage'),
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.removeAllListeners('exit');
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+/** Answers start/stop with the process's own counters over the window in between. */
 function installUsageProbe(server: Server): void {
   let requests = 0;
   server.on('request', () => {
@@ -84,6 +139,7 @@ function installUsageProbe(server: Server): void {
   });
 }
 
+/** `api` is createApp as src/main.ts builds it (minus the embedded engine). */
 async function start(kind: string): Promise<{ server: Server; close: () => Promise<void> }> {
   const config = loadConfig(process.env);
   const uri = config.mongo.uri;
@@ -110,8 +166,8 @@ async function start(kind: string): Promise<{ server: Server; close: () => Promi
   throw new Error(`unknown server kind "${kind}" (api, baseline or express)`);
 }
 
-try {
-  const { server, close } = await start(process.argv[2] ?? '');
+async function serve(kind: string): Promise<void> {
+  const { server, close } = await start(kind);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
@@ -129,7 +185,11 @@ try {
       () => process.exit(1),
     );
   });
-} catch (error) {
-  console.error(`bench server failed: ${(error as Error).message.split('\n')[0]}`);
-  process.exit(1);
+}
+
+if (import.meta.filename === process.argv[1]) {
+  await serve(process.argv[2] ?? '').catch((error: Error) => {
+    console.error(`bench server failed: ${error.message.split('\n')[0]}`);
+    process.exit(1);
+  });
 }

@@ -1,12 +1,9 @@
-// npm run bench:sizes [-- --scale 0.1 --json out.json]: seeds the bench's dataset (scripts/bench/seed.ts)
-// on a throw-away database, measures every collection (the engine's collStats, and the BSON
-// bytes of each document and index entry computed from the documents themselves), and
-// extrapolates to 10M users, 1B posts and 100M follow edges. docs/scaling.md has the results.
+// npm run bench:sizes: the bench's dataset measured per collection and extrapolated to the scale
+// of docs/scaling.md (flags: docs/benchmarks.md).
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { BSON, type Document, type ObjectId } from 'mongodb';
 import { runScript } from '../../src/cli/script.ts';
-import { UsageError } from '../../src/process/script-error.ts';
+import { parseFlags } from './options.ts';
 import { openScratchDatabase, seedDataset } from './seed.ts';
 
 /** The scale docs/scaling.md is about; tags grow slower than posts (an assumption, said there). */
@@ -91,12 +88,10 @@ const GB = 1e9;
 const gb = (bytes: number) => (bytes / GB).toFixed(bytes < 10 * GB ? 2 : 0);
 
 await runScript('bench:sizes', async (ctx) => {
-  const { values } = parseArgs({
-    options: { scale: { type: 'string', default: '0.1' }, json: { type: 'string' } },
-    strict: true,
-  });
-  const scale = Number(values.scale);
-  if (!(scale > 0 && scale <= 10)) throw new UsageError('--scale must be a number in (0, 10]');
+  const usage = 'usage: npm run bench:sizes -- [--scale 0.1] [--json out.json]';
+  const options = { scale: { type: 'string' }, json: { type: 'string' } } as const;
+  const { values, number } = parseFlags(process.argv.slice(2), options, usage);
+  const scale = number('scale', 0.1, 10, true);
   const log = (m: string) => process.stderr.write(`${m}\n`);
   const { db, raw } = await openScratchDatabase('sizes', ctx.onCleanup, { log });
   await seedDataset(raw, scale, log);
@@ -127,6 +122,7 @@ await runScript('bench:sizes', async (ctx) => {
       .join('; ');
     ctx.out(`${m.collection}: ${perIndex}`);
   }
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ scale, results }, null, 2)}\n`);
+  if (values.json)
+    writeFileSync(String(values.json), `${JSON.stringify({ scale, results }, null, 2)}\n`);
   return 0;
 });

@@ -1,15 +1,12 @@
-// npm run bench:startup -- --uri mongodb://127.0.0.1:27117/ [--runs 3] [--cwd DIR] [-- command...]
-// Start-up time, idle RSS and peak RSS under load of the API as a process, for docs/benchmarks.md:
-// the time from spawn to the first 200 from /healthz (database already running), the resident
-// memory of the process and its children after 10 s idle, and the highest resident memory of
-// that tree while autocannon sends GET /api/posts for 15 s over 10 connections. `--cwd` and the
-// command let the same measurement run on another checkout (default: `node src/main.ts` here).
+// npm run bench:startup -- --uri <mongodb://...>: start-up time, idle RSS and peak RSS under load
+// of the API as a process (flags and what is measured: docs/benchmarks.md).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { treeRssBytes } from './processes.ts';
+import { sampleMemory } from './operations.ts';
+import { newUserToken } from './seed.ts';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -31,22 +28,12 @@ const base = `http://127.0.0.1:${values.port}`;
 
 /** A user and 20 posts, so that GET /api/posts has a page to answer. */
 async function seed() {
-  const post = (path: string, body: unknown, token?: string) =>
-    fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify(body),
-    });
-  const username = `bench_${Date.now().toString(36)}`;
-  const password = 'bench passphrase';
-  await post('/api/users', { username, email: `${username}@example.com`, password });
-  const login = (await (await post('/api/tokens', { username, password })).json()) as {
-    token: string;
-  };
-  for (let i = 0; i < 20; i += 1) await post('/api/posts', { body: `post ${i}` }, login.token);
+  const token = await newUserToken(base, `bench_${Date.now().toString(36)}`);
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  for (let i = 0; i < 20; i += 1) {
+    const body = JSON.stringify({ body: `post ${i}` });
+    await fetch(`${base}/api/posts`, { method: 'POST', headers, body });
+  }
 }
 
 /** Spawns the command against the database and waits for its first 200 from /healthz. */
@@ -87,14 +74,11 @@ async function once(run: number) {
   try {
     if (run === 0) await seed();
     await sleep(10_000);
-    const idle = treeRssBytes(pid);
-    let peak = idle;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, treeRssBytes(pid));
-    }, 100);
+    const idle = sampleMemory(pid).stop().treePeakBytes;
+    const sampler = sampleMemory(pid);
     const url = `${base}/api/posts?limit=20`;
     const result = await autocannon({ url, connections: 10, duration: 15 });
-    clearInterval(sampler);
+    const peak = sampler.stop().treePeakBytes;
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(

@@ -10,13 +10,11 @@ export interface Target {
 
 const MB = 1024 * 1024;
 const RSS_LIMIT_BYTES = 300 * MB;
-/** The API process under load (issue 14). */
 const API_RSS_LIMIT_BYTES = 150 * MB;
-/** The API's CPU per request over the raw driver's (the baseline's). */
+// The API's CPU per request over the baseline's and over Express alone's; Mongoose's over the
+// driver's for the same commands.
 const CPU_RATIO_LIMIT = 1.3;
-/** The API's CPU per request over bare Express calling the same service code (--floor). */
 const FLOOR_CPU_LIMIT = 1.1;
-/** A read's client CPU through Mongoose over the driver's for the same commands (odm.ts). */
 const ODM_CPU_LIMIT = 1.25;
 const MIGRATION_TARGET_DOCS = 1_000_000;
 // Below this, a ratio says more about chance than about the code.
@@ -133,7 +131,6 @@ export function evaluateTargets(input: {
   endpoints: EndpointResult[];
   migration?: MigrationResult;
   backup?: BackupResult;
-  /** The Mongoose-vs-driver micro-benchmark, when its phase ran. */
   odm?: OdmResult[];
 }): Target[] {
   const reads = input.endpoints.filter((e) => e.baseline);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EndpointResult } from '../../scripts/bench/endpoints.ts';
-import type { LoadResult } from '../../scripts/bench/load.ts';
+import type { EndpointResult, LoadResult } from '../../scripts/bench/endpoints.ts';
 import type { OdmResult } from '../../scripts/bench/odm.ts';
 import { parseOptions } from '../../scripts/bench/options.ts';
 import { evaluateTargets, type Target } from '../../scripts/bench/targets.ts';
