@@ -1,7 +1,7 @@
-import { deepStrictEqual } from 'node:assert';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
 import type { Document, MongoClient } from 'mongodb';
 import { type CostShare, summarizeProfile } from './profile.ts';
@@ -66,38 +66,44 @@ export interface EndpointResult {
   floor?: LoadResult;
   /** The profiled extra run of each side, with --profile. */
   profiles: Partial<Record<Side, { usage: ProcessUsage; costs: CostShare[] }>>;
-  apiCommands: string[];
-  /** Commands of the first request of a minute (the lastSeen write of authenticated ones). */
-  apiFirstCommands: string[];
-  tokenCheck: number;
-  baselineCommands?: string[];
+  commands: CommandCount;
 }
 
 // --- Commands per request ---------------------------------------------------------------------
 
+/** Commands of one request, as "command collection". */
 export interface CommandCount {
-  /** Commands of one request in steady state, as "command collection". */
-  commands: string[];
-  firstCommands: string[];
-  /** Of `commands`, the token check of an authenticated request (a find of the user by _id). */
+  /** The API's, in steady state. */
+  api: string[];
+  /** The API's on the first request of a minute (the lastSeen write of authenticated ones). */
+  apiFirst: string[];
+  /** Of `api`, the token check of an authenticated request (a find of the user by _id). */
   tokenCheck: number;
-  /** The body, for comparing the API with the baseline. */
-  json: unknown;
+  baseline?: string[];
 }
 
-export type Counts = Map<string, CommandCount>;
+/** Per workload, its commands and the API's answer. */
+export type Counts = Map<string, { commands: CommandCount; json: unknown }>;
 type CommandEvent = { commandName: string; command: Document; databaseName: string };
 
 const HOUSEKEEPING = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessions', 'buildInfo']);
 
-/** Records the commands the client sends to `dbName` (but housekeeping) until stopped. */
-export function recordCommands(client: MongoClient, dbName: string) {
+/** Runs `run`, recording the commands the client sends to `dbName` meanwhile (but housekeeping). */
+export async function recordCommands<T>(
+  client: MongoClient,
+  dbName: string,
+  run: () => Promise<T>,
+) {
   const events: CommandEvent[] = [];
   const listener = (event: CommandEvent) => {
     if (!HOUSEKEEPING.has(event.commandName) && event.databaseName === dbName) events.push(event);
   };
   client.on('commandStarted', listener);
-  return { events, stop: () => client.off('commandStarted', listener) };
+  try {
+    return { result: await run(), events };
+  } finally {
+    client.off('commandStarted', listener);
+  }
 }
 
 export function commandLabel(event: { commandName: string; command: Document }): string {
@@ -119,45 +125,42 @@ function requestInit(w: Workload) {
   return { method: w.write ? ('POST' as const) : ('GET' as const), headers, body: w.body };
 }
 
+type Counted = { first: CommandEvent[]; seen: CommandEvent[]; json: unknown };
+
 /** Serves `listener` here and sends each workload's first request twice: the second is counted. */
 async function countCommands(
   client: MongoClient,
   dbName: string,
   listener: RequestListener,
   work: Workload[],
-): Promise<Counts> {
+): Promise<Map<string, Counted>> {
   const server = createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const counts: Counts = new Map();
+  const counted = new Map<string, Counted>();
   try {
     for (const w of work) {
       const send = async () => {
-        const recording = recordCommands(client, dbName);
-        const res = await fetch(`${url}${w.paths[0]}`, requestInit(w)).finally(recording.stop);
+        const sent = () => fetch(`${url}${w.paths[0]}`, requestInit(w));
+        const { result: res, events } = await recordCommands(client, dbName, sent);
         const json = await res.json();
         if (res.status >= 300)
           throw new Error(`${w.name} answered ${res.status}: ${JSON.stringify(json)}`);
-        return { json, seen: recording.events };
+        return { json, events };
       };
       const first = await send();
-      const { json, seen } = await send();
-      counts.set(w.name, {
-        commands: seen.map(commandLabel),
-        firstCommands: first.seen.map(commandLabel),
-        tokenCheck: seen.filter(isTokenCheck).length,
-        json,
-      });
+      const { json, events } = await send();
+      counted.set(w.name, { first: first.events, seen: events, json });
     }
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
-  return counts;
+  return counted;
 }
 
 /**
- * Commands per request of the API and the baseline (and Express alone), each of which must
+ * Commands per request of the API and the baseline, each of which (and Express alone) must
  * answer every read with the API's JSON, or it measures other work.
  */
 export async function countReads(
@@ -165,24 +168,33 @@ export async function countReads(
   dbName: string,
   listeners: { api: RequestListener; baseline?: RequestListener; floor?: RequestListener },
   work: Workload[],
-): Promise<Partial<Record<'api' | 'baseline', Counts>>> {
-  const api = await countCommands(client, dbName, listeners.api, work);
-  const counted: Partial<Record<Side, Counts>> = { api };
-  for (const side of ['baseline', 'floor'] as const) {
-    const listener = listeners[side];
-    if (!listener) continue;
-    counted[side] = await countCommands(client, dbName, listener, work);
-    for (const { name } of work) {
-      try {
-        deepStrictEqual(counted[side]?.get(name)?.json, api.get(name)?.json);
-      } catch {
-        throw new Error(
-          `the ${side === 'floor' ? 'Express alone' : 'baseline'} answer to ${name} differs from the API's`,
-        );
-      }
+): Promise<Counts> {
+  const count = (listener?: RequestListener) =>
+    listener && countCommands(client, dbName, listener, work);
+  const [api, baseline, floor] = [
+    (await count(listeners.api)) as Map<string, Counted>,
+    await count(listeners.baseline),
+    await count(listeners.floor),
+  ];
+  const counts: Counts = new Map();
+  for (const { name } of work) {
+    const { first, seen, json } = api.get(name) as Counted;
+    for (const [other, label] of [
+      [baseline, 'baseline'],
+      [floor, 'Express alone'],
+    ] as const) {
+      if (other && !isDeepStrictEqual(other.get(name)?.json, json))
+        throw new Error(`the ${label} answer to ${name} differs from the API's`);
     }
+    const commands = {
+      api: seen.map(commandLabel),
+      apiFirst: first.map(commandLabel),
+      tokenCheck: seen.filter(isTokenCheck).length,
+      baseline: baseline?.get(name)?.seen.map(commandLabel),
+    };
+    counts.set(name, { commands, json });
   }
-  return { api, baseline: counted.baseline };
+  return counts;
 }
 
 // --- Under load -------------------------------------------------------------------------------
@@ -202,14 +214,23 @@ export type Servers = { api: ServerProcess; baseline: ServerProcess; floor?: Ser
 // Far above any healthy answer; on a slow engine a full collection scan can take seconds.
 const TIMEOUT_SECONDS = 120;
 
-/** `seconds` of load, or exactly `amount` requests when given. */
-function run(w: Workload, url: string, connections: number, seconds: number, amount?: number) {
+/**
+ * `seconds` of load, or exactly `amount` requests when given; then one request answered after
+ * those the run abandoned, which keeps their backlog out of the next run.
+ */
+async function run(
+  w: Workload,
+  url: string,
+  connections: number,
+  seconds: number,
+  amount?: number,
+) {
   let next = 0;
   const setupRequest = (request: object) => {
     next += 1;
     return { ...request, path: w.paths[(next - 1) % w.paths.length] as string };
   };
-  return autocannon({
+  const result = await autocannon({
     url,
     connections,
     ...(amount ? { amount } : { duration: seconds }),
@@ -217,11 +238,8 @@ function run(w: Workload, url: string, connections: number, seconds: number, amo
     ...requestInit(w),
     requests: [{ setupRequest }],
   });
-}
-
-/** One request answered after those a run abandoned keeps their backlog out of the next run. */
-async function drain(w: Workload, url: string): Promise<void> {
   await (await fetch(`${url}${w.paths[0]}`, requestInit(w))).arrayBuffer();
+  return result;
 }
 
 /**
@@ -234,7 +252,6 @@ async function warmUp(w: Workload, url: string, connections: number, requests: n
   const rate = probe.requests.total / Math.max(probe.duration, 1);
   const left = Math.min(requests - probe.requests.total, Math.ceil(rate * 30));
   if (left > 0) await run(w, url, connections, 0, left);
-  await drain(w, url);
 }
 
 /**
@@ -248,13 +265,9 @@ async function measure(
   label: string,
   profile?: string,
 ): Promise<LoadResult> {
-  if (options.warmup > 0) {
-    await run(w, server.url, options.connections, options.warmup);
-    await drain(w, server.url);
-  }
+  if (options.warmup > 0) await run(w, server.url, options.connections, options.warmup);
   await server.startWindow(profile);
   const result = await run(w, server.url, options.connections, options.duration);
-  await drain(w, server.url);
   const usage = await server.stopWindow();
   if (result.errors || result.non2xx) {
     throw new Error(`${label}: ${result.errors + result.non2xx} failed requests`);
@@ -283,17 +296,16 @@ function combine(runs: LoadResult[]): LoadResult {
   return { ...middle, usage };
 }
 
-/** Each side warmed up on `w`, then the sides in turns (reversed in odd rounds). */
-async function runRounds(w: Workload, sides: Side[], servers: Servers, load: MeasureOptions) {
-  const runs: Record<Side, LoadResult[]> = { api: [], baseline: [], floor: [] };
-  // Not the write: its warm-up would add thousands of posts for the migration to transform.
-  for (const side of w.write ? [] : sides) {
-    await warmUp(w, (servers[side] as ServerProcess).url, load.connections, load.warmupRequests);
-  }
-  for (let round = 0; round < load.rounds; round += 1) {
+/** `measure` of every side `rounds` times, the sides taking turns (in reverse in odd rounds). */
+export async function takeTurns<S extends string, R>(
+  sides: readonly S[],
+  rounds: number,
+  measure: (side: S) => Promise<R>,
+): Promise<Record<S, R[]>> {
+  const runs = Object.fromEntries(sides.map((side) => [side, [] as R[]])) as Record<S, R[]>;
+  for (let round = 0; round < rounds; round += 1) {
     for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-      const server = servers[side] as ServerProcess;
-      runs[side].push(await measure(w, server, load, `${w.name} (${side})`));
+      runs[side].push(await measure(side));
     }
   }
   return runs;
@@ -306,19 +318,22 @@ async function profileSides(w: Workload, sides: Side[], servers: Servers, load: 
   const profiles: EndpointResult['profiles'] = {};
   for (const side of sides) {
     const file = join(load.profileDir as string, `${fileName(w.name)}.${side}.cpuprofile`);
-    const options = { ...load, warmup: 0 };
     const label = `${w.name} (${side}, profiled)`;
-    const r = await measure(w, servers[side] as ServerProcess, options, label, file);
-    profiles[side] = { usage: r.usage, costs: summarizeProfile(file, r.usage.cpuMicrosPerRequest) };
+    const server = servers[side] as ServerProcess;
+    const { usage } = await measure(w, server, { ...load, warmup: 0 }, label, file);
+    profiles[side] = { usage, costs: summarizeProfile(file, usage.cpuMicrosPerRequest) };
   }
   return profiles;
 }
 
-/** Each workload on the API, each read also on the baseline (and Express alone). */
+/**
+ * Each workload on the API, each read also on the baseline (and Express alone): each side warmed
+ * up, then the sides taking turns, then with --profile one profiled run each.
+ */
 export async function measureEndpoints(
   work: Workload[],
   servers: Servers,
-  counts: Partial<Record<'api' | 'baseline', Counts>>,
+  counts: Counts,
   load: MeasureOptions,
   log: (m: string) => void,
 ): Promise<EndpointResult[]> {
@@ -326,12 +341,19 @@ export async function measureEndpoints(
   for (const w of work) {
     const sides: Side[] = w.write ? ['api'] : ['api', 'baseline'];
     if (!w.write && servers.floor) sides.push('floor');
-    const runs = await runRounds(w, sides, servers, load);
+    const server = (side: Side) => servers[side] as ServerProcess;
+    // Not the write: its warm-up would add thousands of posts for the migration to transform.
+    for (const side of w.write ? [] : sides) {
+      await warmUp(w, server(side).url, load.connections, load.warmupRequests);
+    }
+    const runs = await takeTurns(sides, load.rounds, (side) =>
+      measure(w, server(side), load, `${w.name} (${side})`),
+    );
     const profiles = load.profileDir ? await profileSides(w, sides, servers, load) : {};
     const [api, baseline, floor] = [runs.api, runs.baseline, runs.floor].map((r) =>
-      r.length > 0 ? combine(r) : undefined,
+      r ? combine(r) : undefined,
     );
-    const apiCounts = counts.api?.get(w.name);
+    const { commands } = counts.get(w.name) as { commands: CommandCount };
     results.push({
       name: w.name,
       list: w.list,
@@ -339,10 +361,7 @@ export async function measureEndpoints(
       baseline,
       floor,
       profiles,
-      apiCommands: apiCounts?.commands ?? [],
-      apiFirstCommands: apiCounts?.firstCommands ?? [],
-      tokenCheck: apiCounts?.tokenCheck ?? 0,
-      baselineCommands: counts.baseline?.get(w.name)?.commands,
+      commands,
     });
     const cpu = (r?: LoadResult) => (r ? `${r.usage.cpuMicrosPerRequest.toFixed(0)} µs` : '–');
     log(

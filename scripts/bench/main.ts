@@ -34,13 +34,8 @@ type Bench = Awaited<ReturnType<typeof openBench>>;
 
 /** The engine (embedded unless MONGODB_URI is set), a fresh bench database, the dataset. */
 async function openBench(options: BenchOptions, onCleanup: ScriptContext['onCleanup']) {
-  const { poolSize, keep } = options;
-  const opened = await openScratchDatabase('bench', onCleanup, {
-    poolSize,
-    keep,
-    log,
-    monitorCommands: true,
-  });
+  const scratch = { ...options, log, monitorCommands: true };
+  const opened = await openScratchDatabase('bench', onCleanup, scratch);
   const engine = opened.db.capabilities.engine;
   const scale = options.scale ?? (engine === 'ferretdb' ? FERRETDB_DEFAULT_SCALE : 1);
   if (options.scale === undefined && engine === 'ferretdb') {
@@ -121,12 +116,13 @@ async function measureRequests(bench: Bench) {
   const endpoints = await measureEndpoints(reads, servers, counts, load, log);
   // The write last, so that every read above saw exactly the seeded data.
   if (write) {
-    const { api } = await countReads(client, dbName, { api: listeners.api }, [write]);
-    for (const [name, c] of api ?? []) counts.api?.set(name, c);
+    for (const [name, c] of await countReads(client, dbName, { api: listeners.api }, [write])) {
+      counts.set(name, c);
+    }
     endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
   }
   await stop();
-  return { endpoints, compression: measureCompression(counts.api?.get('GET /api/posts')?.json) };
+  return { endpoints, compression: measureCompression(counts.get('GET /api/posts')?.json) };
 }
 
 async function measureMigrationPhase(bench: Bench): Promise<MigrationResult> {

@@ -1,4 +1,4 @@
-import { deepStrictEqual } from 'node:assert';
+import { isDeepStrictEqual } from 'node:util';
 import { BSON, type Db, type Document } from 'mongodb';
 import type { Database } from '../../src/db/connection.ts';
 import { getFeed } from '../../src/feed/service.ts';
@@ -7,7 +7,7 @@ import { findPostPage, findPostView, findUserPostPage } from '../../src/posts/qu
 import { postLists } from '../../src/posts/schemas.ts';
 import type { PageRequest } from '../../src/shared/page.ts';
 import { driverFeed, driverPostPage, driverPostView, driverUserPostPage } from './baseline.ts';
-import { commandLabel, recordCommands } from './endpoints.ts';
+import { commandLabel, recordCommands, takeTurns } from './endpoints.ts';
 import type { BenchOptions } from './options.ts';
 import type { Dataset } from './seed.ts';
 
@@ -79,15 +79,6 @@ function normalized(command: Document): string {
   return BSON.EJSON.stringify(kept, { relaxed: false });
 }
 
-async function recorded(monitored: Database, dbName: string, run: () => Promise<unknown>) {
-  const recording = recordCommands(monitored.connection.getClient(), dbName);
-  try {
-    return { result: await run(), events: recording.events };
-  } finally {
-    recording.stop();
-  }
-}
-
 /**
  * Runs each side of `pair` for several inputs on a monitored connection; throws, naming the
  * first difference, unless both sent the same commands and returned the same data.
@@ -98,11 +89,11 @@ export async function assertSameWork(
   pair: Pair,
   inputs = 3,
 ): Promise<string[]> {
-  const raw = monitored.connection.getClient().db(dbName);
+  const client = monitored.connection.getClient();
   let names: string[] = [];
   for (let i = 0; i < inputs; i += 1) {
-    const m = await recorded(monitored, dbName, () => pair.mongoose(monitored, i));
-    const d = await recorded(monitored, dbName, () => pair.driver(raw, i));
+    const m = await recordCommands(client, dbName, () => pair.mongoose(monitored, i));
+    const d = await recordCommands(client, dbName, () => pair.driver(client.db(dbName), i));
     const mongooseCommands = m.events.map((e) => normalized(e.command));
     const driverCommands = d.events.map((e) => normalized(e.command));
     if (mongooseCommands.join('\n') !== driverCommands.join('\n')) {
@@ -112,9 +103,7 @@ export async function assertSameWork(
           `  driver:   ${driverCommands.join('\n            ')}`,
       );
     }
-    try {
-      deepStrictEqual(d.result, m.result);
-    } catch {
+    if (!isDeepStrictEqual(d.result, m.result)) {
       throw new Error(`${pair.name}: the driver side does not return Mongoose's answer`);
     }
     names = m.events.map(commandLabel);
@@ -131,30 +120,11 @@ async function cpuPerOperation(run: (i: number) => Promise<unknown>, n: number) 
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
-type Side = (i: number) => Promise<unknown>;
 
-/** One pair after its warm-up: the two sides taking turns, round by round. */
-async function measurePair(
-  name: string,
-  sides: { mongoose: Side; driver: Side },
-  commands: string[],
-  options: OdmOptions,
-): Promise<OdmResult> {
-  for (const run of Object.values(sides)) await cpuPerOperation(run, options.warmup);
-  const perRound = { mongoose: [] as number[], driver: [] as number[] };
-  for (let round = 0; round < options.rounds; round += 1) {
-    const order =
-      round % 2 === 0 ? (['mongoose', 'driver'] as const) : (['driver', 'mongoose'] as const);
-    for (const side of order) {
-      perRound[side].push(await cpuPerOperation(sides[side], options.iterations));
-    }
-  }
-  const { iterations, rounds } = options;
-  const [mongooseMicros, driverMicros] = [mean(perRound.mongoose), mean(perRound.driver)];
-  return { name, commands, iterations, rounds, perRound, mongooseMicros, driverMicros };
-}
-
-/** A monitored connection for the check, an unmonitored one for the timed runs (both sides). */
+/**
+ * Per read, a check on a monitored connection, then on an unmonitored one each side warmed up
+ * and the two taking turns, round by round.
+ */
 export async function measureOdm(
   uri: string,
   dbName: string,
@@ -165,6 +135,7 @@ export async function measureOdm(
   const monitored = await connectDatabase(uri, { dbName, monitorCommands: true, poolSize: 1 });
   const timed = await connectDatabase(uri, { dbName, poolSize: 1 });
   const raw = timed.connection.getClient().db(dbName);
+  const { iterations, rounds } = options;
   const results: OdmResult[] = [];
   log('measuring the Mongoose reads against driver reads sending the same commands');
   try {
@@ -174,13 +145,17 @@ export async function measureOdm(
         mongoose: (i: number) => pair.mongoose(timed, i),
         driver: (i: number) => pair.driver(raw, i),
       };
-      const r = await measurePair(pair.name, sides, commands, options);
-      const ratio = (r.mongooseMicros / r.driverMicros).toFixed(2);
-      log(
-        `${pair.name}: Mongoose ${r.mongooseMicros.toFixed(0)} µs, driver ` +
-          `${r.driverMicros.toFixed(0)} µs of client CPU per read (${ratio}x)`,
+      for (const run of Object.values(sides)) await cpuPerOperation(run, options.warmup);
+      const perRound = await takeTurns(['mongoose', 'driver'] as const, rounds, (side) =>
+        cpuPerOperation(sides[side], iterations),
       );
-      results.push(r);
+      const [mongooseMicros, driverMicros] = [mean(perRound.mongoose), mean(perRound.driver)];
+      log(
+        `${pair.name}: Mongoose ${mongooseMicros.toFixed(0)} µs, driver ${driverMicros.toFixed(0)} ` +
+          `µs of client CPU per read (${(mongooseMicros / driverMicros).toFixed(2)}x)`,
+      );
+      const name = pair.name;
+      results.push({ name, commands, iterations, rounds, perRound, mongooseMicros, driverMicros });
     }
   } finally {
     await Promise.all([monitored.close(), timed.close()]);

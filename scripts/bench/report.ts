@@ -3,7 +3,6 @@ import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { EndpointResult, LoadResult } from './endpoints.ts';
-
 import type { OdmResult } from './odm.ts';
 import type { BackupResult, MemoryPeak, MigrationResult } from './operations.ts';
 import type { BenchOptions } from './options.ts';
@@ -42,40 +41,38 @@ const costLine = (costs: CostShare[]) =>
   costs.map((c) => `${c.category} ${c.micros.toFixed(1)}`).join('; ');
 const both = (api: string, baseline: string | undefined) => `${api} / ${baseline ?? '–'}`;
 
-function table(head: string[], rows: string[][]): string {
+/** A Markdown table under `head`, its cells separated by " | ". */
+function table(head: string, rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+  return [`| ${head} |`, line(head.split(' | ').map(() => '---')), ...rows.map(line)].join('\n');
 }
 
 /** Throughput, latency and commands per request of each endpoint. */
 function endpointTable(endpoints: EndpointResult[]): string {
   const latency = (r?: LoadResult) => (r ? `${r.latencyMs.p50} / ${r.latencyMs.p99}` : '–');
-  const rows = endpoints.map((x) => [
-    x.name,
-    both(n1(x.api.rps), x.baseline && n1(x.baseline.rps)),
-    x.baseline ? `${n0((x.api.rps / x.baseline.rps) * 100)}%` : '–',
-    latency(x.api),
-    latency(x.baseline),
-    `${x.apiCommands.length}${x.tokenCheck ? ` (${x.tokenCheck} token check)` : ''} / ${
-      x.baselineCommands?.length ?? '–'
-    }`,
+  const rows = endpoints.map(({ name, api, baseline, commands: c }) => [
+    name,
+    both(n1(api.rps), baseline && n1(baseline.rps)),
+    baseline ? `${n0((api.rps / baseline.rps) * 100)}%` : '–',
+    latency(api),
+    latency(baseline),
+    both(
+      `${c.api.length}${c.tokenCheck ? ` (${c.tokenCheck} token check)` : ''}`,
+      c.baseline && `${c.baseline.length}`,
+    ),
   ]);
-  const head = ['endpoint', 'req/s API / baseline', 'API/baseline', 'API p50 / p99 ms'];
-  head.push('baseline p50 / p99 ms', 'commands API / baseline');
-  const lists = endpoints.map((x) => {
+  const head =
+    'endpoint | req/s API / baseline | API/baseline | API p50 / p99 ms | baseline p50 / p99 ms | commands API / baseline';
+  const lists = endpoints.map(({ name, commands: c }) => {
     const first =
-      x.apiFirstCommands.length > x.apiCommands.length
-        ? ` (first of the minute: ${x.apiFirstCommands.join(', ')})`
-        : '';
-    return `- ${x.name}: ${x.apiCommands.join(', ')}${first}`;
+      c.apiFirst.length > c.api.length ? ` (first of the minute: ${c.apiFirst.join(', ')})` : '';
+    return `- ${name}: ${c.api.join(', ')}${first}`;
   });
   return `${table(head, rows)}\n\nCommands per request, steady state (the first authenticated request of a minute adds the lastSeen write):\n\n${lists.join('\n')}`;
 }
 
 /** Layer by layer, by each server process's own counters: (a) the raw driver, (b) Express alone, (c) the API. */
 function usageTable(endpoints: EndpointResult[], rounds: number): string {
-  const head = ['endpoint', 'CPU µs/req: raw driver (a) / Express alone (b) / API (c)'];
-  head.push('c / a', 'c / b', 'event loop busy API / baseline', 'peak RSS MB API / baseline');
   const rows = endpoints.map((x) => {
     const [a, b, c] = [x.baseline?.usage, x.floor?.usage, x.api.usage];
     const cpu = (u?: ProcessUsage) => (u ? n0(u.cpuMicrosPerRequest) : '–');
@@ -83,13 +80,12 @@ function usageTable(endpoints: EndpointResult[], rounds: number): string {
       u ? `${(c.cpuMicrosPerRequest / u.cpuMicrosPerRequest).toFixed(2)}x` : '–';
     const busy = (u: ProcessUsage) => `${n0(u.eventLoopUtilization * 100)}%`;
     const rss = (u: ProcessUsage) => n0(u.maxRssBytes / MB);
-    const [cpus, busyBoth, rssBoth] = [
-      `${cpu(a)} / ${cpu(b)} / ${cpu(c)}`,
-      both(busy(c), a && busy(a)),
-      both(rss(c), a && rss(a)),
-    ];
+    const cpus = `${cpu(a)} / ${cpu(b)} / ${cpu(c)}`;
+    const [busyBoth, rssBoth] = [both(busy(c), a && busy(a)), both(rss(c), a && rss(a))];
     return [x.name, cpus, ratio(a), ratio(b), busyBoth, rssBoth];
   });
+  const head =
+    'endpoint | CPU µs/req: raw driver (a) / Express alone (b) / API (c) | c / a | c / b | event loop busy API / baseline | peak RSS MB API / baseline';
   const over = rounds > 1 ? ` (${rounds} rounds each, the servers taking turns)` : '';
   return `${table(head, rows)}\n\nEach server process's own counters over the measured runs${over}: docs/benchmarks.md says how.`;
 }
@@ -107,40 +103,38 @@ function profileLines(x: EndpointResult): string[] {
 
 /** Client CPU per read through Mongoose and through the driver, for the same commands. */
 function odmTable(results: OdmResult[]): string {
-  const head = ['read', 'commands', 'Mongoose µs/read', 'driver µs/read', 'Mongoose / driver'];
-  head.push('per round');
+  const ratio = (m: number, d = Number.NaN) => (m / d).toFixed(2);
   const rows = results.map((o) => [
     o.name,
     o.commands.join(', '),
     n0(o.mongooseMicros),
     n0(o.driverMicros),
-    `${(o.mongooseMicros / o.driverMicros).toFixed(2)}x`,
-    o.perRound.mongoose
-      .map((m, i) => (m / (o.perRound.driver[i] ?? Number.NaN)).toFixed(2))
-      .join(' '),
+    `${ratio(o.mongooseMicros, o.driverMicros)}x`,
+    o.perRound.mongoose.map((m, i) => ratio(m, o.perRound.driver[i])).join(' '),
   ]);
+  const head =
+    'read | commands | Mongoose µs/read | driver µs/read | Mongoose / driver | per round';
   const first = results[0] as OdmResult;
   const how = `${first.rounds} rounds of ${first.iterations} reads per side, taking turns, after a warm-up; both sides checked to send the same commands and return the same views`;
   return `${table(head, rows)}\n\nClient CPU (process.cpuUsage) per read (${how}).`;
 }
 
 function operationsTable(m?: MigrationResult, b?: BackupResult): string {
+  const mb2 = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
   const rows: string[][] = [];
   if (m) {
-    rows.push([
-      `migration over ${m.collection}`,
-      `${m.docs} documents in ${n1(m.seconds)} s: ${n1(m.docsPerSecond)} docs/s, ${mem(m.memory)}`,
-    ]);
+    const figures = `${m.docs} documents in ${n1(m.seconds)} s: ${n1(m.docsPerSecond)} docs/s`;
+    rows.push([`migration over ${m.collection}`, `${figures}, ${mem(m.memory)}`]);
   }
   if (b) {
-    const data = `${(b.backup.dataBytes / 1e6).toFixed(2)} MB of data (${n1(b.backup.mbPerSecond)} MB/s)`;
-    const archive = `archive ${(b.backup.archiveBytes / 1e6).toFixed(2)} MB`;
+    const data = `${mb2(b.backup.dataBytes)} of data (${n1(b.backup.mbPerSecond)} MB/s)`;
+    const archive = `archive ${mb2(b.backup.archiveBytes)}`;
     rows.push(
       ['npm run backup', `${n1(b.backup.seconds)} s, ${data}, ${archive}, ${mem(b.backup.memory)}`],
       ['npm run backup:verify', `${n1(b.verify.seconds)} s, ${mem(b.verify.memory)}`],
     );
   }
-  return table(['operation', 'figures'], rows);
+  return table('operation | figures', rows);
 }
 
 export interface Measured {

@@ -1,4 +1,5 @@
 import { type Db, ObjectId } from 'mongodb';
+import type { ConnectOptions } from '../../src/db/connection.ts';
 import { startEmbeddedEngine } from '../../src/db/embedded-engine.ts';
 import { connectDatabase } from '../../src/models.ts';
 import { usernameKey } from '../../src/users/model.ts';
@@ -24,6 +25,7 @@ const FOLLOWS_PER_USER = 20;
 // Below MongoDB's limit of 200 $in values for which it merges index scans instead of sorting.
 const FEED_FOLLOWEES = 150;
 const BATCH = 5000;
+const DAY = 86_400_000;
 export const BENCH_PASSWORD = 'bench password 1';
 
 /** What the documents say (npm run seed's reads like people); the shapes are the generator's. */
@@ -85,40 +87,33 @@ export async function seedDataset(
   log: (m: string) => void,
   content: SeedContent = BENCH_CONTENT,
 ): Promise<Dataset> {
-  const rand = random(content.seed);
   const users = Math.max(20, Math.round(BASE_USERS * scale));
   const posts = Math.max(200, Math.round(BASE_POSTS * scale));
   const userIds = Array.from({ length: users }, () => new ObjectId());
-  const span = content.spanDays * 86_400_000;
-  const start = Date.now() - span;
-  await seedUsers(db, { userIds, content, rand, created: new Date(start - 35 * 86_400_000) });
+  const start = Date.now() - content.spanDays * DAY;
+  const generation = { db, userIds, content, rand: random(content.seed), start };
+  await seedUsers(generation);
   log(`seeded ${users} users`);
-  const { tags, samplePostIds } = await seedPosts(db, {
-    userIds,
-    content,
-    rand,
-    posts,
-    start,
-    span,
-  });
+  const { tags, samplePostIds } = await seedPosts(generation, posts);
   log(`seeded ${posts} posts`);
   const feedFollowees = Math.min(FEED_FOLLOWEES, users - 1);
-  const follows = await seedFollows(db, { userIds, rand, feedFollowees, start });
+  const follows = await seedFollows(generation, feedFollowees);
   log(`seeded ${follows} follows`);
   const feedUserId = userIds[users - 1] as ObjectId;
   return { users, posts, follows, tags, userIds, feedUserId, feedFollowees, samplePostIds };
 }
 
+/** What the parts of one dataset share; the posts are spread from `start` over content.spanDays. */
 interface Generation {
+  db: Db;
   userIds: ObjectId[];
   content: SeedContent;
   rand: () => number;
+  start: number;
 }
 
-async function seedUsers(
-  db: Db,
-  { userIds, content, rand, created }: Generation & { created: Date },
-) {
+async function seedUsers({ db, userIds, content, rand, start }: Generation) {
+  const created = new Date(start - 35 * DAY);
   // One hash for every user: argon2 is deliberately slow, and every seeded user logs in the same.
   const passwordHash = await hashPassword(content.password);
   await insertInBatches(db, 'users', userIds.length, (i) => {
@@ -138,13 +133,9 @@ async function seedUsers(
 }
 
 /** The posts, then one tag document per tag used, counting the posts that carry it. */
-async function seedPosts(
-  db: Db,
-  plan: Generation & { posts: number; start: number; span: number },
-): Promise<{ tags: number; samplePostIds: ObjectId[] }> {
-  const { userIds, content, rand, posts, start } = plan;
+async function seedPosts({ db, userIds, content, rand, start }: Generation, posts: number) {
   const tagCounts = new Map<string, number>();
-  const step = plan.span / posts;
+  const step = (content.spanDays * DAY) / posts;
   const samplePostIds: ObjectId[] = [];
   await insertInBatches(db, 'posts', posts, (i) => {
     const _id = new ObjectId();
@@ -171,18 +162,14 @@ async function seedPosts(
 }
 
 /** The last user follows the first feedFollowees; every other follows up to 20 at random. */
-async function seedFollows(
-  db: Db,
-  plan: Omit<Generation, 'content'> & { feedFollowees: number; start: number },
-): Promise<number> {
-  const { userIds, rand, start } = plan;
+async function seedFollows({ db, userIds, rand, start }: Generation, feedFollowees: number) {
   const users = userIds.length;
   const edges = new Map<string, { follower: ObjectId; followee: ObjectId }>();
   const addEdge = (a: number, b: number) => {
     if (a === b) return;
     edges.set(`${a}:${b}`, { follower: userIds[a] as ObjectId, followee: userIds[b] as ObjectId });
   };
-  for (let f = 0; f < plan.feedFollowees; f += 1) addEdge(users - 1, f);
+  for (let f = 0; f < feedFollowees; f += 1) addEdge(users - 1, f);
   for (let a = 0; a < users - 1; a += 1) {
     for (let k = 0; k < FOLLOWS_PER_USER; k += 1) addEdge(a, Math.floor(rand() * users));
   }
@@ -207,6 +194,11 @@ export async function newUserToken(url: string, username: string): Promise<strin
   return ((await (await post('/api/tokens', {})).json()) as { token: string }).token;
 }
 
+type ScratchOptions = Pick<ConnectOptions, 'poolSize' | 'monitorCommands'> & {
+  keep?: boolean;
+  log?: (m: string) => void;
+};
+
 /**
  * The bench commands' database: a fresh `<prefix>_<time>` on MONGODB_URI, or else on the
  * embedded engine (EMBEDDED_ENGINE) started for it; closed, dropped (unless `keep`) and the
@@ -215,12 +207,7 @@ export async function newUserToken(url: string, username: string): Promise<strin
 export async function openScratchDatabase(
   prefix: string,
   onCleanup: (undo: () => Promise<void>) => void,
-  options: {
-    poolSize?: number;
-    monitorCommands?: boolean;
-    keep?: boolean;
-    log?: (m: string) => void;
-  },
+  options: ScratchOptions,
 ) {
   let uri = process.env.MONGODB_URI;
   if (!uri) {
@@ -233,10 +220,6 @@ export async function openScratchDatabase(
   const { poolSize, monitorCommands } = options;
   const db = await connectDatabase(uri, { dbName, autoIndex: true, poolSize, monitorCommands });
   onCleanup(() => db.close());
-  if (!options.keep) {
-    onCleanup(async () => {
-      await db.connection.dropDatabase();
-    });
-  }
+  if (!options.keep) onCleanup(() => db.connection.dropDatabase());
   return { uri, dbName, db, raw: db.connection.getClient().db(dbName) };
 }

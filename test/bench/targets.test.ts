@@ -33,9 +33,7 @@ function read(
     baseline: load(cpu.baseline ?? cpu.api),
     floor: cpu.floor === undefined ? undefined : load(cpu.floor),
     profiles: {},
-    apiCommands: ['find posts', 'find users'],
-    apiFirstCommands: [],
-    tokenCheck: 0,
+    commands: { api: ['find posts', 'find users'], apiFirst: [], tokenCheck: 0 },
   };
 }
 
