@@ -17,14 +17,7 @@ import { newUserToken, openScratchDatabase } from './seed.ts';
 
 function parse(argv: string[]) {
   const usage = 'usage: bench:contention [--connections N] [--seconds S] [--spread TAGS] [--check]';
-  const number = { type: 'string' } as const;
-  const options = {
-    connections: number,
-    seconds: number,
-    spread: number,
-    check: { type: 'boolean' },
-  } as const;
-  const flags = parseFlags(argv, options, usage);
+  const flags = parseFlags(argv, 'connections seconds spread', 'check', usage);
   return {
     connections: flags.number('connections', 50, 10_000),
     seconds: flags.number('seconds', 10, 3600),
@@ -32,8 +25,6 @@ function parse(argv: string[]) {
     check: flags.values.check === true,
   };
 }
-
-const JSON_TYPE = { 'content-type': 'application/json' };
 
 /** The real API, its tag reconciler included, on a fresh database, served in this process. */
 async function startApi(onCleanup: ScriptContext['onCleanup']) {
@@ -82,35 +73,27 @@ async function drift(db: Database, names: string[]) {
   return { off, maxOff };
 }
 
-/** One phase: posts for `seconds` to one tag or spread over many, then counts checked. */
+/** One phase: posts for `seconds` to one tag (`hot`) or spread over many, then counts checked. */
 async function runPhase(
   api: Awaited<ReturnType<typeof startApi>>,
   token: string,
-  phase: string,
+  prefix: 'hot' | 'spread',
   options: ReturnType<typeof parse>,
 ) {
-  const prefix = phase === 'one tag' ? 'hot' : 'spread';
   let next = 0;
-  const tagOf = () => {
+  const body = () => {
     next += 1;
-    return prefix === 'hot' ? 'hot' : `spread${next % options.spread}`;
+    const tag = prefix === 'hot' ? 'hot' : `spread${next % options.spread}`;
+    return JSON.stringify({ body: 'contention', tags: [tag] });
   };
   const result = await autocannon({
-    url: api.url,
+    url: `${api.url}/api/posts`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     connections: options.connections,
     duration: options.seconds,
     timeout: 120,
-    requests: [
-      {
-        method: 'POST',
-        path: '/api/posts',
-        headers: { ...JSON_TYPE, authorization: `Bearer ${token}` },
-        setupRequest: (request) => ({
-          ...request,
-          body: JSON.stringify({ body: 'contention', tags: [tagOf()] }),
-        }),
-      },
-    ],
+    requests: [{ setupRequest: (request) => ({ ...request, body: body() }) }],
   });
   await settle(api.db);
   const ours = { tags: trusted({ $regex: `^${prefix}` }) };
@@ -119,7 +102,7 @@ async function runPhase(
   await api.reconciler.runOnce({ full: true });
   const after = await drift(api.db, names);
   return {
-    phase,
+    phase: prefix === 'hot' ? 'one tag' : `${options.spread} tags`,
     posts: await api.db.Post.countDocuments(ours),
     postsPerSecond: result['2xx'] / result.duration,
     errors: result.errors + result.non2xx + result.timeouts,
@@ -134,16 +117,14 @@ await runScript('bench:contention', async (ctx) => {
   const options = parse(process.argv.slice(2));
   const api = await startApi(ctx.onCleanup);
   const token = await newUserToken(api.url, `bench_${randomBytes(3).toString('hex')}`);
-  const phases: Awaited<ReturnType<typeof runPhase>>[] = [];
-  for (const phase of ['one tag', `${options.spread} tags`]) {
-    phases.push(await runPhase(api, token, phase, options));
-  }
-  const load = loadavg()
-    .map((n) => n.toFixed(2))
-    .join(', ');
+  const phases = [
+    await runPhase(api, token, 'hot', options),
+    await runPhase(api, token, 'spread', options),
+  ];
+  const load = loadavg().map((n) => n.toFixed(2));
   const { engine, engineVersion } = api.db.capabilities;
   ctx.out(
-    `engine ${engine} ${engineVersion}, ${options.connections} connections, ${options.seconds} s per phase, load average ${load}`,
+    `engine ${engine} ${engineVersion}, ${options.connections} connections, ${options.seconds} s per phase, load average ${load.join(', ')}`,
   );
   ctx.out(
     '| phase | posts | posts/s | errors | tags | tags off before reconciliation (most off by) | tags off after |',

@@ -1,4 +1,4 @@
-import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { UsageError } from '../../src/process/script-error.ts';
 
 export const PHASES = ['http', 'odm', 'migration', 'backup'] as const;
@@ -7,14 +7,18 @@ export type Phase = (typeof PHASES)[number];
 export type BenchOptions = ReturnType<typeof parseOptions>;
 
 /**
- * The bench commands' flags: parseArgs, every mistake a UsageError showing `usage`; `number`
- * reads a numeric flag in (0, max], rounded unless `fraction`.
+ * The bench commands' flags, `strings` and `booleans` (names separated by spaces): parseArgs,
+ * every mistake a UsageError showing `usage`; `number` reads a numeric flag in (0, max], rounded
+ * unless `fraction`.
  */
-export function parseFlags<T extends ParseArgsOptionsConfig>(
-  argv: string[],
-  options: T,
-  usage: string,
-) {
+export function parseFlags(argv: string[], strings: string, booleans: string, usage: string) {
+  const options = Object.fromEntries([
+    ...strings.split(' ').map((k) => [k, { type: 'string' as const }]),
+    ...booleans
+      .split(' ')
+      .filter(Boolean)
+      .map((k) => [k, { type: 'boolean' as const }]),
+  ]);
   const number = (name: string, fallback: number, max: number, fraction = false): number => {
     const raw = values[name];
     if (raw === undefined) return fallback;
@@ -41,15 +45,9 @@ const USAGE =
 
 const NUMERIC =
   'scale duration warmup connections warmup-requests migration-docs pool-size rounds odm-iterations odm-rounds odm-warmup';
-const BOOLEAN = ['profile', 'floor', 'keep', 'check'];
 
 export function parseOptions(argv: string[]) {
-  const options = Object.fromEntries([
-    ...NUMERIC.split(' ').map((k) => [k, { type: 'string' as const }]),
-    ...BOOLEAN.map((k) => [k, { type: 'boolean' as const }]),
-    ['only', { type: 'string' as const }],
-  ]);
-  const { values, number } = parseFlags(argv, options, USAGE);
+  const { values, number } = parseFlags(argv, `${NUMERIC} only`, 'profile floor keep check', USAGE);
   const only = String(values.only ?? PHASES.join(',')).split(',');
   if (only.some((p) => !(PHASES as readonly string[]).includes(p.trim()))) {
     throw new UsageError(`--only takes ${PHASES.join(', ')} (${USAGE})`);

@@ -1,7 +1,7 @@
 // npm run bench:sizes: the bench's dataset measured per collection and extrapolated to the scale
 // of docs/scaling.md (flags: docs/benchmarks.md).
 import { writeFileSync } from 'node:fs';
-import { BSON, type Document, type ObjectId } from 'mongodb';
+import { BSON, type Db, type Document, type ObjectId } from 'mongodb';
 import { runScript } from '../../src/cli/script.ts';
 import { parseFlags } from './options.ts';
 import { openScratchDatabase, seedDataset } from './seed.ts';
@@ -43,15 +43,8 @@ function indexEntries(doc: Document, key: Document): unknown[][] {
   return elements.map((element) => values.map((v, i) => (i === arrayAt ? element : v)));
 }
 
-interface Measured {
-  collection: string;
-  count: number;
-  engine: { size: number; storageSize: number; totalIndexSize: number };
-  bsonBytes: number;
-  indexes: { name: string; entries: number; keyBytes: number }[];
-}
-
-async function measure(db: import('mongodb').Db, collection: string): Promise<Measured> {
+/** A collection's documents and index entries, counted and sized one by one, and its collStats. */
+async function measure(db: Db, collection: string) {
   const stats = await db.command({ collStats: collection });
   const indexes = (await db.collection(collection).listIndexes().toArray()).map((ix) => ({
     name: String(ix.name),
@@ -71,58 +64,50 @@ async function measure(db: import('mongodb').Db, collection: string): Promise<Me
       }
     }
   }
-  return {
-    collection,
-    count,
-    engine: {
-      size: Number(stats.size),
-      storageSize: Number(stats.storageSize),
-      totalIndexSize: Number(stats.totalIndexSize),
-    },
-    bsonBytes,
-    indexes: indexes.map(({ name, entries, keyBytes }) => ({ name, entries, keyBytes })),
+  const engine = {
+    size: Number(stats.size),
+    storageSize: Number(stats.storageSize),
+    totalIndexSize: Number(stats.totalIndexSize),
   };
+  return { collection, count, engine, bsonBytes, indexes };
 }
 
 const GB = 1e9;
 const gb = (bytes: number) => (bytes / GB).toFixed(bytes < 10 * GB ? 2 : 0);
+const HEAD =
+  'collection | documents | BSON bytes/doc | engine size/doc | index entries/doc | KeyString bytes/entry | at target: documents | data (BSON) GB | indexes (KeyString) GB';
 
 await runScript('bench:sizes', async (ctx) => {
   const usage = 'usage: npm run bench:sizes -- [--scale 0.1] [--json out.json]';
-  const options = { scale: { type: 'string' }, json: { type: 'string' } } as const;
-  const { values, number } = parseFlags(process.argv.slice(2), options, usage);
+  const { values, number } = parseFlags(process.argv.slice(2), 'scale json', '', usage);
   const scale = number('scale', 0.1, 10, true);
   const log = (m: string) => process.stderr.write(`${m}\n`);
   const { db, raw } = await openScratchDatabase('sizes', ctx.onCleanup, { log });
   await seedDataset(raw, scale, log);
-  const results: Measured[] = [];
+  const results = [];
   for (const collection of ['users', 'posts', 'follows', 'tags']) {
     results.push(await measure(raw, collection));
   }
   ctx.out(`engine ${db.capabilities.engine} ${db.capabilities.engineVersion}, scale ${scale}`);
-  ctx.out(
-    '| collection | documents | BSON bytes/doc | engine size/doc | index entries/doc | KeyString bytes/entry | at target: documents | data (BSON) GB | indexes (KeyString) GB |',
-  );
-  ctx.out('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const m of results) {
-    const perDoc = m.bsonBytes / m.count;
-    const entries = m.indexes.reduce((n, ix) => n + ix.entries, 0);
-    const keyBytes = m.indexes.reduce((n, ix) => n + ix.keyBytes, 0);
-    const target = TARGET[m.collection] ?? m.count;
+  ctx.out(`| ${HEAD} |\n|${' --- |'.repeat(HEAD.split(' | ').length)}`);
+  for (const { collection, count, bsonBytes, engine, indexes } of results) {
+    const perDoc = bsonBytes / count;
+    const entries = indexes.reduce((n, ix) => n + ix.entries, 0);
+    const keyBytes = indexes.reduce((n, ix) => n + ix.keyBytes, 0);
+    const target = TARGET[collection] ?? count;
     ctx.out(
-      `| ${m.collection} | ${m.count} | ${perDoc.toFixed(0)} | ${(m.engine.size / m.count).toFixed(0)} | ${(entries / m.count).toFixed(2)} | ${(keyBytes / entries).toFixed(1)} | ${target.toExponential(0)} | ${gb(perDoc * target)} | ${gb((keyBytes / m.count) * target)} |`,
+      `| ${collection} | ${count} | ${perDoc.toFixed(0)} | ${(engine.size / count).toFixed(0)} | ${(entries / count).toFixed(2)} | ${(keyBytes / entries).toFixed(1)} | ${target.toExponential(0)} | ${gb(perDoc * target)} | ${gb((keyBytes / count) * target)} |`,
     );
   }
-  for (const m of results) {
-    const perIndex = m.indexes
-      .map(
-        (ix) =>
-          `${ix.name} ${(ix.entries / m.count).toFixed(2)} entries/doc × ${(ix.keyBytes / ix.entries).toFixed(1)} B`,
-      )
-      .join('; ');
-    ctx.out(`${m.collection}: ${perIndex}`);
+  for (const { collection, count, indexes } of results) {
+    const perIndex = indexes.map(
+      (ix) =>
+        `${ix.name} ${(ix.entries / count).toFixed(2)} entries/doc × ${(ix.keyBytes / ix.entries).toFixed(1)} B`,
+    );
+    ctx.out(`${collection}: ${perIndex.join('; ')}`);
   }
-  if (values.json)
+  if (values.json) {
     writeFileSync(String(values.json), `${JSON.stringify({ scale, results }, null, 2)}\n`);
+  }
   return 0;
 });
