@@ -51,8 +51,13 @@ function postView(post: PostDoc, author: Author | undefined): PostView {
   };
 }
 
+const authorOf = (post: PostDoc) => post.author;
+const viewWith = (authors: Map<string, Author>) => (post: PostDoc) =>
+  postView(post, authors.get(post.author.toHexString()));
+
 /** The users of `ids` by hex id, read as populate reads them (distinct ids, first seen first). */
 async function usersById<U extends Author>(raw: Db, ids: ObjectId[], fields: Document) {
+  if (ids.length === 0) return new Map<string, U>();
   const distinct = [...new Map(ids.map((id) => [id.toHexString(), id])).values()];
   const users = (await raw
     .collection('users')
@@ -71,25 +76,11 @@ async function postsOf(raw: Db, filter: Document, sort: Document, limit: number)
 }
 
 /** findPostPage's commands: the page (one extra post), then the authors of all it fetched. */
-export async function driverPostPage(
-  raw: Db,
-  list: Keyset,
-  filter: Document,
-  options: PageRequest,
-) {
-  const page = keysetQuery(list, options);
-  const posts = await postsOf(raw, { $and: [filter, page.filter] }, page.sort, page.limit);
-  const authors =
-    posts.length === 0
-      ? new Map<string, Author>()
-      : await usersById(
-          raw,
-          posts.map((p) => p.author),
-          AUTHOR_FIELDS,
-        );
-  return keysetPage(list, posts, options.limit, (p) =>
-    postView(p, authors.get(p.author.toHexString())),
-  );
+export async function driverPostPage(raw: Db, list: Keyset, filter: Document, page: PageRequest) {
+  const query = keysetQuery(list, page);
+  const posts = await postsOf(raw, { $and: [filter, query.filter] }, query.sort, query.limit);
+  const authors = await usersById(raw, posts.map(authorOf), AUTHOR_FIELDS);
+  return keysetPage(list, posts, page.limit, viewWith(authors));
 }
 
 /** findPostView's commands: the post, then its author. */
@@ -98,8 +89,7 @@ export async function driverPostView(raw: Db, id: ObjectId): Promise<PostView> {
     .collection('posts')
     .findOne({ _id: id }, { projection: POST_FIELDS })) as PostDoc | null;
   if (!post) throw fail('post-not-found');
-  const authors = await usersById(raw, [post.author], AUTHOR_FIELDS);
-  return postView(post, authors.get(post.author.toHexString()));
+  return viewWith(await usersById(raw, [post.author], AUTHOR_FIELDS))(post);
 }
 
 /** findUserPostPage's commands: the user (populate adds its virtual's name to the projection). */
@@ -124,12 +114,10 @@ export async function driverFeed(raw: Db, me: ObjectId, options: PageRequest) {
   const page = keysetQuery(list, options);
   const filter = { $and: [{ author: { $in: [...followees, me] } }, page.filter] };
   const posts = await postsOf(raw, filter, page.sort, page.limit);
-  const shown = posts.slice(0, options.limit).map((p) => p.author);
+  const shown = posts.slice(0, options.limit).map(authorOf);
   const authors = await usersById(raw, [me, ...shown], { username: 1, tokenVersion: 1 });
   if (!authors.has(me.toHexString())) throw fail('invalid-token');
-  return keysetPage(list, posts, options.limit, (p) =>
-    postView(p, authors.get(p.author.toHexString())),
-  );
+  return keysetPage(list, posts, options.limit, viewWith(authors));
 }
 
 // --- The baseline: node:http and the driver reads --------------------------------------------------

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
 import type { Document, MongoClient } from 'mongodb';
+import type { BenchOptions } from './options.ts';
 import { type CostShare, summarizeProfile } from './profile.ts';
 import type { Dataset } from './seed.ts';
 import type { ProcessUsage, ServerProcess } from './serve.ts';
@@ -21,29 +22,16 @@ export interface Workload {
 
 export function workloads(data: Dataset, feedToken: string, posterToken: string): Workload[] {
   const authors = data.userIds.slice(0, 20).map((id) => `/api/users/${id}/posts?limit=20`);
+  const posts = data.samplePostIds.map((id) => `/api/posts/${id}`);
+  const feed = { paths: ['/api/feed?limit=20'], headers: { authorization: `Bearer ${feedToken}` } };
+  const body = JSON.stringify({ body: 'a benchmark post', tags: ['bench'] });
+  const post = { paths: ['/api/posts'], headers: { authorization: `Bearer ${posterToken}` }, body };
   return [
     { name: 'GET /api/posts', list: true, paths: ['/api/posts?limit=20'], headers: {} },
     { name: 'GET /api/users/:id/posts', list: true, paths: authors, headers: {} },
-    {
-      name: 'GET /api/feed',
-      list: true,
-      paths: ['/api/feed?limit=20'],
-      headers: { authorization: `Bearer ${feedToken}` },
-    },
-    {
-      name: 'GET /api/posts/:id',
-      list: false,
-      paths: data.samplePostIds.map((id) => `/api/posts/${id}`),
-      headers: {},
-    },
-    {
-      name: 'POST /api/posts',
-      list: false,
-      write: true,
-      paths: ['/api/posts'],
-      headers: { authorization: `Bearer ${posterToken}` },
-      body: JSON.stringify({ body: 'a benchmark post', tags: ['bench'] }),
-    },
+    { name: 'GET /api/feed', list: true, ...feed },
+    { name: 'GET /api/posts/:id', list: false, paths: posts, headers: {} },
+    { name: 'POST /api/posts', list: false, write: true, ...post },
   ];
 }
 
@@ -199,15 +187,11 @@ export async function countReads(
 
 // --- Under load -------------------------------------------------------------------------------
 
-export interface MeasureOptions {
-  connections: number;
-  warmup: number;
-  duration: number;
-  rounds: number;
-  warmupRequests: number;
-  /** Folder for one CPU profile per endpoint and process, with --profile. */
-  profileDir?: string;
-}
+/** The load options, and a folder for one CPU profile per endpoint and process with --profile. */
+export type MeasureOptions = Pick<
+  BenchOptions,
+  'connections' | 'warmup' | 'duration' | 'rounds' | 'warmupRequests'
+> & { profileDir?: string };
 
 export type Servers = { api: ServerProcess; baseline: ServerProcess; floor?: ServerProcess };
 

@@ -109,7 +109,7 @@ function runMeasured(child: ChildProcess, label: string) {
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  return new Promise<{ seconds: number; stdout: string; memory: MemoryPeak }>((resolve, reject) => {
+  return new Promise<CommandResult & { stdout: string }>((resolve, reject) => {
     child.once('error', (error) => {
       memory.stop();
       reject(new Error(`${label}: ${error.message}`));
@@ -117,7 +117,7 @@ function runMeasured(child: ChildProcess, label: string) {
     child.once('exit', (code) => {
       const peak = memory.stop();
       const seconds = (performance.now() - started) / 1000;
-      if (code === 0) resolve({ seconds, stdout, memory: peak });
+      if (code === 0) resolve({ command: label, seconds, stdout, memory: peak });
       else reject(new Error(`${label} exited with ${code}: ${stderr.trim().split('\n').at(-1)}`));
     });
   });
@@ -197,23 +197,14 @@ export async function measureBackup(db: Db, env: NodeJS.ProcessEnv): Promise<Bac
   const dir = mkdtempSync(join(tmpdir(), 'bench-backup-'));
   try {
     const backupEnv = { ...env, BACKUP_DIR: dir, MONGODB_DB: db.databaseName };
-    const backup = await runNpm('backup', backupEnv);
+    const { stdout: _, ...backup } = await runNpm('backup', backupEnv);
     const archives = readdirSync(dir).filter((f) => f.endsWith('.gz'));
     if (archives.length !== 1) throw new Error(`npm run backup left ${archives.length} archives`);
     const archiveBytes = statSync(join(dir, archives[0] as string)).size;
     const dataBytes = Number((await db.stats()).dataSize ?? 0);
-    const verify = await runNpm('backup:verify', backupEnv);
-    return {
-      backup: {
-        command: 'npm run backup',
-        seconds: backup.seconds,
-        memory: backup.memory,
-        archiveBytes,
-        dataBytes,
-        mbPerSecond: dataBytes / 1e6 / backup.seconds,
-      },
-      verify: { command: 'npm run backup:verify', seconds: verify.seconds, memory: verify.memory },
-    };
+    const { stdout: __, ...verify } = await runNpm('backup:verify', backupEnv);
+    const mbPerSecond = dataBytes / 1e6 / backup.seconds;
+    return { backup: { ...backup, archiveBytes, dataBytes, mbPerSecond }, verify };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

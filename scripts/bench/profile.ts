@@ -133,25 +133,21 @@ export function summarizeProfile(
   const parent = new Map<number, number>();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const categoryCache = new Map<number, string>();
+  const categories = new Map<number, string>();
   const categorize = (id: number): string => {
-    const cached = categoryCache.get(id);
-    if (cached) return cached;
-    let current: number | undefined = id;
-    let found: string | undefined;
-    while (current !== undefined && !found) {
-      const node = byId.get(current);
-      if (!node) break;
-      found = categoryOf(node.callFrame, options.mongooseParts);
-      current = parent.get(current);
+    let category = categories.get(id);
+    if (category === undefined) {
+      const node = byId.get(id);
+      const up = parent.get(id);
+      category =
+        (node && categoryOf(node.callFrame, options.mongooseParts)) ??
+        (up === undefined ? 'node: http, net, streams' : categorize(up));
+      categories.set(id, category);
     }
-    const category = found ?? 'node: http, net, streams';
-    categoryCache.set(id, category);
     return category;
   };
   const counts = new Map<string, number>();
-  for (const id of profile.samples) {
-    const category = categorize(id);
+  for (const category of profile.samples.map(categorize)) {
     counts.set(category, (counts.get(category) ?? 0) + 1);
   }
   counts.delete('idle');

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { MongoClient } from 'mongodb';
@@ -139,8 +140,8 @@ function installUsageProbe(server: Server): void {
   });
 }
 
-/** `api` is createApp as src/main.ts builds it (minus the embedded engine). */
-async function start(kind: string): Promise<{ server: Server; close: () => Promise<void> }> {
+/** The listener of `kind` (`api` is createApp as src/main.ts builds it, minus the embedded engine). */
+async function open(kind: string) {
   const config = loadConfig(process.env);
   const uri = config.mongo.uri;
   if (!uri) throw new Error('MONGODB_URI is not set');
@@ -149,34 +150,29 @@ async function start(kind: string): Promise<{ server: Server; close: () => Promi
     applyHeapPolicy(config.lifecycle.heapGrowingPercent); // as src/main.ts does
     const options = { dbName, poolSize, serverSelectionTimeoutMS, autoIndex: false };
     const db = await connectDatabase(uri, options);
-    const app =
+    const listener: RequestListener =
       kind === 'api'
         ? createApp({ config, db, logger: createLogger(config.logLevel) })
         : expressFloor(db, createTokenService(config.auth));
-    return { server: createServer(app), close: () => db.close() };
+    return { listener, close: () => db.close() };
   }
-  if (kind === 'baseline') {
-    const client = await MongoClient.connect(uri, {
-      maxPoolSize: poolSize,
-      serverSelectionTimeoutMS,
-    });
-    const listener = baselineListener(client.db(dbName), createTokenService(config.auth));
-    return { server: createServer(listener), close: () => client.close() };
-  }
-  throw new Error(`unknown server kind "${kind}" (api, baseline or express)`);
+  if (kind !== 'baseline')
+    throw new Error(`unknown server kind "${kind}" (api, baseline or express)`);
+  const options = { maxPoolSize: poolSize, serverSelectionTimeoutMS };
+  const client = await MongoClient.connect(uri, options);
+  const listener = baselineListener(client.db(dbName), createTokenService(config.auth));
+  return { listener, close: () => client.close() };
 }
 
 async function serve(kind: string): Promise<void> {
-  const { server, close } = await start(kind);
+  const { listener, close } = await open(kind);
+  const server = createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
   installUsageProbe(server);
-  const address = server.address();
-  process.stdout.write(
-    `${JSON.stringify({ port: typeof address === 'object' && address?.port })}\n`,
-  );
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
   process.once('SIGTERM', () => {
     server.closeAllConnections();
     server.close();
