@@ -167,10 +167,7 @@ export async function countReads(
   const counts: Counts = new Map();
   for (const { name } of work) {
     const { first, seen, json } = api.get(name) as Counted;
-    for (const [other, label] of [
-      [baseline, 'baseline'],
-      [floor, 'Express alone'],
-    ] as const) {
+    for (const [label, other] of Object.entries({ baseline, 'Express alone': floor })) {
       if (other && !isDeepStrictEqual(other.get(name)?.json, json))
         throw new Error(`the ${label} answer to ${name} differs from the API's`);
     }
@@ -188,10 +185,7 @@ export async function countReads(
 // --- Under load -------------------------------------------------------------------------------
 
 /** The load options, and a folder for one CPU profile per endpoint and process with --profile. */
-export type MeasureOptions = Pick<
-  BenchOptions,
-  'connections' | 'warmup' | 'duration' | 'rounds' | 'warmupRequests'
-> & { profileDir?: string };
+export type MeasureOptions = BenchOptions & { profileDir?: string };
 
 export type Servers = { api: ServerProcess; baseline: ServerProcess; floor?: ServerProcess };
 

@@ -66,28 +66,6 @@ function serverEnvironment(bench: Bench): NodeJS.ProcessEnv {
   };
 }
 
-/** The http phase's servers, each in its own process (stopped on the way out too). */
-async function startServers(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
-  log('starting the API and the baseline in processes of their own');
-  const start = async (kind: 'api' | 'baseline' | 'express') => {
-    const server = await startServer(kind, serverEnv);
-    bench.onCleanup(() => server.stop());
-    return server;
-  };
-  const [api, baseline] = [await start('api'), await start('baseline')];
-  const floor = bench.options.floor ? await start('express') : undefined;
-  const stop = () => Promise.all([api, baseline, floor].map((s) => s?.stop()));
-  return { servers: { api, baseline, floor }, stop };
-}
-
-/** Where --profile writes its profiles (made on first use), or nothing without it. */
-function profileDir(bench: Bench): string | undefined {
-  if (!bench.options.profile) return undefined;
-  const dir = join(projectRoot, 'bench/results', `profiles-${bench.dbName.slice(6)}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
-
 /** The workloads, with tokens from the servers' own key, and the app as the servers run it. */
 async function requestWork(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
   const config = loadConfig(serverEnv);
@@ -104,37 +82,50 @@ async function requestWork(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
   return { listeners, reads: work.filter((w) => !w.write), write: work.find((w) => w.write) };
 }
 
-/** The http phase: commands per request, then each endpoint under load. */
+/**
+ * The http phase: commands per request, then each endpoint under load, each server in its own
+ * process (stopped on the way out too); --profile's profiles in a folder of the results.
+ */
 async function measureRequests(bench: Bench) {
   const { options, client, dbName } = bench;
   const serverEnv = serverEnvironment(bench);
   const { listeners, reads, write } = await requestWork(bench, serverEnv);
   log('counting database commands per request');
   const counts = await countReads(client, dbName, listeners, reads);
-  const { servers, stop } = await startServers(bench, serverEnv);
-  const load = { ...options, profileDir: profileDir(bench) };
+  log('starting the API and the baseline in processes of their own');
+  const start = async (kind: 'api' | 'baseline' | 'express') => {
+    const server = await startServer(kind, serverEnv);
+    bench.onCleanup(() => server.stop());
+    return server;
+  };
+  const [api, baseline] = [await start('api'), await start('baseline')];
+  const floor = options.floor ? await start('express') : undefined;
+  const servers = { api, baseline, floor };
+  const profileDir = options.profile
+    ? join(projectRoot, 'bench/results', `profiles-${dbName.slice(6)}`)
+    : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const load = { ...options, profileDir };
   const endpoints = await measureEndpoints(reads, servers, counts, load, log);
   // The write last, so that every read above saw exactly the seeded data.
   if (write) {
-    for (const [name, c] of await countReads(client, dbName, { api: listeners.api }, [write])) {
-      counts.set(name, c);
-    }
-    endpoints.push(...(await measureEndpoints([write], servers, counts, load, log)));
+    const writeCounts = await countReads(client, dbName, { api: listeners.api }, [write]);
+    endpoints.push(...(await measureEndpoints([write], servers, writeCounts, load, log)));
   }
-  await stop();
+  await Promise.all([api, baseline, floor].map((s) => s?.stop()));
   return { endpoints, compression: measureCompression(counts.get('GET /api/posts')?.json) };
 }
 
 async function measureMigrationPhase(bench: Bench): Promise<MigrationResult> {
-  let collection = 'posts';
-  if (bench.options.migrationDocs > 0) {
-    collection = 'migration_probe';
-    log(`seeding ${bench.options.migrationDocs} documents for the migration`);
-    await seedMigrationProbe(bench.raw, collection, bench.options.migrationDocs);
+  const { migrationDocs } = bench.options;
+  const collection = migrationDocs > 0 ? 'migration_probe' : 'posts';
+  if (migrationDocs > 0) {
+    log(`seeding ${migrationDocs} documents for the migration`);
+    await seedMigrationProbe(bench.raw, collection, migrationDocs);
   }
   log(`migrating ${collection}`);
   const migration = await measureMigration(jobEnvironment(bench), collection, 1000);
-  if (collection !== 'posts') await bench.raw.collection(collection).drop();
+  if (migrationDocs > 0) await bench.raw.collection(collection).drop();
   return migration;
 }
 

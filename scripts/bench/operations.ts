@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type SpawnOptions, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,8 +99,9 @@ export function sampleMemory(root: number): { stop(): MemoryPeak } {
 }
 
 /** Runs a command to completion while sampling its memory; rejects with its last stderr line. */
-function runMeasured(child: ChildProcess, label: string) {
+async function runMeasured(label: string, [file, ...args]: string[], options: SpawnOptions) {
   const started = performance.now();
+  const child = spawn(file as string, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   const memory = sampleMemory(child.pid as number);
   let stdout = '';
   let stderr = '';
@@ -109,18 +111,13 @@ function runMeasured(child: ChildProcess, label: string) {
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  return new Promise<CommandResult & { stdout: string }>((resolve, reject) => {
-    child.once('error', (error) => {
-      memory.stop();
-      reject(new Error(`${label}: ${error.message}`));
-    });
-    child.once('exit', (code) => {
-      const peak = memory.stop();
-      const seconds = (performance.now() - started) / 1000;
-      if (code === 0) resolve({ command: label, seconds, stdout, memory: peak });
-      else reject(new Error(`${label} exited with ${code}: ${stderr.trim().split('\n').at(-1)}`));
-    });
-  });
+  const [code] = await once(child, 'exit')
+    .catch((error: Error) => Promise.reject(new Error(`${label}: ${error.message}`)))
+    .finally(() => memory.stop());
+  if (code !== 0)
+    throw new Error(`${label} exited with ${code}: ${stderr.trim().split('\n').at(-1)}`);
+  const seconds = (performance.now() - started) / 1000;
+  return { command: label, seconds, stdout, memory: memory.stop() };
 }
 
 // --- The migration ----------------------------------------------------------------------------
@@ -172,11 +169,9 @@ export async function measureMigration(
   collection: string,
   batchSize: number,
 ): Promise<MigrationResult> {
-  const child = spawn(process.execPath, [import.meta.filename, 'migrate'], {
-    env: { ...env, BENCH_COLLECTION: collection, BENCH_BATCH: String(batchSize) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const { stdout, memory } = await runMeasured(child, 'migration');
+  const command = [process.execPath, import.meta.filename, 'migrate'];
+  const jobEnv = { ...env, BENCH_COLLECTION: collection, BENCH_BATCH: String(batchSize) };
+  const { stdout, memory } = await runMeasured('migration', command, { env: jobEnv });
   const { docs, seconds } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
   return { collection, docs, seconds, docsPerSecond: docs / seconds, batchSize, memory };
 }
@@ -184,12 +179,10 @@ export async function measureMigration(
 // --- The backup -------------------------------------------------------------------------------
 
 function runNpm(script: string, env: NodeJS.ProcessEnv) {
-  const child = spawn('npm', ['run', '--silent', script], {
+  return runMeasured(`npm run ${script}`, ['npm', 'run', '--silent', script], {
     cwd: projectRoot,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return runMeasured(child, `npm run ${script}`);
 }
 
 /** `npm run backup` then `npm run backup:verify` on the bench database, into a scratch folder. */

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { MongoClient } from 'mongodb';
 import { createApp } from '../../src/app.ts';
 import { createTokenService } from '../../src/auth/tokens.ts';
@@ -16,7 +16,7 @@ import { startProfile } from './profile.ts';
 
 /**
  * A server under load, in its own process (`node serve.ts api|baseline|express`, the URI in its
- * environment): it prints {"port": n} once listening, and over IPC reports what it spent in each
+ * environment): over IPC, it says its port once listening, and reports what it spent in each
  * measured window by its own counters.
  */
 
@@ -45,60 +45,52 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Sends one message over the child's IPC channel and waits for the reply of type `reply`. */
-function ask<T>(child: ChildProcess, message: UsageMessage, reply: string): Promise<T> {
+/** The child's next message of type `reply` over IPC, after sending it `message` if given. */
+function ask<T>(child: ChildProcess, reply: string, message?: UsageMessage): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onMessage = (m: { type: string; usage?: T }) => {
+    const onMessage = (m: { type: string; value?: T }) => {
       if (m.type !== reply) return;
       child.off('message', onMessage);
       child.off('exit', onExit);
-      resolve(m.usage as T);
+      resolve(m.value as T);
     };
-    const onExit = () => {
+    const onExit = (code: number | null) => {
       child.off('message', onMessage);
-      reject(new Error(`server process exited while the bench waited for "${reply}"`));
+      reject(new Error(`exited (${code}) while the bench waited for "${reply}"`));
     };
     child.on('message', onMessage);
     child.once('exit', onExit);
-    child.send(message);
+    if (message) child.send(message);
   });
 }
 
 /** Starts this file as `kind`, with the API's node flags (as npm start), and waits for its port. */
-export function startServer(
+export async function startServer(
   kind: 'api' | 'baseline' | 'express',
   env: NodeJS.ProcessEnv,
 ): Promise<ServerProcess> {
+  // The app's own log lines (warnings) are not the bench's to read.
   const child = spawn(process.execPath, [...API_NODE_FLAGS, import.meta.filename, kind], {
     env,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) =>
-      reject(new Error(`${kind} server exited (${code}): ${stderr.trim().split('\n').at(-1)}`)),
-    );
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => {
-      const { port } = JSON.parse(line) as { port: number };
-      // The app's own log lines (warnings) are not ours to parse; keep the pipe drained.
-      child.stdout?.resume();
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        startWindow: (profile) => ask<void>(child, { type: 'start', profile }, 'started'),
-        stopWindow: () => ask<ProcessUsage>(child, { type: 'stop' }, 'usage'),
-        stop: () =>
-          new Promise((done) => {
-            if (child.exitCode !== null) return done();
-            child.removeAllListeners('exit');
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          }),
-      });
-    });
+  const port = await ask<number>(child, 'listening').catch((error: Error) => {
+    throw new Error(`${kind} server ${error.message}: ${stderr.trim().split('\n').at(-1)}`);
   });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    startWindow: (profile) => ask<void>(child, 'started', { type: 'start', profile }),
+    stopWindow: () => ask<ProcessUsage>(child, 'usage', { type: 'stop' }),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
 }
 
 /** Answers start/stop with the process's own counters over the window in between. */
@@ -135,7 +127,7 @@ function installUsageProbe(server: Server): void {
     } else if (stop) {
       const usage = await stop();
       stop = undefined;
-      process.send?.({ type: 'usage', usage });
+      process.send?.({ type: 'usage', value: usage });
     }
   });
 }
@@ -172,7 +164,7 @@ async function serve(kind: string): Promise<void> {
     server.listen(0, '127.0.0.1', resolve);
   });
   installUsageProbe(server);
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  process.send?.({ type: 'listening', value: (server.address() as AddressInfo).port });
   process.once('SIGTERM', () => {
     server.closeAllConnections();
     server.close();
