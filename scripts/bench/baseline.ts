@@ -193,18 +193,16 @@ export function expressFloor(db: Database, tokens: TokenService): Express {
   app.set('query parser', 'simple');
   const limit = (req: Request) => ({ limit: Number(req.query.limit ?? DEFAULT_PAGE_SIZE) });
   const id = (req: Request) => req.params.id as string;
+  const feed = async (req: Request) => {
+    const reader = await authenticateLater(db, tokens, req.get('authorization'));
+    if (!reader) throw new Error('the feed needs a token');
+    return getFeed(db, reader, limit(req));
+  };
   const routes: [string, (req: Request) => Promise<unknown>][] = [
     ['/api/posts', (req) => listPosts(db, limit(req))],
     ['/api/posts/:id', (req) => findPostView(db, id(req))],
     ['/api/users/:id/posts', (req) => findUserPostPage(db, id(req), limit(req))],
-    [
-      '/api/feed',
-      async (req) => {
-        const reader = await authenticateLater(db, tokens, req.get('authorization'));
-        if (!reader) throw new Error('the feed needs a token');
-        return getFeed(db, reader, limit(req));
-      },
-    ],
+    ['/api/feed', feed],
   ];
   for (const [path, answer] of routes) {
     app.get(path, async (req, res) => {

@@ -192,17 +192,13 @@ export type Servers = { api: ServerProcess; baseline: ServerProcess; floor?: Ser
 // Far above any healthy answer; on a slow engine a full collection scan can take seconds.
 const TIMEOUT_SECONDS = 120;
 
+type RunLength = { duration: number } | { amount: number };
+
 /**
- * `seconds` of load, or exactly `amount` requests when given; then one request answered after
+ * `duration` seconds of load, or exactly `amount` requests; then one request answered after
  * those the run abandoned, which keeps their backlog out of the next run.
  */
-async function run(
-  w: Workload,
-  url: string,
-  connections: number,
-  seconds: number,
-  amount?: number,
-) {
+async function run(w: Workload, url: string, connections: number, length: RunLength) {
   let next = 0;
   const setupRequest = (request: object) => {
     next += 1;
@@ -211,7 +207,7 @@ async function run(
   const result = await autocannon({
     url,
     connections,
-    ...(amount ? { amount } : { duration: seconds }),
+    ...length,
     timeout: TIMEOUT_SECONDS,
     ...requestInit(w),
     requests: [{ setupRequest }],
@@ -226,10 +222,10 @@ async function run(
  */
 async function warmUp(w: Workload, url: string, connections: number, requests: number) {
   if (requests <= 0) return;
-  const probe = await run(w, url, connections, 2);
+  const probe = await run(w, url, connections, { duration: 2 });
   const rate = probe.requests.total / Math.max(probe.duration, 1);
   const left = Math.min(requests - probe.requests.total, Math.ceil(rate * 30));
-  if (left > 0) await run(w, url, connections, 0, left);
+  if (left > 0) await run(w, url, connections, { amount: left });
 }
 
 /**
@@ -243,9 +239,10 @@ async function measure(
   label: string,
   profile?: string,
 ): Promise<LoadResult> {
-  if (options.warmup > 0) await run(w, server.url, options.connections, options.warmup);
+  if (options.warmup > 0)
+    await run(w, server.url, options.connections, { duration: options.warmup });
   await server.startWindow(profile);
-  const result = await run(w, server.url, options.connections, options.duration);
+  const result = await run(w, server.url, options.connections, { duration: options.duration });
   const usage = await server.stopWindow();
   if (result.errors || result.non2xx) {
     throw new Error(`${label}: ${result.errors + result.non2xx} failed requests`);
@@ -258,11 +255,9 @@ async function measure(
 function combine(runs: LoadResult[]): LoadResult {
   const middle = [...runs].sort((a, b) => a.rps - b.rps)[(runs.length - 1) >> 1] as LoadResult;
   const sum = (f: (u: ProcessUsage) => number) => runs.reduce((total, r) => total + f(r.usage), 0);
-  const [requests, cpuMicros, seconds] = [
-    sum((u) => u.requests),
-    sum((u) => u.cpuMicros),
-    sum((u) => u.seconds),
-  ];
+  const requests = sum((u) => u.requests);
+  const cpuMicros = sum((u) => u.cpuMicros);
+  const seconds = sum((u) => u.seconds);
   const usage = {
     requests,
     cpuMicros,
@@ -331,16 +326,9 @@ export async function measureEndpoints(
     const [api, baseline, floor] = [runs.api, runs.baseline, runs.floor].map((r) =>
       r ? combine(r) : undefined,
     );
-    const { commands } = counts.get(w.name) as { commands: CommandCount };
-    results.push({
-      name: w.name,
-      list: w.list,
-      api: api as LoadResult,
-      baseline,
-      floor,
-      profiles,
-      commands,
-    });
+    const { name, list } = w;
+    const { commands } = counts.get(name) as { commands: CommandCount };
+    results.push({ name, list, api: api as LoadResult, baseline, floor, profiles, commands });
     const cpu = (r?: LoadResult) => (r ? `${r.usage.cpuMicrosPerRequest.toFixed(0)} µs` : '–');
     log(
       `${w.name}: CPU per request API ${cpu(api)}, baseline ${cpu(baseline)}, Express alone ${cpu(floor)}`,

@@ -41,11 +41,9 @@ POM
   touch "$dir/.complete"
 fi
 
-# A launcher of our own binds the address and port given (InMemoryMongoServer.main binds
-# localhost:27017), announces wire version 9 (the Node driver 7's minimum; the stock server says
-# 8, and checks it nowhere) and, unless JAVA_ENGINE_STOCK=1, looks {_id: value, ...} filters up
-# in the _id index (the stock server scans for any filter but {_id: value}, which makes a
-# migration quadratic). Rebuilt whenever this source changes.
+# A launcher of our own binds the port given (InMemoryMongoServer.main binds localhost:27017),
+# announces wire version 9 (the Node driver 7's minimum) and looks {_id: value, ...} filters up in
+# the _id index (the stock server scans them: a migration turns quadratic). Rebuilt on change.
 launcher=$(
   cat <<JAVA
 import de.bwaldvogel.mongo.MongoServer;

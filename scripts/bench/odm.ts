@@ -18,17 +18,7 @@ import type { Dataset } from './seed.ts';
 const PAGE: PageRequest = { limit: 20 };
 type OdmOptions = BenchOptions['odm'];
 
-export interface OdmResult {
-  name: string;
-  /** The commands each side sends per operation, as "command collection". */
-  commands: string[];
-  iterations: number;
-  rounds: number;
-  /** Client CPU per read (user + system, µs) over all rounds. */
-  mongooseMicros: number;
-  driverMicros: number;
-  perRound: { mongoose: number[]; driver: number[] };
-}
+export type OdmResult = Awaited<ReturnType<typeof measureOdm>>[number];
 
 /** One read, as the app runs it through Mongoose and as the same commands through the driver. */
 export interface Pair {
@@ -131,12 +121,13 @@ export async function measureOdm(
   data: Dataset,
   options: OdmOptions,
   log: (m: string) => void,
-): Promise<OdmResult[]> {
+) {
   const monitored = await connectDatabase(uri, { dbName, monitorCommands: true, poolSize: 1 });
   const timed = await connectDatabase(uri, { dbName, poolSize: 1 });
   const raw = timed.connection.getClient().db(dbName);
   const { iterations, rounds } = options;
-  const results: OdmResult[] = [];
+  // Per read, its commands as "command collection" and client CPU per read (user + system, µs).
+  const results = [];
   log('measuring the Mongoose reads against driver reads sending the same commands');
   try {
     for (const pair of readPairs(data)) {

@@ -16,25 +16,8 @@ export interface MemoryPeak {
   largestName: string;
 }
 
-export interface CommandResult {
-  command: string;
-  seconds: number;
-  memory: MemoryPeak;
-}
-
-export interface MigrationResult {
-  collection: string;
-  docs: number;
-  seconds: number;
-  docsPerSecond: number;
-  batchSize: number;
-  memory: MemoryPeak;
-}
-
-export interface BackupResult {
-  backup: CommandResult & { archiveBytes: number; dataBytes: number; mbPerSecond: number };
-  verify: CommandResult;
-}
+export type MigrationResult = Awaited<ReturnType<typeof measureMigration>>;
+export type BackupResult = Awaited<ReturnType<typeof measureBackup>>;
 
 // --- Memory of a process tree, from /proc (Linux only) ------------------------------------------
 
@@ -168,11 +151,12 @@ export async function measureMigration(
   env: NodeJS.ProcessEnv,
   collection: string,
   batchSize: number,
-): Promise<MigrationResult> {
+) {
   const command = [process.execPath, import.meta.filename, 'migrate'];
   const jobEnv = { ...env, BENCH_COLLECTION: collection, BENCH_BATCH: String(batchSize) };
   const { stdout, memory } = await runMeasured('migration', command, { env: jobEnv });
-  const { docs, seconds } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+  const last = stdout.trim().split('\n').at(-1) ?? '{}';
+  const { docs, seconds } = JSON.parse(last) as { docs: number; seconds: number };
   return { collection, docs, seconds, docsPerSecond: docs / seconds, batchSize, memory };
 }
 
@@ -186,7 +170,7 @@ function runNpm(script: string, env: NodeJS.ProcessEnv) {
 }
 
 /** `npm run backup` then `npm run backup:verify` on the bench database, into a scratch folder. */
-export async function measureBackup(db: Db, env: NodeJS.ProcessEnv): Promise<BackupResult> {
+export async function measureBackup(db: Db, env: NodeJS.ProcessEnv) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-backup-'));
   try {
     const backupEnv = { ...env, BACKUP_DIR: dir, MONGODB_DB: db.databaseName };

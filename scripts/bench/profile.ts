@@ -104,12 +104,9 @@ function categoryOf(
   // The bench's own probe (starting and stopping the profiler) is not the server's work.
   if (/\/scripts\/bench\/(serve|profile)\.ts$/.test(frame.url)) return 'excluded';
   if (frame.url === '' && BUILTINS[frame.functionName]) return BUILTINS[frame.functionName];
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(frame.url)?.[1];
-  if (pkg)
-    return (
-      CATEGORY_OF_PACKAGE.get(pkg.startsWith('@') ? (pkg.split('/')[0] as string) : pkg) ??
-      `other package: ${pkg}`
-    );
+  // The package, and its scope if it has one.
+  const [, pkg, scope] = /node_modules\/((@[^/]+)\/[^/]+|[^/]+)\//.exec(frame.url) ?? [];
+  if (pkg) return CATEGORY_OF_PACKAGE.get(scope ?? pkg) ?? `other package: ${pkg}`;
   for (const [pattern, name] of OURS) {
     const match = pattern.exec(frame.url);
     if (match) return name.replace('$1', match[1] ?? '');

@@ -11,14 +11,8 @@ import type { Dataset } from './seed.ts';
 import type { ProcessUsage } from './serve.ts';
 import type { Target } from './targets.ts';
 
-export interface Compression {
-  jsonBytes: number;
-  gzipBytes: number;
-  microsecondsPerResponse: number;
-}
-
 /** What gzip would cost and save on a page of 20 posts (the app does not compress). */
-export function measureCompression(page: unknown): Compression {
+export function measureCompression(page: unknown) {
   const json = JSON.stringify(page);
   let gzipBytes = 0;
   const times: number[] = [];
@@ -142,7 +136,7 @@ export interface Measured {
   options: BenchOptions & { scale: number };
   data: Dataset;
   endpoints: EndpointResult[];
-  compression?: Compression;
+  compression?: ReturnType<typeof measureCompression>;
   odm?: OdmResult[];
   migration?: MigrationResult;
   backup?: BackupResult;

@@ -5,19 +5,7 @@ import { connectDatabase } from '../../src/models.ts';
 import { usernameKey } from '../../src/users/model.ts';
 import { hashPassword } from '../../src/users/password.ts';
 
-export interface Dataset {
-  users: number;
-  posts: number;
-  follows: number;
-  tags: number;
-  /** Ids by author rank: index 0 wrote the most posts. */
-  userIds: ObjectId[];
-  /** The reader whose feed is measured; follows `feedFollowees` of the most prolific authors. */
-  feedUserId: ObjectId;
-  feedFollowees: number;
-  /** Post ids spread over the whole collection, for GET /api/posts/:id. */
-  samplePostIds: ObjectId[];
-}
+export type Dataset = Awaited<ReturnType<typeof seedDataset>>;
 
 export const BASE_USERS = 10_000;
 export const BASE_POSTS = 200_000;
@@ -86,7 +74,7 @@ export async function seedDataset(
   scale: number,
   log: (m: string) => void,
   content: SeedContent = BENCH_CONTENT,
-): Promise<Dataset> {
+) {
   const users = Math.max(20, Math.round(BASE_USERS * scale));
   const posts = Math.max(200, Math.round(BASE_POSTS * scale));
   const userIds = Array.from({ length: users }, () => new ObjectId());
@@ -99,6 +87,8 @@ export async function seedDataset(
   const feedFollowees = Math.min(FEED_FOLLOWEES, users - 1);
   const follows = await seedFollows(generation, feedFollowees);
   log(`seeded ${follows} follows`);
+  // userIds by author rank (index 0 wrote the most posts); the feed's reader follows the first
+  // feedFollowees; samplePostIds spread over the whole collection, for GET /api/posts/:id.
   const feedUserId = userIds[users - 1] as ObjectId;
   return { users, posts, follows, tags, userIds, feedUserId, feedFollowees, samplePostIds };
 }

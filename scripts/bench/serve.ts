@@ -37,13 +37,7 @@ export interface ProcessUsage {
 
 type UsageMessage = { type: 'start'; profile?: string } | { type: 'stop' };
 
-export interface ServerProcess {
-  url: string;
-  /** Opens a measured window in the server (with a CPU profile written to `profile`). */
-  startWindow(profile?: string): Promise<void>;
-  stopWindow(): Promise<ProcessUsage>;
-  stop(): Promise<void>;
-}
+export type ServerProcess = Awaited<ReturnType<typeof startServer>>;
 
 /** The child's next message of type `reply` over IPC, after sending it `message` if given. */
 function ask<T>(child: ChildProcess, reply: string, message?: UsageMessage): Promise<T> {
@@ -65,10 +59,7 @@ function ask<T>(child: ChildProcess, reply: string, message?: UsageMessage): Pro
 }
 
 /** Starts this file as `kind`, with the API's node flags (as npm start), and waits for its port. */
-export async function startServer(
-  kind: 'api' | 'baseline' | 'express',
-  env: NodeJS.ProcessEnv,
-): Promise<ServerProcess> {
+export async function startServer(kind: 'api' | 'baseline' | 'express', env: NodeJS.ProcessEnv) {
   // The app's own log lines (warnings) are not the bench's to read.
   const child = spawn(process.execPath, [...API_NODE_FLAGS, import.meta.filename, kind], {
     env,
@@ -83,7 +74,8 @@ export async function startServer(
   });
   return {
     url: `http://127.0.0.1:${port}`,
-    startWindow: (profile) => ask<void>(child, 'started', { type: 'start', profile }),
+    /** Opens a measured window in the server (with a CPU profile written to `profile`). */
+    startWindow: (profile?: string) => ask<void>(child, 'started', { type: 'start', profile }),
     stopWindow: () => ask<ProcessUsage>(child, 'usage', { type: 'stop' }),
     stop: async () => {
       if (child.exitCode !== null) return;

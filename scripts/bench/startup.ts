@@ -59,11 +59,8 @@ async function start(): Promise<{ child: ChildProcess; startupMs: number }> {
   });
   for (;;) {
     if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before /healthz`);
-    const ok = await fetch(`${base}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { child, startupMs: performance.now() - started };
+    const health = await fetch(`${base}/healthz`).catch(() => undefined);
+    if (health?.ok) return { child, startupMs: performance.now() - started };
     await sleep(20);
   }
 }
