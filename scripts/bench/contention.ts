@@ -137,8 +137,7 @@ await runScript('bench:contention', async (ctx) => {
   }
   const failed = phases.filter((p) => p.errors > 0 || p.driftAfter > 0);
   if (!options.check || failed.length === 0) return 0;
-  process.stderr.write(
-    `bench:contention --check: ${failed.map((p) => `${p.phase}: ${p.errors} error(s), ${p.driftAfter} tag(s) off`).join('; ')}\n`,
-  );
+  const why = failed.map((p) => `${p.phase}: ${p.errors} error(s), ${p.driftAfter} tag(s) off`);
+  process.stderr.write(`bench:contention --check: ${why.join('; ')}\n`);
   return 1;
 });

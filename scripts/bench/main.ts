@@ -66,30 +66,25 @@ function serverEnvironment(bench: Bench): NodeJS.ProcessEnv {
   };
 }
 
-/** The workloads, with tokens from the servers' own key, and the app as the servers run it. */
-async function requestWork(bench: Bench, serverEnv: NodeJS.ProcessEnv) {
-  const config = loadConfig(serverEnv);
-  const tokens = createTokenService(config.auth);
-  const tokenFor = async (id: unknown) =>
-    (await tokens.issue({ userId: String(id), tokenVersion: 0 })).token;
-  const { data, db, raw } = bench;
-  const work = workloads(data, await tokenFor(data.feedUserId), await tokenFor(data.userIds[1]));
-  const listeners = {
-    api: createApp({ config, db, logger: createLogger('silent') }),
-    baseline: baselineListener(raw, tokens),
-    floor: bench.options.floor ? expressFloor(db, tokens) : undefined,
-  };
-  return { listeners, reads: work.filter((w) => !w.write), write: work.find((w) => w.write) };
-}
-
 /**
  * The http phase: commands per request, then each endpoint under load, each server in its own
  * process (stopped on the way out too); --profile's profiles in a folder of the results.
  */
 async function measureRequests(bench: Bench) {
-  const { options, client, dbName } = bench;
+  const { options, client, dbName, data, db, raw } = bench;
   const serverEnv = serverEnvironment(bench);
-  const { listeners, reads, write } = await requestWork(bench, serverEnv);
+  // The workloads, with tokens from the servers' own key, and the app as the servers run it.
+  const config = loadConfig(serverEnv);
+  const tokens = createTokenService(config.auth);
+  const tokenFor = async (id: unknown) =>
+    (await tokens.issue({ userId: String(id), tokenVersion: 0 })).token;
+  const work = workloads(data, await tokenFor(data.feedUserId), await tokenFor(data.userIds[1]));
+  const [reads, write] = [work.filter((w) => !w.write), work.find((w) => w.write)];
+  const listeners = {
+    api: createApp({ config, db, logger: createLogger('silent') }),
+    baseline: baselineListener(raw, tokens),
+    floor: options.floor ? expressFloor(db, tokens) : undefined,
+  };
   log('counting database commands per request');
   const counts = await countReads(client, dbName, listeners, reads);
   log('starting the API and the baseline in processes of their own');

@@ -45,14 +45,8 @@ function descendants(root: number): number[] {
       // The process ended while we looked.
     }
   }
-  const found: number[] = [];
-  const pending = [root];
-  while (pending.length) {
-    const pid = pending.pop() as number;
-    found.push(pid);
-    pending.push(...(parents.get(pid) ?? []));
-  }
-  return found;
+  const tree = (pid: number): number[] => [pid, ...(parents.get(pid) ?? []).flatMap(tree)];
+  return tree(root);
 }
 
 /** Samples a process tree every 50 ms until stopped; VmHWM catches a peak between samples. */

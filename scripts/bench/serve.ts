@@ -160,10 +160,8 @@ async function serve(kind: string): Promise<void> {
   process.once('SIGTERM', () => {
     server.closeAllConnections();
     server.close();
-    close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    const exit = (code: number) => () => process.exit(code);
+    close().then(exit(0), exit(1));
   });
 }
 

@@ -23,8 +23,7 @@ function keyStringBytes(values: unknown[]): number {
   let bytes = 9;
   for (const value of values) {
     if (typeof value === 'string') bytes += Buffer.byteLength(value) + 2;
-    else if (value instanceof Date) bytes += 9;
-    else if (typeof value === 'number') bytes += 9;
+    else if (value instanceof Date || typeof value === 'number') bytes += 9;
     else if (value && (value as ObjectId)._bsontype === 'ObjectId') bytes += 13;
     else bytes += 2;
   }
