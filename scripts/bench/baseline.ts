@@ -141,22 +141,20 @@ async function route(db: Db, tokens: TokenService, req: IncomingMessage): Promis
   const url = new URL(req.url ?? '/', 'http://baseline');
   const parts = url.pathname.split('/').filter(Boolean);
   if (req.method !== 'GET') throw fail('method-not-allowed');
-  if (url.pathname === '/api/posts') {
-    return driverPostPage(db, postLists.all({}), {}, pageRequest(url.searchParams));
-  }
+  const page = () => pageRequest(url.searchParams);
+  if (url.pathname === '/api/posts') return driverPostPage(db, postLists.all({}), {}, page());
   if (parts[0] === 'api' && parts[1] === 'posts' && parts.length === 3) {
     return driverPostView(db, objectId(parts[2]));
   }
   if (parts[0] === 'api' && parts[1] === 'users' && parts[3] === 'posts' && parts.length === 4) {
-    return driverUserPostPage(db, objectId(parts[2]), pageRequest(url.searchParams));
+    return driverUserPostPage(db, objectId(parts[2]), page());
   }
   if (url.pathname === '/api/feed') {
     const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     if (!match?.[1]) throw fail('unauthenticated');
-    const { userId } = await tokens.verify(match[1]).catch(() => {
-      throw fail('invalid-token');
-    });
-    return driverFeed(db, objectId(userId), pageRequest(url.searchParams));
+    const invalid = () => Promise.reject(fail('invalid-token'));
+    const { userId } = await tokens.verify(match[1]).catch(invalid);
+    return driverFeed(db, objectId(userId), page());
   }
   throw fail('not-found');
 }

@@ -107,9 +107,8 @@ async function runPhase(
     postsPerSecond: result['2xx'] / result.duration,
     errors: result.errors + result.non2xx + result.timeouts,
     tags: names.length,
-    driftBefore: before.off,
-    driftAfter: after.off,
-    maxOffBefore: before.maxOff,
+    before,
+    after,
   };
 }
 
@@ -132,12 +131,12 @@ await runScript('bench:contention', async (ctx) => {
   ctx.out('| --- | --- | --- | --- | --- | --- | --- |');
   for (const p of phases) {
     ctx.out(
-      `| ${p.phase} | ${p.posts} | ${p.postsPerSecond.toFixed(1)} | ${p.errors} | ${p.tags} | ${p.driftBefore} (${p.maxOffBefore}) | ${p.driftAfter} |`,
+      `| ${p.phase} | ${p.posts} | ${p.postsPerSecond.toFixed(1)} | ${p.errors} | ${p.tags} | ${p.before.off} (${p.before.maxOff}) | ${p.after.off} |`,
     );
   }
-  const failed = phases.filter((p) => p.errors > 0 || p.driftAfter > 0);
+  const failed = phases.filter((p) => p.errors > 0 || p.after.off > 0);
   if (!options.check || failed.length === 0) return 0;
-  const why = failed.map((p) => `${p.phase}: ${p.errors} error(s), ${p.driftAfter} tag(s) off`);
+  const why = failed.map((p) => `${p.phase}: ${p.errors} error(s), ${p.after.off} tag(s) off`);
   process.stderr.write(`bench:contention --check: ${why.join('; ')}\n`);
   return 1;
 });

@@ -10,16 +10,10 @@ import { projectRoot } from '../../src/process/project-root.ts';
 import { baselineListener, expressFloor } from './baseline.ts';
 import { countReads, measureEndpoints, workloads } from './endpoints.ts';
 import { measureOdm } from './odm.ts';
-import {
-  type BackupResult,
-  type MigrationResult,
-  measureBackup,
-  measureMigration,
-  seedMigrationProbe,
-} from './operations.ts';
+import { type BackupResult, measureBackup, measureMigration } from './operations.ts';
 import { type BenchOptions, parseOptions } from './options.ts';
 import { type Measured, measureCompression, writeResults } from './report.ts';
-import { openScratchDatabase, seedDataset } from './seed.ts';
+import { insertInBatches, openScratchDatabase, seedDataset } from './seed.ts';
 import { startServer } from './serve.ts';
 import { evaluateTargets } from './targets.ts';
 
@@ -42,7 +36,10 @@ async function openBench(options: BenchOptions, onCleanup: ScriptContext['onClea
     log(`FerretDB scans a collection for every query: default --scale ${scale} here, not 1`);
   }
   const data = await seedDataset(opened.raw, scale, log);
-  return { ...opened, options, scale, data, client: opened.db.connection.getClient(), onCleanup };
+  // The environment of the migration's and the backup's processes.
+  const jobEnv = { ...process.env, MONGODB_URI: opened.uri, BENCH_DB: opened.dbName };
+  const client = opened.db.connection.getClient();
+  return { ...opened, options, scale, data, client, onCleanup, jobEnv };
 }
 
 /** The environment of the servers under load: the bench database, limits no run reaches. */
@@ -111,21 +108,22 @@ async function measureRequests(bench: Bench) {
   return { endpoints, compression: measureCompression(counts.get('GET /api/posts')?.json) };
 }
 
-async function measureMigrationPhase(bench: Bench): Promise<MigrationResult> {
+async function measureMigrationPhase(bench: Bench) {
   const { migrationDocs } = bench.options;
   const collection = migrationDocs > 0 ? 'migration_probe' : 'posts';
   if (migrationDocs > 0) {
     log(`seeding ${migrationDocs} documents for the migration`);
-    await seedMigrationProbe(bench.raw, collection, migrationDocs);
+    // Post-shaped documents, for a migration bigger than the posts.
+    await insertInBatches(bench.raw, collection, migrationDocs, (i) => ({
+      body: `migration probe ${i}: the quick brown fox jumps over the lazy dog`,
+      timestamp: new Date(),
+      tags: ['probe'],
+    }));
   }
   log(`migrating ${collection}`);
-  const migration = await measureMigration(jobEnvironment(bench), collection, 1000);
+  const migration = await measureMigration(bench.jobEnv, collection, 1000);
   if (migrationDocs > 0) await bench.raw.collection(collection).drop();
   return migration;
-}
-
-function jobEnvironment(bench: Bench): NodeJS.ProcessEnv {
-  return { ...process.env, MONGODB_URI: bench.uri, BENCH_DB: bench.dbName };
 }
 
 /** Evaluates the targets, writes the results and prints the report; true when none failed. */
@@ -150,16 +148,15 @@ function report(bench: Bench, measured: Omit<Measured, 'engine' | 'options' | 'd
 await runScript('bench', async (ctx) => {
   const options = parseOptions(process.argv.slice(2));
   const bench = await openBench(options, ctx.onCleanup);
-  const phases = options.only;
-  const requests = phases.has('http') ? await measureRequests(bench) : { endpoints: [] };
-  const odm = phases.has('odm')
+  const requests = options.only.has('http') ? await measureRequests(bench) : { endpoints: [] };
+  const odm = options.only.has('odm')
     ? await measureOdm(bench.uri, bench.dbName, bench.data, options.odm, log)
     : undefined;
-  const migration = phases.has('migration') ? await measureMigrationPhase(bench) : undefined;
+  const migration = options.only.has('migration') ? await measureMigrationPhase(bench) : undefined;
   let backup: BackupResult | undefined;
-  if (phases.has('backup')) {
+  if (options.only.has('backup')) {
     log('npm run backup, then npm run backup:verify');
-    backup = await measureBackup(bench.raw, jobEnvironment(bench));
+    backup = await measureBackup(bench.raw, bench.jobEnv);
   }
   const allPassed = report(bench, { ...requests, odm, migration, backup });
   return options.check && !allPassed ? 1 : 0;

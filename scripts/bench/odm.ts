@@ -73,12 +73,7 @@ function normalized(command: Document): string {
  * Runs each side of `pair` for several inputs on a monitored connection; throws, naming the
  * first difference, unless both sent the same commands and returned the same data.
  */
-export async function assertSameWork(
-  monitored: Database,
-  dbName: string,
-  pair: Pair,
-  inputs = 3,
-): Promise<string[]> {
+export async function assertSameWork(monitored: Database, dbName: string, pair: Pair, inputs = 3) {
   const client = monitored.connection.getClient();
   let names: string[] = [];
   for (let i = 0; i < inputs; i += 1) {

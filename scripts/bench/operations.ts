@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { type Db, MongoClient } from 'mongodb';
 import { transformInBatches, withBatchSettings } from '../../src/migrations/migration-kit.ts';
 import { projectRoot } from '../../src/process/project-root.ts';
-import { insertInBatches } from './seed.ts';
 
 export interface MemoryPeak {
   /** Highest sum of resident memory over the whole process tree at one sample (bytes). */
@@ -98,15 +97,6 @@ async function runMeasured(label: string, [file, ...args]: string[], options: Sp
 }
 
 // --- The migration ----------------------------------------------------------------------------
-
-/** Fills `collection` with `count` post-shaped documents for a migration bigger than the posts. */
-export async function seedMigrationProbe(db: Db, collection: string, count: number): Promise<void> {
-  await insertInBatches(db, collection, count, (i) => ({
-    body: `migration probe ${i}: the quick brown fox jumps over the lazy dog`,
-    timestamp: new Date(),
-    tags: ['probe'],
-  }));
-}
 
 /**
  * The migration itself, in the child process (`node operations.ts migrate`): the kit's

@@ -144,10 +144,8 @@ async function seedPosts({ db, userIds, content, rand, start }: Generation, post
       tags: [...tags],
     };
   });
-  await db.collection('tags').insertMany(
-    [...tagCounts].map(([name, postCount]) => ({ name, postCount })),
-    { ordered: false },
-  );
+  const tagDocs = [...tagCounts].map(([name, postCount]) => ({ name, postCount }));
+  await db.collection('tags').insertMany(tagDocs, { ordered: false });
   return { tags: tagCounts.size, samplePostIds };
 }
 

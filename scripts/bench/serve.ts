@@ -95,12 +95,10 @@ function installUsageProbe(server: Server): void {
   process.on('message', async (message: UsageMessage) => {
     if (message.type === 'start') {
       const stopProfile = message.profile ? await startProfile() : undefined;
-      const [served, cpu, elu, started] = [
-        requests,
-        process.cpuUsage(),
-        performance.eventLoopUtilization(),
-        performance.now(),
-      ];
+      const served = requests;
+      const cpu = process.cpuUsage();
+      const elu = performance.eventLoopUtilization();
+      const started = performance.now();
       stop = async () => {
         const used = process.cpuUsage(cpu);
         const n = requests - served;
@@ -151,10 +149,8 @@ async function open(kind: string) {
 async function serve(kind: string): Promise<void> {
   const { listener, close } = await open(kind);
   const server = createServer(listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
   installUsageProbe(server);
   process.send?.({ type: 'listening', value: (server.address() as AddressInfo).port });
   process.once('SIGTERM', () => {

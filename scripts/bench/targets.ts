@@ -42,8 +42,7 @@ function cpuTargets(reads: EndpointResult[], other: 'baseline' | 'floor', limit:
   if (reads.length === 0) return [notRun(`every read: ${label}`, 'http')];
   return reads.map((e) => {
     const name = `${e.name} ${label}`;
-    const a = e.api.usage;
-    const b = e[other]?.usage;
+    const [a, b] = [e.api.usage, e[other]?.usage];
     if (!b) return skip(name, missing);
     if (Math.min(a.requests, b.requests) < MIN_REQUESTS) {
       const counts = `${a.requests} and ${b.requests}`;
