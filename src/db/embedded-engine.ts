@@ -16,6 +16,8 @@ export interface EmbeddedEngine {
   uri: string;
   /** The server process (FerretDB or mongod), to find it again after its owner died. */
   pid?: number;
+  /** Settles when the server process exits, stopped or not (its host restarts a dead one). */
+  exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -180,10 +182,12 @@ async function startMongod(
   }
   const uri = replSet.getUri();
   log(`embedded mongod (replica set ${REPLICA_SET_NAME}) at ${uri}`);
+  const child = info?.instance.mongodProcess;
   return {
     kind: 'mongod',
     uri,
-    pid: info?.instance.mongodProcess?.pid,
+    pid: child?.pid,
+    exited: child ? exitOf(child) : new Promise(() => {}),
     stop: async () => {
       await replSet.stop({ doCleanup: !dataDir, force: false });
     },
@@ -231,6 +235,7 @@ async function startFerretdb(
     kind: 'ferretdb',
     uri,
     pid: child.pid,
+    exited: exitOf(child),
     stop: async () => {
       await stopChild(child);
       if (!dataDir) rmSync(dir, { recursive: true, force: true });
@@ -257,7 +262,12 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   throw new Error(`port ${port} not open after ${timeoutMs} ms`);
 }
 
-function canConnect(port: number): Promise<boolean> {
+function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveExit) => child.once('exit', () => resolveExit()));
+}
+
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolveConnect) => {
     const socket = new Socket();
     socket.once('connect', () => {

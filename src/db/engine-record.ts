@@ -1,22 +1,16 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// What the commands and the engine host (src/db/engine-host.ts) of a data folder share: the
+// host's socket, the messages on it, engine.json (which engine runs there, so that a host killed
+// with -9 can be cleaned up after) and engine.log (the host's output).
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { acquireFileLock, FileLockError } from '../process/file-lock.ts';
-import { processAlive, processStartTime } from '../process/pid.ts';
 import type { EngineKind } from './embedded-engine.ts';
-import { EngineUnavailableError } from './embedded-engine.ts';
 
-/**
- * The files in the data folder through which the commands share one engine:
- *   engine.json     which engine runs there (its host process, port, kind), written when it is up
- *   engine.lock     the flock(2) lock held while a command reads or changes the record
- *   engine-users/   one file per process using the engine (<pid>.json), its reference count
- *   engine.log      the engine host's own output
- * Pids are stored with their start time, so a dead or reused pid is told from a live user.
- */
 export interface EngineRecord {
   hostPid: number;
   hostStart?: string;
-  /** The FerretDB or mongod process, killed if its host died without stopping it. */
+  /** The FerretDB or mongod process, killed by the next host if its own died without stopping it. */
   enginePid?: number;
   engine: EngineKind;
   port: number;
@@ -26,15 +20,29 @@ export interface EngineRecord {
   startedBy: { pid: number; command: string };
 }
 
-export interface EngineUser {
+export interface Holder {
   pid: number;
-  start?: string;
   command: string;
   since: string;
 }
 
+/** Newline-delimited JSON, both ways: a command says hello, the host answers until 'ready'. */
+export type EngineMessage =
+  | { type: 'hello'; pid: number; command: string }
+  | { type: 'starting' | 'stopping'; by: Holder }
+  | { type: 'log' | 'warning' | 'failed'; line: string }
+  | {
+      type: 'ready';
+      uri: string;
+      engine: EngineKind;
+      port: number;
+      hostPid: number;
+      started: boolean;
+    }
+  | { type: 'release' | 'stopped' }
+  | { type: 'left'; users: string };
+
 const RECORD = 'engine.json';
-const USERS = 'engine-users';
 export const ENGINE_LOG = 'engine.log';
 
 export function readRecord(dataDir: string): EngineRecord | undefined {
@@ -52,84 +60,71 @@ export function writeRecord(dataDir: string, record: EngineRecord): void {
   renameSync(partial, join(dataDir, RECORD));
 }
 
-/** Removes the record if it is still the one of host `hostPid`. */
-export function removeRecord(dataDir: string, hostPid: number): void {
-  if (readRecord(dataDir)?.hostPid === hostPid) rmSync(join(dataDir, RECORD), { force: true });
+export function removeRecord(dataDir: string): void {
+  rmSync(join(dataDir, RECORD), { force: true });
 }
 
-export function addUser(dataDir: string, command: string, pid = process.pid): void {
-  mkdirSync(join(dataDir, USERS), { recursive: true });
-  const user: EngineUser = {
-    pid,
-    start: processStartTime(pid),
-    command,
-    since: new Date().toISOString(),
-  };
-  writeFileSync(join(dataDir, USERS, `${pid}.json`), JSON.stringify(user));
-}
-
-export function removeUser(dataDir: string, pid = process.pid): void {
-  rmSync(join(dataDir, USERS, `${pid}.json`), { force: true });
-}
-
-/** The processes still using the engine; files of dead ones (kill -9, a crash) are removed. */
-export function liveUsers(dataDir: string): EngineUser[] {
-  let names: string[];
+export function lastLogLine(dataDir: string): string {
   try {
-    names = readdirSync(join(dataDir, USERS));
+    return readFileSync(join(dataDir, ENGINE_LOG), 'utf8').trim().split('\n').at(-1) || 'none';
   } catch {
-    return [];
+    return 'none';
   }
-  const live: EngineUser[] = [];
-  for (const name of names.filter((n) => n.endsWith('.json'))) {
-    const path = join(dataDir, USERS, name);
-    let user: EngineUser | undefined;
-    try {
-      user = JSON.parse(readFileSync(path, 'utf8')) as EngineUser;
-    } catch {
-      // Half-written by a process that is writing it now, or garbage: judged by its name.
-      const pid = Number.parseInt(name, 10);
-      if (processAlive(pid)) continue;
-    }
-    if (user && processAlive(user.pid, user.start)) live.push(user);
-    else rmSync(path, { force: true });
-  }
-  return live;
 }
 
-export function describeUsers(users: EngineUser[]): string {
-  return users.map((u) => `pid ${u.pid} (${u.command})`).join(', ');
+/** Linux: an abstract socket, which vanishes with its process and only one process can bind. */
+export function engineSocketPath(dataDir: string): string {
+  if (process.platform !== 'linux') return join(dataDir, 'engine.sock');
+  const hash = createHash('sha256').update(realpathSync(dataDir)).digest('hex').slice(0, 32);
+  return `\0microblog-engine-${hash}`;
 }
 
-export type Unlock = () => Promise<void>;
+/** Binds the data folder's socket: false when another process holds it. */
+export async function bindEngineSocket(server: Server, dataDir: string): Promise<boolean> {
+  const path = engineSocketPath(dataDir);
+  if (await listen(server, path)) return true;
+  if (path.startsWith('\0') || (await answers(path))) return false;
+  // A dead host's file. Two hosts doing this at once can both bind: a window flock would close.
+  rmSync(path, { force: true });
+  return listen(server, path);
+}
 
-/** How long a command waits for another that holds the data folder (it may be building the engine). */
-const LOCK_WAIT_MS = 15 * 60_000;
-
-/**
- * Takes the data folder's lock (src/process/file-lock.ts: the kernel drops it when its holder
- * dies), waiting up to 15 min while another command holds it (it may be building the offline
- * engine: minutes), and saying whom it waits for. Without `wait`, undefined when it is held.
- */
-export async function lockDataDir(
-  dataDir: string,
-  options: { wait: boolean; log?: (line: string) => void; signal?: AbortSignal },
-): Promise<Unlock | undefined> {
-  try {
-    const lock = await acquireFileLock(join(dataDir, 'engine.lock'), {
-      name: 'the engine lock',
-      waitMs: options.wait ? LOCK_WAIT_MS : 0,
-      onWait: (holder) =>
-        options.log?.(
-          `waiting for another command that is starting or stopping the engine: ${holder}`,
-        ),
-      onLost: (message) => options.log?.(`warning: ${message}`),
-      signal: options.signal,
+function listen(server: Server, path: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') resolve(false);
+      else reject(error);
+    };
+    server.once('error', onError);
+    server.listen(path, () => {
+      server.off('error', onError);
+      resolve(true);
     });
-    return () => lock.release();
-  } catch (error) {
-    if (!(error instanceof FileLockError)) throw error;
-    if (error.code === 'lock-held' && !options.wait) return undefined;
-    throw new EngineUnavailableError(error.message);
-  }
+  });
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export function send(socket: Socket, message: EngineMessage): void {
+  if (socket.writable) socket.write(`${JSON.stringify(message)}\n`);
+}
+
+/** Calls `handle` with each message; returns the function that stops listening. */
+export function onMessages(socket: Socket, handle: (message: EngineMessage) => void): () => void {
+  let buffer = '';
+  const onData = (chunk: Buffer) => {
+    const lines = (buffer + chunk.toString()).split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) if (line) handle(JSON.parse(line) as EngineMessage);
+  };
+  socket.on('data', onData);
+  return () => socket.off('data', onData);
 }

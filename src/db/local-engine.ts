@@ -1,21 +1,18 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processAlive } from '../process/pid.ts';
 import { projectRoot } from '../process/project-root.ts';
-import { type EngineKind, EngineUnavailableError, resolveEngineKind } from './embedded-engine.ts';
+import { type EngineKind, EngineUnavailableError } from './embedded-engine.ts';
 import {
-  addUser,
-  describeUsers,
   ENGINE_LOG,
-  type EngineRecord,
-  liveUsers,
-  lockDataDir,
-  readRecord,
-  removeRecord,
-  removeUser,
+  type EngineMessage,
+  engineSocketPath,
+  type Holder,
+  lastLogLine,
+  onMessages,
+  send,
 } from './engine-record.ts';
 
 export interface LocalEngineOptions {
@@ -39,10 +36,7 @@ export interface LocalEngine {
   started: boolean;
   /** Stops using it; the last process to let go stops the engine. Safe to call twice. */
   release(): Promise<void>;
-  /**
-   * Synchronous, for an exit handler: stops counting as a user and leaves the stopping to the
-   * engine host, which stops an engine nobody uses within about two seconds.
-   */
+  /** Synchronous, for an exit handler: closes the connection, which the host counts as a release. */
   leave(): void;
   /**
    * Calls `onGone` once, with the reason, if the engine's host process exits while this process
@@ -51,193 +45,180 @@ export interface LocalEngine {
   watchHost(onGone: (message: string) => void): () => void;
 }
 
+type Ready = Extract<EngineMessage, { type: 'ready' }>;
+
 const HOST_SCRIPT = join(projectRoot, 'src/db/engine-host.ts');
+/** A host that is stopping its engine keeps the socket meanwhile: we retry until it is gone. */
+const ATTEMPTS = 150;
+const RETRY_MS = 200;
+/** The first start may build the offline engine with Go: minutes. */
+const READY_WAIT_MS = 15 * 60_000;
 
 /**
- * The engine of a data folder, shared by every command: connects to the one running there, or
- * starts it in a host process of its own (detached, so it outlives the command that started it
- * while others still use it). Each user is counted by a file named after its pid; the last one
- * to release stops the engine, and the host stops it by itself once every user is dead.
+ * The engine of a data folder, shared by every command: connects to the host process that runs
+ * it (src/db/engine-host.ts), or spawns one (detached, so it outlives the command that started
+ * it while others still use it). The open connection is what makes this process a user.
  */
 export async function useLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
-  const { dataDir, log } = options;
-  const warn = options.warn ?? ((line: string) => log(`warning: ${line}`));
-  mkdirSync(dataDir, { recursive: true });
-  const unlock = await lockDataDir(dataDir, { wait: true, log, signal: options.signal });
-  if (!unlock) throw new EngineUnavailableError('could not take the engine lock');
-  try {
-    let record = readRecord(dataDir);
-    if (record && !(await recordAnswers(record))) {
-      warn(
-        `the ${record.engine} engine recorded in ${join(dataDir, 'engine.json')} is dead (host pid ${record.hostPid}, started ${record.startedAt} by pid ${record.startedBy.pid} (${record.startedBy.command}), not answering on port ${record.port}; last line of ${join(dataDir, ENGINE_LOG)}: ${lastLine(join(dataDir, ENGINE_LOG)) || 'none'}): starting a new one`,
-      );
-      await cleanUpAfter(record);
-      record = undefined;
-    }
-    // Counted before a host starts: the host stops itself when it sees no live user.
-    addUser(dataDir, options.command);
-    const started = !record;
-    try {
-      record ??= await startHost(options);
-    } catch (error) {
-      removeUser(dataDir);
-      throw error;
-    }
-    if (started) log(`started the ${record.engine} engine at ${record.uri} (data in ${dataDir})`);
-    else log(`using the ${record.engine} engine already running at ${record.uri}`);
-    if (record.port !== options.port) {
-      log(`note: the running engine listens on ${record.port}, not EMBEDDED_PORT=${options.port}`);
-    }
-    let released: Promise<void> | undefined;
-    const running = record;
-    return {
-      uri: record.uri,
-      engine: record.engine,
-      started,
-      release: () => {
-        released ??= releaseEngine(dataDir, log);
-        return released;
-      },
-      leave: () => removeUser(dataDir),
-      watchHost: (onGone) => watchHost(dataDir, running, onGone),
-    };
-  } finally {
-    await unlock();
+  mkdirSync(options.dataDir, { recursive: true });
+  const waitFor = sayOnceWhom(options.log);
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    options.signal?.throwIfAborted();
+    const host = await reachHost(options);
+    const ready = host.socket && (await handshake(host.socket, options, waitFor));
+    if (host.socket && ready) return attach(host.socket, ready, options);
+    if (host.ours) throw notStarted(options.dataDir, lastLogLine(options.dataDir));
+    await sleep(RETRY_MS);
   }
-}
-
-function watchHost(
-  dataDir: string,
-  record: EngineRecord,
-  onGone: (message: string) => void,
-): () => void {
-  const timer = setInterval(() => {
-    if (processAlive(record.hostPid, record.hostStart)) return;
-    clearInterval(timer);
-    const logPath = join(dataDir, ENGINE_LOG);
-    onGone(
-      `the local ${record.engine} engine is gone: its host process ${record.hostPid} exited (last line of ${logPath}: ${lastLine(logPath) || 'none'}); requests get 503 until it is started again (restart the app, or npm run db)`,
-    );
-  }, 2000);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-async function releaseEngine(dataDir: string, log: (line: string) => void): Promise<void> {
-  const unlock = await lockDataDir(dataDir, { wait: true, log });
-  try {
-    removeUser(dataDir);
-    const others = liveUsers(dataDir);
-    if (others.length > 0) {
-      log(`database engine left running: still used by ${describeUsers(others)}`);
-      return;
-    }
-    const record = readRecord(dataDir);
-    if (!record) return;
-    await cleanUpAfter(record, 20_000);
-    log('database engine stopped');
-  } finally {
-    await unlock?.();
-  }
-}
-
-async function recordAnswers(record: EngineRecord): Promise<boolean> {
-  return processAlive(record.hostPid, record.hostStart) && (await canConnect(record.port));
-}
-
-/**
- * Stops a host (it stops its engine) and, should the host have died without doing so (kill -9),
- * the engine process: nothing of it may keep the port or the files.
- */
-async function cleanUpAfter(record: EngineRecord, graceMs = 10_000): Promise<void> {
-  await stopProcess(record.hostPid, record.hostStart, graceMs);
-  if (record.enginePid && commandLineOf(record.enginePid).includes(record.engine)) {
-    await stopProcess(record.enginePid, undefined, 10_000);
-  }
-  removeRecord(record.dataDir, record.hostPid);
-}
-
-async function startHost(options: LocalEngineOptions): Promise<EngineRecord> {
-  const kind = await resolveEngineKind(options.engine, options.log);
-  const logPath = join(options.dataDir, ENGINE_LOG);
-  const out = openSync(logPath, 'a');
-  const spec = { kind, dataDir: options.dataDir, port: options.port, command: options.command };
-  const child = spawn(process.execPath, [HOST_SCRIPT], {
-    cwd: projectRoot,
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: { ...process.env, LOCAL_ENGINE_SPEC: JSON.stringify({ ...spec, startedBy: process.pid }) },
-  });
-  closeSync(out);
-  child.unref();
-  let exited: number | null | undefined;
-  child.once('exit', (code) => {
-    exited = code;
-  });
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    const record = readRecord(options.dataDir);
-    if (record && record.hostPid === child.pid) return record;
-    if (exited !== undefined) {
-      throw new EngineUnavailableError(
-        `the ${kind} engine did not start (exit ${exited}): ${lastLine(logPath)} (see ${logPath})`,
-      );
-    }
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
   throw new EngineUnavailableError(
-    `the ${kind} engine did not start within 180 s (see ${logPath})`,
+    `the engine host of ${options.dataDir} kept stopping for ${(ATTEMPTS * RETRY_MS) / 1000} s`,
   );
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-async function stopProcess(pid: number, start: string | undefined, graceMs: number) {
-  const send = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Gone in the meantime.
-    }
-  };
-  if (!processAlive(pid, start)) return;
-  send('SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (processAlive(pid, start)) {
-    if (Date.now() > deadline) send('SIGKILL');
-    await sleep(100);
-  }
+/** The host on the data folder's socket, or one spawned for it (`ours`: it bound the socket). */
+async function reachHost(options: LocalEngineOptions): Promise<{ socket?: Socket; ours: boolean }> {
+  const socket = await connectHost(options.dataDir);
+  if (socket) return { socket, ours: false };
+  const ours = await spawnHost(options);
+  return { socket: await connectHost(options.dataDir), ours };
 }
 
-function commandLineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function lastLine(path: string): string {
-  try {
-    const lines = readFileSync(path, 'utf8').trim().split('\n');
-    return lines.at(-1) ?? '';
-  } catch {
-    return '';
-  }
-}
-
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolveConnect) => {
-    const socket = new Socket();
-    socket.setTimeout(2000, () => {
-      socket.destroy();
-      resolveConnect(false);
-    });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolveConnect(true);
-    });
-    socket.once('error', () => resolveConnect(false));
-    socket.connect(port, '127.0.0.1');
+function connectHost(dataDir: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(engineSocketPath(dataDir), () => resolve(socket));
+    socket.once('error', () => resolve(undefined));
   });
+}
+
+/** Resolves once the host bound the socket (true) or found another host on it (false). */
+function spawnHost(options: LocalEngineOptions): Promise<boolean> {
+  const { dataDir, port, command } = options;
+  const out = openSync(join(dataDir, ENGINE_LOG), 'a');
+  const spec = { engine: options.engine, dataDir, port, command, startedBy: process.pid };
+  const child = spawn(process.execPath, [HOST_SCRIPT], {
+    cwd: projectRoot,
+    detached: true,
+    stdio: ['ignore', out, out, 'ipc'],
+    env: { ...process.env, LOCAL_ENGINE_SPEC: JSON.stringify(spec) },
+  });
+  closeSync(out);
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { type: string }) => {
+      child.disconnect();
+      child.unref();
+      resolve(message.type === 'bound');
+    });
+    child.once('exit', () => reject(notStarted(dataDir, lastLogLine(dataDir))));
+  });
+}
+
+/** Says hello and follows the host's answers: the engine once ready, undefined to retry. */
+function handshake(
+  socket: Socket,
+  options: LocalEngineOptions,
+  waitFor: (by: Holder) => void,
+): Promise<Ready | undefined> {
+  const warn = options.warn ?? ((line: string) => options.log(`warning: ${line}`));
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (ready: Ready | undefined, error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      stopListening();
+      socket.off('close', onClose);
+      if (!ready) socket.destroy();
+      if (error === undefined) resolve(ready);
+      else reject(error);
+    };
+    const fail = (error: unknown) => settle(undefined, error);
+    const done = (ready?: Ready) => settle(ready);
+    const timer = setTimeout(
+      () => fail(notStarted(options.dataDir, `not ready within ${READY_WAIT_MS / 60_000} min`)),
+      READY_WAIT_MS,
+    );
+    const onAbort = () => fail(options.signal?.reason);
+    const onClose = () => done(undefined);
+    const stopListening = onMessages(socket, (message) => {
+      if (message.type === 'starting' || message.type === 'stopping') waitFor(message.by);
+      if (message.type === 'log') options.log(message.line);
+      if (message.type === 'warning') warn(message.line);
+      if (message.type === 'failed') fail(notStarted(options.dataDir, message.line));
+      if (message.type === 'ready') done(message);
+      if (message.type === 'stopping') done(undefined);
+    });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', onClose);
+    send(socket, { type: 'hello', pid: process.pid, command: options.command });
+  });
+}
+
+function sayOnceWhom(log: (line: string) => void): (by: Holder) => void {
+  let said = false;
+  return (by) => {
+    if (said || by.pid === process.pid) return;
+    said = true;
+    log(
+      `waiting for another command that is starting or stopping the engine: pid ${by.pid} (${by.command}) since ${by.since}`,
+    );
+  };
+}
+
+function attach(socket: Socket, ready: Ready, options: LocalEngineOptions): LocalEngine {
+  const { dataDir, log } = options;
+  if (ready.started) log(`started the ${ready.engine} engine at ${ready.uri} (data in ${dataDir})`);
+  else log(`using the ${ready.engine} engine already running at ${ready.uri}`);
+  if (ready.port !== options.port) {
+    log(`note: the running engine listens on ${ready.port}, not EMBEDDED_PORT=${options.port}`);
+  }
+  // Being a user does not keep the command running, as a file of ours would not.
+  socket.unref();
+  let released: Promise<void> | undefined;
+  const watchers = new Set<(message: string) => void>();
+  socket.once('close', () => {
+    if (released) return;
+    const message = `the local ${ready.engine} engine is gone: its host process ${ready.hostPid} exited (last line of ${join(dataDir, ENGINE_LOG)}: ${lastLogLine(dataDir)}); requests get 503 until it is started again (restart the app, or npm run db)`;
+    for (const onGone of watchers) onGone(message);
+  });
+  return {
+    uri: ready.uri,
+    engine: ready.engine,
+    started: ready.started,
+    release: () => {
+      released ??= release(socket, log);
+      return released;
+    },
+    leave: () => {
+      released ??= Promise.resolve();
+      socket.destroy();
+    },
+    watchHost: (onGone) => {
+      watchers.add(onGone);
+      return () => {
+        watchers.delete(onGone);
+      };
+    },
+  };
+}
+
+/** Resolves once the host has answered and closed the connection (or is gone). */
+function release(socket: Socket, log: (line: string) => void): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  socket.ref();
+  return new Promise((resolve) => {
+    onMessages(socket, (message) => {
+      if (message.type === 'left')
+        log(`database engine left running: still used by ${message.users}`);
+      if (message.type === 'stopped') log('database engine stopped');
+    });
+    socket.once('close', () => resolve());
+    send(socket, { type: 'release' });
+  });
+}
+
+function notStarted(dataDir: string, why: string): EngineUnavailableError {
+  return new EngineUnavailableError(
+    `the local engine did not start: ${why} (see ${join(dataDir, ENGINE_LOG)})`,
+  );
 }

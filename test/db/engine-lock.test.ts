@@ -1,53 +1,99 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lockDataDir } from '../../src/db/engine-record.ts';
-import { acquireFileLock, type FileLock } from '../../src/process/file-lock.ts';
+import {
+  bindEngineSocket,
+  type EngineMessage,
+  onMessages,
+  send,
+} from '../../src/db/engine-record.ts';
+import { useLocalEngine } from '../../src/db/local-engine.ts';
 
-// The data folder's lock as the engine's commands take it (src/db/engine-record.ts), on top of the
-// helper test/process/file-lock.test.ts covers: what a command that finds it held does and says.
-describe('lockDataDir, while another command holds the data folder', () => {
+const close = (server: Server) => new Promise((done) => server.close(done));
+const other = { pid: 4242, command: 'npm run db', since: '2026-12-02T10:00:00.000Z' };
+const WAITING =
+  /^waiting for another command that is starting or stopping the engine: pid 4242 \(npm run db\) since 2026-12-02T10:00:00\.000Z$/;
+
+// The data folder's socket as the engine's commands and hosts share it (src/db/engine-record.ts):
+// a fake host bound on it answers hellos the way `answer` says, as a real host starting its engine.
+describe('the engine socket of a data folder, while a host holds it', () => {
   let dir: string;
-  let other: FileLock;
+  let host: Server;
+  let hellos: Socket[];
+  let answer: (socket: Socket, message: EngineMessage) => void;
+  const useEngine = (log: (line: string) => void, signal?: AbortSignal) =>
+    useLocalEngine({ engine: 'ferretdb', dataDir: dir, port: 1, command: 'migrate', log, signal });
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'engine-lock-'));
-    other = await acquireFileLock(join(dir, 'engine.lock'), {
-      name: 'the engine lock',
-      holder: 'npm run db',
-    });
+    hellos = [];
+    answer = (socket) => send(socket, { type: 'starting', by: other });
+    host = createServer((socket) =>
+      onMessages(socket, (message) => {
+        if (message.type === 'hello') hellos.push(socket);
+        answer(socket, message);
+      }),
+    );
+    expect(await bindEngineSocket(host, dir)).toBe(true);
   });
   afterEach(async () => {
-    await other.release(); // a second release of a lock is harmless
+    for (const socket of hellos) socket.destroy();
+    if (host.listening) await close(host);
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('without wait, answers undefined at once (the engine host looks again later)', async () => {
-    expect(await lockDataDir(dir, { wait: false })).toBeUndefined();
+  it('a second host cannot bind it; once the first is gone, one can', async () => {
+    const second = createServer();
+    expect(await bindEngineSocket(second, dir)).toBe(false);
+
+    await close(host);
+    expect(await bindEngineSocket(second, dir)).toBe(true);
+    await close(second);
   });
 
-  it('with wait, says once whom it waits for and takes the lock when it is released', async () => {
+  it('a command says once whom it waits for (across a stopping host), then gets the engine', async () => {
+    answer = (socket) => {
+      // The first host is stopping its engine; the command retries and finds one starting.
+      if (hellos.length === 1) socket.end(`${JSON.stringify({ type: 'stopping', by: other })}\n`);
+      else send(socket, { type: 'starting', by: other });
+    };
     const lines: string[] = [];
-    const waiting = lockDataDir(dir, { wait: true, log: (line) => lines.push(line) });
-    await expect.poll(() => lines.length, { timeout: 10_000 }).toBe(1);
-    expect(lines[0]).toMatch(
-      /^waiting for another command that is starting or stopping the engine: pid \d+ \(npm run db\) since /,
-    );
+    const using = useEngine((line) => lines.push(line));
+    await expect.poll(() => hellos.length, { timeout: 10_000 }).toBe(2);
+    expect(lines.filter((line) => line.startsWith('waiting'))).toEqual([
+      expect.stringMatching(WAITING),
+    ]);
 
-    await other.release();
-    const unlock = await waiting;
-    expect(unlock).toBeTypeOf('function');
-    expect(await lockDataDir(dir, { wait: false })).toBeUndefined();
-    await unlock?.();
+    const [, socket] = hellos;
+    if (!socket) throw new Error('no second hello');
+    answer = (peer, message) => {
+      if (message.type === 'release')
+        peer.end(`${JSON.stringify({ type: 'left', users: 'pid 4242 (npm run db)' })}\n`);
+    };
+    send(socket, {
+      type: 'ready',
+      uri: 'mongodb://127.0.0.1:1/',
+      engine: 'ferretdb',
+      port: 1,
+      hostPid: 4242,
+      started: false,
+    });
+    const engine = await using;
+    await engine.release();
+
+    expect(engine.uri).toBe('mongodb://127.0.0.1:1/');
+    expect(lines.slice(1)).toEqual([
+      'using the ferretdb engine already running at mongodb://127.0.0.1:1/',
+      'database engine left running: still used by pid 4242 (npm run db)',
+    ]);
   });
 
   it('a wait ends with the reason of the command’s abort (a Ctrl-C)', async () => {
     const abort = new AbortController();
-    const waiting = lockDataDir(dir, {
-      wait: true,
-      signal: abort.signal,
-      log: () => abort.abort(new Error('interrupted by SIGINT')),
-    });
+    const waiting = useEngine(() => abort.abort(new Error('interrupted by SIGINT')), abort.signal);
+
     await expect(waiting).rejects.toThrow('interrupted by SIGINT');
+    await expect.poll(() => hellos[0]?.destroyed).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { canConnect } from '../../src/db/local-engine.ts';
+import { canConnect } from '../../src/db/embedded-engine.ts';
 import { processAlive } from '../../src/process/pid.ts';
 import { localEngineSetup } from '../helpers/local-engine.ts';
 import { startProcess, startTs } from '../helpers/process.ts';
