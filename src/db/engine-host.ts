@@ -15,6 +15,7 @@ import * as shared from './engine-record.ts';
 const RESTART_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 /** An engine that stayed up this long has recovered: the next exit starts the count again. */
 const STABLE_MS = 60_000;
+const IDLE = 'no command uses the engine any more';
 
 const spec = JSON.parse(process.env.LOCAL_ENGINE_SPEC ?? '{}') as {
   kind: EngineKind;
@@ -33,11 +34,12 @@ let warning: string | undefined;
 const server = createServer(serve);
 const bound = await shared.bindEngineSocket(server, spec.dataDir);
 // The spawning command learns over IPC that it can connect (to this host or the one holding it).
-if (process.send)
+if (process.send) {
   await new Promise((done) => process.send?.({ bound }, undefined, undefined, done));
+}
 if (!bound) process.exit(0);
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-  process.on(signal, () => void stop({ pid: process.pid, command: signal }));
+  process.on(signal, () => void stop(signal));
 }
 let ready = start();
 
@@ -48,7 +50,7 @@ function serve(socket: Socket): void {
     if (message.type === 'release') void release(socket);
   });
   socket.once('close', () => {
-    if (users.delete(socket) && users.size === 0 && up) void stop();
+    if (users.delete(socket) && users.size === 0 && up) void stop(IDLE);
   });
 }
 
@@ -104,7 +106,7 @@ function running(engine: EmbeddedEngine): EmbeddedEngine {
     up = false;
     ready = restart(engine);
   });
-  if (users.size === 0) void stop();
+  if (users.size === 0) void stop(IDLE);
   return engine;
 }
 
@@ -139,17 +141,17 @@ async function restart(dead: EmbeddedEngine): Promise<EmbeddedEngine> {
 async function release(socket: Socket): Promise<void> {
   const user = users.get(socket);
   users.delete(socket);
-  if (users.size === 0) return stop(user, socket);
+  if (users.size === 0) return stop(`released by pid ${user?.pid} (${user?.command})`, socket);
   const others = [...users.values()].map(({ pid, command }) => `pid ${pid} (${command})`);
   await shared.send(socket, { type: 'left', users: others.join(', ') });
   socket.end();
 }
 
 /** Keeps the socket bound until the engine is down: no other host may start one on its port. */
-async function stop(by?: { pid: number; command: string }, requester?: Socket): Promise<void> {
+async function stop(reason: string, requester?: Socket): Promise<void> {
   if (stopping) return;
-  stopping = { pid: by?.pid ?? process.pid, command: by?.command ?? 'no user left', since: now() };
-  log(`${stopping.command} (pid ${stopping.pid}): stopping the engine`);
+  stopping = { pid: process.pid, command: 'engine host', since: now() };
+  log(`${reason}: stopping the engine`);
   await (await ready).stop();
   rmSync(join(spec.dataDir, 'engine.json'), { force: true });
   log('engine stopped');
