@@ -17,12 +17,7 @@ const RESTART_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const STABLE_MS = 60_000;
 const IDLE = 'no command uses the engine any more';
 
-const spec = JSON.parse(process.env.LOCAL_ENGINE_SPEC ?? '{}') as {
-  kind: EngineKind;
-  dataDir: string;
-  port: number;
-  starter: shared.Holder;
-};
+const spec = JSON.parse(process.env.LOCAL_ENGINE_SPEC ?? '{}') as shared.HostSpec;
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 const users = new Map<Socket, shared.Holder>();
 let up = false;

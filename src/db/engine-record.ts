@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { EngineKind } from './embedded-engine.ts';
 
 export interface EngineRecord {
@@ -21,14 +22,22 @@ export interface EngineRecord {
 }
 
 export type Holder = { pid: number; command: string; since: string };
-export type Ready = { uri: string; engine: EngineKind; port: number; hostPid: number };
+export type Ready = {
+  uri: string;
+  engine: EngineKind;
+  port: number;
+  hostPid: number;
+  /** The command this hello came from started the engine. */
+  started: boolean;
+};
+export type HostSpec = { kind: EngineKind; dataDir: string; port: number; starter: Holder };
 
 /** Newline-delimited JSON: a command's hello, the host's answers up to 'ready', its release. */
 export type EngineMessage =
   | { type: 'hello'; pid: number; command: string }
   | { type: 'starting' | 'stopping'; by: Holder }
   | { type: 'warning'; line: string }
-  | ({ type: 'ready'; started: boolean } & Ready)
+  | ({ type: 'ready' } & Ready)
   | { type: 'release' | 'stopped' }
   | { type: 'left'; users: string };
 
@@ -101,10 +110,5 @@ export function send(socket: Socket, message: EngineMessage): Promise<void> {
 }
 
 export function onMessages(socket: Socket, handle: (message: EngineMessage) => void): void {
-  let buffer = '';
-  socket.on('data', (chunk) => {
-    const lines = (buffer + chunk.toString()).split('\n');
-    buffer = lines.pop() ?? '';
-    for (const line of lines) handle(JSON.parse(line) as EngineMessage);
-  });
+  createInterface({ input: socket }).on('line', (line) => handle(JSON.parse(line)));
 }

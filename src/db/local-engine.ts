@@ -66,7 +66,7 @@ async function spawnHost(options: LocalEngineOptions): Promise<boolean> {
   const kind = await resolveEngineKind(options.engine, options.log);
   const out = openSync(join(options.dataDir, shared.ENGINE_LOG), 'a');
   const starter = { pid: process.pid, command: options.command, since: new Date().toISOString() };
-  const spec = { kind, dataDir: options.dataDir, port: options.port, starter };
+  const spec: shared.HostSpec = { kind, dataDir: options.dataDir, port: options.port, starter };
   const child = spawn(process.execPath, [HOST_SCRIPT], {
     cwd: projectRoot,
     detached: true,
@@ -98,13 +98,13 @@ function converse(
   socket: Socket,
   { command, log, warn = (line) => log(`warning: ${line}`), signal }: LocalEngineOptions,
   waitFor: (by: shared.Holder) => void,
-): Promise<(shared.Ready & { started: boolean }) | undefined> {
+): Promise<shared.Ready | undefined> {
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       socket.destroy();
       reject(signal?.reason);
     };
-    const settle = (ready?: shared.Ready & { started: boolean }) => {
+    const settle = (ready?: shared.Ready) => {
       signal?.removeEventListener('abort', onAbort);
       resolve(ready);
     };
@@ -135,7 +135,7 @@ function sayOnceWhom(log: (line: string) => void): (by: shared.Holder) => void {
 
 function attach(
   socket: Socket,
-  ready: shared.Ready & { started: boolean },
+  ready: shared.Ready,
   { dataDir, port, log }: LocalEngineOptions,
 ): LocalEngine {
   if (ready.started) log(`started the ${ready.engine} engine at ${ready.uri} (data in ${dataDir})`);
