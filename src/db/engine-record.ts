@@ -109,6 +109,8 @@ export function send(socket: Socket, message: EngineMessage): Promise<void> {
   return new Promise((done) => socket.write(`${JSON.stringify(message)}\n`, () => done()));
 }
 
+/** A connection reset (the peer killed) is seen by the socket's 'close': not an error here. */
 export function onMessages(socket: Socket, handle: (message: EngineMessage) => void): void {
-  createInterface({ input: socket }).on('line', (line) => handle(JSON.parse(line)));
+  const lines = createInterface({ input: socket }).on('error', () => {});
+  lines.on('line', (line) => handle(JSON.parse(line)));
 }
