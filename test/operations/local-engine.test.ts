@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { canConnect } from '../../src/db/embedded-engine.ts';
@@ -109,6 +110,22 @@ describe('one local engine per data folder, shared by every command', { timeout:
 
     await gone(s);
     expect(processAlive(record?.enginePid ?? 0)).toBe(false);
+  });
+
+  it('a port another program holds: the command fails with the host’s reason and leaves nothing', async () => {
+    const squatter = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(s.port, '127.0.0.1', resolve));
+    try {
+      const status = await node('scripts/migrate.ts', ['status'], s.env).done;
+
+      expect(status.code).not.toBe(0);
+      expect(status.stderr).toMatch(
+        new RegExp(`the local engine did not start: .*port ${s.port} .* already in use`),
+      );
+      await gone(s);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 
   it('a stale record after kill -9 of the engine host: the next command warns, stops the orphaned engine and starts one', async () => {
