@@ -1,6 +1,8 @@
 // What the commands and the engine host (src/db/engine-host.ts) of a data folder share: the
 // host's socket and its messages, engine.json (the running engine, so that the next host can
-// clean up after one killed with -9) and engine.log (the host's output).
+// clean up after one killed with -9) and engine.log (the host's output). A mechanism of our own
+// because a Unix socket is already the lock (one binder) and the user count (connections the
+// kernel closes when their process dies): nothing is left to poll.
 import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Server, type Socket } from 'node:net';
