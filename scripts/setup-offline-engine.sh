@@ -23,6 +23,11 @@ MONGO_TOOLS_SUM='h1:J9wFLko0N7sbovyHahuRw1NyfMUsNhaauLK87wQ3ruc='
 fail() { echo "setup-offline-engine: $*" >&2; exit 1; }
 command -v go >/dev/null || fail "Go is required (https://go.dev/dl/) to build FerretDB and mongodump offline"
 mkdir -p "$bin" "$src"
+# One build at a time (two commands may find no engine at once): the kernel drops the lock on exit.
+if command -v flock >/dev/null; then
+  exec 9>"$root/.tools/setup.lock"
+  flock -n 9 || { echo "waiting for another build of the offline engine"; flock 9; }
+fi
 export CGO_ENABLED=0
 
 # Copies a downloaded module into a writable folder (the module cache is read-only).

@@ -25,6 +25,7 @@ let stopping: shared.Holder | undefined;
 let startedAt = 0;
 let restarts = 0;
 let warning: string | undefined;
+let hellos = 0;
 
 const server = createServer(serve);
 const bound = await shared.bindEngineSocket(server, spec.dataDir);
@@ -37,6 +38,10 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(signal, () => void stop(signal));
 }
 let ready = start();
+// The spawning command connects within milliseconds; one that died first leaves nobody to wait for.
+setTimeout(() => {
+  if (hellos === 0) void stop('no command connected within 30 s');
+}, 30_000).unref();
 
 function serve(socket: Socket): void {
   socket.on('error', () => {});
@@ -56,6 +61,7 @@ async function welcome(socket: Socket, hello: shared.Holder): Promise<void> {
     return;
   }
   users.set(socket, hello);
+  hellos += 1;
   if (!up) await shared.send(socket, { type: 'starting', by: spec.starter });
   if (!up && warning) await shared.send(socket, { type: 'warning', line: warning });
   const { uri } = await ready;
@@ -101,7 +107,7 @@ function running(engine: EmbeddedEngine): EmbeddedEngine {
     up = false;
     ready = restart(engine);
   });
-  if (users.size === 0) void stop(IDLE);
+  if (users.size === 0 && hellos > 0) void stop(IDLE); // they all left while it started
   return engine;
 }
 

@@ -114,5 +114,13 @@ export function send(socket: Socket, message: EngineMessage): Promise<void> {
 /** A connection reset (the peer killed) is seen by the socket's 'close': not an error here. */
 export function onMessages(socket: Socket, handle: (message: EngineMessage) => void): void {
   const lines = createInterface({ input: socket }).on('error', () => {});
-  lines.on('line', (line) => handle(JSON.parse(line)));
+  lines.on('line', (line) => {
+    let message: EngineMessage;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      return void socket.destroy(); // not one of ours: a program writing garbage is hung up on
+    }
+    handle(message);
+  });
 }

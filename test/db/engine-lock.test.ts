@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   bindEngineSocket,
+  connectHost,
   type EngineMessage,
   onMessages,
   send,
@@ -87,6 +88,21 @@ describe('the engine socket of a data folder, while a host holds it', () => {
       'using the ferretdb engine already running at mongodb://127.0.0.1:1/',
       'database engine left running: still used by pid 4242 (npm run db)',
     ]);
+  });
+
+  it('a connection that writes something other than its messages is hung up on; the host serves on', async () => {
+    const stranger = await connectHost(dir);
+    if (!stranger) throw new Error('the host did not accept');
+    stranger.write('GET / HTTP/1.1\r\n\r\n');
+    await new Promise((closed) => stranger.once('close', closed));
+
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const waiting = useEngine((line) => lines.push(line), abort.signal);
+    await expect.poll(() => lines.length, { timeout: 10_000 }).toBe(1);
+    expect(lines[0]).toMatch(WAITING);
+    abort.abort(new Error('done'));
+    await expect(waiting).rejects.toThrow('done');
   });
 
   it('a wait ends with the reason of the command’s abort (a Ctrl-C)', async () => {
