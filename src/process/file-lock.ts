@@ -5,7 +5,6 @@ import { rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive } from './pid.ts';
 import { ScriptError } from './script-error.ts';
 
@@ -23,27 +22,14 @@ export interface FileLock {
 export interface FileLockOptions {
   /** Names the lock in messages, e.g. "the backup lock". */
   name: string;
-  /** 0 (the default): fail at once with `lock-held`. Otherwise wait this long, then `lock-timeout`. */
-  waitMs?: number;
-  /** Called once, when the lock is found held and the wait begins, with who holds it. */
-  onWait?: (holder: string) => void;
-  /** Aborting ends a wait with the signal's reason. */
-  signal?: AbortSignal;
-  /** Called if the lock is lost while held (its flock process was killed on its own). */
-  onLost?: (message: string) => void;
-  /** The command recorded with the lock beside our pid, so that a waiter can say whom it waits for. */
+  /** The command recorded with the lock beside our pid, so that a second taker can name it. */
   holder?: string;
   /** auto: flock(1) when it runs here, else the socket. */
   mechanism?: 'auto' | LockMechanism;
   flockCommand?: string;
 }
 
-export type FileLockErrorCode =
-  | 'lock-held'
-  | 'lock-timeout'
-  | 'lock-lost'
-  | 'lock-unavailable'
-  | 'lock-failed';
+export type FileLockErrorCode = 'lock-held' | 'lock-lost' | 'lock-unavailable' | 'lock-failed';
 
 export class FileLockError extends ScriptError {
   declare readonly code: FileLockErrorCode;
@@ -54,17 +40,17 @@ export class FileLockError extends ScriptError {
   }
 }
 
-/** flock(1)'s exit status when the lock stays held (-n) or the wait runs out (-w). */
+/** flock(1)'s exit status when the lock is held (-n). */
 const CONFLICT_EXIT = 75;
 
 /**
- * One process at a time holds `lockPath`: the lock of the backup folder and of the local
- * engine's data folder. The kernel holds it, not a file's contents or age:
+ * One process at a time holds `lockPath` (the backup folder's lock); a second taker fails at once
+ * with `lock-held`, naming the holder. The kernel holds it, not a file's contents or age:
  * - flock(1) (util-linux, on every mainstream Linux) takes an flock(2) lock and runs a child that
  *   reads our stdin; when this process ends in any way the pipe closes and both exit, so the
  *   kernel drops the lock the moment its holder dies (kill -9 included): nothing stale is left.
  *   It runs in a process group of its own, so a Ctrl-C meant for us cannot take the lock away
- *   while we clean up; if it dies anyway, `onLost` and `assertHeld()` say so.
+ *   while we clean up; if it dies anyway, `assertHeld()` says so.
  * - Without flock(1) (macOS), a Unix socket bound in the temp folder stands in: the kernel stops
  *   accepting on it when the holder dies, and a later run replaces the dead socket file. Two runs
  *   replacing the same dead socket at that very moment could both proceed; flock has no such
@@ -75,8 +61,8 @@ const CONFLICT_EXIT = 75;
  * therefore loses the lock while it still works: a holder stopped past `stale` saw a second
  * process take the lock, and learnt it only after SIGCONT through `onCompromised`, too late to
  * undo what both did (the trial: docs/operations.md). Making `stale` long instead makes a killed
- * holder block the next run for as long. With flock a paused holder keeps the lock (a waiter
- * times out, naming it) and a dead one frees it at once.
+ * holder block the next run for as long. With flock a paused holder keeps the lock and a dead
+ * one frees it at once.
  */
 export async function acquireFileLock(
   lockPath: string,
@@ -86,12 +72,10 @@ export async function acquireFileLock(
   const command = options.holder ?? basename(process.argv[1] ?? process.argv0);
   const record = `pid ${process.pid} (${command}) since ${new Date().toISOString()}`;
   if (mechanism !== 'socket') {
-    const lock = await waitForLock(
-      lockPath,
-      options,
-      () => describeFlockHolder(lockPath),
-      (waitMs) => takeFlock(lockPath, options, waitMs),
-    );
+    const lock = await takeFlock(lockPath, options).catch((error) => {
+      if (!(error instanceof FileLockError) || error.code !== 'lock-held') throw error;
+      throw heldBy(options.name, lockPath, describeFlockHolder(lockPath));
+    });
     if (lock !== 'unavailable') {
       recordHolder(lockPath, record);
       return lock;
@@ -100,42 +84,18 @@ export async function acquireFileLock(
       throw new FileLockError('lock-unavailable', 'flock(1) is not available');
   }
   const socketPath = socketPathFor(lockPath);
-  return waitForLock(
-    socketPath,
-    options,
-    () => probeSocket(socketPath).then((answer) => answer ?? 'a process that has just ended'),
-    (waitMs) => pollSocket(socketPath, record, options, waitMs),
-  );
-}
-
-/**
- * Tries once; when the lock is held and waiting is allowed, tells `onWait` who holds it and
- * waits up to `waitMs` more.
- */
-async function waitForLock<T>(
-  path: string,
-  options: FileLockOptions,
-  describeHolder: () => Promise<string> | string,
-  take: (waitMs: number) => Promise<T>,
-): Promise<T> {
-  const waitMs = options.waitMs ?? 0;
-  try {
-    return await take(0);
-  } catch (error) {
-    if (!(error instanceof FileLockError) || error.code !== 'lock-held') throw error;
-    const holder = await describeHolder();
-    if (waitMs <= 0) throw heldBy(options.name, path, holder);
-    options.onWait?.(holder);
-    try {
-      return await take(waitMs);
-    } catch (waitError) {
-      if (!(waitError instanceof FileLockError) || waitError.code !== 'lock-held') throw waitError;
-      throw new FileLockError(
-        'lock-timeout',
-        `${options.name} (${path}) was still held after ${waitMs / 1000} s, by ${await describeHolder()}`,
-      );
-    }
+  const server = await bindSocket(socketPath, record);
+  if (server === 'in-use') {
+    const holder = (await probeSocket(socketPath)) ?? 'a process that has just ended';
+    throw heldBy(options.name, socketPath, holder);
   }
+  server.unref();
+  return {
+    mechanism: 'socket',
+    path: socketPath,
+    assertHeld: () => {},
+    release: () => new Promise((resolveClose) => server.close(() => resolveClose())),
+  };
 }
 
 function heldBy(name: string, path: string, holder: string): FileLockError {
@@ -163,49 +123,29 @@ function describeFlockHolder(lockPath: string): string {
 }
 
 /**
- * One flock(1) run: -n fails at once, -w waits up to waitMs. Resolves once its child says
+ * One flock(1) run, failing at once when the lock is held. Resolves once its child says
  * "locked", with the lock; 'unavailable' when there is no flock(1) here.
  */
-function takeFlock(
-  lockPath: string,
-  options: FileLockOptions,
-  waitMs: number,
-): Promise<FileLock | 'unavailable'> {
-  const { signal } = options;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  const child = spawnFlock(options.flockCommand ?? 'flock', lockPath, waitMs);
+function takeFlock(lockPath: string, options: FileLockOptions): Promise<FileLock | 'unavailable'> {
+  const child = spawnFlock(options.flockCommand ?? 'flock', lockPath);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   // The lock goes with the child: ending its stdin ends it, here or when this process dies.
   const letGo = () => child.stdin?.end();
-  const onAbort = () => {
-    letGo();
-    child.kill('SIGTERM');
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
   return new Promise((resolveLock, reject) => {
     let held: HeldFlock | undefined;
     child.stdout?.once('data', () => {
-      signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) {
-        letGo();
-        reject(signal.reason);
-        return;
-      }
       held = heldFlock(lockPath, child, letGo);
       resolveLock(held.lock);
     });
     child.once('error', (error: NodeJS.ErrnoException) => {
-      signal?.removeEventListener('abort', onAbort);
       if (error.code === 'ENOENT') resolveLock('unavailable');
       else reject(new FileLockError('lock-failed', `cannot run flock: ${error.message}`));
     });
     child.once('close', (code, exitSignal) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (held) held.ended(`${options.name} (${lockPath})`, exitSignal ?? `exit ${code}`, options);
-      else if (signal?.aborted) reject(signal.reason);
+      if (held) held.ended(`${options.name} (${lockPath})`, exitSignal ?? `exit ${code}`);
       else if (code === CONFLICT_EXIT)
         reject(new FileLockError('lock-held', `${lockPath} is held`));
       else {
@@ -220,19 +160,10 @@ function takeFlock(
  * flock(1) in a process group of its own (a terminal's Ctrl-C does not reach it), running a
  * child that says "locked" and then reads our stdin until it closes.
  */
-function spawnFlock(command: string, lockPath: string, waitMs: number): ChildProcess {
-  const wait = waitMs > 0 ? ['-w', String(waitMs / 1000)] : ['-n'];
+function spawnFlock(command: string, lockPath: string): ChildProcess {
   return spawn(
     command,
-    [
-      ...wait,
-      '-E',
-      String(CONFLICT_EXIT),
-      lockPath,
-      'sh',
-      '-c',
-      'echo locked; exec cat >/dev/null',
-    ],
+    ['-n', '-E', String(CONFLICT_EXIT), lockPath, 'sh', '-c', 'echo locked; exec cat >/dev/null'],
     { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
 }
@@ -240,7 +171,7 @@ function spawnFlock(command: string, lockPath: string, waitMs: number): ChildPro
 interface HeldFlock {
   lock: FileLock;
   /** The flock process ended: a release, or else the lock was lost while held. */
-  ended(name: string, how: string, options: FileLockOptions): void;
+  ended(name: string, how: string): void;
 }
 
 function heldFlock(lockPath: string, child: ChildProcess, letGo: () => void): HeldFlock {
@@ -260,10 +191,8 @@ function heldFlock(lockPath: string, child: ChildProcess, letGo: () => void): He
         await closed;
       },
     },
-    ended: (name, how, options) => {
-      if (released) return;
-      lost = `${name} was lost while held: its flock process ended (${how})`;
-      options.onLost?.(lost);
+    ended: (name, how) => {
+      if (!released) lost = `${name} was lost while held: its flock process ended (${how})`;
     },
   };
 }
@@ -276,33 +205,6 @@ function socketPathFor(lockPath: string): string {
     .slice(0, 16);
   // In the temp folder: socket paths are limited to ~104 bytes, lock paths are not.
   return join(tmpdir(), `microblog-lock-${digest}.sock`);
-}
-
-/** Takes the socket lock, asking again every 150 ms for up to `waitMs`. */
-async function pollSocket(
-  socketPath: string,
-  record: string,
-  options: FileLockOptions,
-  waitMs: number,
-): Promise<FileLock> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const server = await bindSocket(socketPath, record);
-    if (server !== 'in-use') {
-      server.unref();
-      return {
-        mechanism: 'socket',
-        path: socketPath,
-        assertHeld: () => {},
-        release: () => new Promise((resolveClose) => server.close(() => resolveClose())),
-      };
-    }
-    if (Date.now() >= deadline) throw new FileLockError('lock-held', `${socketPath} is held`);
-    await sleep(150, undefined, { signal: options.signal }).catch(() => {
-      options.signal?.throwIfAborted();
-    });
-  }
 }
 
 async function bindSocket(socketPath: string, record: string): Promise<Server | 'in-use'> {
