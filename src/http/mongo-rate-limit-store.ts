@@ -10,21 +10,20 @@ import type { Capabilities } from '../db/capabilities.ts';
 import type { DatabaseConnection } from '../db/connection.ts';
 import { isUnavailableError } from '../db/errors.ts';
 import {
-  incrementCounters,
   insertCounters,
   type RateLimitDocument,
+  upsertCounters,
   type WindowCounters,
 } from './rate-limit-counters.ts';
 
 export const RATE_LIMIT_COLLECTION = 'rate_limits';
 
 /** How hits are counted: see rate-limit-counters.ts. */
-export type Counting = 'upsert' | 'increment' | 'insert';
+export type Counting = 'upsert' | 'insert';
 
 /** The cheapest counting that is exact on a server with these capabilities. */
-export function countingFor(capabilities: Capabilities): Counting {
-  if (!capabilities.atomicUpdates) return 'insert';
-  return capabilities.atomicUpserts ? 'upsert' : 'increment';
+export function countingFor({ atomicUpdates, atomicUpserts }: Capabilities): Counting {
+  return atomicUpdates && atomicUpserts ? 'upsert' : 'insert';
 }
 
 export interface MongoStoreOptions {
@@ -40,10 +39,9 @@ export interface MongoStoreOptions {
 /**
  * express-rate-limit counters shared by every API instance on the same database. Windows are
  * fixed and aligned to the clock, so instances agree on them without talking to each other.
- * Where the server serializes concurrent updates (MongoDB) a window is one `$inc` counter,
- * created by an upsert only where racing upserts all count (`capabilities.atomicUpserts`);
- * where it loses updates (FerretDB v1, `capabilities.atomicUpdates`) each hit is an inserted
- * document and the window's hits are counted (see rate-limit-counters.ts).
+ * Where the server serializes concurrent updates and racing upserts all count (MongoDB) a window
+ * is one upserted `$inc` counter; elsewhere (FerretDB v1: `capabilities.atomicUpdates`,
+ * `atomicUpserts`) each hit is an inserted document and the window's hits are counted.
  *
  * Cleanup: FerretDB v1 has no TTL indexes, so each instance deletes the documents of past
  * windows itself, at most once per window (a deleteMany on the indexed expiresAt); on MongoDB a
@@ -128,7 +126,7 @@ export class MongoRateLimitStore implements Store {
 
   private counterFor(counting: Counting): WindowCounters {
     if (counting === 'insert') return insertCounters(this.collection(), () => this.cap);
-    return incrementCounters(this.collection(), { upserts: counting === 'upsert' });
+    return upsertCounters(this.collection());
   }
 
   private deleteWhereSlotStarts(start: string) {

@@ -23,51 +23,28 @@ export interface RateLimitDocument {
 }
 
 /**
- * One document per slot, bumped with `$inc`: one command per request. Exact only where
- * concurrent updates of one document are serialized (`capabilities.atomicUpdates`). The first
- * hit of a window creates the document: with an upsert where racing upserts on a new `_id` all
- * count (`capabilities.atomicUpserts`, MongoDB); elsewhere by `$inc` of an existing document,
- * else an insert, which the unique `_id` lets only one racer win, the others then `$inc` what it
- * inserted (two or three commands, once per slot).
+ * One document per slot, upserted with `$inc`: one command per request. Exact only where
+ * concurrent updates of one document are serialized and racing upserts on a new `_id` all count
+ * (`capabilities.atomicUpdates` and `atomicUpserts`: MongoDB). Two first hits that still collide
+ * on the unique `_id` (the server's documented upsert retry case) are retried once.
  */
-export function incrementCounters(
-  collection: Collection<RateLimitDocument>,
-  { upserts }: { upserts: boolean },
-): WindowCounters {
-  const bump = async (slot: string, upsertExpiresAt?: Date) => {
+export function upsertCounters(collection: Collection<RateLimitDocument>): WindowCounters {
+  const upsert = async (slot: string, expiresAt: Date) => {
     const counter = await collection.findOneAndUpdate(
       { _id: slot },
-      upsertExpiresAt
-        ? { $inc: { hits: 1 }, $setOnInsert: { expiresAt: upsertExpiresAt } }
-        : { $inc: { hits: 1 } },
-      { upsert: upsertExpiresAt !== undefined, returnDocument: 'after' },
+      { $inc: { hits: 1 }, $setOnInsert: { expiresAt } },
+      { upsert: true, returnDocument: 'after' },
     );
-    return counter?.hits;
-  };
-  const retryOnDuplicate = async (first: () => Promise<number>, then: () => Promise<number>) => {
-    try {
-      return await first();
-    } catch (error) {
-      // Two first hits of a window raced to insert it; the loser's retry finds it.
-      if (!isDuplicateKeyError(error)) throw error;
-      return then();
-    }
+    return counter?.hits ?? 1;
   };
   return {
     async hit(slot, expiresAt) {
-      if (upserts) {
-        const upsert = async () => (await bump(slot, expiresAt)) ?? 1;
-        return retryOnDuplicate(upsert, upsert);
+      try {
+        return await upsert(slot, expiresAt);
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        return upsert(slot, expiresAt);
       }
-      const existing = await bump(slot);
-      if (existing !== undefined) return existing;
-      return retryOnDuplicate(
-        async () => {
-          await collection.insertOne({ _id: slot, hits: 1, expiresAt });
-          return 1;
-        },
-        async () => (await bump(slot)) ?? 1,
-      );
     },
     async count(slot) {
       return (await collection.findOne({ _id: slot }))?.hits ?? 0;
@@ -80,7 +57,7 @@ export function incrementCounters(
 
 /**
  * One inserted document per hit, counted: two commands per request, exact on servers that lose
- * concurrent updates of one document (FerretDB v1), because inserts never collide. The count
+ * concurrent updates of one document (FerretDB v1) or racing upserts, because inserts never collide. The count
  * stops at `cap` so that a flood does not make every check slower.
  */
 export function insertCounters(
