@@ -38,6 +38,8 @@ const HOST_SCRIPT = join(projectRoot, 'src/db/engine-host.ts');
 /** A host stopping its engine keeps the socket meanwhile: retried until a new host can bind. */
 const ATTEMPTS = 150;
 const RETRY_MS = 200;
+/** A live host answers a hello at once ('starting', 'ready' or 'stopping'); one that does not is stuck. */
+const ANSWER_MS = 10_000;
 
 /**
  * The engine of a data folder, shared by every command: connects to the host process that runs
@@ -96,21 +98,33 @@ function notStarted(dataDir: string): EngineUnavailableError {
  */
 function converse(
   socket: Socket,
-  { command, log, warn = (line) => log(`warning: ${line}`), signal }: LocalEngineOptions,
+  { command, dataDir, log, warn = (line) => log(`warning: ${line}`), signal }: LocalEngineOptions,
   waitFor: (by: shared.Holder) => void,
 ): Promise<shared.Ready | undefined> {
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
+    const fail = (error: unknown) => {
+      clearTimeout(silent);
       socket.destroy();
-      reject(signal?.reason);
+      reject(error);
     };
+    const onAbort = () => fail(signal?.reason);
+    const silent = setTimeout(() => {
+      const log = join(dataDir, shared.ENGINE_LOG);
+      fail(
+        new EngineUnavailableError(
+          `the engine host did not answer within ${ANSWER_MS / 1000} s (stopped? see ${log})`,
+        ),
+      );
+    }, ANSWER_MS);
     const settle = (ready?: shared.Ready) => {
+      clearTimeout(silent);
       signal?.removeEventListener('abort', onAbort);
       resolve(ready);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('close', () => settle());
     shared.onMessages(socket, (message) => {
+      clearTimeout(silent);
       if (message.type === 'starting' || message.type === 'stopping') waitFor(message.by);
       if (message.type === 'warning') warn(message.line);
       if (message.type === 'ready') settle(message);

@@ -105,6 +105,13 @@ describe('the engine socket of a data folder, while a host holds it', () => {
     await expect(waiting).rejects.toThrow('done');
   });
 
+  it('a host that does not answer (stopped with SIGSTOP, wedged) fails the command within 10 s, saying so', async () => {
+    answer = () => {};
+    const started = Date.now();
+    await expect(useEngine(() => {})).rejects.toThrow(/the engine host did not answer within 10 s/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 20_000);
+
   it('a wait ends with the reason of the command’s abort (a Ctrl-C)', async () => {
     const abort = new AbortController();
     const waiting = useEngine(() => abort.abort(new Error('interrupted by SIGINT')), abort.signal);
