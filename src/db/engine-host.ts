@@ -62,7 +62,14 @@ async function welcome(socket: Socket, hello: shared.Holder): Promise<void> {
   }
   users.set(socket, hello);
   hellos += 1;
-  if (!up) await shared.send(socket, { type: 'starting', by: spec.starter });
+  // Not up after it was: the host is restarting an engine that died, not its starter starting it.
+  const restarter = {
+    pid: process.pid,
+    command: 'engine host, restarting the engine',
+    since: now(),
+  };
+  const by = startedAt > 0 ? restarter : spec.starter;
+  if (!up) await shared.send(socket, { type: 'starting', by });
   if (!up && warning) await shared.send(socket, { type: 'warning', line: warning });
   const { uri } = await ready;
   const started = hello.pid === spec.starter.pid;
