@@ -55,14 +55,10 @@ const CONFLICT_EXIT = 75;
  *   accepting on it when the holder dies, and a later run replaces the dead socket file. Two runs
  *   replacing the same dead socket at that very moment could both proceed; flock has no such
  *   window, which is why it is preferred.
- * Why not proper-lockfile (used here before): its lock is a folder whose mtime the holder
- * refreshes from a timer, and one not refreshed within `stale` is taken over. A holder that is
- * alive but not running its timers (SIGSTOP, Ctrl-Z, an event loop blocked by synchronous work)
- * therefore loses the lock while it still works: a holder stopped past `stale` saw a second
- * process take the lock, and learnt it only after SIGCONT through `onCompromised`, too late to
- * undo what both did (the trial: docs/operations.md). Making `stale` long instead makes a killed
- * holder block the next run for as long. With flock a paused holder keeps the lock and a dead
- * one frees it at once.
+ * Not proper-lockfile: its lock is judged by an mtime the holder refreshes from a timer, so a
+ * holder paused past `stale` (SIGSTOP, Ctrl-Z, a blocked event loop) loses it while it still
+ * works (docs/backups.md, "Locking", has the trial). With flock a paused holder keeps the lock and
+ * a dead one frees it at once.
  */
 export async function acquireFileLock(
   lockPath: string,
