@@ -86,7 +86,12 @@ describe('the local engine, killed under a running app', { timeout: 240_000 }, (
         `warning: the \\w+ engine \\(pid ${before.enginePid}\\) exited unexpectedly: restarting it in 500 ms \\(try 1 of 5\\)`,
       ),
     );
-    expect(engineLog(s)).toMatch(/ restarted at mongodb:\/\/127\.0\.0\.1:\d+\/ \(pid \d+\)/);
+    // The app may write to the new engine a moment before the host's own check sees it answer.
+    await vi.waitFor(
+      () =>
+        expect(engineLog(s)).toMatch(/ restarted at mongodb:\/\/127\.0\.0\.1:\d+\/ \(pid \d+\)/),
+      { timeout: 5_000, interval: 50 },
+    );
     const after = s.record();
     expect(after?.hostPid).toBe(before.hostPid);
     expect(after?.enginePid).not.toBe(before.enginePid);
