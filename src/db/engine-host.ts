@@ -171,7 +171,7 @@ async function stop(reason: string, requester?: Socket): Promise<void> {
 async function cleanUpAfterDeadHost(): Promise<void> {
   const dead = shared.readRecord(spec.dataDir);
   if (!dead) return;
-  warning = `the ${dead.engine} engine recorded in ${join(spec.dataDir, 'engine.json')} is dead (host pid ${dead.hostPid}, started ${dead.startedAt} by pid ${dead.startedBy.pid} (${dead.startedBy.command}), not answering on port ${dead.port}; last line of ${join(spec.dataDir, shared.ENGINE_LOG)}: ${shared.lastLogLine(spec.dataDir)}): starting a new one`;
+  warning = `the ${dead.engine} engine recorded in ${join(spec.dataDir, 'engine.json')} is dead (host pid ${dead.hostPid}, started ${dead.startedAt} by pid ${dead.startedBy.pid} (${dead.startedBy.command}), port ${dead.port}; last line of ${join(spec.dataDir, shared.ENGINE_LOG)}: ${shared.lastLogLine(spec.dataDir)}): starting a new one`;
   log(`warning: ${warning}`);
   if (dead.enginePid) await killOrphan(dead.enginePid, dead.engine);
   rmSync(join(spec.dataDir, 'engine.json'), { force: true });
