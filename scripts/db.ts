@@ -3,7 +3,7 @@
 // it until Ctrl-C. Every other command (npm start, migrate, backup) then connects to it.
 
 import { runScript } from '../src/cli/script.ts';
-import { ENGINE_LOG } from '../src/db/engine-record.ts';
+import { ENGINE_LOG } from '../src/db/engine-socket.ts';
 import { fromProjectRoot } from '../src/process/project-root.ts';
 import { ScriptError } from '../src/process/script-error.ts';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processStartTime } from '../process/pid.ts';
 import { type EmbeddedEngine, type EngineKind, startEmbeddedEngine } from './embedded-engine.ts';
-import * as shared from './engine-record.ts';
+import * as shared from './engine-socket.ts';
 
 /** Waits before each restart of an engine that exited; after the last one the host gives up. */
 const RESTART_DELAYS_MS = [500, 1000, 2000, 4000, 8000];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../process/project-root.ts';
 import { type EngineKind, EngineUnavailableError, resolveEngineKind } from './embedded-engine.ts';
-import * as shared from './engine-record.ts';
+import * as shared from './engine-socket.ts';
 
 export interface LocalEngineOptions {
   engine: 'auto' | EngineKind;

@@ -9,7 +9,7 @@ import {
   type EngineMessage,
   onMessages,
   send,
-} from '../../src/db/engine-record.ts';
+} from '../../src/db/engine-socket.ts';
 import { useLocalEngine } from '../../src/db/local-engine.ts';
 
 const close = (server: Server) => new Promise((done) => server.close(done));
@@ -17,7 +17,7 @@ const other = { pid: 4242, command: 'npm run db', since: '2026-12-02T10:00:00.00
 const WAITING =
   /^waiting for another command that is starting or stopping the engine: pid 4242 \(npm run db\) since 2026-12-02T10:00:00\.000Z$/;
 
-// The data folder's socket as the engine's commands and hosts share it (src/db/engine-record.ts):
+// The data folder's socket as the engine's commands and hosts share it (src/db/engine-socket.ts):
 // a fake host bound on it answers hellos the way `answer` says, as a real host starting its engine.
 describe('the engine socket of a data folder, while a host holds it', () => {
   let dir: string;

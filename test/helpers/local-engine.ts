@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readRecord } from '../../src/db/engine-record.ts';
+import { readRecord } from '../../src/db/engine-socket.ts';
 import { freePort } from '../../src/process/free-port.ts';
 import { processAlive } from '../../src/process/pid.ts';
 
