@@ -19,6 +19,8 @@ export interface LocalEngineOptions {
   /** Something the operator should look at (default: `log` with "warning: " in front). */
   warn?: (line: string) => void;
   signal?: AbortSignal;
+  /** How long a started host may take to say 'ready' (default 180 s). */
+  readyMs?: number;
 }
 
 export interface LocalEngine {
@@ -40,6 +42,8 @@ const ATTEMPTS = 150;
 const RETRY_MS = 200;
 /** A live host answers a hello at once ('starting', 'ready' or 'stopping'); one that does not is stuck. */
 const ANSWER_MS = 10_000;
+/** A host's own start bounds (FerretDB 15 s, mongod's launch) end sooner; this is the backstop. */
+const READY_MS = 180_000;
 
 /**
  * The engine of a data folder, shared by every command: connects to the host process that runs
@@ -98,33 +102,36 @@ function notStarted(dataDir: string): EngineUnavailableError {
  */
 function converse(
   socket: Socket,
-  { command, dataDir, log, warn = (line) => log(`warning: ${line}`), signal }: LocalEngineOptions,
+  options: LocalEngineOptions,
   waitFor: (by: shared.Holder) => void,
 ): Promise<shared.Ready | undefined> {
+  const { command, dataDir, log, signal, readyMs = READY_MS } = options;
+  const warn = options.warn ?? ((line: string) => log(`warning: ${line}`));
   return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
     const fail = (error: unknown) => {
-      clearTimeout(silent);
+      clearTimeout(timer);
       socket.destroy();
       reject(error);
     };
+    /** Every wait on the host is bounded: an answer at once, then the engine's start. */
+    const expectWithin = (ms: number, what: string) => {
+      clearTimeout(timer);
+      const why = `${what} within ${ms / 1000} s (see ${join(dataDir, shared.ENGINE_LOG)})`;
+      timer = setTimeout(() => fail(new EngineUnavailableError(why)), ms);
+    };
     const onAbort = () => fail(signal?.reason);
-    const silent = setTimeout(() => {
-      const log = join(dataDir, shared.ENGINE_LOG);
-      fail(
-        new EngineUnavailableError(
-          `the engine host did not answer within ${ANSWER_MS / 1000} s (stopped? see ${log})`,
-        ),
-      );
-    }, ANSWER_MS);
     const settle = (ready?: shared.Ready) => {
-      clearTimeout(silent);
+      clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       resolve(ready);
     };
+    expectWithin(ANSWER_MS, 'the engine host did not answer');
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('close', () => settle());
     shared.onMessages(socket, (message) => {
-      clearTimeout(silent);
+      if (message.type === 'starting') expectWithin(readyMs, 'the engine did not become ready');
+      else if (message.type !== 'warning') clearTimeout(timer);
       if (message.type === 'starting' || message.type === 'stopping') waitFor(message.by);
       if (message.type === 'warning') warn(message.line);
       if (message.type === 'ready') settle(message);

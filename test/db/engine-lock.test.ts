@@ -112,6 +112,22 @@ describe('the engine socket of a data folder, while a host holds it', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 20_000);
 
+  it('a host that says it is starting but never ready fails the command after readyMs, saying so', async () => {
+    const lines: string[] = [];
+    const started = Date.now();
+    const waiting = useLocalEngine({
+      engine: 'ferretdb',
+      dataDir: dir,
+      port: 1,
+      command: 'migrate',
+      log: (line) => lines.push(line),
+      readyMs: 1_000,
+    });
+    await expect(waiting).rejects.toThrow(/the engine did not become ready within 1 s/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(lines).toEqual([expect.stringMatching(WAITING)]);
+  });
+
   it('a wait ends with the reason of the command’s abort (a Ctrl-C)', async () => {
     const abort = new AbortController();
     const waiting = useEngine(() => abort.abort(new Error('interrupted by SIGINT')), abort.signal);
