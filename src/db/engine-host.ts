@@ -7,7 +7,6 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processStartTime } from '../process/pid.ts';
 import { type EmbeddedEngine, type EngineKind, startEmbeddedEngine } from './embedded-engine.ts';
 import * as shared from './engine-socket.ts';
 
@@ -100,7 +99,6 @@ function running(engine: EmbeddedEngine): EmbeddedEngine {
   warning = undefined;
   shared.writeRecord({
     hostPid: process.pid,
-    hostStart: processStartTime(process.pid),
     enginePid: engine.pid,
     engine: spec.kind,
     port: spec.port,

@@ -12,7 +12,6 @@ import type { EngineKind } from './embedded-engine.ts';
 
 export interface EngineRecord {
   hostPid: number;
-  hostStart?: string;
   /** The FerretDB or mongod process, killed by the next host if its own died without it. */
   enginePid?: number;
   engine: EngineKind;
