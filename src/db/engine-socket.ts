@@ -68,7 +68,7 @@ export function lastLogLine(dataDir: string): string {
 }
 
 /** Linux: an abstract socket, which vanishes with its process and only one process can bind. */
-export function engineSocketPath(dataDir: string): string {
+function engineSocketPath(dataDir: string): string {
   if (process.platform !== 'linux') return join(dataDir, 'engine.sock');
   const hash = createHash('sha256').update(realpathSync(dataDir)).digest('hex').slice(0, 32);
   return `\0microblog-engine-${hash}`;
